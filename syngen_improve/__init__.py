@@ -1,0 +1,39 @@
+"""syngen_improve: turn a messy synthetic tool-calling dataset into clean preference data."""
+
+from __future__ import annotations
+
+from ._grammar import ToolCall, parse_tool_calls
+from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl
+from ._model import Context, Example, Message, QualityScores
+from ._resources import sample_path, tool_schemas_path
+from ._version import __version__
+from .analyze import (
+    DatasetProfile,
+    RelabelPolicy,
+    SeedPolicy,
+    analyze_dataset,
+    detect_from_notes,
+    detect_structural,
+)
+
+__all__ = [
+    "Context",
+    "DatasetProfile",
+    "Example",
+    "JsonlWriter",
+    "Malformed",
+    "Message",
+    "QualityScores",
+    "Record",
+    "RelabelPolicy",
+    "SeedPolicy",
+    "ToolCall",
+    "__version__",
+    "analyze_dataset",
+    "detect_from_notes",
+    "detect_structural",
+    "parse_tool_calls",
+    "read_jsonl",
+    "sample_path",
+    "tool_schemas_path",
+]

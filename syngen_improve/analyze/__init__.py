@@ -1,0 +1,20 @@
+"""Analysis: relabel policy, issue detectors and the dataset profile."""
+
+from __future__ import annotations
+
+from ._notes import detect_from_notes
+from ._policy import RelabelPolicy, SeedPolicy
+from ._profile import DatasetProfile, ProfileBuilder, agent_of, analyze_dataset
+from ._structural import STRUCTURAL_KINDS, detect_structural
+
+__all__ = [
+    "DatasetProfile",
+    "ProfileBuilder",
+    "RelabelPolicy",
+    "STRUCTURAL_KINDS",
+    "SeedPolicy",
+    "agent_of",
+    "analyze_dataset",
+    "detect_from_notes",
+    "detect_structural",
+]

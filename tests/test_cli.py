@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from syngen_improve.cli import main
+
+
+def test_analyze_json(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(shared_data / "scored_sample.jsonl"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["total"], out["poor"], out["good"]) == (899, 568, 331)
+    assert out["malformed"][0]["line"] == 613
+
+
+def test_analyze_table(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(shared_data / "scored_sample.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "poor             568" in out
+    assert "line 613: malformed" in out
+
+
+def test_policy_options(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(shared_data / "scored_sample.jsonl")
+    assert main(["analyze", path, "--json", "--overall-below", "2.5", "--memory-at-most", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["poor"] < 568
+    assert main(["analyze", path, "--overall-below", "0"]) == 2
+    assert "'overall_below' must be" in capsys.readouterr().err
+
+
+def test_unreadable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(tmp_path / "missing.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["analyze", str(tmp_path)]) == 2
+
+
+def test_usage_error_exits_2() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze"])
+    assert exc.value.code == 2
+
+
+def test_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 199
+
+
+def test_console_script_entry_point() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "syngen_improve", "demo"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "poor" in proc.stdout

@@ -1,0 +1,31 @@
+"""Every script in examples/ runs as written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("script", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
+def test_example_runs(script: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip()
+
+
+def test_analyze_example_output() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "analyze_dataset.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "poor             120" in proc.stdout
+    assert "most common structural issue among the poor: missing_result" in proc.stdout
