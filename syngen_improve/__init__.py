@@ -15,11 +15,19 @@ from .analyze import (
     detect_from_notes,
     detect_structural,
 )
+from .validate import (
+    Issue,
+    ToolRegistry,
+    ValidationReport,
+    validate_example,
+    validate_file,
+)
 
 __all__ = [
     "Context",
     "DatasetProfile",
     "Example",
+    "Issue",
     "JsonlWriter",
     "Malformed",
     "Message",
@@ -28,6 +36,8 @@ __all__ = [
     "RelabelPolicy",
     "SeedPolicy",
     "ToolCall",
+    "ToolRegistry",
+    "ValidationReport",
     "__version__",
     "analyze_dataset",
     "detect_from_notes",
@@ -36,4 +46,6 @@ __all__ = [
     "read_jsonl",
     "sample_path",
     "tool_schemas_path",
+    "validate_example",
+    "validate_file",
 ]

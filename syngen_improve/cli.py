@@ -57,6 +57,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_options(p)
 
     p = sub.add_parser(
+        "validate",
+        help="check examples against the grammar, context rules and tool schemas",
+        description="Validate every line of a JSONL file. Exit 0 when all pass, 1 when some "
+        "fail or a line is malformed, 2 when the file cannot be read. A label=false example "
+        "fails only on structural errors.",
+    )
+    p.add_argument("file", metavar="FILE", help="a JSONL file of examples")
+    p.add_argument(
+        "--schemas",
+        metavar="PATH",
+        help="tool schemas: the dataset's format, {name: JSON Schema}, an OpenAI or Anthropic "
+        "tools list, or an MCP tools/list result (default: the bundled 47 tools)",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="add the quality standards (strict profile)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument(
+        "--show-warnings", action="store_true", help="also list lines that only have warnings"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="processes to use (default: all CPUs for files over 4 MiB)",
+    )
+
+    p = sub.add_parser(
         "demo",
         help="run the pipeline offline on the bundled sample",
         description="Run offline on the bundled sample data. Until the improve step "
@@ -80,6 +108,37 @@ def _analyze(path: str, *, as_json: bool, policy: SeedPolicy) -> int:
     return EXIT_OK
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from .validate import ToolRegistry, validate_file
+
+    try:
+        schemas = ToolRegistry.load(args.schemas) if args.schemas else None
+    except OSError as exc:
+        print(f"syngen-improve: cannot read {args.schemas}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValueError, KeyError, TypeError) as exc:
+        print(f"syngen-improve: {args.schemas}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = validate_file(
+            args.file,
+            profile="strict" if args.strict else "compatible",
+            schemas=schemas,
+            workers=args.workers,
+        )
+    except ValueError as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"syngen-improve: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        sys.stdout.write("\n".join(report.format_text(show_warnings=args.show_warnings)) + "\n")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -92,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"syngen-improve: {exc}", file=sys.stderr)
             return EXIT_USAGE
         return _analyze(args.input, as_json=args.json, policy=policy)
+    if args.command == "validate":
+        return _validate(args)
     if args.command == "demo":
         if not args.json:
             print("demo: analyzing the bundled sample (the improve step is not built yet)\n")

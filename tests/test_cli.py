@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from syngen_improve.cli import main
+from tests.helpers import make_example
 
 
 def test_analyze_json(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,3 +59,40 @@ def test_console_script_entry_point() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "poor" in proc.stdout
+
+
+def test_validate_exit_codes_and_json(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = str(shared_data / "scored_sample.jsonl")
+    assert main(["validate", sample, "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["failed_lines"] == [804]
+    assert out["malformed"][0]["line"] == 613
+    assert (out["total"], out["passed"], out["failed"]) == (899, 898, 1)
+    assert out["by_code"]["P302"] == 1
+
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(make_example()) + "\n")
+    assert main(["validate", str(good)]) == 0
+    assert "Validated 1 examples: 0 failed (ignoring 0 label=false)" in capsys.readouterr().out
+    assert main(["validate", str(tmp_path / "missing.jsonl")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_validate_strict_and_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    example = make_example(sessionMemory="")
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps(example) + "\n")
+    assert main(["validate", str(path)]) == 0
+    assert main(["validate", str(path), "--strict"]) == 1
+    assert "Q602" in capsys.readouterr().out
+
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps({"tools": [{"name": "other_tool", "inputSchema": {}}]}))
+    assert main(["validate", str(path), "--schemas", str(tools), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["by_code"] == {"P301": 1}
+    tools.write_text("[1]")
+    assert main(["validate", str(path), "--schemas", str(tools)]) == 2
+    assert "unrecognised tool schema format" in capsys.readouterr().err
+    assert main(["validate", str(path), "--workers", "0"]) == 2

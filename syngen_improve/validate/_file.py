@@ -1,0 +1,252 @@
+"""Validating a whole JSONL file, optionally on several cores."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from .._jsonl import Malformed, Record, _decode, read_jsonl
+from ._rules import RULES, Issue, Level, Profile, example_fails, validate_example
+from ._schemas import ToolRegistry
+
+__all__ = ["ValidationReport", "validate_file"]
+
+# Below this size one process is faster than starting workers.
+_PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of :func:`validate_file`.
+
+    ``issues`` maps each line with at least one issue to its issues. ``ignored``
+    counts label=false examples that pass only because their content errors are
+    tolerated.
+    """
+
+    path: str
+    profile: str
+    total: int = 0
+    failed_lines: list[int] = field(default_factory=list)
+    ignored: int = 0
+    malformed: list[Malformed] = field(default_factory=list)
+    by_code: Counter[str] = field(default_factory=Counter)
+    levels: dict[str, Level] = field(default_factory=dict)
+    issues: dict[int, list[Issue]] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failed_lines)
+
+    @property
+    def passed(self) -> int:
+        return self.total - self.failed
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.total if self.total else 1.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every example passed and no line was malformed."""
+        return not self.failed_lines and not self.malformed
+
+    def summary(self) -> str:
+        return (
+            f"Validated {self.total} examples: {self.failed} failed "
+            f"(ignoring {self.ignored} label=false)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form printed by ``syngen-improve validate --json``."""
+        return {
+            "path": self.path,
+            "profile": self.profile,
+            "total": self.total,
+            "passed": self.passed,
+            "failed": self.failed,
+            "pass_rate": round(self.pass_rate, 6),
+            "ignored_label_false": self.ignored,
+            "failed_lines": list(self.failed_lines),
+            "malformed": [{"line": m.line, "error": m.error} for m in self.malformed],
+            "by_code": dict(sorted(self.by_code.items())),
+        }
+
+    def format_text(self, *, show_warnings: bool = False) -> Iterator[str]:
+        """Human output: issues grouped by line (failing lines always, lines with
+        only warnings when ``show_warnings``), then the summary and counts per code."""
+        failing = set(self.failed_lines)
+        events: list[tuple[int, str]] = [
+            (m.line, f"  malformed: {m.error}") for m in self.malformed
+        ]
+        for line, issues in self.issues.items():
+            if line in failing or show_warnings:
+                events += [(line, f"  {_issue_text(i)}") for i in issues]
+        last = None
+        for line, text in sorted(events, key=lambda e: e[0]):
+            if line != last:
+                mark = (
+                    "FAIL"
+                    if line in failing
+                    else ("BAD " if text.startswith("  malformed") else "ok  ")
+                )
+                yield f"line {line}: {mark}"
+                last = line
+            yield text
+        yield self.summary()
+        for code, count in sorted(self.by_code.items()):
+            level = self.levels.get(code, RULES[code].level)
+            yield f"  {code} {level:<5} {RULES[code].name:<28} {count}"
+
+
+def _issue_text(issue: Issue) -> str:
+    where = []
+    if issue.turn is not None:
+        where.append(f"turn {issue.turn}")
+    if issue.call is not None:
+        where.append(f"call {issue.call}")
+    suffix = f" ({', '.join(where)})" if where else ""
+    return f"{issue.level} {issue.code} {issue.message}{suffix}"
+
+
+@dataclass
+class _Partial:
+    lines: int = 0
+    total: int = 0
+    failed_lines: list[int] = field(default_factory=list)
+    ignored: int = 0
+    malformed: list[Malformed] = field(default_factory=list)
+    by_code: Counter[str] = field(default_factory=Counter)
+    levels: dict[str, Level] = field(default_factory=dict)
+    issues: dict[int, list[Issue]] = field(default_factory=dict)
+
+
+def _validate_stream(
+    items: Iterator[Record | Malformed], profile: Profile, schemas: ToolRegistry
+) -> _Partial:
+    part = _Partial()
+    for item in items:
+        if isinstance(item, Malformed):
+            part.malformed.append(item)
+            continue
+        part.total += 1
+        issues = validate_example(item.data, profile=profile, schemas=schemas, line=item.line)
+        if not issues:
+            continue
+        part.issues[item.line] = issues
+        for i in issues:
+            part.by_code[i.code] += 1
+            part.levels[i.code] = i.level
+        if example_fails(item.data, issues):
+            part.failed_lines.append(item.line)
+        elif item.data.get("label") is False and any(i.level is Level.ERROR for i in issues):
+            part.ignored += 1
+    return part
+
+
+def _read_range(path: str, start: int, end: int) -> Iterator[Record | Malformed]:
+    """Records of the lines that start in [start, end), numbered from 1 within the range."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        pos = start
+        line_no = 0
+        while pos < end:
+            raw = fh.readline()
+            if not raw:
+                break
+            pos += len(raw)
+            line_no += 1
+            if start == 0 and line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if raw.strip():
+                yield _decode(line_no, raw)
+
+
+def _chunk_worker(
+    path: str, start: int, end: int, profile: Profile, schemas: ToolRegistry
+) -> _Partial:
+    part = _validate_stream(_read_range(path, start, end), profile, schemas)
+    # Count the range's lines (blank ones included) so the parent can offset numbers.
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    part.lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    return part
+
+
+def _split(path: str, size: int, parts: int) -> list[tuple[int, int]]:
+    """Byte ranges of about equal size, each starting at the beginning of a line."""
+    bounds = [0]
+    with open(path, "rb") as fh:
+        for k in range(1, parts):
+            fh.seek(max(size * k // parts, bounds[-1]))
+            fh.readline()
+            bounds.append(min(fh.tell(), size))
+    bounds.append(size)
+    return [(a, b) for a, b in pairwise(bounds) if b > a]
+
+
+def _shift(part: _Partial, offset: int) -> _Partial:
+    if offset == 0:
+        return part
+
+    def moved(i: Issue) -> Issue:
+        return Issue(i.code, i.level, i.message, (i.line or 0) + offset, i.turn, i.call)
+
+    part.failed_lines = [n + offset for n in part.failed_lines]
+    part.malformed = [Malformed(m.line + offset, m.error, m.raw) for m in part.malformed]
+    part.issues = {n + offset: [moved(i) for i in iss] for n, iss in part.issues.items()}
+    return part
+
+
+def validate_file(
+    path: str | os.PathLike[str],
+    *,
+    profile: Profile = "compatible",
+    schemas: ToolRegistry | None = None,
+    workers: int | None = None,
+) -> ValidationReport:
+    """Validate every line of a JSONL file; malformed lines are reported, never fatal.
+
+    ``workers`` processes share a large file (default: the number of CPUs for
+    files over 4 MiB, else 1). Line numbers in the report are the file's own.
+    """
+    if profile not in ("compatible", "strict"):
+        raise ValueError(f"'profile' must be 'compatible' or 'strict', got {profile!r}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"'workers' must be >= 1, got {workers}")
+    registry = schemas if schemas is not None else ToolRegistry.default()
+    spath = os.fspath(path)
+    size = os.path.getsize(spath)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if size >= _PARALLEL_MIN_BYTES else 1
+
+    if workers == 1:
+        parts = [_validate_stream(read_jsonl(spath), profile, registry)]
+    else:
+        ranges = _split(spath, size, workers)
+        with ProcessPoolExecutor(max_workers=len(ranges)) as pool:
+            futures = [
+                pool.submit(_chunk_worker, spath, a, b, profile, registry) for a, b in ranges
+            ]
+            parts, offset = [], 0
+            for fut in futures:
+                part = fut.result()
+                parts.append(_shift(part, offset))
+                offset += part.lines
+
+    report = ValidationReport(path=spath, profile=profile)
+    for part in parts:
+        report.total += part.total
+        report.failed_lines += part.failed_lines
+        report.ignored += part.ignored
+        report.malformed += part.malformed
+        report.by_code.update(part.by_code)
+        report.levels.update(part.levels)
+        report.issues.update(part.issues)
+    return report
