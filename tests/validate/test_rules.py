@@ -187,3 +187,11 @@ def test_custom_registry_and_bad_profile() -> None:
     assert [i.code for i in validate_example(example, schemas=registry)] == ["P303"]
     with pytest.raises(ValueError, match="'profile' must be"):
         validate_example(example, profile="lenient")  # type: ignore[arg-type]
+
+
+def test_every_rule_is_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "validate.md").read_text()
+    for rule in RULES.values():
+        assert f"| {rule.code} | {rule.name} | {rule.level} |" in doc, rule.code
