@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from .._jsonl import Malformed, Record, _decode, read_jsonl
+from .._jsonl import _BOM, Malformed, Record, _decode, read_jsonl
 from ._rules import RULES, Issue, Level, Profile, example_fails, validate_example
 from ._schemas import ToolRegistry
 
@@ -103,6 +104,21 @@ class ValidationReport:
             level = self.levels.get(code, RULES[code].level)
             yield f"  {code} {level:<5} {RULES[code].name:<28} {count}"
 
+    def _absorb(self, other: ValidationReport, offset: int) -> None:
+        """Add a report of a later part of the file whose line numbers start at 1."""
+
+        def moved(i: Issue) -> Issue:
+            return Issue(i.code, i.level, i.message, (i.line or 0) + offset, i.turn, i.call)
+
+        self.total += other.total
+        self.ignored += other.ignored
+        self.failed_lines += [n + offset for n in other.failed_lines]
+        self.malformed += [Malformed(m.line + offset, m.error, m.raw) for m in other.malformed]
+        self.by_code.update(other.by_code)
+        self.levels.update(other.levels)
+        for n, issues in other.issues.items():
+            self.issues[n + offset] = [moved(i) for i in issues]
+
 
 def _issue_text(issue: Issue) -> str:
     where = []
@@ -114,69 +130,59 @@ def _issue_text(issue: Issue) -> str:
     return f"{issue.level} {issue.code} {issue.message}{suffix}"
 
 
-@dataclass
-class _Partial:
-    lines: int = 0
-    total: int = 0
-    failed_lines: list[int] = field(default_factory=list)
-    ignored: int = 0
-    malformed: list[Malformed] = field(default_factory=list)
-    by_code: Counter[str] = field(default_factory=Counter)
-    levels: dict[str, Level] = field(default_factory=dict)
-    issues: dict[int, list[Issue]] = field(default_factory=dict)
-
-
 def _validate_stream(
-    items: Iterator[Record | Malformed], profile: Profile, schemas: ToolRegistry
-) -> _Partial:
-    part = _Partial()
+    items: Iterable[Record | Malformed], path: str, profile: Profile, schemas: ToolRegistry
+) -> ValidationReport:
+    report = ValidationReport(path=path, profile=profile)
     for item in items:
         if isinstance(item, Malformed):
-            part.malformed.append(item)
+            report.malformed.append(item)
             continue
-        part.total += 1
+        report.total += 1
         issues = validate_example(item.data, profile=profile, schemas=schemas, line=item.line)
         if not issues:
             continue
-        part.issues[item.line] = issues
+        report.issues[item.line] = issues
         for i in issues:
-            part.by_code[i.code] += 1
-            part.levels[i.code] = i.level
+            report.by_code[i.code] += 1
+            report.levels[i.code] = i.level
         if example_fails(item.data, issues):
-            part.failed_lines.append(item.line)
+            report.failed_lines.append(item.line)
         elif item.data.get("label") is False and any(i.level is Level.ERROR for i in issues):
-            part.ignored += 1
-    return part
+            report.ignored += 1
+    return report
 
 
-def _read_range(path: str, start: int, end: int) -> Iterator[Record | Malformed]:
-    """Records of the lines that start in [start, end), numbered from 1 within the range."""
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        pos = start
-        line_no = 0
-        while pos < end:
-            raw = fh.readline()
-            if not raw:
-                break
-            pos += len(raw)
-            line_no += 1
-            if start == 0 and line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            if raw.strip():
-                yield _decode(line_no, raw)
+class _Range:
+    """The lines that start in [start, end) of a file, numbered from 1 within the range;
+    ``lines`` counts them (blank ones included) once iterated."""
+
+    def __init__(self, path: str, start: int, end: int) -> None:
+        self.path, self.start, self.end = path, start, end
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[Record | Malformed]:
+        with open(self.path, "rb") as fh:
+            fh.seek(self.start)
+            pos = self.start
+            while pos < self.end:
+                raw = fh.readline()
+                if not raw:
+                    break
+                pos += len(raw)
+                self.lines += 1
+                if pos == len(raw) and raw.startswith(_BOM):
+                    raw = raw[len(_BOM) :]
+                if raw.strip():
+                    yield _decode(self.lines, raw)
 
 
 def _chunk_worker(
     path: str, start: int, end: int, profile: Profile, schemas: ToolRegistry
-) -> _Partial:
-    part = _validate_stream(_read_range(path, start, end), profile, schemas)
-    # Count the range's lines (blank ones included) so the parent can offset numbers.
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        data = fh.read(end - start)
-    part.lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-    return part
+) -> tuple[int, ValidationReport]:
+    lines = _Range(path, start, end)
+    report = _validate_stream(lines, path, profile, schemas)
+    return lines.lines, report
 
 
 def _split(path: str, size: int, parts: int) -> list[tuple[int, int]]:
@@ -189,19 +195,6 @@ def _split(path: str, size: int, parts: int) -> list[tuple[int, int]]:
             bounds.append(min(fh.tell(), size))
     bounds.append(size)
     return [(a, b) for a, b in pairwise(bounds) if b > a]
-
-
-def _shift(part: _Partial, offset: int) -> _Partial:
-    if offset == 0:
-        return part
-
-    def moved(i: Issue) -> Issue:
-        return Issue(i.code, i.level, i.message, (i.line or 0) + offset, i.turn, i.call)
-
-    part.failed_lines = [n + offset for n in part.failed_lines]
-    part.malformed = [Malformed(m.line + offset, m.error, m.raw) for m in part.malformed]
-    part.issues = {n + offset: [moved(i) for i in iss] for n, iss in part.issues.items()}
-    return part
 
 
 def validate_file(
@@ -227,26 +220,17 @@ def validate_file(
         workers = (os.cpu_count() or 1) if size >= _PARALLEL_MIN_BYTES else 1
 
     if workers == 1:
-        parts = [_validate_stream(read_jsonl(spath), profile, registry)]
-    else:
-        ranges = _split(spath, size, workers)
-        with ProcessPoolExecutor(max_workers=len(ranges)) as pool:
-            futures = [
-                pool.submit(_chunk_worker, spath, a, b, profile, registry) for a, b in ranges
-            ]
-            parts, offset = [], 0
-            for fut in futures:
-                part = fut.result()
-                parts.append(_shift(part, offset))
-                offset += part.lines
-
+        return _validate_stream(read_jsonl(spath), spath, profile, registry)
     report = ValidationReport(path=spath, profile=profile)
-    for part in parts:
-        report.total += part.total
-        report.failed_lines += part.failed_lines
-        report.ignored += part.ignored
-        report.malformed += part.malformed
-        report.by_code.update(part.by_code)
-        report.levels.update(part.levels)
-        report.issues.update(part.issues)
+    ranges = _split(spath, size, workers)
+    # spawn, not fork: forking a process that runs threads (an event loop's executor,
+    # a notebook kernel) can deadlock, and Python 3.12+ warns about it.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context) as pool:
+        futures = [pool.submit(_chunk_worker, spath, a, b, profile, registry) for a, b in ranges]
+        offset = 0
+        for fut in futures:
+            lines, part = fut.result()
+            report._absorb(part, offset)
+            offset += lines
     return report
