@@ -2,11 +2,17 @@ from __future__ import annotations
 
 import syngen_improve
 import syngen_improve.analyze
+import syngen_improve.llm
 import syngen_improve.validate
 
 
 def test_all_is_sorted_and_complete() -> None:
-    for module in (syngen_improve, syngen_improve.analyze, syngen_improve.validate):
+    for module in (
+        syngen_improve,
+        syngen_improve.analyze,
+        syngen_improve.llm,
+        syngen_improve.validate,
+    ):
         names = module.__all__
         assert names == sorted(names), module.__name__
         public = {n for n in vars(module) if not n.startswith("_") and n != "annotations"}

@@ -1,0 +1,94 @@
+"""The retry policy: which failures are retried, how long to wait, when to give up.
+
+One object owns retries for the whole engine (the SDK's own retries are turned
+off), so attempts are never multiplied. Backoff is exponential with full jitter;
+a server's ``retry-after`` / ``retry-after-ms`` is honoured as the minimum wait.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+__all__ = ["RetryPolicy", "parse_retry_after"]
+
+#: Statuses worth another try: timeout, conflict, rate limit, server errors, overloaded.
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP
+    date); ``None`` when absent or unreadable. Header names are matched case-insensitively."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    ms = lowered.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now or datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how to retry a failed request.
+
+    ``max_attempts`` counts the first try; ``timeout`` is per attempt, so a hung
+    request is abandoned and retried. Client errors (400, 401, 403, 404, 413, ...)
+    are never retried.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+    timeout: float = 120.0
+    retry_statuses: frozenset[int] = field(default=RETRYABLE_STATUSES)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"'max_attempts' must be >= 1, got {self.max_attempts}")
+        for name in ("base_delay", "max_delay", "timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name!r} must be > 0, got {getattr(self, name)}")
+        if self.max_delay < self.base_delay:
+            raise ValueError("'max_delay' must be >= 'base_delay'")
+
+    def is_retryable(self, status: int | None) -> bool:
+        """True for a retryable HTTP status, and for ``None`` (a connection error or
+        timeout: no response at all)."""
+        return status is None or status in self.retry_statuses
+
+    def should_retry(self, attempt: int, status: int | None) -> bool:
+        """Whether attempt number ``attempt`` (1-based), which failed with ``status``,
+        gets another try."""
+        return attempt < self.max_attempts and self.is_retryable(status)
+
+    def delay(
+        self, attempt: int, *, retry_after: float | None = None, rng: random.Random | None = None
+    ) -> float:
+        """Seconds to wait after failed attempt ``attempt``: full jitter over an
+        exponentially growing cap, never less than the server's ``retry-after``."""
+        if attempt < 1:
+            raise ValueError(f"'attempt' must be >= 1, got {attempt}")
+        cap = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        wait = (rng or random).uniform(0, cap)
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return wait
