@@ -56,6 +56,13 @@ def _decode(line_no: int, raw: bytes) -> Record | Malformed:
     return Record(line_no, data)
 
 
+def _line_item(line_no: int, raw: bytes, *, first: bool) -> Record | Malformed | None:
+    """Decode one raw line (BOM stripped on the file's first line); ``None`` if blank."""
+    if first and raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    return _decode(line_no, raw) if raw.strip() else None
+
+
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[Record | Malformed]:
     """Yield each non-blank line of ``path`` as a :class:`Record` or :class:`Malformed`.
 
@@ -65,11 +72,9 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[Record | Malformed]:
     """
     with open(path, "rb") as fh:
         for line_no, raw in enumerate(fh, start=1):
-            if line_no == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
-            if not raw.strip():
-                continue
-            yield _decode(line_no, raw)
+            item = _line_item(line_no, raw, first=line_no == 1)
+            if item is not None:
+                yield item
 
 
 def repair_torn_tail(path: str | os.PathLike[str]) -> int:

@@ -94,12 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cannot_read(path: str, exc: OSError) -> int:
+    """Say which file could not be read, and why; the usage exit code."""
+    print(f"syngen-improve: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _analyze(path: str, *, as_json: bool, policy: SeedPolicy) -> int:
     try:
         profile = analyze_dataset(path, policy=policy)
     except OSError as exc:
-        print(f"syngen-improve: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _cannot_read(path, exc)
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(profile.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
     else:
@@ -114,8 +119,7 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         schemas = ToolRegistry.load(args.schemas) if args.schemas else None
     except OSError as exc:
-        print(f"syngen-improve: cannot read {args.schemas}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _cannot_read(args.schemas, exc)
     except (ValueError, KeyError, TypeError) as exc:
         print(f"syngen-improve: {args.schemas}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -130,8 +134,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"syngen-improve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"syngen-improve: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _cannot_read(args.file, exc)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
     else:

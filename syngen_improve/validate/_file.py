@@ -7,12 +7,20 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
-from .._jsonl import _BOM, Malformed, Record, _decode, read_jsonl
-from ._rules import RULES, Issue, Level, Profile, example_fails, validate_example
+from .._jsonl import Malformed, Record, _line_item, read_jsonl
+from ._rules import (
+    RULES,
+    Issue,
+    Level,
+    Profile,
+    check_profile,
+    example_fails,
+    validate_example,
+)
 from ._schemas import ToolRegistry
 
 __all__ = ["ValidationReport", "validate_file"]
@@ -107,9 +115,6 @@ class ValidationReport:
     def _absorb(self, other: ValidationReport, offset: int) -> None:
         """Add a report of a later part of the file whose line numbers start at 1."""
 
-        def moved(i: Issue) -> Issue:
-            return Issue(i.code, i.level, i.message, (i.line or 0) + offset, i.turn, i.call)
-
         self.total += other.total
         self.ignored += other.ignored
         self.failed_lines += [n + offset for n in other.failed_lines]
@@ -117,17 +122,12 @@ class ValidationReport:
         self.by_code.update(other.by_code)
         self.levels.update(other.levels)
         for n, issues in other.issues.items():
-            self.issues[n + offset] = [moved(i) for i in issues]
+            self.issues[n + offset] = [replace(i, line=n + offset) for i in issues]
 
 
 def _issue_text(issue: Issue) -> str:
-    where = []
-    if issue.turn is not None:
-        where.append(f"turn {issue.turn}")
-    if issue.call is not None:
-        where.append(f"call {issue.call}")
-    suffix = f" ({', '.join(where)})" if where else ""
-    return f"{issue.level} {issue.code} {issue.message}{suffix}"
+    where = issue.location(with_line=False)
+    return f"{issue.level} {issue.code} {issue.message}{f' ({where})' if where else ''}"
 
 
 def _validate_stream(
@@ -171,10 +171,9 @@ class _Range:
                     break
                 pos += len(raw)
                 self.lines += 1
-                if pos == len(raw) and raw.startswith(_BOM):
-                    raw = raw[len(_BOM) :]
-                if raw.strip():
-                    yield _decode(self.lines, raw)
+                item = _line_item(self.lines, raw, first=pos == len(raw))
+                if item is not None:
+                    yield item
 
 
 def _chunk_worker(
@@ -209,8 +208,7 @@ def validate_file(
     ``workers`` processes share a large file (default: the number of CPUs for
     files over 4 MiB, else 1). Line numbers in the report are the file's own.
     """
-    if profile not in ("compatible", "strict"):
-        raise ValueError(f"'profile' must be 'compatible' or 'strict', got {profile!r}")
+    check_profile(profile)
     if workers is not None and workers < 1:
         raise ValueError(f"'workers' must be >= 1, got {workers}")
     registry = schemas if schemas is not None else ToolRegistry.default()

@@ -103,9 +103,10 @@ class Issue:
     def rule(self) -> Rule:
         return RULES[self.code]
 
-    def location(self) -> str:
+    def location(self, *, with_line: bool = True) -> str:
+        """``line N, turn T, call C`` (the parts that are known)."""
         parts = []
-        if self.line is not None:
+        if with_line and self.line is not None:
             parts.append(f"line {self.line}")
         if self.turn is not None:
             parts.append(f"turn {self.turn}")
@@ -226,6 +227,12 @@ def _check_params(
             c.add("Q603", f"{name}: {where}: {err.message}", n)
 
 
+def check_profile(profile: str) -> None:
+    """Raise ``ValueError`` unless ``profile`` names a profile."""
+    if profile not in ("compatible", "strict"):
+        raise ValueError(f"'profile' must be 'compatible' or 'strict', got {profile!r}")
+
+
 def validate_example(
     example: Mapping[str, Any],
     *,
@@ -234,8 +241,7 @@ def validate_example(
     line: int | None = None,
 ) -> list[Issue]:
     """All issues of one example (a decoded JSON object), in reading order."""
-    if profile not in ("compatible", "strict"):
-        raise ValueError(f"'profile' must be 'compatible' or 'strict', got {profile!r}")
+    check_profile(profile)
     registry = schemas if schemas is not None else ToolRegistry.default()
     c = _Collector(line, profile == "strict")
     convs = example.get("conversations")

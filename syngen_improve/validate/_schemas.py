@@ -148,34 +148,27 @@ class ToolRegistry(Mapping[str, ToolSchema]):
         return cls(ToolSchema(name, dict(schema)) for name, schema in data.items())
 
     @classmethod
+    def _from_list(cls, tools: Iterable[Mapping[str, Any]], schema_key: str) -> ToolRegistry:
+        return cls(
+            ToolSchema(t["name"], dict(t.get(schema_key) or {}), None, t.get("description", ""))
+            for t in tools
+        )
+
+    @classmethod
     def from_openai_tools(cls, tools: Iterable[Mapping[str, Any]]) -> ToolRegistry:
         """OpenAI ``tools``: ``[{"type": "function", "function": {name, parameters}}]``."""
-        out = []
-        for tool in tools:
-            fn = tool.get("function", tool)
-            out.append(
-                ToolSchema(
-                    fn["name"], dict(fn.get("parameters") or {}), None, fn.get("description", "")
-                )
-            )
-        return cls(out)
+        return cls._from_list((t.get("function", t) for t in tools), "parameters")
 
     @classmethod
     def from_anthropic_tools(cls, tools: Iterable[Mapping[str, Any]]) -> ToolRegistry:
         """Anthropic ``tools``: ``[{name, description, input_schema}]``."""
-        return cls(
-            ToolSchema(t["name"], dict(t.get("input_schema") or {}), None, t.get("description", ""))
-            for t in tools
-        )
+        return cls._from_list(tools, "input_schema")
 
     @classmethod
     def from_mcp(cls, result: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> ToolRegistry:
         """An MCP ``tools/list`` result: ``{"tools": [{name, description, inputSchema}]}``."""
         tools = result.get("tools", []) if isinstance(result, Mapping) else result
-        return cls(
-            ToolSchema(t["name"], dict(t.get("inputSchema") or {}), None, t.get("description", ""))
-            for t in tools
-        )
+        return cls._from_list(tools, "inputSchema")
 
     @classmethod
     def from_any(cls, data: Any) -> ToolRegistry:
