@@ -1,8 +1,36 @@
-"""The LLM engine: pricing and the retry policy (the backends follow)."""
+"""The LLM engine: backends, rate limits, retries, pricing.
+
+``Engine.complete(request)`` is one request made reliable: it waits for the
+``RateLimiter``, sends through a ``Backend`` (``AnthropicBackend`` or your own) with a
+per-attempt timeout, retries by the ``RetryPolicy`` and accounts tokens and cost.
+"""
 
 from __future__ import annotations
 
+from ._anthropic import DEFAULT_MODEL, AnthropicBackend
+from ._backend import Backend, BackendError, Reply, Request
+from ._engine import Engine, EngineStats, RequestFailed, estimate_input_tokens
+from ._limits import RateLimiter, RateLimits
 from ._pricing import PRICES, Pricing, Usage, price_for
 from ._retry import RetryPolicy, parse_retry_after
 
-__all__ = ["PRICES", "Pricing", "RetryPolicy", "Usage", "parse_retry_after", "price_for"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "PRICES",
+    "AnthropicBackend",
+    "Backend",
+    "BackendError",
+    "Engine",
+    "EngineStats",
+    "Pricing",
+    "RateLimiter",
+    "RateLimits",
+    "Reply",
+    "Request",
+    "RequestFailed",
+    "RetryPolicy",
+    "Usage",
+    "estimate_input_tokens",
+    "parse_retry_after",
+    "price_for",
+]

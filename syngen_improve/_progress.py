@@ -1,0 +1,89 @@
+"""The progress bar: done / failed / retries / tokens / cost, in a terminal or a notebook.
+
+``tqdm.auto`` picks the notebook widget inside Jupyter. The postfix is rebuilt at
+most every ``interval`` seconds so that a fast run does not spend its CPU drawing.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .llm._engine import EngineStats
+
+__all__ = ["Progress"]
+
+
+class Progress:
+    """A progress bar over a run's items; ``enabled=False`` makes every call a no-op."""
+
+    def __init__(
+        self,
+        *,
+        total: int | None,
+        stats: EngineStats,
+        enabled: bool = True,
+        desc: str = "improving",
+        interval: float = 0.5,
+        **tqdm_kwargs: Any,
+    ) -> None:
+        self.stats = stats
+        self.enabled = enabled
+        self.done = 0
+        self.failed = 0
+        self._interval = interval
+        self._next = 0.0
+        self._bar = (
+            tqdm(total=total, desc=desc, unit="ex", dynamic_ncols=True, **tqdm_kwargs)
+            if enabled
+            else None
+        )
+
+    def postfix(self) -> str:
+        """The counters shown after the bar."""
+        s = self.stats
+        tokens = s.usage.input + s.usage.output + s.usage.cache_read + s.usage.cache_creation
+        return (
+            f"ok={self.done - self.failed} failed={self.failed} retries={s.retried} "
+            f"tokens={_short(tokens)} ${s.cost_usd:.4f}"
+        )
+
+    def advance(self, *, failed: bool = False) -> None:
+        """One item finished."""
+        self.done += 1
+        if failed:
+            self.failed += 1
+        if self._bar is None:
+            return
+        self._bar.update(1)
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + self._interval
+            self._bar.set_postfix_str(self.postfix(), refresh=False)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(self.postfix(), refresh=False)
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _short(n: int) -> str:
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)

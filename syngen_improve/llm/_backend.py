@@ -1,0 +1,152 @@
+"""What every LLM backend speaks: a request, a reply, an error, and the protocol.
+
+The engine (limits, retries, accounting) is written against :class:`Backend` only,
+so the Anthropic backend, a user's own backend and the in-process fake are
+interchangeable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ._pricing import Usage
+
+__all__ = ["Backend", "BackendError", "Reply", "Request"]
+
+#: Prefix of the rate-limit headers the engine reads on every response.
+RATELIMIT_PREFIX = "anthropic-ratelimit-"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One Messages API call.
+
+    ``system`` is sent as text blocks, the last one marked for prompt caching when
+    ``cache_system`` is true (it is identical across a run). ``tool_choice`` names a
+    tool the model must call. ``key`` identifies the work item in errors and logs.
+    """
+
+    messages: Sequence[Mapping[str, Any]]
+    system: str | Sequence[str] = ()
+    tools: Sequence[Mapping[str, Any]] = ()
+    tool_choice: str | None = None
+    max_tokens: int = 4096
+    model: str | None = None
+    cache_system: bool = True
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_tokens <= 0:
+            raise ValueError(f"'max_tokens' must be > 0, got {self.max_tokens}")
+        if self.tool_choice is not None and not any(
+            t.get("name") == self.tool_choice for t in self.tools
+        ):
+            raise ValueError(f"'tool_choice' names {self.tool_choice!r}, which is not in 'tools'")
+
+    def system_blocks(self) -> list[dict[str, Any]]:
+        """The system prompt as Messages API text blocks, cache-marked at the end."""
+        texts = [self.system] if isinstance(self.system, str) else list(self.system)
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts if t]
+        if blocks and self.cache_system:
+            blocks[-1]["cache_control"] = {"type": "ephemeral"}
+        return blocks
+
+    def body(self, default_model: str) -> dict[str, Any]:
+        """The JSON body of ``POST /v1/messages``."""
+        out: dict[str, Any] = {
+            "model": self.model or default_model,
+            "max_tokens": self.max_tokens,
+            "messages": list(self.messages),
+        }
+        system = self.system_blocks()
+        if system:
+            out["system"] = system
+        if self.tools:
+            out["tools"] = list(self.tools)
+        if self.tool_choice is not None:
+            out["tool_choice"] = {"type": "tool", "name": self.tool_choice}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A model's answer: its content blocks as plain dicts, usage and response facts."""
+
+    content: list[dict[str, Any]]
+    usage: Usage
+    model: str = ""
+    stop_reason: str | None = None
+    request_id: str | None = None
+    rate_limits: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """All text blocks joined."""
+        return "".join(b.get("text", "") for b in self.content if b.get("type") == "text")
+
+    def tool_use(self, name: str | None = None) -> dict[str, Any] | None:
+        """The first ``tool_use`` block (of tool ``name`` when given), or ``None``."""
+        for block in self.content:
+            if block.get("type") == "tool_use" and (name is None or block.get("name") == name):
+                return block
+        return None
+
+
+class BackendError(Exception):
+    """A failed call. ``status`` is the HTTP status, or ``None`` when no response came
+    back (connection error or timeout). Messages never contain the API key."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        rate_limits: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_type = error_type
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.rate_limits: Mapping[str, str] = rate_limits or {}
+
+    def __str__(self) -> str:
+        where = f"HTTP {self.status}" if self.status is not None else "no response"
+        kind = f" {self.error_type}" if self.error_type else ""
+        rid = f" (request-id {self.request_id})" if self.request_id else ""
+        return f"{where}{kind}: {self.message}{rid}"
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Sends one request and returns the reply, or raises :class:`BackendError`.
+
+    A backend makes exactly one attempt: retries, rate limits and timeouts belong
+    to the engine, so a backend must not retry on its own.
+    """
+
+    model: str
+
+    async def send(self, request: Request) -> Reply:
+        """One attempt at ``request``."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The ``anthropic-ratelimit-*`` and ``retry-after*`` headers, names lower-cased."""
+    out: dict[str, str] = {}
+    for k, v in headers.items():
+        low = k.lower()
+        if low.startswith((RATELIMIT_PREFIX, "retry-after")):
+            out[low] = v
+    return out

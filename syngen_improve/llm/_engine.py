@@ -1,0 +1,176 @@
+"""The engine: one call to :meth:`Engine.complete` is one request made reliable.
+
+It waits for the rate limiter, sends through the backend with a per-attempt
+timeout, retries by the :class:`RetryPolicy`, pauses every worker on a 429's
+``retry-after``, and accounts requests, tokens and cost in :class:`EngineStats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._backend import Backend, BackendError, Reply, Request
+from ._limits import RateLimiter, RateLimits
+from ._pricing import Pricing, Usage, price_for
+from ._retry import RetryPolicy
+
+__all__ = ["Engine", "EngineStats", "RequestFailed", "estimate_input_tokens"]
+
+#: Statuses that will fail the same way for every request of the run (bad key,
+#: no permission, unknown model): the run stops instead of failing each example.
+FATAL_STATUSES = frozenset({401, 403, 404})
+
+
+def estimate_input_tokens(body_size: int) -> int:
+    """A cautious input-token estimate from the request's JSON size in bytes.
+
+    Anthropic tokenizers average 3.5-4 bytes a token on English and JSON; 3.5 keeps
+    the estimate on the high side so the input bucket is not overdrawn.
+    """
+    return max(1, math.ceil(body_size / 3.5))
+
+
+class RequestFailed(Exception):
+    """A request that did not succeed within the retry policy."""
+
+    def __init__(self, error: BackendError, *, attempts: int) -> None:
+        super().__init__(f"gave up after {attempts} attempt(s): {error}")
+        self.error = error
+        self.attempts = attempts
+
+    @property
+    def status(self) -> int | None:
+        return self.error.status
+
+    @property
+    def fatal(self) -> bool:
+        """True when every other request would fail the same way (401, 403, 404)."""
+        return self.error.status in FATAL_STATUSES
+
+
+@dataclass
+class EngineStats:
+    """Running totals of a run (all attempts, not just the last)."""
+
+    requests: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    timeouts: int = 0
+    by_status: Counter[int] = field(default_factory=Counter)
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's ``requests`` / ``tokens`` / ``cost_usd`` figures."""
+        u = self.usage
+        return {
+            "requests": {
+                "total": self.requests,
+                "succeeded": self.succeeded,
+                "failed": self.failed,
+                "retried": self.retried,
+                "rate_limited": self.rate_limited,
+                "timeouts": self.timeouts,
+                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+            },
+            "tokens": {
+                "input": u.input,
+                "output": u.output,
+                "cache_read": u.cache_read,
+                "cache_creation": u.cache_creation,
+            },
+            "cost_usd": round(self.cost_usd, 6),
+        }
+
+
+class Engine:
+    """Reliable, rate-limited requests over a :class:`Backend`.
+
+    ``pricing`` defaults to the table entry of the backend's model (no cost is
+    counted for a model the table does not know); ``batch`` prices at the batch rate.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        limits: RateLimits | RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        pricing: Pricing | None = None,
+        batch: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.backend = backend
+        self.limiter = limits if isinstance(limits, RateLimiter) else RateLimiter(limits)
+        self.retry = retry or RetryPolicy()
+        self.pricing = pricing if pricing is not None else price_for(backend.model)
+        self.batch = batch
+        self.stats = EngineStats()
+        self._rng = rng or random.Random()
+
+    async def complete(self, request: Request, *, body_size: int | None = None) -> Reply:
+        """Send ``request`` until it succeeds or the policy gives up (:class:`RequestFailed`).
+
+        ``body_size`` (bytes of the request JSON) sharpens the input-token estimate;
+        without it the messages' text length is used.
+        """
+        size = body_size if body_size is not None else _rough_size(request)
+        estimate = estimate_input_tokens(size)
+        stats = self.stats
+        attempt = 0
+        while True:
+            attempt += 1
+            reserved = await self.limiter.acquire(estimate, request.max_tokens)
+            stats.requests += 1
+            if attempt > 1:
+                stats.retried += 1
+            try:
+                async with asyncio.timeout(self.retry.timeout):
+                    reply = await self.backend.send(request)
+            except TimeoutError:
+                stats.timeouts += 1
+                error = BackendError(
+                    f"no reply within {self.retry.timeout:g} s", error_type="timeout"
+                )
+            except BackendError as exc:
+                error = exc
+            else:
+                self.limiter.settle(reserved, reply.usage)
+                self.limiter.observe(reply.rate_limits)
+                stats.by_status[200] += 1
+                stats.succeeded += 1
+                stats.usage = stats.usage + reply.usage
+                if self.pricing is not None:
+                    stats.cost_usd += self.pricing.cost(reply.usage, batch=self.batch)
+                return reply
+            self.limiter.settle(reserved, None)
+            self.limiter.observe(error.rate_limits)
+            if error.status is not None:
+                stats.by_status[error.status] += 1
+            if error.status == 429:
+                stats.rate_limited += 1
+                if error.retry_after:
+                    self.limiter.pause(error.retry_after)
+            if not self.retry.should_retry(attempt, error.status):
+                stats.failed += 1
+                raise RequestFailed(error, attempts=attempt)
+            await asyncio.sleep(
+                self.retry.delay(attempt, retry_after=error.retry_after, rng=self._rng)
+            )
+
+
+def _rough_size(request: Request) -> int:
+    size = sum(
+        len(t) for t in ([request.system] if isinstance(request.system, str) else request.system)
+    )
+    for msg in request.messages:
+        content = msg.get("content")
+        size += len(content) if isinstance(content, str) else len(str(content))
+    return size + 200 * len(request.tools)

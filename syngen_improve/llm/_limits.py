@@ -1,0 +1,162 @@
+"""Client-side rate limits: requests, input tokens and output tokens per minute.
+
+Three aiolimiter buckets (they start with the whole minute's allowance, so a run
+does not crawl at start). Input tokens are estimated before the call and settled
+against the reply's usage; output tokens are reserved up to ``max_tokens`` and the
+unused part is given back. Every response's ``anthropic-ratelimit-*`` headers
+tighten the buckets when the server has less left than we think (another client
+on the same key, a lower tier), and a limit the user did not set is learned from
+them. A 429's ``retry-after`` pauses every worker, not just the one that got it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiolimiter import AsyncLimiter
+
+from ._pricing import Usage
+
+__all__ = ["RateLimiter", "RateLimits"]
+
+#: Bucket name -> the header infix the API uses for it.
+_HEADER_NAMES = {"requests": "requests", "input": "input-tokens", "output": "output-tokens"}
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Per-minute limits; ``None`` means "learn it from the server's headers"."""
+
+    rpm: float | None = None
+    input_tpm: float | None = None
+    output_tpm: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("rpm", "input_tpm", "output_tpm"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name!r} must be > 0, got {value}")
+
+
+class _Bucket(AsyncLimiter):
+    """An aiolimiter bucket that can also take without waiting, give back, and be
+    told the server's view."""
+
+    def take(self, amount: float) -> None:
+        """Count ``amount`` as used now (may go over the limit: later calls wait)."""
+        self._leak()
+        self._level += amount
+
+    def give_back(self, amount: float) -> None:
+        """Return capacity that was reserved but not used."""
+        if amount <= 0:
+            return
+        self._leak()
+        self._level = max(0.0, self._level - amount)
+        self._wake_next()
+
+    def observe(self, limit: float | None, remaining: float) -> None:
+        """Adopt a lower server limit, and count as used what the server has used."""
+        if limit is not None and 0 < limit < self.max_rate:
+            self.max_rate = limit
+            self._rate_per_sec = limit / self.time_period
+        self._leak()
+        used = self.max_rate - remaining
+        if used > self._level:
+            self._level = used
+
+    async def reserve(self, amount: float) -> float:
+        """Wait for ``amount`` (capped at the bucket size) and return what was taken."""
+        amount = min(amount, self.max_rate)
+        await self.acquire(amount)
+        return amount
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+class RateLimiter:
+    """Shared by all workers of a run; see the module docstring."""
+
+    def __init__(self, limits: RateLimits | None = None, *, adaptive: bool = True) -> None:
+        limits = limits or RateLimits()
+        self.adaptive = adaptive
+        self._buckets: dict[str, _Bucket] = {}
+        for name, value in (
+            ("requests", limits.rpm),
+            ("input", limits.input_tpm),
+            ("output", limits.output_tpm),
+        ):
+            if value is not None:
+                self._buckets[name] = _Bucket(value, 60)
+        self._paused_until = 0.0
+        self.pauses = 0
+
+    def limit(self, name: str) -> float | None:
+        """The current per-minute limit of bucket ``requests``, ``input`` or ``output``."""
+        bucket = self._buckets.get(name)
+        return bucket.max_rate if bucket is not None else None
+
+    async def wait_pause(self) -> None:
+        """Return once no server-requested pause is in force."""
+        loop = asyncio.get_running_loop()
+        while (left := self._paused_until - loop.time()) > 0:
+            await asyncio.sleep(left)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every worker for ``seconds`` from now (extends, never shortens, a pause)."""
+        until = asyncio.get_running_loop().time() + seconds
+        if until > self._paused_until:
+            self._paused_until = until
+            self.pauses += 1
+
+    async def acquire(self, input_tokens: float, max_tokens: float) -> tuple[float, float]:
+        """Wait until a request of this size may go; returns the (input, output)
+        amounts reserved, to hand back to :meth:`settle`."""
+        await self.wait_pause()
+        b = self._buckets
+        if "requests" in b:
+            await b["requests"].acquire()
+        taken_in = await b["input"].reserve(input_tokens) if "input" in b else 0.0
+        taken_out = await b["output"].reserve(max_tokens) if "output" in b else 0.0
+        await self.wait_pause()  # a 429 may have arrived while we waited
+        return taken_in, taken_out
+
+    def settle(self, reserved: tuple[float, float], usage: Usage | None) -> None:
+        """Correct the reservations once the reply (or failure, ``usage=None``) is in."""
+        taken_in, taken_out = reserved
+        used_in = 0.0 if usage is None else float(usage.input + usage.cache_creation)
+        used_out = 0.0 if usage is None else float(usage.output)
+        for name, taken, used in (("input", taken_in, used_in), ("output", taken_out, used_out)):
+            bucket = self._buckets.get(name)
+            if bucket is None:
+                continue
+            if used > taken:
+                bucket.take(used - taken)
+            else:
+                bucket.give_back(taken - used)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Read ``anthropic-ratelimit-<kind>-limit/-remaining`` from a response."""
+        if not self.adaptive or not headers:
+            return
+        for name, infix in _HEADER_NAMES.items():
+            remaining = _number(headers, f"anthropic-ratelimit-{infix}-remaining")
+            if remaining is None:
+                continue
+            limit = _number(headers, f"anthropic-ratelimit-{infix}-limit")
+            bucket = self._buckets.get(name)
+            if bucket is None:
+                if limit is None or limit <= 0:
+                    continue
+                bucket = self._buckets[name] = _Bucket(limit, 60)
+            bucket.observe(limit, remaining)

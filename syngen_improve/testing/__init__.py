@@ -1,0 +1,26 @@
+"""Offline testing: a fake Anthropic-compatible server with knobs, public for users' tests.
+
+``FakeAnthropic`` is the API itself (wire format of API version 2026-10-21, faults,
+rate limits, a deterministic rule-based model, counters). ``FakeAnthropicServer``
+serves it over real HTTP on 127.0.0.1; ``FakeAnthropic.transport()`` serves it
+in-process. ``python -m syngen_improve.testing`` runs it as a separate process.
+"""
+
+from __future__ import annotations
+
+from ._fake import BAD_OUTPUTS, FAULTS, Counters, FakeAnthropic, FakeConfig, FakeResponse
+from ._model import FakeModel, find_example
+from ._server import FakeAnthropicServer, in_process_transport
+
+__all__ = [
+    "BAD_OUTPUTS",
+    "FAULTS",
+    "Counters",
+    "FakeAnthropic",
+    "FakeAnthropicServer",
+    "FakeConfig",
+    "FakeModel",
+    "FakeResponse",
+    "find_example",
+    "in_process_transport",
+]

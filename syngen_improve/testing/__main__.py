@@ -1,0 +1,69 @@
+"""``python -m syngen_improve.testing``: run the fake Anthropic server until interrupted.
+
+Prints ``listening on http://127.0.0.1:PORT`` once ready (flushed, so a parent
+process can read the URL); ``GET /_fake/counters`` returns what it saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from ._fake import BAD_OUTPUTS, FAULTS, FakeConfig
+from ._server import FakeAnthropicServer
+
+
+def _rates(items: Sequence[str], known: tuple[str, ...], flag: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        kind, _, rate = item.partition("=")
+        if kind not in known or not rate:
+            raise SystemExit(f"{flag} expects KIND=RATE with KIND in {known}, got {item!r}")
+        out[kind] = float(rate)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m syngen_improve.testing", description=__doc__)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
+    p.add_argument("--jitter", type=float, default=0.0, help="extra uniform seconds")
+    p.add_argument("--rpm", type=int, help="requests per minute before 429")
+    p.add_argument("--input-tpm", type=int, help="input tokens per minute before 429")
+    p.add_argument("--output-tpm", type=int, help="output tokens per minute before 429")
+    p.add_argument("--fault", action="append", default=[], metavar="KIND=RATE")
+    p.add_argument("--bad-output", action="append", default=[], metavar="KIND=RATE")
+    p.add_argument("--api-key", help="accept only this key (401 otherwise)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    config = FakeConfig(
+        latency=args.latency,
+        jitter=args.jitter,
+        rpm=args.rpm,
+        input_tpm=args.input_tpm,
+        output_tpm=args.output_tpm,
+        fault_rates=_rates(args.fault, FAULTS, "--fault"),
+        bad_output_rates=_rates(args.bad_output, BAD_OUTPUTS, "--bad-output"),
+        api_key=args.api_key,
+        seed=args.seed,
+    )
+    asyncio.run(_serve(FakeAnthropicServer(config=config, host=args.host, port=args.port)))
+
+
+async def _serve(server: FakeAnthropicServer) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with server:
+        print(f"listening on {server.url}", flush=True)
+        await stop.wait()
+    print(server.counters.snapshot(), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

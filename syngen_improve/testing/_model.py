@@ -1,0 +1,242 @@
+"""The fake's deterministic "model": rule-based improvement and rubric scores.
+
+It repairs what the structural detectors find (context fields, ids, memory, tool
+context, goals, unnatural prompts, missing Results, missing required parameters),
+so its output passes strict validation, and it scores examples from the same
+detectors. The same input always gives the same output.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+from .._grammar import ToolCall, parse_tool_calls
+from .._model import CONTEXT_FIELDS, DIMENSIONS, SESSION_ID_RE, WORKSPACE_ID_RE
+from ..analyze._structural import (
+    _goals_issue,
+    _memory_issue,
+    _prompt_issue,
+    _tool_context_issue,
+    detect_structural,
+)
+from ..validate import ToolRegistry
+
+__all__ = ["FakeModel", "find_example"]
+
+_DECODER: Final = json.JSONDecoder()
+_FIELD_DEFAULTS: Final[dict[str, Any]] = {
+    "string": "notes/overview.md",
+    "number": 1,
+    "integer": 1,
+    "boolean": True,
+    "array": [],
+    "object": {},
+}
+
+
+def find_example(text: str) -> dict[str, Any] | None:
+    """The last JSON object in ``text`` that has a ``conversations`` key (DESIGN.md §3)."""
+    found: dict[str, Any] | None = None
+    pos = text.find("{")
+    while pos >= 0:
+        try:
+            value, end = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            pos = text.find("{", pos + 1)
+            continue
+        if isinstance(value, dict) and "conversations" in value:
+            found = value
+        pos = text.find("{", end)
+    return found
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split()).rstrip(".")
+    return text[:1].lower() + text[1:] if text else text
+
+
+def _first_user_text(example: Mapping[str, Any]) -> str:
+    for msg in example.get("conversations", []):
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            content = msg.get("content")
+            if isinstance(content, str):
+                return content
+    return ""
+
+
+class FakeModel:
+    """Improves and scores examples by rule. ``schemas`` fills missing required
+    parameters (the bundled registry by default)."""
+
+    def __init__(self, *, schemas: ToolRegistry | None = None) -> None:
+        self.schemas = schemas if schemas is not None else ToolRegistry.default()
+
+    # -- improvement ---------------------------------------------------------
+
+    def improve(self, example: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``example`` with every structural issue repaired and ``label: true``."""
+        out = copy.deepcopy(dict(example))
+        convs = out.get("conversations")
+        if not isinstance(convs, list):
+            convs = out["conversations"] = []
+        seed = _digest(json.dumps(convs, sort_keys=True, default=str))
+        goal = self._goal(convs)
+        prompt_fixed = False
+        for msg in convs:
+            if not isinstance(msg, dict):
+                continue
+            content = msg.get("content")
+            if msg.get("role") == "user" and isinstance(content, str):
+                if _prompt_issue(content) is not None:
+                    msg["content"] = f"Could you {goal} for me?"
+                    prompt_fixed = True
+            elif msg.get("role") == "assistant" and isinstance(content, str):
+                msg["content"] = self._fix_turn(content, goal, seed)
+        if not any(isinstance(m, dict) and m.get("role") == "user" for m in convs):
+            convs.insert(0, {"role": "user", "content": f"Could you {goal} for me?"})
+        if not prompt_fixed and not any(
+            isinstance(m, dict) and m.get("role") == "assistant" and "tool_call:" in str(m)
+            for m in convs
+        ):
+            convs.append({"role": "assistant", "content": self._new_call(goal, seed)})
+        out["label"] = True
+        return out
+
+    def _goal(self, convs: list[Any]) -> str:
+        """A short imperative phrase for what the user wants."""
+        for msg in convs:
+            if isinstance(msg, dict) and msg.get("role") == "assistant":
+                for call in parse_tool_calls(str(msg.get("content", ""))):
+                    ctx = call.context
+                    if isinstance(ctx, dict):
+                        for key in ("primaryGoal", "subgoal", "sessionDescription"):
+                            value = ctx.get(key)
+                            if isinstance(value, str) and value.strip():
+                                return _sentence(value)
+        text = _first_user_text({"conversations": convs})
+        if text and _prompt_issue(text) is None:
+            return _sentence(text.rstrip("?"))[:120]
+        return "organize my notes"
+
+    def _new_call(self, goal: str, seed: str) -> str:
+        name = next(iter(self.schemas), "contentManager_readContent")
+        args: dict[str, Any] = {"context": self._context({}, name, goal, seed)}
+        args.update(self._required(name, args))
+        body = json.dumps(args, ensure_ascii=False)
+        return f"tool_call: {name}\narguments: {body}\n\nResult: {self._result(name, args)}"
+
+    def _fix_turn(self, content: str, goal: str, seed: str) -> str:
+        calls = parse_tool_calls(content)
+        if not calls:
+            return content + ("\n\n" if content else "") + self._new_call(goal, seed)
+        for call in reversed(calls):  # back to front keeps earlier spans valid
+            content = self._fix_call(content, call, goal, seed)
+        return content
+
+    def _fix_call(self, content: str, call: ToolCall, goal: str, seed: str) -> str:
+        args = call.arguments if isinstance(call.arguments, dict) else {}
+        ctx = self._context(args.get("context"), call.name, goal, seed)
+        fixed: dict[str, Any] = {"context": ctx}
+        fixed.update((k, v) for k, v in args.items() if k != "context")
+        fixed.update(self._required(call.name, fixed))
+        body = json.dumps(fixed, ensure_ascii=False)
+        result = "" if call.has_result else f"\n\nResult: {self._result(call.name, fixed)}"
+        if call.arguments_span is None:
+            end = call.span[1]
+            return f"{content[:end]}\narguments: {body}{result}{content[end:]}"
+        start, end = call.arguments_span
+        if not call.arguments_at_line_start:
+            head = content[:start].rstrip(" ")
+            head = head[: -len("arguments:")] if head.endswith("arguments:") else head
+            return f"{head.rstrip()}\narguments: {body}{result}{content[end:]}"
+        return f"{content[:start]}{body}{result}{content[end:]}"
+
+    def _context(self, ctx: Any, tool: str, goal: str, seed: str) -> dict[str, str]:
+        old = ctx if isinstance(ctx, dict) else {}
+        digits = str(1731000000000 + int(seed[:8], 16) % 10**9)
+        out = {f: old.get(f) for f in CONTEXT_FIELDS}
+        if not (isinstance(out["sessionId"], str) and SESSION_ID_RE.fullmatch(out["sessionId"])):
+            out["sessionId"] = f"session_{digits}_{seed[8:17]}"
+        wid = out["workspaceId"]
+        if not (isinstance(wid, str) and WORKSPACE_ID_RE.fullmatch(wid)):
+            out["workspaceId"] = f"ws_{digits}_{seed[17:26]}"
+        desc = out["sessionDescription"]
+        if not isinstance(desc, str) or not desc.strip():
+            out["sessionDescription"] = f"Helping the user {goal}"
+        if _memory_issue(out["sessionMemory"]) is not None:
+            out["sessionMemory"] = (
+                f"The user asked to {goal}; no earlier tool call in this session has "
+                "touched these notes yet, so the current state is unknown."
+            )
+        primary, sub = out["primaryGoal"], out["subgoal"]
+        if _goals_issue(primary, sub, tool) is not None:
+            out["primaryGoal"] = goal[:1].upper() + goal[1:]
+            out["subgoal"] = "Gather the current state first so later steps act on facts"
+        if _tool_context_issue(out["toolContext"], tool) is not None:
+            out["toolContext"] = (
+                f"This step is needed to {goal}, because later steps depend on what it returns."
+            )
+        return {k: v if isinstance(v, str) else str(v) for k, v in out.items()}
+
+    def _required(self, tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        schema = self.schemas.get(tool)
+        if schema is None:
+            return {}
+        missing: dict[str, Any] = {}
+        for name in schema.required:
+            if name == "context" or name in args:
+                continue
+            spec = schema.properties.get(name, {})
+            if spec.get("enum"):
+                missing[name] = spec["enum"][0]
+            else:
+                kind = spec.get("type")
+                if tool == "get_tools" and name == "managers":
+                    missing[name] = ["contentManager"]
+                else:
+                    missing[name] = _FIELD_DEFAULTS.get(kind if isinstance(kind, str) else "", "x")
+        return missing
+
+    @staticmethod
+    def _result(tool: str, args: Mapping[str, Any]) -> str:
+        data = {k: v for k, v in args.items() if k != "context" and isinstance(v, str | int)}
+        mode = re.sub(r"^.*_", "", tool)
+        return json.dumps({"success": True, "data": {"operation": mode, **data}})
+
+    # -- judging -------------------------------------------------------------
+
+    def judge(self, example: Mapping[str, Any]) -> dict[str, Any]:
+        """Rubric scores from the structural detectors: 1-5 per dimension, notes, overall."""
+        found = detect_structural(example)
+        penalties = {
+            "sessionMemory_quality": ("empty_session_memory", 1),
+            "toolContext_quality": ("generic_tool_context", 2),
+            "goal_coherence": ("weak_goals", 2),
+            "prompt_naturalness": ("unnatural_prompt", 2),
+            "response_realism": ("missing_result", 2),
+        }
+        scores: dict[str, Any] = {}
+        notes: list[str] = []
+        for dim in DIMENSIONS:
+            kind, low = penalties[dim]
+            if kind in found:
+                scores[dim] = low
+                notes.append(f"{dim}: {found[kind]}")
+            else:
+                scores[dim] = 5 if not found else 4
+        broken = {"missing_context", "malformed_ids", "malformed_tool_call"} & found.keys()
+        if broken:
+            scores["response_realism"] = 1
+            notes.extend(found[k] for k in sorted(broken))
+        overall = round(sum(scores[d] for d in DIMENSIONS) / len(DIMENSIONS), 1)
+        return {"notes": "; ".join(notes) or "No issues found.", **scores,
+                "overall_quality": overall}  # fmt: skip

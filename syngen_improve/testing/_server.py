@@ -1,0 +1,162 @@
+"""Serving :class:`FakeAnthropic`: a real HTTP server on 127.0.0.1 and an in-process
+``httpx2`` transport.
+
+The server runs either on the caller's event loop (``async with``) or on its own
+thread (``with``), so synchronous tests, async tests and scripts can all use it.
+Besides the Messages API it answers ``GET /_fake/counters`` (the counters as JSON),
+which is how a client reads them from a server in another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+from typing import Any
+
+import httpx2
+import orjson
+from aiohttp import web
+
+from ._fake import Counters, DropConnection, FakeAnthropic, FakeConfig
+
+__all__ = ["FakeAnthropicServer", "in_process_transport"]
+
+COUNTERS_PATH = "/_fake/counters"
+
+
+def in_process_transport(fake: FakeAnthropic) -> httpx2.AsyncBaseTransport:
+    """An ``httpx2`` transport that hands each request straight to ``fake``."""
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        body = await request.aread()
+        try:
+            answer = await fake.handle(request.method, request.url.path, request.headers, body)
+        except DropConnection:
+            raise httpx2.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
+        return httpx2.Response(answer.status, headers=answer.headers, content=answer.body)
+
+    return httpx2.MockTransport(handler)
+
+
+class FakeAnthropicServer:
+    """The fake Anthropic API over real HTTP on ``host`` (an ephemeral port by default).
+
+    >>> with FakeAnthropicServer(config=FakeConfig(latency=0.01)) as server:
+    ...     backend = AnthropicBackend(base_url=server.url, api_key="test")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        fake: FakeAnthropic | None = None,
+        *,
+        config: FakeConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if fake is not None and config is not None:
+            raise ValueError("pass either 'fake' or 'config', not both")
+        self.fake = fake or FakeAnthropic(config)
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL to give a client (``ANTHROPIC_BASE_URL``)."""
+        if self._runner is None:
+            raise RuntimeError("the server is not running")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def counters(self) -> Counters:
+        """What the fake saw so far."""
+        return self.fake.counters
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "GET" and request.path == COUNTERS_PATH:
+            return web.Response(
+                body=orjson.dumps(self.fake.counters.snapshot()), content_type="application/json"
+            )
+        body = await request.read()
+        try:
+            answer = await self.fake.handle(request.method, request.path, request.headers, body)
+        except DropConnection:
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError from None  # aiohttp ends the handler quietly
+        return web.Response(status=answer.status, headers=answer.headers, body=answer.body)
+
+    async def start(self) -> None:
+        """Start serving on the running event loop."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        server = site._server  # the bound socket tells the ephemeral port
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        self._runner = runner
+
+    async def stop(self) -> None:
+        """Stop serving; hung requests are released."""
+        self.fake.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeAnthropicServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def __enter__(self) -> FakeAnthropicServer:
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:  # reported to the caller below
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            loop.run_forever()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="fake-anthropic", daemon=True)
+        self._thread.start()
+        started.wait()
+        if failure:
+            self._thread.join()
+            loop.close()
+            raise failure[0]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.stop(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        self._loop = self._thread = None
