@@ -15,3 +15,6 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "scored_sample.jsonl").exists():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+pytest_plugins = ["syngen_improve.testing.pytest_plugin"]

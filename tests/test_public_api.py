@@ -3,6 +3,7 @@ from __future__ import annotations
 import syngen_improve
 import syngen_improve.analyze
 import syngen_improve.llm
+import syngen_improve.testing
 import syngen_improve.validate
 
 
@@ -11,6 +12,7 @@ def test_all_is_sorted_and_complete() -> None:
         syngen_improve,
         syngen_improve.analyze,
         syngen_improve.llm,
+        syngen_improve.testing,
         syngen_improve.validate,
     ):
         names = module.__all__

@@ -15,13 +15,13 @@ from ._pricing import PRICES, Pricing, Usage, price_for
 from ._retry import RetryPolicy, parse_retry_after
 
 __all__ = [
-    "DEFAULT_MODEL",
-    "PRICES",
     "AnthropicBackend",
     "Backend",
     "BackendError",
+    "DEFAULT_MODEL",
     "Engine",
     "EngineStats",
+    "PRICES",
     "Pricing",
     "RateLimiter",
     "RateLimits",

@@ -14,8 +14,8 @@ from ._server import FakeAnthropicServer, in_process_transport
 
 __all__ = [
     "BAD_OUTPUTS",
-    "FAULTS",
     "Counters",
+    "FAULTS",
     "FakeAnthropic",
     "FakeAnthropicServer",
     "FakeConfig",

@@ -39,6 +39,19 @@ _FIELD_DEFAULTS: Final[dict[str, Any]] = {
 }
 
 
+def _value_for(tool: str, name: str, spec: Mapping[str, Any]) -> Any:
+    """A plausible value that satisfies the parameter's schema."""
+    if tool == "get_tools" and name == "managers":
+        return ["contentManager"]
+    if spec.get("enum"):
+        return spec["enum"][0]
+    for option in [spec, *spec.get("anyOf", [])]:
+        kind = option.get("type")
+        if isinstance(kind, str) and kind in _FIELD_DEFAULTS:
+            return _FIELD_DEFAULTS[kind]
+    return "x"
+
+
 def find_example(text: str) -> dict[str, Any] | None:
     """The last JSON object in ``text`` that has a ``conversations`` key (DESIGN.md §3)."""
     found: dict[str, Any] | None = None
@@ -188,23 +201,20 @@ class FakeModel:
         return {k: v if isinstance(v, str) else str(v) for k, v in out.items()}
 
     def _required(self, tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Values for required parameters that are missing or break the tool's schema."""
         schema = self.schemas.get(tool)
         if schema is None:
             return {}
-        missing: dict[str, Any] = {}
+        fixes: dict[str, Any] = {}
         for name in schema.required:
-            if name == "context" or name in args:
-                continue
-            spec = schema.properties.get(name, {})
-            if spec.get("enum"):
-                missing[name] = spec["enum"][0]
-            else:
-                kind = spec.get("type")
-                if tool == "get_tools" and name == "managers":
-                    missing[name] = ["contentManager"]
-                else:
-                    missing[name] = _FIELD_DEFAULTS.get(kind if isinstance(kind, str) else "", "x")
-        return missing
+            if name != "context" and name not in args:
+                fixes[name] = _value_for(tool, name, schema.properties.get(name, {}))
+        probe = {**args, **fixes}
+        for error in schema.validator.iter_errors(probe):
+            if error.path and error.path[0] != "context":
+                name = str(error.path[0])
+                fixes[name] = _value_for(tool, name, schema.properties.get(name, {}))
+        return fixes
 
     @staticmethod
     def _result(tool: str, args: Mapping[str, Any]) -> str:

@@ -80,7 +80,8 @@ class FakeAnthropicServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.method == "GET" and request.path == COUNTERS_PATH:
             return web.Response(
-                body=orjson.dumps(self.fake.counters.snapshot()), content_type="application/json"
+                body=orjson.dumps(self.fake.counters.snapshot(), option=orjson.OPT_NON_STR_KEYS),
+                content_type="application/json",
             )
         body = await request.read()
         try:
@@ -138,7 +139,11 @@ class FakeAnthropicServer:
                 started.set()
                 return
             started.set()
-            loop.run_forever()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
 
         self._loop = loop
         self._thread = threading.Thread(target=run, name="fake-anthropic", daemon=True)
@@ -147,6 +152,7 @@ class FakeAnthropicServer:
         if failure:
             self._thread.join()
             loop.close()
+            self._loop = self._thread = None
             raise failure[0]
         return self
 
@@ -157,6 +163,4 @@ class FakeAnthropicServer:
         asyncio.run_coroutine_threadsafe(self.stop(), loop).result()
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
         self._loop = self._thread = None

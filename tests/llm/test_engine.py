@@ -1,0 +1,160 @@
+"""The engine against the fake over real HTTP: concurrency, faults, pauses, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from syngen_improve._pool import run_pool
+from syngen_improve.llm import (
+    AnthropicBackend,
+    Engine,
+    RateLimits,
+    Request,
+    RequestFailed,
+    RetryPolicy,
+)
+from syngen_improve.testing import FakeAnthropicServer, FakeConfig
+from tests.helpers import make_example
+
+TOOL = {"name": "submit_improved_example", "input_schema": {"type": "object"}}
+FAST = RetryPolicy(base_delay=0.001, max_delay=0.01, timeout=5)
+
+
+def request(n: int = 0) -> Request:
+    ex = make_example(user=f"Please tidy project folder number {n} before the review")
+    return Request(
+        messages=[{"role": "user", "content": json.dumps(ex)}],
+        system="Improve the example.",
+        tools=[TOOL],
+        tool_choice="submit_improved_example",
+        key=str(n),
+    )
+
+
+def engine(server: FakeAnthropicServer, **kwargs: Any) -> Engine:
+    kwargs.setdefault("retry", FAST)
+    return Engine(AnthropicBackend(api_key="sk-test", base_url=server.url), **kwargs)
+
+
+async def test_concurrency_never_exceeds_the_pool_size() -> None:
+    async with FakeAnthropicServer(config=FakeConfig(latency=0.02)) as server:
+        eng = engine(server)
+
+        async def handle(n: int) -> None:
+            await eng.complete(request(n))
+
+        await run_pool(range(40), handle, concurrency=7)
+        await eng.backend.aclose()
+    assert server.counters.max_in_flight == 7
+    assert server.counters.by_status[200] == 40
+    assert eng.stats.succeeded == 40
+    assert eng.stats.usage.output > 0
+    assert eng.stats.cost_usd > 0
+
+
+@pytest.mark.parametrize("fault", ["429", "529", "500", "drop", "hang"])
+async def test_each_fault_is_retried_then_succeeds(fault: str) -> None:
+    config = FakeConfig(first_faults=[fault], retry_after=0.01, hang_seconds=30)
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.01, timeout=0.3)
+    async with FakeAnthropicServer(config=config) as server:
+        eng = engine(server, retry=retry)
+        reply = await eng.complete(request())
+        await eng.backend.aclose()
+    assert reply.tool_use("submit_improved_example") is not None
+    assert eng.stats.requests == 2
+    assert eng.stats.retried == 1
+    assert server.counters.faults[fault] == 1
+    assert server.counters.by_status[200] == 1
+    if fault == "hang":
+        assert eng.stats.timeouts == 1
+    if fault == "429":
+        assert eng.stats.rate_limited == 1
+
+
+async def test_sdk_retries_are_off_so_attempts_never_multiply() -> None:
+    config = FakeConfig(first_faults=["529", "529", "529"])
+    async with FakeAnthropicServer(config=config) as server:
+        eng = engine(server, retry=RetryPolicy(max_attempts=2, base_delay=0.001))
+        with pytest.raises(RequestFailed) as info:
+            await eng.complete(request())
+        await eng.backend.aclose()
+    assert server.counters.requests == 2
+    assert info.value.attempts == 2
+    assert info.value.status == 529
+    assert not info.value.fatal
+
+
+async def test_retry_after_pauses_every_worker() -> None:
+    pause = 0.25
+    config = FakeConfig(first_faults=["429"], retry_after=pause)
+    async with FakeAnthropicServer(config=config) as server:
+        eng = engine(server)
+        other = request(2)
+        # Spend the other example's injected 429 up front, so its next request succeeds.
+        with pytest.raises(Exception, match="429"):
+            await eng.backend.send(other)
+        first = asyncio.create_task(eng.complete(request(1)))
+        while eng.stats.rate_limited == 0:
+            await asyncio.sleep(0.001)
+        limited_at = server.counters.started[-1]
+        await eng.complete(other)  # a different worker, not the one that got the 429
+        await first
+        await eng.backend.aclose()
+    later = [t for t in server.counters.started if t > limited_at]
+    assert later
+    assert min(later) - limited_at >= pause * 0.95
+    assert eng.limiter.pauses == 1
+
+
+async def test_401_fails_fast_and_never_shows_the_key() -> None:
+    secret = "sk-ant-secret-0123456789abcdef"
+    async with FakeAnthropicServer(config=FakeConfig(api_key="the-right-key")) as server:
+        eng = Engine(AnthropicBackend(api_key=secret, base_url=server.url), retry=FAST)
+
+        async def handle(n: int) -> None:
+            await eng.complete(request(n))
+
+        with pytest.raises(RequestFailed) as info:
+            await run_pool(range(50), handle, concurrency=4)
+        await eng.backend.aclose()
+    error = info.value
+    assert error.fatal
+    assert error.attempts == 1
+    assert "401" in str(error)
+    assert "api_key" in str(error)
+    seen = [
+        str(error),
+        repr(error),
+        str(error.error),
+        repr(error.__cause__),
+        repr(error.__context__),
+    ]
+    assert not any(secret in s or secret[-12:] in s for s in seen)
+    assert server.counters.requests <= 4  # the run stopped instead of failing 50 times
+
+
+async def test_limits_are_learned_from_the_headers() -> None:
+    async with FakeAnthropicServer(config=FakeConfig(rpm=50, output_tpm=90_000)) as server:
+        eng = engine(server)
+        assert eng.limiter.limit("requests") is None
+        await eng.complete(request())
+        await eng.backend.aclose()
+    assert eng.limiter.limit("requests") == 50
+    assert eng.limiter.limit("output") == 90_000
+
+
+async def test_client_rpm_below_server_rpm_gets_no_429() -> None:
+    async with FakeAnthropicServer(config=FakeConfig(rpm=12)) as server:
+        eng = engine(server, limits=RateLimits(rpm=12))
+
+        async def handle(n: int) -> None:
+            await eng.complete(request(n))
+
+        await run_pool(range(12), handle, concurrency=12)  # the whole first minute's burst
+        await eng.backend.aclose()
+    assert server.counters.rate_limited == 0
+    assert not eng.limiter._buckets["requests"].has_capacity()

@@ -1,0 +1,84 @@
+"""The rate limiter: full buckets at start, give-back, header adaptation, pauses."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from syngen_improve.llm import RateLimiter, RateLimits, Usage
+
+
+async def test_buckets_start_full() -> None:
+    limiter = RateLimiter(RateLimits(rpm=50, input_tpm=10_000, output_tpm=5_000))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for _ in range(5):
+        await limiter.acquire(1_000, 1_000)
+    assert loop.time() - start < 0.5  # five requests go at once, no waiting
+    assert not limiter._buckets["output"].has_capacity(1)
+    assert not limiter._buckets["input"].has_capacity(5_001)
+
+
+async def test_unused_output_is_given_back_and_input_settled() -> None:
+    limiter = RateLimiter(RateLimits(input_tpm=10_000, output_tpm=4_000))
+    reserved = await limiter.acquire(3_000, 4_000)
+    assert reserved == (3_000, 4_000)
+    assert not limiter._buckets["output"].has_capacity(1)
+    limiter.settle(reserved, Usage(input=500, output=1_000, cache_read=9_000))
+    assert limiter._buckets["output"].has_capacity(3_000)
+    assert not limiter._buckets["output"].has_capacity(3_001)
+    assert limiter._buckets["input"].has_capacity(9_500)  # cache reads do not count
+    reserved = await limiter.acquire(100, 100)
+    limiter.settle(reserved, Usage(input=2_000, output=100))  # more than estimated
+    assert not limiter._buckets["input"].has_capacity(8_000)
+
+
+async def test_failed_requests_give_tokens_back() -> None:
+    limiter = RateLimiter(RateLimits(rpm=10, output_tpm=1_000))
+    reserved = await limiter.acquire(10, 1_000)
+    limiter.settle(reserved, None)
+    assert limiter._buckets["output"].has_capacity(1_000)
+    assert limiter._buckets["requests"].has_capacity(9)
+    assert not limiter._buckets["requests"].has_capacity(10)  # the attempt still counts
+
+
+async def test_a_request_larger_than_the_bucket_is_capped() -> None:
+    limiter = RateLimiter(RateLimits(output_tpm=100))
+    assert await limiter.acquire(1, 4096) == (0.0, 100)
+
+
+async def test_headers_tighten_and_teach_the_buckets() -> None:
+    limiter = RateLimiter(RateLimits(rpm=100))
+    limiter.observe(
+        {
+            "anthropic-ratelimit-requests-limit": "60",
+            "anthropic-ratelimit-requests-remaining": "3",
+            "anthropic-ratelimit-input-tokens-limit": "20000",
+            "anthropic-ratelimit-input-tokens-remaining": "20000",
+        }
+    )
+    assert limiter.limit("requests") == 60
+    assert limiter._buckets["requests"].has_capacity(3)
+    assert not limiter._buckets["requests"].has_capacity(4)
+    assert limiter.limit("input") == 20_000
+    assert limiter.limit("output") is None
+    fixed = RateLimiter(RateLimits(rpm=100), adaptive=False)
+    fixed.observe({"anthropic-ratelimit-requests-limit": "1"})
+    assert fixed.limit("requests") == 100
+
+
+async def test_pause_holds_acquire_for_everyone() -> None:
+    limiter = RateLimiter()
+    loop = asyncio.get_running_loop()
+    limiter.pause(0.05)
+    limiter.pause(0.01)  # a shorter pause never cuts a longer one
+    start = loop.time()
+    await asyncio.gather(*(limiter.acquire(1, 1) for _ in range(3)))
+    assert loop.time() - start >= 0.045
+    assert limiter.pauses == 1
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValueError, match="'rpm' must be > 0"):
+        RateLimits(rpm=0)
