@@ -95,7 +95,14 @@ class AnthropicBackend:
             cause = exc.__cause__ or exc
             message = _scrub(f"connection error: {type(cause).__name__}: {cause}", self._key)
             raise BackendError(message, error_type="connection") from None
-        data = orjson.loads(raw.http_response.content)
+        try:
+            data = orjson.loads(raw.http_response.content)
+        except orjson.JSONDecodeError as exc:
+            raise BackendError(
+                f"the reply body is not JSON ({exc})",
+                error_type="bad_response",
+                request_id=raw.headers.get("request-id"),
+            ) from None
         return _reply(data, raw.headers)
 
     def _status_error(self, exc: anthropic.APIStatusError) -> BackendError:

@@ -215,7 +215,7 @@ class FakeAnthropic:
         self._rng = random.Random(self.config.seed)
         self._ids = itertools.count(1)
         self._cached: set[str] = set()
-        self._closing: asyncio.Event | None = None
+        self._hung: set[asyncio.Future[None]] = set()
         self._buckets = {
             name: _Bucket(limit)
             for name, limit in (
@@ -363,15 +363,19 @@ class FakeAnthropic:
         return None
 
     async def _hang(self) -> None:
-        if self._closing is None:
-            self._closing = asyncio.Event()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), self.config.hang_seconds)
+        """Wait ``hang_seconds`` or until :meth:`close`, whichever comes first."""
+        release = asyncio.get_running_loop().create_future()
+        self._hung.add(release)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(release, self.config.hang_seconds)
+        finally:
+            self._hung.discard(release)
 
     def close(self) -> None:
         """Release hung requests (the server calls this when it stops)."""
-        if self._closing is not None:
-            self._closing.set()
+        for release in list(self._hung):
+            release.get_loop().call_soon_threadsafe(_set_done, release)
 
     # -- limits ----------------------------------------------------------------
 
@@ -507,6 +511,11 @@ def _break_rules(example: dict[str, Any]) -> dict[str, Any]:
                     msg["content"] = content[: start + 1] + content[end + 3 :]
                     return out
     return out
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _seconds(value: float) -> str:

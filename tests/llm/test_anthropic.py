@@ -115,3 +115,16 @@ async def test_400_is_not_retryable_and_names_the_parameter() -> None:
     await backend.aclose()
     assert info.value.status == 400
     assert "messages.0.role" in str(info.value)
+
+
+async def test_a_reply_that_is_not_json_is_a_retryable_backend_error() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=b"<html>proxy error</html>")
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+    backend = AnthropicBackend(api_key="k", base_url="http://x", http_client=client)
+    with pytest.raises(BackendError) as info:
+        await backend.send(improve_request())
+    await backend.aclose()
+    assert info.value.status is None  # no usable response: retried like a connection error
+    assert info.value.error_type == "bad_response"

@@ -11,6 +11,7 @@ import pytest
 from syngen_improve._pool import run_pool
 from syngen_improve.llm import (
     AnthropicBackend,
+    BackendError,
     Engine,
     RateLimits,
     Request,
@@ -95,7 +96,7 @@ async def test_retry_after_pauses_every_worker() -> None:
         eng = engine(server)
         other = request(2)
         # Spend the other example's injected 429 up front, so its next request succeeds.
-        with pytest.raises(Exception, match="429"):
+        with pytest.raises(BackendError, match="429"):
             await eng.backend.send(other)
         first = asyncio.create_task(eng.complete(request(1)))
         while eng.stats.rate_limited == 0:

@@ -255,3 +255,12 @@ def test_module_runs_as_a_separate_process() -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert "'requests': 1" in err
+
+
+async def test_close_releases_hung_requests() -> None:
+    fake = FakeAnthropic(FakeConfig(first_faults=["hang"]))  # hangs for an hour by default
+    pending = asyncio.create_task(post(fake, body()))
+    while fake.counters.in_flight == 0:
+        await asyncio.sleep(0.001)
+    fake.close()
+    assert (await pending).status_code == 500
