@@ -29,3 +29,14 @@ def test_analyze_example_output() -> None:
     )
     assert "poor             120" in proc.stdout
     assert "most common structural issue among the poor: missing_result" in proc.stdout
+
+
+def test_engine_example_retries_every_injected_fault() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "engine_with_fake.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "improved 199 examples" in proc.stdout
+    assert "'retried': 398" in proc.stdout
