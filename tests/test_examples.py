@@ -20,23 +20,19 @@ def test_example_runs(script: Path) -> None:
     assert proc.stdout.strip()
 
 
-def test_analyze_example_output() -> None:
+def output_of(name: str) -> str:
     proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / "analyze_dataset.py")],
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, check=True
     )
-    assert "poor             120" in proc.stdout
+    return proc.stdout
+
+
+def test_analyze_example_output() -> None:
+    assert "poor             120" in output_of("analyze_dataset.py")
     assert "most common structural issue among the poor: missing_result" in proc.stdout
 
 
 def test_engine_example_retries_every_injected_fault() -> None:
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / "engine_with_fake.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "improved 199 examples" in proc.stdout
-    assert "'retried': 398" in proc.stdout
+    out = output_of("engine_with_fake.py")
+    assert "improved 199 examples" in out
+    assert "'retried': 398" in out
