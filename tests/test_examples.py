@@ -28,8 +28,9 @@ def output_of(name: str) -> str:
 
 
 def test_analyze_example_output() -> None:
-    assert "poor             120" in output_of("analyze_dataset.py")
-    assert "most common structural issue among the poor: missing_result" in proc.stdout
+    out = output_of("analyze_dataset.py")
+    assert "poor             120" in out
+    assert "most common structural issue among the poor: missing_result" in out
 
 
 def test_engine_example_retries_every_injected_fault() -> None:
