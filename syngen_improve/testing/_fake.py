@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import orjson
 
@@ -37,8 +37,6 @@ __all__ = [
     "FakeResponse",
 ]
 
-Fault = Literal["429", "529", "500", "drop", "hang"]
-BadOutput = Literal["truncated_json", "broken_rules", "wrong_tool", "text_json"]
 FAULTS: Final = ("429", "529", "500", "drop", "hang")
 BAD_OUTPUTS: Final = ("truncated_json", "broken_rules", "wrong_tool", "text_json")
 IMPROVE_TOOL: Final = "submit_improved_example"
