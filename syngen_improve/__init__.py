@@ -15,6 +15,7 @@ from .analyze import (
     detect_from_notes,
     detect_structural,
 )
+from .improve import ImproveResult, Templates, improve_dataset, improve_dataset_sync
 from .validate import (
     Issue,
     ToolRegistry,
@@ -27,6 +28,7 @@ __all__ = [
     "Context",
     "DatasetProfile",
     "Example",
+    "ImproveResult",
     "Issue",
     "JsonlWriter",
     "Malformed",
@@ -35,6 +37,7 @@ __all__ = [
     "Record",
     "RelabelPolicy",
     "SeedPolicy",
+    "Templates",
     "ToolCall",
     "ToolRegistry",
     "ValidationReport",
@@ -42,6 +45,8 @@ __all__ = [
     "analyze_dataset",
     "detect_from_notes",
     "detect_structural",
+    "improve_dataset",
+    "improve_dataset_sync",
     "parse_tool_calls",
     "read_jsonl",
     "sample_path",

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -17,6 +21,8 @@ __all__ = ["build_parser", "main", "main_exit"]
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+DEMO_OUT = "syngen-demo-output"
 
 
 def _add_policy_options(p: argparse.ArgumentParser) -> None:
@@ -85,13 +91,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
-        "demo",
-        help="run the pipeline offline on the bundled sample",
-        description="Run offline on the bundled sample data. Until the improve step "
-        "lands, this runs `analyze` on the sample.",
+        "improve",
+        help="improve the poor examples with an LLM (the whole pipeline)",
+        description="Analyze INPUT, improve its poor examples with the model under the "
+        "acceptance gate, and write the output folder (improved, poor, interleaved, failed, "
+        "quarantine, report). Exit 0 when every poor example was improved, 1 when some "
+        "failed, 2 on a usage or input problem, 130 when interrupted (rerun with --resume).",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("input", metavar="INPUT", help="a JSONL file of scored examples")
+    p.add_argument("--out", required=True, metavar="DIR", help="the output folder")
+    _add_improve_options(p)
+    _add_policy_options(p)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the whole pipeline offline on the bundled sample with the fake model",
+        description="Improve the bundled 200-line sample against the built-in fake "
+        "Anthropic server (real HTTP on 127.0.0.1, a rule-based model): no key, no network.",
+    )
+    p.add_argument(
+        "--out", default=DEMO_OUT, metavar="DIR", help=f"output folder (default ./{DEMO_OUT})"
+    )
+    p.add_argument("--json", action="store_true", help="print report.json instead of a summary")
     return parser
+
+
+def _add_improve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="claude-haiku-5-5", help="model id (default %(default)s)")
+    p.add_argument(
+        "--backend",
+        choices=["anthropic", "fake"],
+        default="anthropic",
+        help="anthropic (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL) or the built-in fake server",
+    )
+    p.add_argument("--concurrency", type=int, default=16, metavar="N", help="default 16")
+    p.add_argument("--rpm", type=float, metavar="R", help="requests per minute")
+    p.add_argument("--tpm", type=float, metavar="T", help="input tokens per minute")
+    p.add_argument("--output-tpm", type=float, metavar="T", help="output tokens per minute")
+    p.add_argument(
+        "--max-attempts", type=int, default=3, metavar="K", help="answers per example (default 3)"
+    )
+    p.add_argument("--max-tokens", type=int, default=8192, metavar="N", help="default 8192")
+    p.add_argument("--limit", type=int, metavar="N", help="stop after N input lines")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run whose results are in --out"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--include-good", action="store_true", help="also put good examples on the desirable side"
+    )
+    p.add_argument("--schemas", metavar="PATH", help="tool schemas (default: the bundled 47)")
+    p.add_argument("--templates", metavar="DIR", help="folder of templates overriding ours")
 
 
 def _cannot_read(path: str, exc: OSError) -> int:
@@ -142,6 +192,107 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def _print_summary(report: dict[str, Any], out: str) -> None:
+    c = report["counts"]
+    print(
+        f"{c['input']} input lines: {c['poor']} poor, {c['good']} good, "
+        f"{c['malformed']} malformed (quarantined)\n"
+        f"improved {c['improved']}, failed {c['failed']}; interleaved {c['interleaved']} lines\n"
+        f"requests {report['requests']['total']} (retried {report['requests']['retried']}), "
+        f"cost ${report['cost_usd']:.4f}\n"
+        f"outputs in {out}/ (report.md, report.json)"
+    )
+
+
+def _improve(args: argparse.Namespace, *, input_path: str, out: str, fake: bool) -> int:
+    from .improve import improve_dataset
+    from .llm import AnthropicBackend, RequestFailed
+
+    async def run() -> dict[str, Any]:
+        server = None
+        if fake:
+            from .testing import FakeAnthropicServer
+
+            server = FakeAnthropicServer()
+            await server.start()
+        try:
+            backend = (
+                AnthropicBackend(model=args.model, api_key="sk-fake", base_url=server.url)
+                if server is not None
+                else AnthropicBackend(model=args.model)
+            )
+            try:
+                result = await improve_dataset(
+                    input_path,
+                    out,
+                    backend=backend,
+                    concurrency=args.concurrency,
+                    rpm=args.rpm,
+                    tpm=args.tpm,
+                    output_tpm=args.output_tpm,
+                    max_attempts=args.max_attempts,
+                    max_tokens=args.max_tokens,
+                    policy=SeedPolicy(
+                        overall_below=args.overall_below, memory_at_most=args.memory_at_most
+                    ),
+                    templates=args.templates,
+                    schemas=args.schemas,
+                    resume=args.resume,
+                    limit=args.limit,
+                    include_good=args.include_good,
+                    progress=not args.no_progress,
+                )
+            finally:
+                await backend.aclose()
+        finally:
+            if server is not None:
+                await server.stop()
+        return result.report
+
+    try:
+        report = asyncio.run(run())
+    except KeyboardInterrupt:
+        print(
+            f"syngen-improve: interrupted; outputs so far are in {out}/. "
+            "Run the same command with --resume to continue.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except RequestFailed as exc:
+        print(f"syngen-improve: the API refused the run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileExistsError as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        return _cannot_read(exc.filename or input_path, exc)
+    except ValueError as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json if "json" in args else False:
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        _print_summary(report, out)
+    return EXIT_OK if report["counts"]["failed"] == 0 else EXIT_FAILED
+
+
+def _demo(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        if not (out / "state").is_dir():
+            print(
+                f"syngen-improve: {out} is not empty and not a demo output folder", file=sys.stderr
+            )
+            return EXIT_USAGE
+        shutil.rmtree(out)  # an earlier demo's output: start afresh
+    demo_args = build_parser().parse_args(["improve", "-", "--out", str(out)])
+    demo_args.no_progress = True
+    demo_args.json = args.json
+    if not args.json:
+        print("demo: improving the bundled sample with the built-in fake model (offline)\n")
+    return _improve(demo_args, input_path=str(sample_path()), out=str(out), fake=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -156,10 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _analyze(args.input, as_json=args.json, policy=policy)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "improve":
+        return _improve(args, input_path=args.input, out=args.out, fake=args.backend == "fake")
     if args.command == "demo":
-        if not args.json:
-            print("demo: analyzing the bundled sample (the improve step is not built yet)\n")
-        return _analyze(str(sample_path()), as_json=args.json, policy=SeedPolicy())
+        return _demo(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
 
 

@@ -8,20 +8,23 @@ is decoded with orjson from the raw response rather than into the SDK's pydantic
 models, which the engine does not need.
 
 The SDK's own retries are off (``max_retries=0``): the engine's
-:class:`~syngen_improve.llm.RetryPolicy` is the only owner of retries.
+:class:`~syngen_improve.llm.RetryPolicy` is the only owner of retries. The SDK is
+imported when the first backend is made (importing it takes over a second).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import anthropic
 import orjson
 
 from ._backend import BackendError, Reply, Request, rate_limit_headers
 from ._pricing import Usage
 from ._retry import parse_retry_after
+
+if TYPE_CHECKING:
+    import anthropic
 
 __all__ = ["DEFAULT_MODEL", "AnthropicBackend"]
 
@@ -69,6 +72,9 @@ class AnthropicBackend:
         self.model = model
         self._key = key
         self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        import anthropic
+
+        self._sdk = anthropic
         if http_client is None and transport == "aiohttp":
             http_client = anthropic.DefaultAioHttpClient()
         self._client = anthropic.AsyncAnthropic(
@@ -85,13 +91,14 @@ class AnthropicBackend:
     async def send(self, request: Request) -> Reply:
         """One attempt; failures become :class:`BackendError` without the key."""
         body = request.body(self.model)
+        sdk = self._sdk
         try:
             raw = await self._client.messages.with_raw_response.create(**body)
-        except anthropic.APIStatusError as exc:
+        except sdk.APIStatusError as exc:
             raise self._status_error(exc) from None
-        except anthropic.APITimeoutError:
+        except sdk.APITimeoutError:
             raise BackendError("request timed out", error_type="timeout") from None
-        except anthropic.APIConnectionError as exc:
+        except sdk.APIConnectionError as exc:
             cause = exc.__cause__ or exc
             message = _scrub(f"connection error: {type(cause).__name__}: {cause}", self._key)
             raise BackendError(message, error_type="connection") from None

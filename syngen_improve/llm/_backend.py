@@ -24,12 +24,15 @@ class Request:
     """One Messages API call.
 
     ``system`` is sent as text blocks, the last one marked for prompt caching when
-    ``cache_system`` is true (it is identical across a run). ``tool_choice`` names a
-    tool the model must call. ``key`` identifies the work item in errors and logs.
+    ``cache_system`` is true (it is identical across a run); ``system_extra`` is a
+    block that changes per request (sent after the cache mark, so it does not break
+    the cached prefix). ``tool_choice`` names a tool the model must call. ``key``
+    identifies the work item in errors and logs.
     """
 
     messages: Sequence[Mapping[str, Any]]
     system: str | Sequence[str] = ()
+    system_extra: str = ""
     tools: Sequence[Mapping[str, Any]] = ()
     tool_choice: str | None = None
     max_tokens: int = 4096
@@ -51,6 +54,8 @@ class Request:
         blocks: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts if t]
         if blocks and self.cache_system:
             blocks[-1]["cache_control"] = {"type": "ephemeral"}
+        if self.system_extra:
+            blocks.append({"type": "text", "text": self.system_extra})
         return blocks
 
     def body(self, default_model: str) -> dict[str, Any]:

@@ -378,27 +378,31 @@ class FakeAnthropic:
     # -- limits ----------------------------------------------------------------
 
     def _input_tokens(self, payload: Mapping[str, Any]) -> dict[str, int]:
-        """Input split as the API reports it. A cache mark on the system prompt caches
-        the tools and the system prompt (the prefix); the messages are always input."""
+        """Input split as the API reports it. A cache mark on a system block caches the
+        tools and the system blocks up to that mark (the prefix); the rest is input."""
         system, tools = payload.get("system"), payload.get("tools")
-        prefix = (_tokens(system) if system else 0) + (_tokens(tools) if tools else 0)
+        blocks = system if isinstance(system, list) else ([system] if system else [])
+        marks = [i for i, b in enumerate(blocks) if isinstance(b, dict) and "cache_control" in b]
+        cut = marks[-1] + 1 if marks else 0
+        prefix = blocks[:cut]
+        rest = blocks[cut:]
+        cached = (_tokens(prefix) + (_tokens(tools) if tools else 0)) if marks else 0
+        uncached = _tokens(payload["messages"]) + (_tokens(rest) if rest else 0)
+        if not marks and tools:
+            uncached += _tokens(tools)
         out = {
-            "input_tokens": _tokens(payload["messages"]),
+            "input_tokens": uncached,
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
         }
-        marked = isinstance(system, list) and any(
-            isinstance(b, dict) and "cache_control" in b for b in system
-        )
-        if not marked:
-            out["input_tokens"] += prefix
+        if not marks:
             return out
-        digest = hashlib.sha256(orjson.dumps([system, tools])).hexdigest()
+        digest = hashlib.sha256(orjson.dumps([prefix, tools])).hexdigest()
         if digest in self._cached:
-            out["cache_read_input_tokens"] = prefix
+            out["cache_read_input_tokens"] = cached
         else:
             self._cached.add(digest)
-            out["cache_creation_input_tokens"] = prefix
+            out["cache_creation_input_tokens"] = cached
         return out
 
     def _rate_limit(self, tokens: Mapping[str, int]) -> FakeResponse | None:

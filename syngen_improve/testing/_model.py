@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from .._grammar import ToolCall, parse_tool_calls
 from .._model import CONTEXT_FIELDS, DIMENSIONS, SESSION_ID_RE, WORKSPACE_ID_RE
+from .._text import find_example
 from ..analyze._structural import (
     _goals_issue,
     _memory_issue,
@@ -28,7 +29,6 @@ from ..validate import ToolRegistry
 
 __all__ = ["FakeModel", "find_example"]
 
-_DECODER: Final = json.JSONDecoder()
 _FIELD_DEFAULTS: Final[dict[str, Any]] = {
     "string": "notes/overview.md",
     "number": 1,
@@ -50,22 +50,6 @@ def _value_for(tool: str, name: str, spec: Mapping[str, Any]) -> Any:
         if isinstance(kind, str) and kind in _FIELD_DEFAULTS:
             return _FIELD_DEFAULTS[kind]
     return "x"
-
-
-def find_example(text: str) -> dict[str, Any] | None:
-    """The last JSON object in ``text`` that has a ``conversations`` key (DESIGN.md §3)."""
-    found: dict[str, Any] | None = None
-    pos = text.find("{")
-    while pos >= 0:
-        try:
-            value, end = _DECODER.raw_decode(text, pos)
-        except json.JSONDecodeError:
-            pos = text.find("{", pos + 1)
-            continue
-        if isinstance(value, dict) and "conversations" in value:
-            found = value
-        pos = text.find("{", end)
-    return found
 
 
 def _digest(*parts: str) -> str:

@@ -1,0 +1,106 @@
+"""The acceptance gate: an answer becomes an improved example only if it passes.
+
+Checks, in order: the answer holds an example (the forced tool's input, else a JSON
+object in the text); the tool calls are the original's, same names, same order; the
+record we build from it passes the strict validation profile. The record keeps the
+original's metadata (``_index`` and the rest), gets ``label: true``, and keeps the
+original scores as the "before" with ``quality_scores.improved: true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .._model import iter_tool_calls
+from .._text import find_example
+from ..llm import Reply
+from ..validate import Level, ToolRegistry, validate_example
+from ._prompt import IMPROVE_TOOL
+
+__all__ = ["REASONS", "Verdict", "build_record", "check_reply"]
+
+#: Why an answer was rejected (the report counts them).
+REASONS: Final = ("no_example", "truncated", "wrong_tool", "tools_changed", "invalid")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``record`` when accepted; else ``reason`` (one of :data:`REASONS`) and ``errors``."""
+
+    record: dict[str, Any] | None
+    reason: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.record is not None
+
+
+def build_record(candidate: Mapping[str, Any], original: Mapping[str, Any]) -> dict[str, Any]:
+    """The improved record: the candidate's conversations, the original's metadata."""
+    record: dict[str, Any] = {"conversations": candidate.get("conversations"), "label": True}
+    for key, value in original.items():
+        if key not in ("conversations", "label", "quality_scores", "_source_line"):
+            record[key] = value
+    scores = original.get("quality_scores")
+    before = dict(scores) if isinstance(scores, Mapping) else {}
+    record["quality_scores"] = {**before, "improved": True}
+    return record
+
+
+def _candidate(reply: Reply) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    use = reply.tool_use(IMPROVE_TOOL)
+    if use is not None and isinstance(use.get("input"), dict):
+        return use["input"], None, None
+    found = find_example(reply.text) if reply.text else None
+    if found is not None:
+        return found, None, None
+    other = reply.tool_use()
+    if other is not None:
+        name = other.get("name")
+        return None, "wrong_tool", f"you called {name!r}; submit with {IMPROVE_TOOL!r}"
+    if reply.stop_reason == "max_tokens":
+        return (
+            None,
+            "truncated",
+            (
+                "the answer was cut off at max_tokens before the example was complete; "
+                "submit the whole example, keeping the texts concise"
+            ),
+        )
+    return None, "no_example", f"no example found in the answer; call {IMPROVE_TOOL!r}"
+
+
+def _tool_names(example: Mapping[str, Any]) -> list[str]:
+    return [call.name for _, call in iter_tool_calls(example)]
+
+
+def check_reply(
+    reply: Reply, original: Mapping[str, Any], *, schemas: ToolRegistry | None
+) -> Verdict:
+    """Accept or reject one answer for ``original``."""
+    candidate, reason, error = _candidate(reply)
+    if candidate is None:
+        return Verdict(None, reason, [error or "no example"])
+    if not isinstance(candidate.get("conversations"), list):
+        return Verdict(None, "no_example", ["the example has no 'conversations' list"])
+    record = build_record(candidate, original)
+    before, after = _tool_names(original), _tool_names(record)
+    if before != after:
+        return Verdict(
+            None,
+            "tools_changed",
+            [f"the tool calls must stay the same, in the same order: expected {before}, "
+             f"got {after}"],
+        )  # fmt: skip
+    issues = validate_example(record, profile="strict", schemas=schemas)
+    errors = [
+        f"{i.code} ({i.location()}): {i.message}" if i.location() else f"{i.code}: {i.message}"
+        for i in issues
+        if i.level is Level.ERROR
+    ]
+    if errors:
+        return Verdict(None, "invalid", errors)
+    return Verdict(record)

@@ -1,0 +1,112 @@
+"""Building the improve conversation: first request, and the re-ask after a rejection."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+
+from .._model import iter_tool_calls
+from ..llm import Reply, Request
+from ..validate import ToolRegistry
+from ._templates import Templates
+
+__all__ = ["IMPROVE_TOOL", "build_request", "first_message", "improve_tool", "reask_messages"]
+
+IMPROVE_TOOL: Final = "submit_improved_example"
+
+_EXAMPLE_SCHEMA: Final = {
+    "type": "object",
+    "properties": {
+        "conversations": {
+            "type": "array",
+            "description": "All turns of the improved example, in order.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "role": {"type": "string", "enum": ["system", "user", "assistant"]},
+                    "content": {"type": "string"},
+                },
+                "required": ["role", "content"],
+            },
+        },
+    },
+    "required": ["conversations"],
+}
+
+
+def improve_tool() -> dict[str, Any]:
+    """The forced tool whose input is the improved example."""
+    return {
+        "name": IMPROVE_TOOL,
+        "description": "Submit the complete improved example (all of its conversations).",
+        "input_schema": _EXAMPLE_SCHEMA,
+    }
+
+
+def tool_schemas_text(example: Mapping[str, Any], schemas: ToolRegistry) -> str:
+    """The JSON schemas of the tools ``example`` calls (those the registry knows)."""
+    names = list(dict.fromkeys(call.name for _, call in iter_tool_calls(example) if call.name))
+    known = {n: schemas[n].parameters for n in names if n in schemas}
+    if not known:
+        return ""
+    body = orjson.dumps(known, option=orjson.OPT_INDENT_2).decode()
+    return f"Parameter schemas (JSON Schema) of the tools this example calls:\n{body}"
+
+
+def first_message(
+    example: Mapping[str, Any], issues: set[str] | frozenset[str], templates: Templates
+) -> dict[str, Any]:
+    """The user turn: the instruction blocks of the detected issues, then the example as
+    the last JSON object of the message (DESIGN.md §3)."""
+    parts = ["Improve this training example."]
+    blocks = templates.instructions(issues)
+    if blocks:
+        parts.append("Problems found in it:\n\n" + "\n\n".join(b.strip() for b in blocks))
+    parts.append("The example:\n" + orjson.dumps(example).decode())
+    return {"role": "user", "content": "\n\n".join(parts)}
+
+
+def build_request(
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    templates: Templates,
+    schemas_text: str,
+    max_tokens: int,
+    key: str,
+) -> Request:
+    return Request(
+        messages=messages,
+        system=templates.system,
+        system_extra=schemas_text,
+        tools=[improve_tool()],
+        tool_choice=IMPROVE_TOOL,
+        max_tokens=max_tokens,
+        key=key,
+    )
+
+
+def reask_messages(
+    messages: Sequence[Mapping[str, Any]], reply: Reply, errors: list[str], templates: Templates
+) -> list[Mapping[str, Any]]:
+    """The conversation continued with the model's answer and the errors: a
+    ``tool_result`` with ``is_error`` for each tool call, or plain text when the answer
+    had none."""
+    text = templates.reask_text(errors)
+    uses = [b for b in reply.content if b.get("type") == "tool_use"]
+    content: Any
+    if uses:
+        content = [
+            {"type": "tool_result", "tool_use_id": b.get("id", ""), "is_error": True,
+             "content": text}
+            for b in uses
+        ]  # fmt: skip
+    else:
+        content = text
+    assistant = reply.content or [{"type": "text", "text": "(no answer)"}]
+    return [
+        *messages,
+        {"role": "assistant", "content": assistant},
+        {"role": "user", "content": content},
+    ]

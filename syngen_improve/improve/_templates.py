@@ -1,0 +1,114 @@
+"""Prompt templates: package data files, each replaceable by a path or a string.
+
+``system`` is the fixed system prompt (cached across requests); ``issues`` maps an
+issue kind to the instruction block sent only when that issue is detected; ``reask``
+wraps the gate's errors when an answer is sent back (``{errors}`` is replaced).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Final
+
+__all__ = ["ISSUE_BLOCKS", "Templates"]
+
+#: Issue kind (analyze's names) -> template file of its instruction block.
+ISSUE_BLOCKS: Final = {
+    "empty_session_memory": "issue_session_memory",
+    "generic_tool_context": "issue_tool_context",
+    "missing_result": "issue_result",
+    "weak_goals": "issue_goals",
+    "unnatural_prompt": "issue_prompt",
+    "missing_context": "issue_structure",
+    "malformed_ids": "issue_structure",
+    "malformed_tool_call": "issue_structure",
+}
+
+TemplateSource = str | os.PathLike[str]
+
+
+def _bundled(name: str) -> str:
+    return (resources.files(__package__) / "templates" / f"{name}.md").read_text("utf-8")
+
+
+def _text(source: TemplateSource) -> str:
+    """A template from a path (``Path`` or a one-line string naming an existing file)
+    or the text itself."""
+    if isinstance(source, os.PathLike):
+        return Path(source).read_text("utf-8")
+    if "\n" not in source and source.endswith((".md", ".txt")) and Path(source).is_file():
+        return Path(source).read_text("utf-8")
+    return source
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The prompt texts of ``improve``. ``Templates.default()`` is the bundled set."""
+
+    system: str
+    issues: Mapping[str, str] = field(default_factory=dict)
+    reask: str = "{errors}"
+
+    def __post_init__(self) -> None:
+        if not self.system.strip():
+            raise ValueError("the system template is empty")
+        if "{errors}" not in self.reask:
+            raise ValueError("the reask template must contain '{errors}'")
+        unknown = set(self.issues) - set(ISSUE_BLOCKS)
+        if unknown:
+            raise ValueError(
+                f"unknown issue kind(s) {sorted(unknown)}; expected some of {sorted(ISSUE_BLOCKS)}"
+            )
+
+    @classmethod
+    def default(cls) -> Templates:
+        return cls(
+            system=_bundled("system"),
+            issues={kind: _bundled(name) for kind, name in ISSUE_BLOCKS.items()},
+            reask=_bundled("reask"),
+        )
+
+    def override(
+        self,
+        *,
+        system: TemplateSource | None = None,
+        reask: TemplateSource | None = None,
+        issues: Mapping[str, TemplateSource] | None = None,
+    ) -> Templates:
+        """A copy with some templates replaced (each a path or the text itself)."""
+        merged = dict(self.issues)
+        merged.update({k: _text(v) for k, v in (issues or {}).items()})
+        return replace(
+            self,
+            system=_text(system) if system is not None else self.system,
+            reask=_text(reask) if reask is not None else self.reask,
+            issues=merged,
+        )
+
+    @classmethod
+    def from_dir(cls, path: TemplateSource) -> Templates:
+        """The bundled set with every file found in ``path`` (same names) replacing its
+        counterpart: ``system.md``, ``reask.md``, ``issue_*.md``."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"templates folder not found: {folder}")
+        base = cls.default()
+        found = {p.stem: p for p in folder.glob("*.md")}
+        issues = {k: found[n] for k, n in ISSUE_BLOCKS.items() if n in found}
+        return base.override(system=found.get("system"), reask=found.get("reask"), issues=issues)
+
+    def instructions(self, kinds: set[str] | frozenset[str]) -> list[str]:
+        """The instruction blocks for ``kinds``, each once, in a stable order."""
+        out: list[str] = []
+        for kind in ISSUE_BLOCKS:
+            block = self.issues.get(kind)
+            if kind in kinds and block and block not in out:
+                out.append(block)
+        return out
+
+    def reask_text(self, errors: list[str]) -> str:
+        return self.reask.replace("{errors}", "\n".join(f"- {e}" for e in errors))
