@@ -8,13 +8,16 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ._resources import sample_path
 from ._version import __version__
 from .analyze import SeedPolicy, analyze_dataset
+
+if TYPE_CHECKING:
+    from .testing import FakeConfig
 
 __all__ = ["build_parser", "main", "main_exit"]
 
@@ -140,6 +143,11 @@ def _add_improve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--include-good", action="store_true", help="also put good examples on the desirable side"
     )
+    p.add_argument(
+        "--no-require-result",
+        action="store_true",
+        help="accept tool calls without Result: (for datasets whose format has none)",
+    )
     p.add_argument("--schemas", metavar="PATH", help="tool schemas (default: the bundled 47)")
     p.add_argument("--templates", metavar="DIR", help="folder of templates overriding ours")
 
@@ -204,27 +212,30 @@ def _print_summary(report: dict[str, Any], out: str) -> None:
     )
 
 
-def _improve(args: argparse.Namespace, *, input_path: str, out: str, fake: bool) -> int:
+def _improve(
+    args: argparse.Namespace, *, input_path: str, out: str, fake: FakeConfig | None
+) -> int:
     from .improve import improve_dataset
     from .llm import AnthropicBackend, RequestFailed
 
     async def run() -> dict[str, Any]:
         server = None
-        if fake:
+        if fake is not None:
             from .testing import FakeAnthropicServer
 
-            server = FakeAnthropicServer()
+            server = FakeAnthropicServer(config=fake)
             await server.start()
         try:
             backend = (
                 AnthropicBackend(model=args.model, api_key="sk-fake", base_url=server.url)
                 if server is not None
-                else AnthropicBackend(model=args.model)
+                else None  # improve_dataset makes one from the environment, after its checks
             )
             try:
                 result = await improve_dataset(
                     input_path,
                     out,
+                    model=args.model,
                     backend=backend,
                     concurrency=args.concurrency,
                     rpm=args.rpm,
@@ -240,10 +251,12 @@ def _improve(args: argparse.Namespace, *, input_path: str, out: str, fake: bool)
                     resume=args.resume,
                     limit=args.limit,
                     include_good=args.include_good,
+                    require_result=not args.no_require_result,
                     progress=not args.no_progress,
                 )
             finally:
-                await backend.aclose()
+                if backend is not None:
+                    await backend.aclose()
         finally:
             if server is not None:
                 await server.stop()
@@ -269,7 +282,7 @@ def _improve(args: argparse.Namespace, *, input_path: str, out: str, fake: bool)
     except ValueError as exc:
         print(f"syngen-improve: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.json if "json" in args else False:
+    if getattr(args, "json", False):
         sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     else:
         _print_summary(report, out)
@@ -290,7 +303,18 @@ def _demo(args: argparse.Namespace) -> int:
     demo_args.json = args.json
     if not args.json:
         print("demo: improving the bundled sample with the built-in fake model (offline)\n")
-    return _improve(demo_args, input_path=str(sample_path()), out=str(out), fake=True)
+    # A few faults and rejected answers, so the demo shows retries and re-asks at work.
+    config = _fake_config(
+        fault_rates={"529": 0.03, "drop": 0.02},
+        bad_output_rates={"broken_rules": 0.05, "truncated_json": 0.03},
+    )
+    return _improve(demo_args, input_path=str(sample_path()), out=str(out), fake=config)
+
+
+def _fake_config(**knobs: Any) -> FakeConfig:
+    from .testing import FakeConfig
+
+    return FakeConfig(**knobs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -308,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         return _validate(args)
     if args.command == "improve":
-        return _improve(args, input_path=args.input, out=args.out, fake=args.backend == "fake")
+        fake = _fake_config() if args.backend == "fake" else None
+        return _improve(args, input_path=args.input, out=args.out, fake=fake)
     if args.command == "demo":
         return _demo(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover

@@ -45,20 +45,31 @@ def test_usage_error_exits_2() -> None:
     assert exc.value.code == 2
 
 
-def test_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["total"] == 199
+def test_demo_runs_offline(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--json", "--out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["poor"] == 120
+    assert report["counts"]["improved"] == 120
+    assert report["requests"]["retried"] > 0  # the demo's fake injects a few faults
+    assert main(["demo", "--out", str(out)]) == 0  # a second demo replaces the first
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    assert main(["demo", "--out", str(tmp_path / "other")]) == 2
+    assert (tmp_path / "other" / "notes.txt").exists()
 
 
-def test_console_script_entry_point() -> None:
+def test_console_script_entry_point(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "syngen_improve", "demo"],
         capture_output=True,
         text=True,
         check=False,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "poor" in proc.stdout
+    assert "improved 120, failed 0" in proc.stdout
+    assert (tmp_path / "syngen-demo-output" / "report.json").exists()
 
 
 def test_validate_exit_codes_and_json(
@@ -96,3 +107,40 @@ def test_validate_strict_and_schemas(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["validate", str(path), "--schemas", str(tools)]) == 2
     assert "unrecognised tool schema format" in capsys.readouterr().err
     assert main(["validate", str(path), "--workers", "0"]) == 2
+
+
+def test_improve_exit_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from syngen_improve import sample_path
+    from syngen_improve.testing import FakeAnthropicServer, FakeConfig
+
+    sample = str(sample_path())
+    out = str(tmp_path / "run")
+    assert main(["improve", sample, "--out", out, "--backend", "fake", "--no-progress"]) == 0
+    assert "improved 120, failed 0" in capsys.readouterr().out
+    assert main(["improve", sample, "--out", out, "--backend", "fake", "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["improve", sample, "--out", out, "--backend", "fake", "--resume"]) == 0
+    assert main(["improve", str(tmp_path / "missing.jsonl"), "--out", out, "--resume"]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["improve", sample, "--out", out, "--concurrency", "0", "--resume"]) == 2
+    assert "'concurrency' must be > 0" in capsys.readouterr().err
+
+    always_broken = FakeConfig(bad_output_rates={"broken_rules": 1.0})
+    with FakeAnthropicServer(config=always_broken) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+        args = ["improve", sample, "--out", str(tmp_path / "bad"), "--no-progress"]
+        assert main([*args, "--max-attempts", "2", "--limit", "10"]) == 1
+    assert "improved 0, failed 8" in capsys.readouterr().out
+
+
+def test_improve_without_a_key_says_how_to_get_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from syngen_improve import sample_path
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    assert main(["improve", str(sample_path()), "--out", str(tmp_path)]) == 2
+    assert "ANTHROPIC_API_KEY" in capsys.readouterr().err

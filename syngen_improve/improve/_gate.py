@@ -78,9 +78,14 @@ def _tool_names(example: Mapping[str, Any]) -> list[str]:
 
 
 def check_reply(
-    reply: Reply, original: Mapping[str, Any], *, schemas: ToolRegistry | None
+    reply: Reply,
+    original: Mapping[str, Any],
+    *,
+    schemas: ToolRegistry | None,
+    require_result: bool = True,
 ) -> Verdict:
-    """Accept or reject one answer for ``original``."""
+    """Accept or reject one answer for ``original``. ``require_result=False`` accepts
+    tool calls without a ``Result:`` (R402), for datasets whose format has none."""
     candidate, reason, error = _candidate(reply)
     if candidate is None:
         return Verdict(None, reason, [error or "no example"])
@@ -99,7 +104,7 @@ def check_reply(
     errors = [
         f"{i.code} ({i.location()}): {i.message}" if i.location() else f"{i.code}: {i.message}"
         for i in issues
-        if i.level is Level.ERROR
+        if i.level is Level.ERROR and (require_result or i.code != "R402")
     ]
     if errors:
         return Verdict(None, "invalid", errors)

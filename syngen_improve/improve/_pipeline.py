@@ -122,6 +122,7 @@ async def improve_dataset(
     resume: bool = True,
     limit: int | None = None,
     include_good: bool = False,
+    require_result: bool = True,
     progress: bool = True,
 ) -> ImproveResult:
     """Improve the poor examples of ``input`` into ``output_dir`` (see docs/improve.md).
@@ -131,6 +132,8 @@ async def improve_dataset(
     per example (the first plus re-asks); HTTP retries are ``retry``'s business.
     ``limit`` stops after that many input lines. With ``resume`` (the default) lines an
     earlier run finished are skipped; without it a folder holding results is refused.
+    ``require_result=False`` accepts tool calls without ``Result:`` (and stops asking
+    for them), for datasets whose format has none.
     """
     _positive("concurrency", concurrency, allow_none=False)
     _positive("max_attempts", max_attempts, allow_none=False)
@@ -148,11 +151,10 @@ async def improve_dataset(
         )
     plates = _templates(templates)
     registry = _schemas(schemas)
-    layout.state.mkdir(parents=True, exist_ok=True)
-    prior = Prior.scan(layout) if resume else Prior()
-
     own_backend = backend is None
     engine_backend: Backend = backend if backend is not None else AnthropicBackend(model=model)
+    layout.state.mkdir(parents=True, exist_ok=True)
+    prior = Prior.scan(layout) if resume else Prior()
     engine = Engine(
         engine_backend, limits=RateLimits(rpm=rpm, input_tpm=tpm, output_tpm=output_tpm),
         retry=retry,
@@ -204,10 +206,10 @@ async def improve_dataset(
                     if line in prior.finished:
                         bar.advance()
                         continue
-                    kinds = frozenset(detect_structural(example)) | frozenset(
-                        detect_from_notes(example)
-                    )
-                    yield line, example, kinds
+                    kinds = set(detect_structural(example)) | set(detect_from_notes(example))
+                    if not require_result:
+                        kinds.discard("missing_result")
+                    yield line, example, frozenset(kinds)
 
             async def improve_one(item: _Work) -> None:
                 line, example, kinds = item
@@ -229,7 +231,9 @@ async def improve_dataset(
                         rejections.append("request_failed")
                         errors = [str(exc)]
                         break
-                    verdict = check_reply(reply, example, schemas=registry)
+                    verdict = check_reply(
+                        reply, example, schemas=registry, require_result=require_result
+                    )
                     if verdict.record is not None:
                         await improved_out.put({**verdict.record, "_source_line": line})
                         await ledger_out.put(_entry(line, "improved", attempt, rejections))

@@ -9,7 +9,7 @@ in-process. ``python -m syngen_improve.testing`` runs it as a separate process.
 from __future__ import annotations
 
 from ._fake import BAD_OUTPUTS, FAULTS, Counters, FakeAnthropic, FakeConfig, FakeResponse
-from ._model import FakeModel, find_example
+from ._model import FakeModel, example_key, find_example
 from ._server import FakeAnthropicServer, in_process_transport
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "FakeConfig",
     "FakeModel",
     "FakeResponse",
+    "example_key",
     "find_example",
     "in_process_transport",
 ]

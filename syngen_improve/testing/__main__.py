@@ -12,7 +12,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ._fake import BAD_OUTPUTS, FAULTS, FakeConfig
+from ._fake import BAD_OUTPUTS, FAULTS, FakeAnthropic, FakeConfig
+from ._model import FakeModel
 from ._server import FakeAnthropicServer
 
 
@@ -39,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--bad-output", action="append", default=[], metavar="KIND=RATE")
     p.add_argument("--api-key", help="accept only this key (401 otherwise)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--replay", metavar="PAIRS", help="JSONL of {original, improved}: answer known inputs"
+    )
     args = p.parse_args(argv)
     config = FakeConfig(
         latency=args.latency,
@@ -51,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         api_key=args.api_key,
         seed=args.seed,
     )
-    asyncio.run(_serve(FakeAnthropicServer(config=config, host=args.host, port=args.port)))
+    model = FakeModel.from_pairs(args.replay) if args.replay else None
+    fake = FakeAnthropic(config, model=model)
+    asyncio.run(_serve(FakeAnthropicServer(fake, host=args.host, port=args.port)))
 
 
 async def _serve(server: FakeAnthropicServer) -> None:

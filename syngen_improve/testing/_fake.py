@@ -24,8 +24,9 @@ from typing import Any, Final
 
 import orjson
 
+from .._grammar import parse_tool_calls
 from .._model import DIMENSIONS
-from ._model import FakeModel, find_example
+from ._model import FakeModel, example_key, find_example
 
 __all__ = [
     "BAD_OUTPUTS",
@@ -346,8 +347,7 @@ class FakeAnthropic:
 
     @staticmethod
     def _example_key(example: dict[str, Any] | None, payload: Mapping[str, Any]) -> str:
-        source = example.get("conversations") if example is not None else payload["messages"][0]
-        return hashlib.sha256(orjson.dumps(source, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+        return example_key(example if example is not None else {"conversations": payload})
 
     def _pick(self, firsts: Sequence[str], rates: Mapping[str, float], attempt: int) -> str | None:
         if attempt <= len(firsts):
@@ -501,17 +501,21 @@ class FakeAnthropic:
 
 
 def _break_rules(example: dict[str, Any]) -> dict[str, Any]:
-    """Remove the ``context`` of the first tool call (fails C201)."""
+    """Remove the ``context`` of the first tool call (fails C201), or, when there is no
+    call to break, every assistant turn (fails S-rules)."""
     out: dict[str, Any] = copy.deepcopy(example)
-    for msg in out.get("conversations", []):
-        if isinstance(msg, dict) and msg.get("role") == "assistant":
-            content = str(msg.get("content", ""))
-            start = content.find('{"context": ')
-            if start >= 0:
-                end = content.find("}, ", start)
-                if end >= 0:
-                    msg["content"] = content[: start + 1] + content[end + 3 :]
-                    return out
+    turns = [m for m in out.get("conversations", []) if isinstance(m, dict)]
+    for msg in turns:
+        if msg.get("role") != "assistant" or not isinstance(msg.get("content"), str):
+            continue
+        for call in parse_tool_calls(msg["content"]):
+            if isinstance(call.arguments, dict) and call.arguments_span is not None:
+                args = {k: v for k, v in call.arguments.items() if k != "context"}
+                start, end = call.arguments_span
+                text = msg["content"]
+                msg["content"] = text[:start] + json.dumps(args) + text[end:]
+                return out
+    out["conversations"] = [m for m in turns if m.get("role") != "assistant"]
     return out
 
 

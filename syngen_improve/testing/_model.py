@@ -11,11 +11,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+import orjson
+
 from .._grammar import ToolCall, parse_tool_calls
+from .._jsonl import Record, read_jsonl
 from .._model import CONTEXT_FIELDS, DIMENSIONS, SESSION_ID_RE, WORKSPACE_ID_RE
 from .._text import find_example
 from ..analyze._structural import (
@@ -27,7 +31,7 @@ from ..analyze._structural import (
 )
 from ..validate import ToolRegistry
 
-__all__ = ["FakeModel", "find_example"]
+__all__ = ["FakeModel", "example_key", "find_example"]
 
 _FIELD_DEFAULTS: Final[dict[str, Any]] = {
     "string": "notes/overview.md",
@@ -70,17 +74,52 @@ def _first_user_text(example: Mapping[str, Any]) -> str:
     return ""
 
 
+def example_key(example: Mapping[str, Any]) -> str:
+    """A short content hash of an example's conversations (its identity for the fake)."""
+    conversations = example.get("conversations")
+    data = orjson.dumps(conversations, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 class FakeModel:
     """Improves and scores examples by rule. ``schemas`` fills missing required
-    parameters (the bundled registry by default)."""
+    parameters (the bundled registry by default). ``replay`` maps :func:`example_key`
+    of an original to a recorded improvement, returned instead of the rule-based one
+    (see :meth:`from_pairs`)."""
 
-    def __init__(self, *, schemas: ToolRegistry | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        schemas: ToolRegistry | None = None,
+        replay: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self.schemas = schemas if schemas is not None else ToolRegistry.default()
+        self.replay = dict(replay or {})
+        self.replayed = 0
+
+    @classmethod
+    def from_pairs(
+        cls, path: str | os.PathLike[str], *, schemas: ToolRegistry | None = None
+    ) -> FakeModel:
+        """A model that answers known inputs with real recorded improvements: ``path``
+        is JSONL of ``{"original": example, "improved": example}``."""
+        replay: dict[str, Mapping[str, Any]] = {}
+        for item in read_jsonl(path):
+            if isinstance(item, Record):
+                original, improved = item.data.get("original"), item.data.get("improved")
+                if isinstance(original, dict) and isinstance(improved, dict):
+                    replay[example_key(original)] = improved
+        return cls(schemas=schemas, replay=replay)
 
     # -- improvement ---------------------------------------------------------
 
     def improve(self, example: Mapping[str, Any]) -> dict[str, Any]:
-        """A copy of ``example`` with every structural issue repaired and ``label: true``."""
+        """A copy of ``example`` with every structural issue repaired and ``label: true``
+        (or its recorded improvement, when replaying)."""
+        recorded = self.replay.get(example_key(example)) if self.replay else None
+        if recorded is not None:
+            self.replayed += 1
+            return copy.deepcopy(dict(recorded))
         out = copy.deepcopy(dict(example))
         convs = out.get("conversations")
         if not isinstance(convs, list):

@@ -1,0 +1,91 @@
+"""kill -9 at random moments, then --resume: the same result as one clean run."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syngen_improve import Malformed, Record, read_jsonl, sample_path
+from syngen_improve.improve._files import count_lines
+
+CONCURRENCY = 4
+
+
+@pytest.fixture
+def fake_url() -> Iterator[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syngen_improve.testing", "--latency", "0.04"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout.readline().split()[-1]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def improve_cmd(out: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "syngen_improve", "improve", str(sample_path()), "--out", str(out),
+        "--resume", "--no-progress", "--concurrency", str(CONCURRENCY),
+    ]  # fmt: skip
+
+
+def lines_of(path: Path) -> list[int]:
+    items = list(read_jsonl(path)) if path.exists() else []
+    assert not any(isinstance(i, Malformed) for i in items), f"torn line in {path}"
+    return [i.data["_source_line"] for i in items if isinstance(i, Record)]
+
+
+@pytest.mark.slow
+def test_sigkill_three_times_then_resume(tmp_path: Path, fake_url: str) -> None:
+    env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-crash"}
+    rng = random.Random(20261124)
+    out = tmp_path / "crashed"
+    after_kills = []
+    # Kill once the run has reached a random point, plus a random few milliseconds.
+    for target in sorted(rng.sample(range(5, 110), 3)):
+        proc = subprocess.Popen(improve_cmd(out), env=env, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while count_lines(out / "improved_examples.jsonl") < target:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)  # polling a real process
+        time.sleep(rng.uniform(0, 0.05))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        after_kills.append(len(lines_of(out / "improved_examples.jsonl")))
+    print("improved after each kill:", after_kills)
+    assert all(0 < n < 120 for n in after_kills)  # every kill landed mid-run
+    done = subprocess.run(improve_cmd(out), env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    with urllib.request.urlopen(fake_url + "/_fake/counters") as resp:
+        counters = json.loads(resp.read())
+
+    clean = tmp_path / "clean"
+    subprocess.run(improve_cmd(clean), env=env, check=True, stdout=subprocess.DEVNULL)
+
+    for name in ("improved_examples.jsonl", "poor_examples.jsonl", "failed.jsonl"):
+        got, want = lines_of(out / name), lines_of(clean / name)
+        assert len(got) == len(set(got)), f"duplicates in {name}"
+        assert set(got) == set(want), name
+    assert len(lines_of(out / "improved_examples.jsonl")) == 120
+    # Work lost to each kill is at most what was in flight.
+    assert counters["requests"] - 120 <= 3 * CONCURRENCY
+    report = json.loads((out / "report.json").read_text())
+    assert report["complete"] is True
+    assert report["counts"]["improved"] == 120

@@ -1,0 +1,64 @@
+"""The improve conversation: the first message and the re-ask."""
+
+from __future__ import annotations
+
+from syngen_improve._text import find_example
+from syngen_improve.improve import IMPROVE_TOOL, Templates
+from syngen_improve.improve._prompt import (
+    build_request,
+    first_message,
+    reask_messages,
+    tool_schemas_text,
+)
+from syngen_improve.llm import Reply, Usage
+from syngen_improve.validate import ToolRegistry
+from tests.helpers import make_example
+
+
+def test_example_is_the_last_json_object_of_the_message() -> None:
+    ex = make_example(sessionMemory="")
+    msg = first_message(ex, frozenset({"empty_session_memory"}), Templates.default())
+    assert msg["role"] == "user"
+    assert find_example(msg["content"]) == ex
+    assert "sessionMemory is empty" in msg["content"]
+    plain = first_message(ex, frozenset(), Templates.default())["content"]
+    assert "Problems found" not in plain
+
+
+def test_schemas_of_the_tools_called_go_after_the_cache_mark() -> None:
+    ex = make_example()
+    text = tool_schemas_text(ex, ToolRegistry.default())
+    assert "vaultManager_listDirectory" in text
+    assert tool_schemas_text({"conversations": []}, ToolRegistry.default()) == ""
+    req = build_request(
+        [first_message(ex, frozenset(), Templates.default())],
+        templates=Templates.default(), schemas_text=text, max_tokens=100, key="1",
+    )  # fmt: skip
+    system = req.body("m")["system"]
+    assert "cache_control" in system[0]
+    assert system[1] == {"type": "text", "text": text}
+    assert req.tool_choice == IMPROVE_TOOL
+
+
+def test_reask_answers_each_tool_use_with_an_error_result() -> None:
+    first = first_message(make_example(), frozenset(), Templates.default())
+    reply = Reply(
+        content=[{"type": "tool_use", "id": "toolu_1", "name": IMPROVE_TOOL, "input": {}}],
+        usage=Usage(),
+    )
+    messages = reask_messages([first], reply, ["C201 (turn 2): no context"], Templates.default())
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == reply.content
+    (result,) = messages[2]["content"]
+    assert result["type"] == "tool_result"
+    assert result["tool_use_id"] == "toolu_1"
+    assert result["is_error"] is True
+    assert "C201 (turn 2): no context" in result["content"]
+
+
+def test_reask_after_a_text_answer_is_text() -> None:
+    first = first_message(make_example(), frozenset(), Templates.default())
+    reply = Reply(content=[{"type": "text", "text": "{ truncated"}], usage=Usage())
+    messages = reask_messages([first], reply, ["cut off"], Templates.default())
+    assert isinstance(messages[2]["content"], str)
+    assert "- cut off" in messages[2]["content"]

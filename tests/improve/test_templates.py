@@ -1,0 +1,61 @@
+"""Prompt templates: bundled defaults, overrides by text or path, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from syngen_improve.analyze import STRUCTURAL_KINDS
+from syngen_improve.improve import ISSUE_BLOCKS, Templates
+
+
+def test_defaults_cover_every_detected_issue_kind() -> None:
+    t = Templates.default()
+    assert set(ISSUE_BLOCKS) == set(STRUCTURAL_KINDS)
+    assert set(t.issues) == set(ISSUE_BLOCKS)
+    assert "sessionMemory" in t.system
+    assert "submit_improved_example" in t.system
+    assert "{errors}" in t.reask
+
+
+def test_instructions_only_for_detected_kinds_each_once() -> None:
+    t = Templates.default()
+    assert t.instructions(set()) == []
+    blocks = t.instructions({"missing_result", "missing_context", "malformed_ids"})
+    assert len(blocks) == 2  # the three structure kinds share one block
+    assert "Result:" in blocks[0]
+
+
+def test_override_by_text_and_by_path(tmp_path: Path) -> None:
+    path = tmp_path / "memory.md"
+    path.write_text("MEMORY BLOCK")
+    t = Templates.default().override(
+        system="SYSTEM TEXT",
+        issues={"empty_session_memory": path},
+        reask=str(path.with_name("r")) + " {errors}",
+    )
+    assert t.system == "SYSTEM TEXT"
+    assert t.issues["empty_session_memory"] == "MEMORY BLOCK"
+    assert t.reask_text(["a", "b"]).endswith("- a\n- b")
+    assert t.issues["missing_result"] == Templates.default().issues["missing_result"]
+
+
+def test_from_dir_replaces_files_found(tmp_path: Path) -> None:
+    (tmp_path / "system.md").write_text("Our own system prompt.")
+    (tmp_path / "issue_goals.md").write_text("GOALS")
+    t = Templates.from_dir(tmp_path)
+    assert t.system == "Our own system prompt."
+    assert t.issues["weak_goals"] == "GOALS"
+    assert t.reask == Templates.default().reask
+    with pytest.raises(FileNotFoundError, match="templates folder"):
+        Templates.from_dir(tmp_path / "missing")
+
+
+def test_validation() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        Templates(system=" ")
+    with pytest.raises(ValueError, match="'\\{errors\\}'"):
+        Templates(system="s", reask="no placeholder")
+    with pytest.raises(ValueError, match="unknown issue kind"):
+        Templates(system="s", issues={"typo": "x"})
