@@ -89,3 +89,23 @@ def test_sigkill_three_times_then_resume(tmp_path: Path, fake_url: str) -> None:
     report = json.loads((out / "report.json").read_text())
     assert report["complete"] is True
     assert report["counts"]["improved"] == 120
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_with_a_report(tmp_path: Path, fake_url: str) -> None:
+    env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-int"}
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen(
+        improve_cmd(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    while count_lines(out / "improved_examples.jsonl") < 10:
+        assert proc.poll() is None
+        time.sleep(0.005)  # polling a real process
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "--resume" in err
+    report = json.loads((out / "report.json").read_text())
+    assert report["interrupted"] is True
+    assert 10 <= report["counts"]["improved"] < 120
+    assert lines_of(out / "improved_examples.jsonl")  # whole lines only
