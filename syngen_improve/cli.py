@@ -107,6 +107,50 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_options(p)
 
     p = sub.add_parser(
+        "interleave",
+        help="merge desirable and undesirable files into a label-balanced KTO file",
+        description="Stream DESIRABLE and UNDESIRABLE into True, False, True, ... with the "
+        "surplus placed by --policy, then print what a trainer reading the file in order "
+        "sees. Exit 0, or 2 on a usage or input problem.",
+    )
+    p.add_argument("--desirable", required=True, metavar="F", help="label=true examples")
+    p.add_argument("--undesirable", required=True, metavar="F", help="label=false examples")
+    p.add_argument("--out", required=True, metavar="F", help="the interleaved JSONL file")
+    p.add_argument(
+        "--policy",
+        choices=["spread", "truncate", "oversample", "tail"],
+        default="spread",
+        help="where the surplus of the longer side goes (default spread)",
+    )
+    p.add_argument(
+        "--pairs", action="store_true", help="each example right before its own original"
+    )
+    p.add_argument("--shuffle-seed", type=int, metavar="N", help="shuffle first (bounded buffer)")
+    p.add_argument(
+        "--batch-size", type=int, default=8, metavar="B", help="trainer batch size (default 8)"
+    )
+    p.add_argument("--json", action="store_true", help="print the verification as JSON")
+
+    p = sub.add_parser(
+        "export",
+        help="convert examples to a training format that loads in HF datasets",
+        description="Write FILE as chatml, kto, kto-conversational or sft rows. Exit 0, "
+        "or 2 on a usage or input problem (the line is named).",
+    )
+    p.add_argument("file", metavar="FILE", help="a JSONL file of examples with bool labels")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=["chatml", "kto", "kto-conversational", "sft"],
+        dest="fmt",
+        help="the training format",
+    )
+    p.add_argument("--out", required=True, metavar="F", help="the output JSONL file")
+    p.add_argument(
+        "--tools", action="store_true", help="add a 'tools' column (JSON schemas, as a string)"
+    )
+
+    p = sub.add_parser(
         "demo",
         help="run the whole pipeline offline on the bundled sample with the fake model",
         description="Improve the bundled 200-line sample against the built-in fake "
@@ -317,6 +361,54 @@ def _fake_config(**knobs: Any) -> FakeConfig:
     return FakeConfig(**knobs)
 
 
+def _interleave(args: argparse.Namespace) -> int:
+    from .interleave import interleave_files, verify_interleaving
+
+    try:
+        stats = interleave_files(
+            args.desirable,
+            args.undesirable,
+            args.out,
+            policy=args.policy,
+            pairs=args.pairs,
+            shuffle_seed=args.shuffle_seed,
+        )
+        report = verify_interleaving(args.out, batch_size=args.batch_size)
+    except OSError as exc:
+        return _cannot_read(exc.filename or args.out, exc)
+    except ValueError as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        data = {"interleave": stats.to_dict(), "verify": report.to_dict()}
+        sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        print(
+            f"wrote {stats.written} rows ({stats.desirable} desirable, {stats.undesirable} "
+            f"undesirable; {stats.pairs} pairs, {stats.dropped} dropped, "
+            f"{stats.repeated} repeated) to {args.out}"
+        )
+        print(report.format_text())
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import export_file
+
+    try:
+        stats = export_file(args.file, args.out, fmt=args.fmt, tools=args.tools)
+    except OSError as exc:
+        return _cannot_read(exc.filename or args.file, exc)
+    except ValueError as exc:
+        print(f"syngen-improve: {args.file}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"wrote {stats.written} {args.fmt} rows to {args.out} "
+        f"({stats.read} read, {stats.skipped} skipped)"
+    )
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -336,6 +428,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _improve(args, input_path=args.input, out=args.out, fake=fake)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "interleave":
+        return _interleave(args)
+    if args.command == "export":
+        return _export(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
 
 

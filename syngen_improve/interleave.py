@@ -1,57 +1,525 @@
-"""Label-balancing interleaving of a desirable and an undesirable stream.
+"""Label-balanced interleaving for KTO, and its verification.
 
-Streams both inputs: True, False, True, False, ... while both last, then the surplus of
-the longer side at the end. Memory does not depend on the inputs' size.
+TRL's KTOTrainer reads the file in order (no shuffling), so the order on disk is the
+order of training. The interleaver streams a desirable and an undesirable file into
+True, False, True, False, ... and places the surplus of the longer side by a stated
+policy:
+
+- ``truncate``: drop the surplus;
+- ``spread`` (default): place the surplus evenly, so the longest run of one label is
+  ``ceil(max(D, U) / min(D, U))`` and every trainer batch holds both labels whenever the
+  ratio allows; it counts both files first (a streaming pass, nothing loaded);
+- ``oversample``: keep alternating by repeating the minority from its start, each
+  repeat marked ``"_repeat": true``;
+- ``tail``: append the surplus at the end (named for completeness: it trains the end of
+  the run on one label; a warning says so).
+
+``pairs=True`` keeps each improved example immediately followed by its own original
+(joined on ``_source_line``), then places the unpaired rest by the policy.
+``shuffle_seed`` shuffles (pairs, or each side) through a bounded buffer first, since
+inputs are often sorted by tool or agent. Memory does not grow with the input, except
+``pairs``, which keeps a compact index of 16 bytes per undesirable line.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+import random
+import warnings
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
+
+import orjson
 
 from ._jsonl import JsonlWriter, Record, read_jsonl
 
-__all__ = ["interleave_files"]
+__all__ = [
+    "InterleaveReport",
+    "InterleaveStats",
+    "POLICIES",
+    "Policy",
+    "interleave",
+    "interleave_files",
+    "verify_interleaving",
+]
+
+Policy = Literal["truncate", "spread", "oversample", "tail"]
+POLICIES: Final = ("truncate", "spread", "oversample", "tail")
+_Item = tuple[dict[str, Any], bool]
+
+
+@dataclass
+class InterleaveStats:
+    """What an interleaving wrote: rows per label, surplus dropped, repeats, pairs."""
+
+    policy: str
+    desirable: int = 0
+    undesirable: int = 0
+    dropped: int = 0
+    repeated: int = 0
+    pairs: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.desirable + self.undesirable
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "written": self.written}
+
+
+def _check_policy(policy: str) -> None:
+    if policy not in POLICIES:
+        raise ValueError(f"'policy' must be one of {POLICIES}, got {policy!r}")
+
+
+def _shuffled(items: Iterable[Any], rng: random.Random, size: int) -> Iterator[Any]:
+    """A seeded shuffle through a buffer of ``size`` items (bounded memory)."""
+    buffer: list[Any] = []
+    for item in items:
+        if len(buffer) < size:
+            buffer.append(item)
+            continue
+        i = rng.randrange(size)
+        yield buffer[i]
+        buffer[i] = item
+    rng.shuffle(buffer)
+    yield from buffer
+
+
+def _alternate(
+    good: Iterator[dict[str, Any]],
+    bad: Iterator[dict[str, Any]],
+    policy: str,
+    stats: InterleaveStats,
+    again: Callable[[bool], Iterator[dict[str, Any]]] | None,
+) -> Iterator[_Item]:
+    """True, False, ... while both last; then the surplus by ``policy`` (not spread)."""
+    while True:
+        g = next(good, None)
+        if g is None:
+            rest, label = bad, False
+            break
+        b = next(bad, None)
+        if b is None:
+            rest, label = itertools.chain([g], good), True
+            break
+        yield g, True
+        yield b, False
+    if policy == "truncate":
+        stats.dropped += sum(1 for _ in rest)
+        return
+    if policy == "tail":
+        first = next(rest, None)
+        if first is None:
+            return
+        warnings.warn(
+            "policy 'tail' puts the surplus at the end: the last part of training sees "
+            "one label only; 'spread' avoids that",
+            UserWarning,
+            stacklevel=4,
+        )
+        yield first, label
+        for item in rest:
+            yield item, label
+        return
+    # oversample: keep alternating, repeating the minority from its start
+    minority = not label
+    repeats = again(minority) if again is not None else iter(())
+    for item in rest:
+        repeat = next(repeats, None)
+        if repeat is None:
+            repeats = again(minority) if again is not None else iter(())
+            repeat = next(repeats, None)
+        if repeat is None:  # the minority side is empty: nothing to repeat
+            yield item, label
+            continue
+        stats.repeated += 1
+        marked = {**repeat, "_repeat": True}
+        pair = ((item, label), (marked, minority)) if label else ((marked, minority), (item, label))
+        yield from pair
+
+
+def _spread(
+    good: Iterator[dict[str, Any]], bad: Iterator[dict[str, Any]], d: int, u: int
+) -> Iterator[_Item]:
+    """The minority evenly between runs of the majority, starting with True. Runs are
+    ``floor`` or ``ceil`` of the ratio; a side that ends early just ends."""
+    if d == 0 or u == 0:
+        for item in good:
+            yield item, True
+        for item in bad:
+            yield item, False
+        return
+    if d >= u:
+        for k in range(u):
+            for _ in range((k + 1) * d // u - k * d // u):
+                g = next(good, None)
+                if g is not None:
+                    yield g, True
+            b = next(bad, None)
+            if b is not None:
+                yield b, False
+    else:
+        for k in range(d):
+            g = next(good, None)
+            if g is not None:
+                yield g, True
+            for _ in range((k + 1) * u // d - k * u // d):
+                b = next(bad, None)
+                if b is not None:
+                    yield b, False
+    for item in good:  # counts were low: nothing is lost
+        yield item, True
+    for item in bad:
+        yield item, False
+
+
+def interleave(
+    desirable: Iterable[dict[str, Any]],
+    undesirable: Iterable[dict[str, Any]],
+    *,
+    policy: Policy = "spread",
+    counts: tuple[int, int] | None = None,
+    again: Callable[[bool], Iterator[dict[str, Any]]] | None = None,
+    stats: InterleaveStats | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Interleave two record streams, ``label`` set to True / False.
+
+    ``spread`` needs ``counts`` (desirable, undesirable); ``oversample`` needs
+    ``again(label)`` to restart the minority side's stream.
+    """
+    _check_policy(policy)
+    stats = stats if stats is not None else InterleaveStats(policy)
+    good, bad = iter(desirable), iter(undesirable)
+    if policy == "spread":
+        if counts is None:
+            raise ValueError("policy 'spread' needs counts=(desirable, undesirable)")
+        items: Iterator[_Item] = _spread(good, bad, *counts)
+    else:
+        items = _alternate(good, bad, policy, stats, again)
+    for record, label in items:
+        if label:
+            stats.desirable += 1
+        else:
+            stats.undesirable += 1
+        yield {**record, "label": label}
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
+    if path.exists():
+        for item in read_jsonl(path):
+            if isinstance(item, Record):
+                yield item.data
+
+
+def _count(path: Path) -> int:
+    """Non-blank lines (no JSON parsing: ``spread`` copes with a count that is off)."""
     if not path.exists():
-        return
-    for item in read_jsonl(path):
-        if isinstance(item, Record):
-            yield item.data
+        return 0
+    with open(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+class _Index:
+    """Byte offsets of a JSONL file's records by ``_source_line`` (16 bytes each)."""
+
+    def __init__(self, path: Path) -> None:
+        self.keys, self.offsets = array("q"), array("q")
+        offset = 0
+        if path.exists():
+            with open(path, "rb") as fh:
+                for raw in fh:
+                    start, offset = offset, offset + len(raw)
+                    key = _source_line_of(raw)
+                    if key is not None:
+                        self.keys.append(key)
+                        self.offsets.append(start)
+        if any(a > b for a, b in zip(self.keys, self.keys[1:], strict=False)):
+            order = sorted(range(len(self.keys)), key=self.keys.__getitem__)
+            self.keys = array("q", (self.keys[i] for i in order))
+            self.offsets = array("q", (self.offsets[i] for i in order))
+        self.used = bytearray(len(self.keys))
+        self._fh = open(path, "rb") if path.exists() else None  # noqa: SIM115
+
+    def take(self, key: int) -> dict[str, Any] | None:
+        i = bisect_left(self.keys, key)
+        if i == len(self.keys) or self.keys[i] != key or self.used[i] or self._fh is None:
+            return None
+        self.used[i] = 1
+        self._fh.seek(self.offsets[i])
+        value: dict[str, Any] = orjson.loads(self._fh.readline())
+        return value
+
+    def unused(self, path: Path) -> Iterator[dict[str, Any]]:
+        for record in _records(path):
+            key = record.get("_source_line")
+            i = bisect_left(self.keys, key) if isinstance(key, int) else len(self.keys)
+            if i < len(self.keys) and self.keys[i] == key and self.used[i]:
+                continue
+            yield record
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+def _source_line_of(raw: bytes) -> int | None:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    key = value.get("_source_line") if isinstance(value, dict) else None
+    return key if isinstance(key, int) and not isinstance(key, bool) else None
 
 
 def interleave_files(
     desirable: str | os.PathLike[str],
     undesirable: str | os.PathLike[str],
     out: str | os.PathLike[str],
-) -> tuple[int, int]:
-    """Write ``out`` alternating the two files' records (``label`` forced to True /
-    False), surplus last; returns (desirable, undesirable) counts. The file is written
-    beside ``out`` and renamed over it, so readers never see a half-made file."""
-    target = Path(out)
+    *,
+    policy: Policy = "spread",
+    pairs: bool = False,
+    shuffle_seed: int | None = None,
+    shuffle_buffer: int = 10_000,
+) -> InterleaveStats:
+    """Interleave two JSONL files into ``out`` (see the module docstring). The file is
+    written beside ``out`` and renamed over it, so a reader never sees half of it."""
+    _check_policy(policy)
+    if shuffle_buffer < 1:
+        raise ValueError(f"'shuffle_buffer' must be >= 1, got {shuffle_buffer}")
+    if pairs and policy == "oversample":
+        raise ValueError("policy 'oversample' repeats rows and cannot keep pairs together")
+    good_path, bad_path, target = Path(desirable), Path(undesirable), Path(out)
+    for path in (good_path, bad_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"input file not found: {path}")
+    stats = InterleaveStats(policy)
+    seed = shuffle_seed
+
+    def side(path: Path, salt: int) -> Iterator[dict[str, Any]]:
+        records = _records(path)
+        if seed is None:
+            return records
+        return _shuffled(records, random.Random(seed * 2 + salt), shuffle_buffer)
+
     tmp = target.with_name(target.name + ".tmp")
     tmp.unlink(missing_ok=True)
-    good, bad = _records(Path(desirable)), _records(Path(undesirable))
-    counts = [0, 0]
     with JsonlWriter(tmp) as writer:
+        rows: Iterable[dict[str, Any]]
+        if pairs:
+            rows = _paired(good_path, bad_path, policy, stats, side, seed, shuffle_buffer)
+        else:
+            counts = (_count(good_path), _count(bad_path)) if policy == "spread" else None
+            rows = interleave(
+                side(good_path, 0), side(bad_path, 1), policy=policy, counts=counts,
+                again=lambda label: side(good_path if label else bad_path, 2), stats=stats,
+            )  # fmt: skip
         batch: list[dict[str, Any]] = []
-        sides = [(good, True, 0), (bad, False, 1)]
-        while sides:
-            for side in list(sides):
-                stream, label, idx = side
-                record = next(stream, None)
-                if record is None:
-                    sides.remove(side)
-                    continue
-                batch.append({**record, "label": label})
-                counts[idx] += 1
+        for row in rows:
+            batch.append(row)
             if len(batch) >= 512:
                 writer.write_many(batch)
-                batch = []
+                batch.clear()
         writer.write_many(batch)
     os.replace(tmp, target)
-    return counts[0], counts[1]
+    return stats
+
+
+def _paired(
+    good_path: Path,
+    bad_path: Path,
+    policy: Policy,
+    stats: InterleaveStats,
+    side: Callable[[Path, int], Iterator[dict[str, Any]]],
+    seed: int | None,
+    buffer: int,
+) -> Iterator[dict[str, Any]]:
+    """Each desirable record followed by the undesirable one with its ``_source_line``;
+    then the unpaired records of both sides by ``policy``."""
+    index = _Index(bad_path)
+    unpaired_good = good_path.with_name(good_path.name + ".unpaired.tmp")
+    try:
+        with JsonlWriter(unpaired_good) as spill:
+
+            def pair_units() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+                for record in _records(good_path):
+                    key = record.get("_source_line")
+                    match = index.take(key) if isinstance(key, int) else None
+                    if match is None:
+                        spill.write(record)
+                    else:
+                        yield record, match
+
+            units: Iterator[tuple[dict[str, Any], dict[str, Any]]] = pair_units()
+            if seed is not None:
+                units = _shuffled(units, random.Random(seed), buffer)
+            for good, bad in units:
+                stats.pairs += 1
+                stats.desirable += 1
+                stats.undesirable += 1
+                yield {**good, "label": True}
+                yield {**bad, "label": False}
+        leftovers_bad = bad_path.with_name(bad_path.name + ".unpaired.tmp")
+        with JsonlWriter(leftovers_bad) as spill_bad:
+            for record in index.unused(bad_path):
+                spill_bad.write(record)
+        counts = (_count(unpaired_good), _count(leftovers_bad))
+        yield from interleave(
+            side(unpaired_good, 3), side(leftovers_bad, 4), policy=policy, counts=counts,
+            again=None, stats=stats,
+        )  # fmt: skip
+    finally:
+        index.close()
+        unpaired_good.unlink(missing_ok=True)
+        bad_path.with_name(bad_path.name + ".unpaired.tmp").unlink(missing_ok=True)
+
+
+@dataclass
+class InterleaveReport:
+    """What a trainer reading the file in order will see."""
+
+    path: str
+    batch_size: int
+    total: int = 0
+    desirable: int = 0
+    undesirable: int = 0
+    bad_labels: list[int] = field(default_factory=list)
+    first_labels: list[bool] = field(default_factory=list)
+    alternating: bool = True
+    longest_run: int = 0
+    longest_run_label: bool | None = None
+    batches: int = 0
+    batches_lacking_a_label: int = 0
+    desirable_weight: float = 1.0
+    undesirable_weight: float = 1.0
+
+    @property
+    def weighted_ratio(self) -> float | None:
+        """(desirable_weight x D) / (undesirable_weight x U)."""
+        if self.undesirable == 0:
+            return None
+        return (self.desirable_weight * self.desirable) / (
+            self.undesirable_weight * self.undesirable
+        )
+
+    @property
+    def weights_ok(self) -> bool:
+        """TRL's recommended range for the weighted ratio: 1:1 to 4:3."""
+        r = self.weighted_ratio
+        return r is not None and 1.0 - 1e-9 <= r <= 4 / 3 + 1e-9
+
+    def suggested_weights(self) -> dict[str, float]:
+        """Weights that bring the ratio to 1:1 (the heavier side keeps weight 1)."""
+        d, u = self.desirable, self.undesirable
+        if d == 0 or u == 0:
+            return {"desirable_weight": 1.0, "undesirable_weight": 1.0}
+        if d >= u:
+            return {"desirable_weight": 1.0, "undesirable_weight": round(d / u, 4)}
+        return {"desirable_weight": round(u / d, 4), "undesirable_weight": 1.0}
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad_labels and self.batches_lacking_a_label == 0 and self.weights_ok
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["bad_labels"] = self.bad_labels[:20]
+        out.update(
+            weighted_ratio=self.weighted_ratio,
+            weights_ok=self.weights_ok,
+            suggested_weights=self.suggested_weights(),
+            ok=self.ok,
+        )
+        return out
+
+    def format_text(self) -> str:
+        r = self.weighted_ratio
+        ratio = "n/a" if r is None else f"{r:.3f}"
+        lines = [
+            f"{self.path}: {self.total} rows, {self.desirable} desirable, "
+            f"{self.undesirable} undesirable",
+            "first labels: " + " ".join("T" if x else "F" for x in self.first_labels),
+            f"alternating while both last: {'yes' if self.alternating else 'no'}; "
+            f"longest run: {self.longest_run} ({self.longest_run_label})",
+            f"batches of {self.batch_size}: {self.batches}, lacking a label: "
+            f"{self.batches_lacking_a_label}",
+            f"weighted ratio (w_d*D)/(w_u*U) = {ratio} "
+            f"({'within' if self.weights_ok else 'outside'} TRL's 1:1 to 4:3); "
+            f"suggested {self.suggested_weights()}",
+        ]
+        if self.bad_labels:
+            lines.append(f"lines whose label is not a bool: {self.bad_labels[:20]}")
+        return "\n".join(lines)
+
+
+def verify_interleaving(
+    path: str | os.PathLike[str],
+    *,
+    batch_size: int = 8,
+    desirable_weight: float = 1.0,
+    undesirable_weight: float = 1.0,
+) -> InterleaveReport:
+    """Check a KTO file in trainer order: alternation, balance, longest run, batches of
+    ``batch_size`` lacking a label, and TRL's weight range. One streaming pass."""
+    if batch_size < 1:
+        raise ValueError(f"'batch_size' must be >= 1, got {batch_size}")
+    for name, w in (("desirable_weight", desirable_weight),
+                    ("undesirable_weight", undesirable_weight)):  # fmt: skip
+        if w <= 0:
+            raise ValueError(f"{name!r} must be > 0, got {w}")
+    report = InterleaveReport(
+        str(path), batch_size, desirable_weight=desirable_weight,
+        undesirable_weight=undesirable_weight,
+    )  # fmt: skip
+    previous: bool | None = None
+    run = 0
+    in_batch: set[bool] = set()
+    for item in read_jsonl(path):
+        if not isinstance(item, Record):
+            report.bad_labels.append(item.line)
+            continue
+        label = item.data.get("label")
+        if not isinstance(label, bool):
+            report.bad_labels.append(item.line)
+            continue
+        report.total += 1
+        if label:
+            report.desirable += 1
+        else:
+            report.undesirable += 1
+        if len(report.first_labels) < 20:
+            report.first_labels.append(label)
+        run = run + 1 if label == previous else 1
+        if run > report.longest_run:
+            report.longest_run, report.longest_run_label = run, label
+        previous = label
+        in_batch.add(label)
+        if report.total % batch_size == 0:
+            report.batches += 1
+            report.batches_lacking_a_label += len(in_batch) < 2
+            in_batch = set()
+    if in_batch:
+        report.batches += 1
+        report.batches_lacking_a_label += len(in_batch) < 2
+    report.alternating = _alternates(path, min(report.desirable, report.undesirable))
+    return report
+
+
+def _alternates(path: str | os.PathLike[str], pairs: int) -> bool:
+    """Whether the first ``2 * pairs`` labels read True, False, True, False, ..."""
+    expected = True
+    seen = 0
+    for item in read_jsonl(path):
+        if seen >= 2 * pairs:
+            break
+        if isinstance(item, Record) and isinstance(item.data.get("label"), bool):
+            if item.data["label"] is not expected:
+                return False
+            expected = not expected
+            seen += 1
+    return True

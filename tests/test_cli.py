@@ -144,3 +144,33 @@ def test_improve_without_a_key_says_how_to_get_one(
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     assert main(["improve", str(sample_path()), "--out", str(tmp_path)]) == 2
     assert "ANTHROPIC_API_KEY" in capsys.readouterr().err
+
+
+def test_interleave_and_export_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good, bad = tmp_path / "g.jsonl", tmp_path / "b.jsonl"
+    rows = [{"conversations": [{"role": "user", "content": "hi"},
+                               {"role": "assistant", "content": "hello"}], "_source_line": n}
+            for n in range(6)]  # fmt: skip
+    good.write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "k.jsonl"
+    args = ["interleave", "--desirable", str(good), "--undesirable", str(bad), "--out", str(out)]
+    assert main([*args, "--batch-size", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "first labels: T F F F T F F F" in text
+    assert "longest run: 3 (False)" in text
+    assert main([*args, "--policy", "truncate", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["interleave"]["dropped"] == 4
+    assert data["verify"]["first_labels"] == [True, False, True, False]
+    assert (
+        main([*args[:-2], "--out", str(tmp_path / "x"), "--pairs", "--policy", "oversample"]) == 2
+    )
+    assert "cannot keep pairs" in capsys.readouterr().err
+    missing = ["interleave", "--desirable", str(tmp_path / "none"), "--undesirable", str(bad)]
+    assert main([*missing, "--out", str(out)]) == 2
+
+    assert main(["export", str(out), "--format", "sft", "--out", str(tmp_path / "s.jsonl")]) == 0
+    assert "wrote 2 sft rows" in capsys.readouterr().out
+    assert main(["export", str(good), "--format", "kto", "--out", str(tmp_path / "e")]) == 2
+    assert "line 1: 'label' must be true or false" in capsys.readouterr().err

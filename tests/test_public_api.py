@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import syngen_improve
 import syngen_improve.analyze
+import syngen_improve.export
+import syngen_improve.improve
+import syngen_improve.interleave
 import syngen_improve.llm
 import syngen_improve.testing
 import syngen_improve.validate
@@ -11,6 +14,7 @@ def test_all_is_sorted_and_complete() -> None:
     for module in (
         syngen_improve,
         syngen_improve.analyze,
+        syngen_improve.improve,
         syngen_improve.llm,
         syngen_improve.testing,
         syngen_improve.validate,
@@ -26,3 +30,16 @@ def test_all_is_sorted_and_complete() -> None:
 
 def test_version() -> None:
     assert syngen_improve.__version__.count(".") == 2
+
+
+def test_flat_modules_export_what_they_define() -> None:
+    for module in (syngen_improve.export, syngen_improve.interleave):
+        names = module.__all__
+        assert names == sorted(names), module.__name__
+        defined = {
+            n for n, v in vars(module).items()
+            if not n.startswith("_") and getattr(v, "__module__", module.__name__) == module.__name__
+            and type(v).__name__ != "module"
+        }  # fmt: skip
+        assert set(names) <= set(vars(module)), module.__name__
+        assert defined - {"annotations"} <= set(names), module.__name__

@@ -302,7 +302,9 @@ def _finish(
     }
     with layout.runs.open("ab") as fh:
         fh.write(orjson.dumps(run) + b"\n")
-    interleave_files(layout.improved, layout.poor, layout.interleaved)
+    if layout.improved.exists() and layout.poor.exists():
+        # Each improvement right before its own original; unpaired rows spread after.
+        interleave_files(layout.improved, layout.poor, layout.interleaved, pairs=True)
     return write_report(layout)
 
 

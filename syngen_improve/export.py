@@ -1,0 +1,184 @@
+"""Training formats that load in Hugging Face ``datasets`` without type errors.
+
+``datasets`` infers one Arrow type per column and fails when a column's type changes
+between rows, so every format writes a fixed set of columns with fixed types and
+drops the metadata (``quality_scores``, ``_index``, ...) whose shape varies:
+
+- ``chatml``: ``conversations`` (list of {role, content}) and ``label`` (bool): the seed's format;
+- ``kto``: ``prompt``, ``completion`` (strings) and ``label``: TRL's standard KTO format;
+- ``kto-conversational``: ``prompt``, ``completion`` (lists of {role, content}) and ``label``;
+- ``sft``: ``messages`` (list of {role, content}), desirable rows only: TRL's
+  conversational SFT format.
+
+The split for KTO: everything up to and including the last user turn is the prompt,
+the assistant turns after it are the completion. ``tools=True`` adds a ``tools``
+column: a JSON string (not nested objects, whose shape differs per tool) holding the
+JSON schemas of the tools the row calls.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import orjson
+
+from ._jsonl import JsonlWriter, Malformed, read_jsonl
+from ._model import iter_tool_calls
+from .validate import ToolRegistry
+
+__all__ = [
+    "ExportError",
+    "ExportFormat",
+    "ExportStats",
+    "FORMATS",
+    "export_file",
+    "export_record",
+]
+
+ExportFormat = Literal["chatml", "kto", "kto-conversational", "sft"]
+FORMATS: Final = ("chatml", "kto", "kto-conversational", "sft")
+
+
+class ExportError(ValueError):
+    """A row that cannot be exported (says which line and why)."""
+
+
+@dataclass
+class ExportStats:
+    """Rows read, written and skipped (``sft`` skips undesirable rows)."""
+
+    format: str
+    read: int = 0
+    written: int = 0
+    skipped: int = 0
+
+
+def _messages(example: Mapping[str, Any], line: int) -> list[dict[str, str]]:
+    convs = example.get("conversations")
+    if not isinstance(convs, list) or not convs:
+        raise ExportError(f"line {line}: no 'conversations' list")
+    out = []
+    for i, msg in enumerate(convs, 1):
+        if not isinstance(msg, Mapping):
+            raise ExportError(f"line {line}: turn {i} is not an object")
+        role, content = msg.get("role"), msg.get("content")
+        if not isinstance(role, str) or not isinstance(content, str):
+            raise ExportError(f"line {line}: turn {i} needs string 'role' and 'content'")
+        out.append({"role": role, "content": content})
+    return out
+
+
+def _label(example: Mapping[str, Any], line: int) -> bool:
+    label = example.get("label")
+    if not isinstance(label, bool):
+        raise ExportError(f"line {line}: 'label' must be true or false, got {label!r}")
+    return label
+
+
+def _split(
+    messages: list[dict[str, str]], line: int
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
+    prompt, completion = messages[: last_user + 1], messages[last_user + 1 :]
+    if last_user < 0 or not completion:
+        raise ExportError(f"line {line}: needs a user turn followed by assistant turn(s)")
+    return prompt, completion
+
+
+def _prompt_text(prompt: list[dict[str, str]]) -> str:
+    if len(prompt) == 1:
+        return prompt[0]["content"]
+    return "\n\n".join(f"{m['role']}: {m['content']}" for m in prompt)
+
+
+def _tools_json(example: Mapping[str, Any], schemas: ToolRegistry) -> str:
+    names = list(dict.fromkeys(c.name for _, c in iter_tool_calls(example) if c.name))
+    tools = schemas.to_anthropic_tools([n for n in names if n in schemas])
+    return orjson.dumps(tools).decode()
+
+
+def export_record(
+    example: Mapping[str, Any],
+    fmt: ExportFormat,
+    *,
+    line: int = 0,
+    tools: ToolRegistry | None = None,
+) -> dict[str, Any] | None:
+    """One row of format ``fmt`` (``None`` when the format skips it: ``sft`` keeps
+    desirable rows only). Raises :class:`ExportError` naming the line."""
+    if fmt not in FORMATS:
+        raise ValueError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
+    messages = _messages(example, line)
+    label = _label(example, line)
+    row: dict[str, Any]
+    if fmt == "chatml":
+        row = {"conversations": messages, "label": label}
+    elif fmt == "sft":
+        if not label:
+            return None
+        row = {"messages": messages}
+    else:
+        prompt, completion = _split(messages, line)
+        if fmt == "kto":
+            text = "\n\n".join(m["content"] for m in completion)
+            row = {"prompt": _prompt_text(prompt), "completion": text, "label": label}
+        else:
+            row = {"prompt": prompt, "completion": completion, "label": label}
+    if tools is not None:
+        row["tools"] = _tools_json(example, tools)
+    return row
+
+
+def _rows(
+    path: Path, fmt: ExportFormat, tools: ToolRegistry | None, stats: ExportStats
+) -> Iterator[dict[str, Any]]:
+    for item in read_jsonl(path):
+        if isinstance(item, Malformed):
+            raise ExportError(f"line {item.line}: not a JSON object ({item.error})")
+        stats.read += 1
+        row = export_record(item.data, fmt, line=item.line, tools=tools)
+        if row is None:
+            stats.skipped += 1
+            continue
+        stats.written += 1
+        yield row
+
+
+def export_file(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    fmt: ExportFormat,
+    tools: bool | ToolRegistry = False,
+) -> ExportStats:
+    """Convert a JSONL file of examples to ``fmt`` at ``out`` (streaming; the file is
+    renamed into place only when every row converted)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
+    source, target = Path(path), Path(out)
+    if not source.is_file():
+        raise FileNotFoundError(f"input file not found: {source}")
+    registry = (
+        tools if isinstance(tools, ToolRegistry) else (ToolRegistry.default() if tools else None)
+    )
+    stats = ExportStats(fmt)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        with JsonlWriter(tmp) as writer:
+            batch: list[dict[str, Any]] = []
+            for row in _rows(source, fmt, registry, stats):
+                batch.append(row)
+                if len(batch) >= 512:
+                    writer.write_many(batch)
+                    batch.clear()
+            writer.write_many(batch)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, target)
+    return stats
