@@ -36,10 +36,13 @@ def test_flat_modules_export_what_they_define() -> None:
     for module in (syngen_improve.export, syngen_improve.interleave):
         names = module.__all__
         assert names == sorted(names), module.__name__
+        here = module.__name__
         defined = {
-            n for n, v in vars(module).items()
-            if not n.startswith("_") and getattr(v, "__module__", module.__name__) == module.__name__
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_")
+            and getattr(v, "__module__", here) == here
             and type(v).__name__ != "module"
-        }  # fmt: skip
+        }
         assert set(names) <= set(vars(module)), module.__name__
         assert defined - {"annotations"} <= set(names), module.__name__
