@@ -107,6 +107,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_options(p)
 
     p = sub.add_parser(
+        "judge",
+        help="score each example with the rubric (LLM as judge)",
+        description="Score every example of INPUT on the five rubric dimensions and write "
+        "it to --out with quality_scores replaced (and _source_line). Scores are cached "
+        "next to the output, so judging again costs nothing. Exit 0, 1 when some examples "
+        "could not be scored, 2 on a usage or input problem.",
+    )
+    p.add_argument("input", metavar="INPUT", help="a JSONL file of examples")
+    p.add_argument("--out", required=True, metavar="F", help="the scored JSONL file")
+    p.add_argument("--model", default="claude-haiku-5-5", help="model id (default %(default)s)")
+    p.add_argument("--backend", choices=["anthropic", "fake"], default="anthropic")
+    p.add_argument("--concurrency", type=int, default=16, metavar="N", help="default 16")
+    p.add_argument("--rpm", type=float, metavar="R", help="requests per minute")
+    p.add_argument("--cache", metavar="PATH", help="score cache (default: OUT.cache.jsonl)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = sub.add_parser(
+        "report",
+        help="rebuild report.md and report.json from an improve output folder",
+        description="Rebuild report.md and report.json from the files of DIR alone. Exit 0, "
+        "or 2 when DIR is not an improve output folder.",
+    )
+    p.add_argument("dir", metavar="DIR", help="an improve output folder")
+    p.add_argument("--json", action="store_true", help="print report.json")
+
+    p = sub.add_parser(
         "interleave",
         help="merge desirable and undesirable files into a label-balanced KTO file",
         description="Stream DESIRABLE and UNDESIRABLE into True, False, True, ... with the "
@@ -191,6 +218,11 @@ def _add_improve_options(p: argparse.ArgumentParser) -> None:
         "--no-require-result",
         action="store_true",
         help="accept tool calls without Result: (for datasets whose format has none)",
+    )
+    p.add_argument(
+        "--judge",
+        action="store_true",
+        help="score each improvement with the rubric (measured quality before/after)",
     )
     p.add_argument("--schemas", metavar="PATH", help="tool schemas (default: the bundled 47)")
     p.add_argument("--templates", metavar="DIR", help="folder of templates overriding ours")
@@ -296,6 +328,7 @@ def _improve(
                     limit=args.limit,
                     include_good=args.include_good,
                     require_result=not args.no_require_result,
+                    judge=args.judge,
                     progress=not args.no_progress,
                 )
             finally:
@@ -359,6 +392,75 @@ def _fake_config(**knobs: Any) -> FakeConfig:
     from .testing import FakeConfig
 
     return FakeConfig(**knobs)
+
+
+def _judge(args: argparse.Namespace) -> int:
+    from .judge import judge_dataset
+    from .llm import AnthropicBackend, RequestFailed
+
+    async def run() -> dict[str, Any]:
+        server = None
+        if args.backend == "fake":
+            from .testing import FakeAnthropicServer
+
+            server = FakeAnthropicServer()
+            await server.start()
+        backend = (
+            AnthropicBackend(model=args.model, api_key="sk-fake", base_url=server.url)
+            if server is not None
+            else None
+        )
+        try:
+            result = await judge_dataset(
+                args.input, args.out, model=args.model, backend=backend,
+                concurrency=args.concurrency, rpm=args.rpm, cache=args.cache,
+                progress=not args.no_progress,
+            )  # fmt: skip
+        finally:
+            if backend is not None:
+                await backend.aclose()
+            if server is not None:
+                await server.stop()
+        return result.to_dict()
+
+    try:
+        summary = asyncio.run(run())
+    except KeyboardInterrupt:
+        print("syngen-improve: interrupted; judging again reuses the cache", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except RequestFailed as exc:
+        print(f"syngen-improve: the API refused the run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        return _cannot_read(exc.filename or args.input, exc)
+    except ValueError as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        means = ", ".join(f"{k} {v}" for k, v in summary["means"].items())
+        print(
+            f"judged {summary['judged']} ({summary['cached']} from the cache, "
+            f"{summary['requests']['total']} requests), failed {summary['failed']}, "
+            f"malformed {summary['malformed']}\nmeans: {means}\nwritten to {args.out}"
+        )
+    return EXIT_OK if summary["failed"] == 0 else EXIT_FAILED
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    try:
+        report = write_report(args.dir)
+    except OSError as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        _print_summary(report, args.dir)
+    return EXIT_OK
 
 
 def _interleave(args: argparse.Namespace) -> int:
@@ -430,6 +532,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo(args)
     if args.command == "interleave":
         return _interleave(args)
+    if args.command == "judge":
+        return _judge(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "export":
         return _export(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover

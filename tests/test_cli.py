@@ -174,3 +174,15 @@ def test_interleave_and_export_commands(tmp_path: Path, capsys: pytest.CaptureFi
     assert "wrote 2 sft rows" in capsys.readouterr().out
     assert main(["export", str(good), "--format", "kto", "--out", str(tmp_path / "e")]) == 2
     assert "line 1: 'label' must be true or false" in capsys.readouterr().err
+
+
+def test_judge_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from syngen_improve import sample_path
+
+    out = str(tmp_path / "scored.jsonl")
+    args = ["judge", str(sample_path()), "--out", out, "--backend", "fake", "--no-progress"]
+    assert main(args) == 0
+    assert "judged 199 (0 from the cache, 199 requests)" in capsys.readouterr().out
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cached"] == 199
+    assert main(["judge", str(tmp_path / "none.jsonl"), "--out", out, "--backend", "fake"]) == 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ._gate import REASONS, Verdict, build_record, check_reply
 from ._pipeline import ImproveResult, improve_dataset, improve_dataset_sync
 from ._prompt import IMPROVE_TOOL, improve_tool
-from ._report import build_report, write_report
 from ._templates import ISSUE_BLOCKS, Templates
 
 __all__ = [
@@ -16,10 +15,8 @@ __all__ = [
     "Templates",
     "Verdict",
     "build_record",
-    "build_report",
     "check_reply",
     "improve_dataset",
     "improve_dataset_sync",
     "improve_tool",
-    "write_report",
 ]

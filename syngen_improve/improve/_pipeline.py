@@ -13,7 +13,6 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,12 @@ from typing import Any
 import orjson
 
 from .._jsonl import Malformed, read_jsonl
+from .._model import DIMENSIONS
 from .._pool import Writer, run_pool
 from .._progress import Progress
+from .._sync import run_sync
 from ..analyze import ProfileBuilder, RelabelPolicy, detect_from_notes, detect_structural
+from ..judge import Judge, JudgeCache, JudgeError
 from ..llm import (
     DEFAULT_MODEL,
     AnthropicBackend,
@@ -37,7 +39,6 @@ from ..validate import ToolRegistry
 from ._files import Layout, Prior, count_lines
 from ._gate import check_reply
 from ._prompt import build_request, first_message, reask_messages, tool_schemas_text
-from ._report import write_report
 from ._templates import Templates
 
 __all__ = ["ImproveResult", "improve_dataset", "improve_dataset_sync"]
@@ -93,6 +94,23 @@ def _schemas(value: ToolRegistry | str | os.PathLike[str] | None) -> ToolRegistr
     return ToolRegistry.load(value)
 
 
+async def _add_scores(judge: Judge, record: dict[str, Any], original: Mapping[str, Any]) -> None:
+    """Put the judge's scores of the improvement in ``quality_scores.after``, and score
+    the original too when it came without scores. A judge failure leaves them out."""
+    scores = record["quality_scores"]
+    try:
+        if not any(d in scores for d in DIMENSIONS):
+            before = await judge.score(original)
+            scores.update({k: before[k] for k in (*DIMENSIONS, "overall_quality")})
+            scores["before_judged"] = True
+        scores["after"] = await judge.score(record)
+    except RequestFailed as exc:
+        if exc.fatal:
+            raise
+    except JudgeError:
+        pass
+
+
 def _entry(line: int, status: str, attempts: int, rejections: list[str]) -> dict[str, Any]:
     """A ledger line: how input ``line`` ended, after how many answers, and why the
     rejected ones were rejected."""
@@ -123,6 +141,7 @@ async def improve_dataset(
     limit: int | None = None,
     include_good: bool = False,
     require_result: bool = True,
+    judge: bool = False,
     progress: bool = True,
 ) -> ImproveResult:
     """Improve the poor examples of ``input`` into ``output_dir`` (see docs/improve.md).
@@ -133,7 +152,9 @@ async def improve_dataset(
     ``limit`` stops after that many input lines. With ``resume`` (the default) lines an
     earlier run finished are skipped; without it a folder holding results is refused.
     ``require_result=False`` accepts tool calls without ``Result:`` (and stops asking
-    for them), for datasets whose format has none.
+    for them), for datasets whose format has none. ``judge=True`` scores each accepted
+    improvement (and each original without scores) with the rubric, so the report
+    shows measured quality before and after.
     """
     _positive("concurrency", concurrency, allow_none=False)
     _positive("max_attempts", max_attempts, allow_none=False)
@@ -159,6 +180,7 @@ async def improve_dataset(
         engine_backend, limits=RateLimits(rpm=rpm, input_tpm=tpm, output_tpm=output_tpm),
         retry=retry,
     )  # fmt: skip
+    judge_ = Judge(engine, cache=JudgeCache(layout.state / "judge_cache.jsonl")) if judge else None
     total = count_lines(source)
     bar = Progress(
         total=min(total, limit) if limit else total, stats=engine.stats, enabled=progress
@@ -235,7 +257,10 @@ async def improve_dataset(
                         reply, example, schemas=registry, require_result=require_result
                     )
                     if verdict.record is not None:
-                        await improved_out.put({**verdict.record, "_source_line": line})
+                        record = {**verdict.record, "_source_line": line}
+                        if judge_ is not None:
+                            await _add_scores(judge_, record, example)
+                        await improved_out.put(record)
                         await ledger_out.put(_entry(line, "improved", attempt, rejections))
                         bar.advance()
                         return
@@ -257,6 +282,8 @@ async def improve_dataset(
         raise
     finally:
         bar.close()
+        if judge_ is not None:
+            judge_.cache.close()
         report = _finish(layout, builder, engine, counts, started, complete, interrupted, model)
         if own_backend:
             await engine_backend.aclose()
@@ -276,6 +303,7 @@ def _finish(
     """Record this run (analysis, stats), rebuild the interleaved file and the report.
     Synchronous, so an interrupt cannot cut it in half."""
     from ..interleave import interleave_files
+    from ..report import write_report
 
     profile = builder.build()
     analysis = {
@@ -305,7 +333,7 @@ def _finish(
     if layout.improved.exists() and layout.poor.exists():
         # Each improvement right before its own original; unpaired rows spread after.
         interleave_files(layout.improved, layout.poor, layout.interleaved, pairs=True)
-    return write_report(layout)
+    return write_report(layout.root)
 
 
 def improve_dataset_sync(
@@ -313,9 +341,4 @@ def improve_dataset_sync(
 ) -> ImproveResult:
     """:func:`improve_dataset` for scripts; inside a running event loop (Jupyter) it runs
     on a helper thread, so it works there too."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(improve_dataset(input, output_dir, **options))
-    with ThreadPoolExecutor(1, thread_name_prefix="improve_dataset") as pool:
-        return pool.submit(asyncio.run, improve_dataset(input, output_dir, **options)).result()
+    return run_sync(lambda: improve_dataset(input, output_dir, **options), name="improve_dataset")

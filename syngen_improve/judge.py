@@ -1,0 +1,309 @@
+"""The judge: rubric scores for examples, measured rather than estimated.
+
+One request per example through the engine, with the forced tool ``submit_scores``
+(notes first, then the five 1-5 scores; DESIGN.md §3). We compute ``overall_quality``
+as the mean of the five, rounded to one decimal, instead of trusting the model's
+arithmetic. Scores are cached by a hash of the model, the judge prompt and the
+example's conversations, so judging the same example again costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl
+from ._model import DIMENSIONS
+from ._pool import Writer, run_pool
+from ._progress import Progress
+from ._sync import run_sync
+from .llm import (
+    DEFAULT_MODEL,
+    AnthropicBackend,
+    Backend,
+    Engine,
+    RateLimits,
+    Reply,
+    Request,
+    RequestFailed,
+    RetryPolicy,
+)
+
+__all__ = [
+    "JUDGE_TOOL",
+    "Judge",
+    "JudgeCache",
+    "JudgeError",
+    "JudgeResult",
+    "judge_dataset",
+    "judge_dataset_sync",
+    "judge_system_prompt",
+    "judge_tool",
+    "mean_scores",
+    "scores_from_reply",
+]
+
+JUDGE_TOOL: Final = "submit_scores"
+
+
+def judge_system_prompt() -> str:
+    """The bundled judge prompt (the rubric in our words)."""
+    return (resources.files("syngen_improve.improve") / "templates" / "judge.md").read_text("utf-8")
+
+
+def judge_tool() -> dict[str, Any]:
+    """The forced tool: ``notes`` first, then the five dimensions and ``overall_quality``."""
+    score = {"type": "integer", "minimum": 1, "maximum": 5}
+    properties: dict[str, Any] = {
+        "notes": {"type": "string", "description": "What you see, per dimension; write first."}
+    }
+    properties.update({d: dict(score) for d in DIMENSIONS})
+    properties["overall_quality"] = {"type": "number", "description": "The mean of the five."}
+    return {
+        "name": JUDGE_TOOL,
+        "description": "Submit the rubric scores of the example.",
+        "input_schema": {
+            "type": "object",
+            "properties": properties,
+            "required": ["notes", *DIMENSIONS, "overall_quality"],
+        },
+    }
+
+
+class JudgeError(ValueError):
+    """The judge's answer has no usable scores."""
+
+
+def scores_from_reply(reply: Reply) -> dict[str, Any]:
+    """The scores in an answer: notes, the five dimensions as ints 1-5, and our own
+    ``overall_quality`` (mean, one decimal)."""
+    use = reply.tool_use(JUDGE_TOOL)
+    data = use.get("input") if use is not None else None
+    if not isinstance(data, dict):
+        raise JudgeError(f"the answer has no {JUDGE_TOOL!r} call")
+    out: dict[str, Any] = {"notes": str(data.get("notes", ""))}
+    for dim in DIMENSIONS:
+        value = data.get(dim)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise JudgeError(f"{dim} is {value!r}, not an integer")
+        if not 1 <= value <= 5:
+            raise JudgeError(f"{dim} is {value}, outside 1-5")
+        out[dim] = int(value)
+    out["overall_quality"] = round(sum(out[d] for d in DIMENSIONS) / len(DIMENSIONS), 1)
+    return out
+
+
+def _content(example: Mapping[str, Any]) -> dict[str, Any]:
+    """What the judge sees: the conversations only (no label, no earlier scores)."""
+    return {"conversations": example.get("conversations")}
+
+
+class JudgeCache:
+    """Scores by content hash, kept in an append-only JSONL file (or in memory only)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._scores: dict[str, dict[str, Any]] = {}
+        self._writer: JsonlWriter | None = None
+        if self.path is not None and self.path.exists():
+            for item in read_jsonl(self.path):
+                if isinstance(item, Record) and isinstance(item.data.get("scores"), dict):
+                    self._scores[str(item.data.get("key"))] = item.data["scores"]
+
+    def __len__(self) -> int:
+        return len(self._scores)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._scores.get(key)
+
+    def put(self, key: str, scores: dict[str, Any]) -> None:
+        self._scores[key] = scores
+        if self.path is not None:
+            if self._writer is None:
+                self._writer = JsonlWriter(self.path)
+            self._writer.write({"key": key, "scores": scores})
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class Judge:
+    """Scores examples through an engine, with a cache. ``requests`` counts the calls
+    actually made; ``hits`` the answers served from the cache."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        cache: JudgeCache | None = None,
+        system: str | None = None,
+        max_tokens: int = 1024,
+        max_attempts: int = 2,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"'max_attempts' must be >= 1, got {max_attempts}")
+        self.engine = engine
+        self.cache = cache if cache is not None else JudgeCache()
+        self.system = system if system is not None else judge_system_prompt()
+        self.max_tokens = max_tokens
+        self.max_attempts = max_attempts
+        self.requests = 0
+        self.hits = 0
+        prompt_hash = hashlib.sha256(self.system.encode()).hexdigest()[:12]
+        self._salt = f"{engine.backend.model}\x00{prompt_hash}\x00"
+
+    def key(self, example: Mapping[str, Any]) -> str:
+        body = orjson.dumps(_content(example), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(self._salt.encode() + body).hexdigest()[:32]
+
+    def request(self, example: Mapping[str, Any]) -> Request:
+        """The judge request (DESIGN.md §3): the example as the message's JSON object."""
+        text = "Score this example.\n\n" + orjson.dumps(_content(example)).decode()
+        return Request(
+            messages=[{"role": "user", "content": text}],
+            system=self.system,
+            tools=[judge_tool()],
+            tool_choice=JUDGE_TOOL,
+            max_tokens=self.max_tokens,
+        )
+
+    async def score(self, example: Mapping[str, Any]) -> dict[str, Any]:
+        """The example's scores (cached, or asked for; one re-ask on a bad answer)."""
+        key = self.key(example)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        request = self.request(example)
+        error: JudgeError | None = None
+        for _ in range(self.max_attempts):
+            self.requests += 1
+            reply = await self.engine.complete(request)
+            try:
+                scores = scores_from_reply(reply)
+            except JudgeError as exc:
+                error = exc
+                continue
+            self.cache.put(key, scores)
+            return scores
+        assert error is not None
+        raise error
+
+
+def mean_scores(rows: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    """Mean of each dimension and of ``overall_quality`` over ``rows`` (4 decimals)."""
+    out: dict[str, float | None] = {}
+    for dim in (*DIMENSIONS, "overall_quality"):
+        values = [r[dim] for r in rows if isinstance(r.get(dim), int | float)]
+        out[dim] = round(sum(values) / len(values), 4) if values else None
+    return out
+
+
+@dataclass
+class JudgeResult:
+    """What ``judge_dataset`` did: rows judged, from the cache, failed; mean scores;
+    ``stats`` holds the engine's requests, tokens and cost."""
+
+    output: Path
+    judged: int = 0
+    cached: int = 0
+    failed: int = 0
+    malformed: int = 0
+    means: dict[str, float | None] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "judged": self.judged,
+            "cached": self.cached,
+            "failed": self.failed,
+            "malformed": self.malformed,
+            "means": self.means,
+            **self.stats,
+        }
+
+
+async def judge_dataset(
+    input: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    model: str = DEFAULT_MODEL,
+    backend: Backend | None = None,
+    concurrency: int = 16,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    output_tpm: float | None = None,
+    retry: RetryPolicy | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> JudgeResult:
+    """Score every example of ``input`` and write it to ``output`` with
+    ``quality_scores`` replaced by the judge's (and ``_source_line``). ``cache``
+    defaults to ``<output>.cache.jsonl``; examples judged before cost nothing."""
+    if concurrency < 1:
+        raise ValueError(f"'concurrency' must be > 0, got {concurrency}")
+    source, target = Path(input), Path(output)
+    if not source.is_file():
+        raise FileNotFoundError(f"input file not found: {source}")
+    own = backend is None
+    engine_backend: Backend = backend if backend is not None else AnthropicBackend(model=model)
+    engine = Engine(
+        engine_backend, limits=RateLimits(rpm=rpm, input_tpm=tpm, output_tpm=output_tpm),
+        retry=retry,
+    )  # fmt: skip
+    store = JudgeCache(
+        cache if cache is not None else target.with_name(target.name + ".cache.jsonl")
+    )
+    judge = Judge(engine, cache=store)
+    result = JudgeResult(target)
+    scored: list[dict[str, Any]] = []
+    target.unlink(missing_ok=True)
+    bar = Progress(total=None, stats=engine.stats, enabled=progress, desc="judging")
+    try:
+        async with Writer(target) as out:
+
+            async def one(item: Record | Malformed) -> None:
+                if isinstance(item, Malformed):
+                    result.malformed += 1
+                    return
+                before = judge.hits
+                try:
+                    scores = await judge.score(item.data)
+                except (JudgeError, RequestFailed) as exc:
+                    if isinstance(exc, RequestFailed) and exc.fatal:
+                        raise
+                    result.failed += 1
+                    bar.advance(failed=True)
+                    return
+                result.cached += judge.hits - before
+                result.judged += 1
+                scored.append({d: scores[d] for d in (*DIMENSIONS, "overall_quality")})
+                await out.put({**item.data, "quality_scores": scores, "_source_line": item.line})
+                bar.advance()
+
+            await run_pool(read_jsonl(source), one, concurrency=concurrency)
+    finally:
+        bar.close()
+        store.close()
+        if own:
+            await engine_backend.aclose()
+    result.means = mean_scores(scored)
+    result.stats = engine.stats.to_dict()
+    return result
+
+
+def judge_dataset_sync(
+    input: str | os.PathLike[str], output: str | os.PathLike[str], **options: Any
+) -> JudgeResult:
+    """:func:`judge_dataset` for scripts (and inside a running event loop)."""
+    return run_sync(lambda: judge_dataset(input, output, **options), name="judge_dataset")

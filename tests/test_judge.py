@@ -1,0 +1,115 @@
+"""The judge: request shape, our own overall score, the cache, re-asks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from syngen_improve import Record, read_jsonl, sample_path
+from syngen_improve._model import DIMENSIONS
+from syngen_improve._text import find_example
+from syngen_improve.judge import (
+    JUDGE_TOOL,
+    Judge,
+    JudgeCache,
+    JudgeError,
+    judge_dataset,
+    scores_from_reply,
+)
+from syngen_improve.llm import AnthropicBackend, Engine, Reply, RetryPolicy, Usage
+from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeConfig
+from tests.helpers import make_example
+
+
+def in_process(fake: FakeAnthropic) -> Engine:
+    client = httpx2.AsyncClient(transport=fake.transport())
+    backend = AnthropicBackend(api_key="k", base_url="http://fake", http_client=client)
+    return Engine(backend, retry=RetryPolicy(base_delay=0.001))
+
+
+def scores_reply(**values: Any) -> Reply:
+    data = {"notes": "n", **{d: 3 for d in DIMENSIONS}, "overall_quality": 4.9, **values}
+    block = {"type": "tool_use", "id": "t", "name": JUDGE_TOOL, "input": data}
+    return Reply(content=[block], usage=Usage())
+
+
+def test_request_matches_the_model_io_contract() -> None:
+    fake = FakeAnthropic()
+    judge = Judge(in_process(fake))
+    example = make_example()
+    example["quality_scores"] = {"overall_quality": 1.0}
+    body = judge.request(example).body("claude-haiku-5-5")
+    assert body["tool_choice"] == {"type": "tool", "name": "submit_scores"}
+    (tool,) = body["tools"]
+    schema = tool["input_schema"]
+    assert list(schema["properties"])[0] == "notes"  # notes first, then the scores
+    assert set(schema["required"]) == {"notes", *DIMENSIONS, "overall_quality"}
+    assert body["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    sent = find_example(body["messages"][0]["content"])
+    assert sent == {"conversations": example["conversations"]}  # no label, no old scores
+
+
+def test_overall_is_computed_not_trusted() -> None:
+    scores = scores_from_reply(scores_reply(goal_coherence=5, response_realism=1))
+    assert scores["overall_quality"] == 3.0
+    assert list(scores)[0] == "notes"
+    for bad in ({"goal_coherence": 6}, {"goal_coherence": "4"}, {"goal_coherence": 2.5}):
+        with pytest.raises(JudgeError):
+            scores_from_reply(scores_reply(**bad))
+    with pytest.raises(JudgeError, match="no 'submit_scores' call"):
+        scores_from_reply(Reply(content=[{"type": "text", "text": "4/5"}], usage=Usage()))
+
+
+async def test_cache_serves_repeats_without_a_request(tmp_path: Path) -> None:
+    fake = FakeAnthropic()
+    engine = in_process(fake)
+    cache = JudgeCache(tmp_path / "cache.jsonl")
+    judge = Judge(engine, cache=cache)
+    example = make_example(sessionMemory="")
+    first = await judge.score(example)
+    again = await judge.score({**example, "label": False, "quality_scores": {}})
+    assert first == again
+    assert fake.counters.requests == 1
+    assert judge.hits == 1
+    cache.close()
+    reloaded = Judge(engine, cache=JudgeCache(tmp_path / "cache.jsonl"))
+    assert await reloaded.score(example) == first
+    assert fake.counters.requests == 1
+    other_prompt = Judge(engine, cache=JudgeCache(tmp_path / "cache.jsonl"), system="Other rubric")
+    await other_prompt.score(example)
+    assert fake.counters.requests == 2  # a different rubric is a different score
+    await engine.backend.aclose()
+
+
+async def test_a_bad_answer_is_asked_again_once() -> None:
+    fake = FakeAnthropic(FakeConfig(first_bad_outputs=["wrong_tool"]))
+    engine = in_process(fake)
+    scores = await Judge(engine).score(make_example())
+    assert fake.counters.requests == 2
+    assert scores["sessionMemory_quality"] == 5
+    always = FakeAnthropic(FakeConfig(bad_output_rates={"wrong_tool": 1.0}))
+    with pytest.raises(JudgeError):
+        await Judge(in_process(always), max_attempts=2).score(make_example())
+    await engine.backend.aclose()
+
+
+async def test_judge_dataset_twice_costs_one_pass(tmp_path: Path) -> None:
+    out = tmp_path / "scored.jsonl"
+    async with FakeAnthropicServer() as server:
+        backend = AnthropicBackend(api_key="k", base_url=server.url)
+        first = await judge_dataset(sample_path(), out, backend=backend, progress=False)
+        second = await judge_dataset(sample_path(), out, backend=backend, progress=False)
+        await backend.aclose()
+    assert (first.judged, first.malformed, first.cached) == (199, 1, 0)
+    assert second.cached == 199
+    assert server.counters.requests == 199  # the second pass made none
+    assert second.means == first.means
+    rows = [r.data for r in read_jsonl(out) if isinstance(r, Record)]
+    assert len(rows) == 199
+    assert all(set(DIMENSIONS) <= set(r["quality_scores"]) for r in rows)
+    assert sorted(r["_source_line"] for r in rows) == [n for n in range(1, 201) if n != 113]
+    assert json.loads(json.dumps(first.to_dict()))["requests"]["total"] == 199

@@ -1,0 +1,99 @@
+"""The report: measured quality, rebuilt from the folder, markdown equal to JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syngen_improve import improve_dataset, sample_path
+from syngen_improve.cli import main
+from syngen_improve.llm import AnthropicBackend
+from syngen_improve.report import TIMING_FIELDS, build_report
+from syngen_improve.testing import FakeAnthropicServer
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("judged") / "out"
+    assert main(["improve", str(sample_path()), "--out", str(out), "--backend", "fake",
+                 "--judge", "--no-progress"]) == 0  # fmt: skip
+    return out
+
+
+def md_rows(md: str, section: str) -> dict[str, list[str]]:
+    body = md.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in body.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("|") and not set(line) <= {"|", "-"}:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_judged_run_measures_quality_before_and_after(judged: Path) -> None:
+    report = json.loads((judged / "report.json").read_text())
+    before, after = report["quality_before"], report["quality_after"]
+    assert report["judged"] == 120
+    assert set(before) == set(after) == {
+        "sessionMemory_quality", "toolContext_quality", "goal_coherence",
+        "response_realism", "prompt_naturalness", "overall_quality",
+    }  # fmt: skip
+    assert after["overall_quality"] > before["overall_quality"]
+    assert report["requests"]["total"] == 240  # one improve and one judge request each
+    rows = md_rows((judged / "report.md").read_text(), "Quality before and after")
+    for dim in before:
+        assert rows[dim][:2] == [f"{before[dim]:.2f}", f"{after[dim]:.2f}"]
+    assert (judged / "quality.png").stat().st_size > 1000
+    assert "![quality before and after](quality.png)" in (judged / "report.md").read_text()
+
+
+def test_markdown_numbers_equal_json(judged: Path) -> None:
+    report = json.loads((judged / "report.json").read_text())
+    md = (judged / "report.md").read_text()
+    summary = md_rows(md, "Summary")
+    for key, value in report["counts"].items():
+        assert summary[key] == [str(value)]
+    interleaving = md_rows(md, "Interleaving (as a trainer reads it)")
+    assert interleaving["longest run"] == [str(report["interleaving"]["longest_run"])]
+    analysis = md_rows(md, "Analysis")
+    for kind, count in report["issues"].items():
+        assert analysis[kind][0] == str(count)
+    costs = md_rows(md, "Requests, tokens, cost")
+    assert costs["requests total"] == [str(report["requests"]["total"])]
+    assert re.search(r"\d+ of 120 pass", md)
+
+
+def test_report_command_rebuilds_the_same_report(
+    judged: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = json.loads((judged / "report.json").read_text())
+    (judged / "report.json").unlink()
+    (judged / "report.md").unlink()
+    assert main(["report", str(judged), "--json"]) == 0
+    rebuilt = json.loads(capsys.readouterr().out)
+
+    def strip(r: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in r.items() if k not in TIMING_FIELDS}
+
+    assert strip(rebuilt) == strip(original)
+    assert (judged / "report.md").exists()
+    assert main(["report", str(judged.parent / "nowhere")]) == 2
+
+
+async def test_unjudged_report_says_so_and_covers_everything(tmp_path: Path) -> None:
+    async with FakeAnthropicServer() as server:
+        backend = AnthropicBackend(api_key="k", base_url=server.url)
+        await improve_dataset(sample_path(), tmp_path, backend=backend, progress=False)
+        await backend.aclose()
+    report = build_report(tmp_path)
+    assert "quality_after" not in report
+    assert report["strict_validation"]["passed"] == report["strict_validation"]["total"] == 120
+    assert report["interleaving"]["first_labels"] == [True, False] * 10
+    assert report["coverage"]["tools"] >= 20
+    assert set(report["coverage"]["agents"]) >= {"contentManager", "vaultManager"}
+    md = (tmp_path / "report.md").read_text()
+    assert "Not judged" in md
