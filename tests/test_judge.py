@@ -32,7 +32,7 @@ def in_process(fake: FakeAnthropic) -> Engine:
 
 
 def scores_reply(**values: Any) -> Reply:
-    data = {"notes": "n", **{d: 3 for d in DIMENSIONS}, "overall_quality": 4.9, **values}
+    data = {"notes": "n", **dict.fromkeys(DIMENSIONS, 3), "overall_quality": 4.9, **values}
     block = {"type": "tool_use", "id": "t", "name": JUDGE_TOOL, "input": data}
     return Reply(content=[block], usage=Usage())
 
@@ -46,7 +46,7 @@ def test_request_matches_the_model_io_contract() -> None:
     assert body["tool_choice"] == {"type": "tool", "name": "submit_scores"}
     (tool,) = body["tools"]
     schema = tool["input_schema"]
-    assert list(schema["properties"])[0] == "notes"  # notes first, then the scores
+    assert next(iter(schema["properties"])) == "notes"  # notes first, then the scores
     assert set(schema["required"]) == {"notes", *DIMENSIONS, "overall_quality"}
     assert body["system"][-1]["cache_control"] == {"type": "ephemeral"}
     sent = find_example(body["messages"][0]["content"])
@@ -56,7 +56,7 @@ def test_request_matches_the_model_io_contract() -> None:
 def test_overall_is_computed_not_trusted() -> None:
     scores = scores_from_reply(scores_reply(goal_coherence=5, response_realism=1))
     assert scores["overall_quality"] == 3.0
-    assert list(scores)[0] == "notes"
+    assert next(iter(scores)) == "notes"
     for bad in ({"goal_coherence": 6}, {"goal_coherence": "4"}, {"goal_coherence": 2.5}):
         with pytest.raises(JudgeError):
             scores_from_reply(scores_reply(**bad))
