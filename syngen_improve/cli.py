@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from ._version import __version__
 from .analyze import SeedPolicy, analyze_dataset
 
 if TYPE_CHECKING:
+    from .llm import Backend
     from .testing import FakeConfig
 
 __all__ = ["build_parser", "main", "main_exit"]
@@ -292,73 +294,42 @@ def _improve(
     args: argparse.Namespace, *, input_path: str, out: str, fake: FakeConfig | None
 ) -> int:
     from .improve import improve_dataset
-    from .llm import AnthropicBackend, RequestFailed
 
     async def run() -> dict[str, Any]:
-        server = None
-        if fake is not None:
-            from .testing import FakeAnthropicServer
-
-            server = FakeAnthropicServer(config=fake)
-            await server.start()
-        try:
-            backend = (
-                AnthropicBackend(model=args.model, api_key="sk-fake", base_url=server.url)
-                if server is not None
-                else None  # improve_dataset makes one from the environment, after its checks
+        # Without --backend fake, improve_dataset makes the backend itself, after its checks.
+        async with _fake_backend(args.model, fake) as backend:
+            result = await improve_dataset(
+                input_path,
+                out,
+                model=args.model,
+                backend=backend,
+                concurrency=args.concurrency,
+                rpm=args.rpm,
+                tpm=args.tpm,
+                output_tpm=args.output_tpm,
+                max_attempts=args.max_attempts,
+                max_tokens=args.max_tokens,
+                policy=SeedPolicy(
+                    overall_below=args.overall_below, memory_at_most=args.memory_at_most
+                ),
+                templates=args.templates,
+                schemas=args.schemas,
+                resume=args.resume,
+                limit=args.limit,
+                include_good=args.include_good,
+                require_result=not args.no_require_result,
+                judge=args.judge,
+                progress=not args.no_progress,
             )
-            try:
-                result = await improve_dataset(
-                    input_path,
-                    out,
-                    model=args.model,
-                    backend=backend,
-                    concurrency=args.concurrency,
-                    rpm=args.rpm,
-                    tpm=args.tpm,
-                    output_tpm=args.output_tpm,
-                    max_attempts=args.max_attempts,
-                    max_tokens=args.max_tokens,
-                    policy=SeedPolicy(
-                        overall_below=args.overall_below, memory_at_most=args.memory_at_most
-                    ),
-                    templates=args.templates,
-                    schemas=args.schemas,
-                    resume=args.resume,
-                    limit=args.limit,
-                    include_good=args.include_good,
-                    require_result=not args.no_require_result,
-                    judge=args.judge,
-                    progress=not args.no_progress,
-                )
-            finally:
-                if backend is not None:
-                    await backend.aclose()
-        finally:
-            if server is not None:
-                await server.stop()
         return result.report
 
-    try:
-        report = asyncio.run(run())
-    except KeyboardInterrupt:
-        print(
-            f"syngen-improve: interrupted; outputs so far are in {out}/. "
-            "Run the same command with --resume to continue.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except RequestFailed as exc:
-        print(f"syngen-improve: the API refused the run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except FileExistsError as exc:
-        print(f"syngen-improve: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        return _cannot_read(exc.filename or input_path, exc)
-    except ValueError as exc:
-        print(f"syngen-improve: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    interrupted = (
+        f"interrupted; outputs so far are in {out}/. "
+        "Run the same command with --resume to continue."
+    )
+    report = _run(run, input_path, interrupted)
+    if isinstance(report, int):
+        return report
     if getattr(args, "json", False):
         sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     else:
@@ -394,48 +365,63 @@ def _fake_config(**knobs: Any) -> FakeConfig:
     return FakeConfig(**knobs)
 
 
+@contextlib.asynccontextmanager
+async def _fake_backend(model: str, fake: FakeConfig | None) -> AsyncIterator[Backend | None]:
+    """A backend on the built-in fake server (real HTTP on 127.0.0.1), or ``None``."""
+    if fake is None:
+        yield None
+        return
+    from .llm import AnthropicBackend
+    from .testing import FakeAnthropicServer
+
+    async with FakeAnthropicServer(config=fake) as server:
+        backend = AnthropicBackend(model=model, api_key="sk-fake", base_url=server.url)
+        try:
+            yield backend
+        finally:
+            await backend.aclose()
+
+
+def _run(
+    job: Callable[[], Coroutine[Any, Any, dict[str, Any]]], input_path: str, interrupted: str
+) -> dict[str, Any] | int:
+    """Run an async command; its result, or the exit code of the error it met."""
+    from .llm import RequestFailed
+
+    try:
+        return asyncio.run(job())
+    except KeyboardInterrupt:
+        print(f"syngen-improve: {interrupted}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except RequestFailed as exc:
+        print(f"syngen-improve: the API refused the run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileExistsError as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        return _cannot_read(exc.filename or input_path, exc)
+    except ValueError as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def _judge(args: argparse.Namespace) -> int:
     from .judge import judge_dataset
-    from .llm import AnthropicBackend, RequestFailed
 
     async def run() -> dict[str, Any]:
-        server = None
-        if args.backend == "fake":
-            from .testing import FakeAnthropicServer
-
-            server = FakeAnthropicServer()
-            await server.start()
-        backend = (
-            AnthropicBackend(model=args.model, api_key="sk-fake", base_url=server.url)
-            if server is not None
-            else None
-        )
-        try:
+        fake = _fake_config() if args.backend == "fake" else None
+        async with _fake_backend(args.model, fake) as backend:
             result = await judge_dataset(
                 args.input, args.out, model=args.model, backend=backend,
                 concurrency=args.concurrency, rpm=args.rpm, cache=args.cache,
                 progress=not args.no_progress,
             )  # fmt: skip
-        finally:
-            if backend is not None:
-                await backend.aclose()
-            if server is not None:
-                await server.stop()
         return result.to_dict()
 
-    try:
-        summary = asyncio.run(run())
-    except KeyboardInterrupt:
-        print("syngen-improve: interrupted; judging again reuses the cache", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except RequestFailed as exc:
-        print(f"syngen-improve: the API refused the run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        return _cannot_read(exc.filename or args.input, exc)
-    except ValueError as exc:
-        print(f"syngen-improve: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    summary = _run(run, args.input, "interrupted; judging again reuses the cache")
+    if isinstance(summary, int):
+        return summary
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
     else:
