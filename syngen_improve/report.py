@@ -192,7 +192,10 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "strict_validation": _validation(layout),
         "interleaving": _interleaving(layout),
         "judged": improved["judged"],
-        "quality_poor_input": analysis.get("means_poor"),
+        "quality_poor_input": {
+            k: None if v is None else round(v, 4)
+            for k, v in (analysis.get("means_poor") or {}).items()
+        },
         **_sum_runs(runs),
         "runs": len(runs),
         "run_history": [
