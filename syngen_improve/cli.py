@@ -313,7 +313,7 @@ def _print_summary(report: dict[str, Any], out: str) -> None:
         f"improved {c['improved']}, failed {c['failed']}; interleaved {c['interleaved']} lines\n"
         f"requests {report['requests']['total']} (retried {report['requests']['retried']}), "
         f"cost ${report['cost_usd']:.4f}\n"
-        f"outputs in {out}/ (report.md, report.json)"
+        f"outputs in {Path(out)}/ (report.md, report.json)"
     )
 
 

@@ -66,8 +66,8 @@ class AnthropicBackend:
         key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise ValueError(
-                "no API key: pass api_key=... or set ANTHROPIC_API_KEY "
-                "(for offline runs use syngen_improve.testing.FakeAnthropicServer)"
+                "no API key: pass api_key=... or set ANTHROPIC_API_KEY (offline: "
+                "`syngen-improve demo`, `--backend fake`, or syngen_improve.testing)"
             )
         self.model = model
         self._key = key
