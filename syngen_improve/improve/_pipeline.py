@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -30,6 +30,7 @@ from ..llm import (
     DEFAULT_MODEL,
     AnthropicBackend,
     Backend,
+    BatchBackend,
     Engine,
     RateLimits,
     RequestFailed,
@@ -44,6 +45,8 @@ from ._templates import Templates
 __all__ = ["ImproveResult", "improve_dataset", "improve_dataset_sync"]
 
 _Work = tuple[int, dict[str, Any], frozenset[str]]
+#: Requests in flight with the batch backend: they wait together for their batch.
+BATCH_CONCURRENCY = 10_000
 
 
 @dataclass(frozen=True)
@@ -126,8 +129,8 @@ async def improve_dataset(
     output_dir: str | os.PathLike[str],
     *,
     model: str = DEFAULT_MODEL,
-    backend: Backend | None = None,
-    concurrency: int = 16,
+    backend: Backend | Literal["anthropic", "batch"] | None = None,
+    concurrency: int | None = None,
     rpm: float | None = None,
     tpm: float | None = None,
     output_tpm: float | None = None,
@@ -142,6 +145,8 @@ async def improve_dataset(
     include_good: bool = False,
     require_result: bool = True,
     judge: bool = False,
+    reask_online: bool = False,
+    shard: tuple[int, int] | None = None,
     progress: bool = True,
 ) -> ImproveResult:
     """Improve the poor examples of ``input`` into ``output_dir`` (see docs/improve.md).
@@ -155,8 +160,19 @@ async def improve_dataset(
     for them), for datasets whose format has none. ``judge=True`` scores each accepted
     improvement (and each original without scores) with the rubric, so the report
     shows measured quality before and after.
+
+    ``backend="batch"`` sends through the Message Batches API (half price; state in
+    ``output_dir/state/batch`` so a killed run re-attaches to its batches), with re-asks
+    in follow-up batches or, with ``reask_online``, online. ``concurrency`` defaults to
+    16 online and 10,000 with batches. ``shard=(i, n)`` takes input lines ``i, i+n,
+    i+2n, ...`` (1-based ``i``) so n processes or machines can split one input.
     """
+    batch = backend == "batch" or isinstance(backend, BatchBackend)
+    if concurrency is None:
+        concurrency = BATCH_CONCURRENCY if batch else 16
     _positive("concurrency", concurrency, allow_none=False)
+    if shard is not None and not (1 <= shard[0] <= shard[1]):
+        raise ValueError(f"'shard' must be (i, n) with 1 <= i <= n, got {shard!r}")
     _positive("max_attempts", max_attempts, allow_none=False)
     _positive("max_tokens", max_tokens, allow_none=False)
     for name, value in (("rpm", rpm), ("tpm", tpm), ("output_tpm", output_tpm), ("limit", limit)):
@@ -172,14 +188,26 @@ async def improve_dataset(
         )
     plates = _templates(templates)
     registry = _schemas(schemas)
-    own_backend = backend is None
-    engine_backend: Backend = backend if backend is not None else AnthropicBackend(model=model)
+    own_backend = backend is None or isinstance(backend, str)
+    engine_backend: Backend
+    if backend == "batch":
+        engine_backend = BatchBackend(model=model)
+    elif backend is None or backend == "anthropic":
+        engine_backend = AnthropicBackend(model=model)
+    elif isinstance(backend, str):
+        raise ValueError(f"'backend' must be 'anthropic', 'batch' or a Backend, got {backend!r}")
+    else:
+        engine_backend = backend
+    if isinstance(engine_backend, BatchBackend) and engine_backend.state_dir is None:
+        engine_backend.attach(layout.state / "batch")
+    reask_backend = AnthropicBackend(model=model) if reask_online and batch else None
     layout.state.mkdir(parents=True, exist_ok=True)
     prior = Prior.scan(layout) if resume else Prior()
     engine = Engine(
         engine_backend, limits=RateLimits(rpm=rpm, input_tpm=tpm, output_tpm=output_tpm),
         retry=retry,
     )  # fmt: skip
+    reask_engine = Engine(reask_backend, retry=retry) if reask_backend is not None else engine
     judge_ = Judge(engine, cache=JudgeCache(layout.state / "judge_cache.jsonl")) if judge else None
     total = count_lines(source)
     bar = Progress(
@@ -204,6 +232,8 @@ async def improve_dataset(
                 for n, item in enumerate(read_jsonl(source), 1):
                     if limit is not None and n > limit:
                         break
+                    if shard is not None and (item.line - shard[0]) % shard[1]:
+                        continue
                     if isinstance(item, Malformed):
                         builder.add_malformed(item)
                         if item.line not in prior.quarantined:
@@ -242,11 +272,12 @@ async def improve_dataset(
                 for attempt in range(1, max_attempts + 1):
                     request = build_request(
                         messages, templates=plates, schemas_text=schemas_text,
-                        max_tokens=max_tokens, key=str(line),
+                        max_tokens=max_tokens, key=f"l{line}-a{attempt}",
                     )  # fmt: skip
                     size = len(plates.system) + len(schemas_text) + len(orjson.dumps(messages))
                     try:
-                        reply = await engine.complete(request, body_size=size + 1500)
+                        chosen = engine if attempt == 1 else reask_engine
+                        reply = await chosen.complete(request, body_size=size + 1500)
                     except RequestFailed as exc:
                         if exc.fatal:
                             raise
@@ -287,6 +318,8 @@ async def improve_dataset(
         report = _finish(layout, builder, engine, counts, started, complete, interrupted, model)
         if own_backend:
             await engine_backend.aclose()
+        if reask_backend is not None:
+            await reask_backend.aclose()
     return ImproveResult(layout.root, report)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._anthropic import DEFAULT_MODEL, AnthropicBackend
 from ._backend import Backend, BackendError, Reply, Request
+from ._batch import BatchBackend
 from ._engine import Engine, EngineStats, RequestFailed, estimate_input_tokens
 from ._limits import RateLimiter, RateLimits
 from ._pricing import PRICES, Pricing, Usage, price_for
@@ -18,6 +19,7 @@ __all__ = [
     "AnthropicBackend",
     "Backend",
     "BackendError",
+    "BatchBackend",
     "DEFAULT_MODEL",
     "Engine",
     "EngineStats",

@@ -41,6 +41,17 @@ def _scrub(text: str, secret: str | None) -> str:
     return text
 
 
+def resolve_key(api_key: str | None) -> str:
+    """The key from the argument or ``ANTHROPIC_API_KEY``; a clear error without one."""
+    key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
+    if not key:
+        raise ValueError(
+            "no API key: pass api_key=... or set ANTHROPIC_API_KEY (offline: "
+            "`syngen-improve demo`, `--backend fake`, or syngen_improve.testing)"
+        )
+    return key
+
+
 class AnthropicBackend:
     """Messages API calls via ``anthropic.AsyncAnthropic``.
 
@@ -63,12 +74,7 @@ class AnthropicBackend:
             raise ValueError("'model' must be a non-empty model id")
         if transport not in ("aiohttp", "httpx"):
             raise ValueError(f"'transport' must be 'aiohttp' or 'httpx', got {transport!r}")
-        key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise ValueError(
-                "no API key: pass api_key=... or set ANTHROPIC_API_KEY (offline: "
-                "`syngen-improve demo`, `--backend fake`, or syngen_improve.testing)"
-            )
+        key = resolve_key(api_key)
         self.model = model
         self._key = key
         self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None

@@ -111,7 +111,9 @@ class Engine:
         self.limiter = limits if isinstance(limits, RateLimiter) else RateLimiter(limits)
         self.retry = retry or RetryPolicy()
         self.pricing = pricing if pricing is not None else price_for(backend.model)
-        self.batch = batch
+        self.batch = batch or bool(getattr(backend, "batch", False))
+        # A batch backend's answer can take hours: its minimum outranks the policy's.
+        self._timeout = max(self.retry.timeout, float(getattr(backend, "min_attempt_timeout", 0)))
         self.stats = EngineStats()
         self._rng = rng or random.Random()
 
@@ -132,13 +134,11 @@ class Engine:
             if attempt > 1:
                 stats.retried += 1
             try:
-                async with asyncio.timeout(self.retry.timeout):
+                async with asyncio.timeout(self._timeout):
                     reply = await self.backend.send(request)
             except TimeoutError:
                 stats.timeouts += 1
-                error = BackendError(
-                    f"no reply within {self.retry.timeout:g} s", error_type="timeout"
-                )
+                error = BackendError(f"no reply within {self._timeout:g} s", error_type="timeout")
             except BackendError as exc:
                 error = exc
             else:

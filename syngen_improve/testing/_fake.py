@@ -64,6 +64,8 @@ class FakeConfig:
     - ``retry_after``: seconds sent with fault 429s (rate-limit 429s compute their own).
     - ``api_key``: when set, any other key gets a 401.
     - ``hang_seconds``: how long a hung request waits before the server gives up.
+    - ``batch_delay``: seconds a Message Batch takes to end; ``batch_expire_rate``: the share
+      of a batch's requests that expire (the faults above become ``errored`` results).
     """
 
     latency: float = 0.0
@@ -78,10 +80,14 @@ class FakeConfig:
     retry_after: float = 1.0
     api_key: str | None = None
     hang_seconds: float = 3600.0
+    batch_delay: float = 0.0
+    batch_expire_rate: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("latency", "jitter", "retry_after", "hang_seconds"):
+        if not 0 <= self.batch_expire_rate <= 1:
+            raise ValueError("'batch_expire_rate' must be between 0 and 1")
+        for name in ("latency", "jitter", "retry_after", "hang_seconds", "batch_delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name!r} must be >= 0")
         for name in ("rpm", "input_tpm", "output_tpm"):
@@ -114,6 +120,8 @@ class Counters:
     started: list[float] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
+    batches_created: int = 0
+    batch_custom_ids: Counter[str] = field(default_factory=Counter)
 
     def snapshot(self) -> dict[str, Any]:
         """A plain-dict copy, safe to keep after the server moves on."""
@@ -128,6 +136,9 @@ class Counters:
             "max_per_example": max(self.per_example.values(), default=0),
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "batches_created": self.batches_created,
+            "batch_requests": sum(self.batch_custom_ids.values()),
+            "max_per_custom_id": max(self.batch_custom_ids.values(), default=0),
         }
 
 
@@ -215,6 +226,7 @@ class FakeAnthropic:
         self._ids = itertools.count(1)
         self._cached: set[str] = set()
         self._hung: set[asyncio.Future[None]] = set()
+        self.batches: dict[str, Any] = {}
         self._buckets = {
             name: _Bucket(limit)
             for name, limit in (
@@ -267,18 +279,29 @@ class FakeAnthropic:
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
     ) -> FakeResponse:
         lowered = {k.lower(): v for k, v in headers.items()}
-        if path.split("?", 1)[0].rstrip("/") != "/v1/messages":
+        route = path.split("?", 1)[0].rstrip("/")
+        batches = route.startswith("/v1/messages/batches")
+        openai = route == "/v1/chat/completions"
+        if route != "/v1/messages" and not batches and not openai:
             return self._error(404, "not_found_error", f"no route {method} {path}")
-        if method != "POST":
-            return self._error(405, "invalid_request_error", f"{method} is not allowed here")
         key = lowered.get("x-api-key")
         auth = lowered.get("authorization", "")
         if auth.lower().startswith("bearer "):
             key = auth[7:].strip()
         if not key or (self.config.api_key is not None and key != self.config.api_key):
             return self._error(401, "authentication_error", "invalid x-api-key")
+        if openai:
+            from ._openai import handle_chat
+
+            return await handle_chat(self, method, body)
         if "anthropic-version" not in lowered:
             return self._error(400, "invalid_request_error", "anthropic-version header is required")
+        if batches:
+            from ._batches import handle_batches
+
+            return handle_batches(self, method, route, lowered.get("host", "127.0.0.1"), body)
+        if method != "POST":
+            return self._error(405, "invalid_request_error", f"{method} is not allowed here")
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -445,6 +468,21 @@ class FakeAnthropic:
         tokens: dict[str, int],
         bad: str | None,
     ) -> FakeResponse:
+        rid = self._request_id()
+        message = self._message(payload, example, tokens, bad, rid)
+        headers = {"content-type": "application/json", "request-id": rid}
+        headers.update(self._limit_headers(time.monotonic()))
+        return FakeResponse(200, headers, orjson.dumps(message))
+
+    def _message(
+        self,
+        payload: Mapping[str, Any],
+        example: dict[str, Any] | None,
+        tokens: dict[str, int],
+        bad: str | None,
+        rid: str,
+    ) -> dict[str, Any]:
+        """The model's answer as a Messages API ``message`` object."""
         choice = payload.get("tool_choice")
         forced = choice.get("name") if isinstance(choice, dict) else None
         tool_names = [t.get("name") for t in payload.get("tools", []) if isinstance(t, dict)]
@@ -463,8 +501,7 @@ class FakeAnthropic:
             self._buckets["output-tokens"].level -= output_tokens
         self.counters.input_tokens += tokens["input_tokens"]
         self.counters.output_tokens += output_tokens
-        rid = self._request_id()
-        message = {
+        return {
             "id": f"msg_fake{rid[8:]}",
             "type": "message",
             "role": "assistant",
@@ -474,9 +511,6 @@ class FakeAnthropic:
             "stop_sequence": None,
             "usage": {**tokens, "output_tokens": output_tokens},
         }
-        headers = {"content-type": "application/json", "request-id": rid}
-        headers.update(self._limit_headers(time.monotonic()))
-        return FakeResponse(200, headers, orjson.dumps(message))
 
     def _content(
         self, result: dict[str, Any], forced: str | None, judge: bool, bad: str | None

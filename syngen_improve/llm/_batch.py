@@ -1,0 +1,300 @@
+"""The Message Batches backend: the same ``send(request) -> Reply`` at half the price.
+
+Workers call :meth:`BatchBackend.send` as with the online backend and wait. Requests
+are gathered into a batch when no new one has arrived for ``flush_after`` seconds (or at
+100,000 requests / 256 MB), submitted, and the batch id with its ``custom_id``s is
+written to ``state_dir/batches.jsonl`` (fsync) right after the API accepts it, before
+anything else can fail. One poller per batch backs off from ``poll_min`` to ``poll_max``
+seconds; when the batch ends its results are saved to ``state_dir/results/<id>.jsonl``
+and every waiting request gets its answer.
+
+``custom_id`` comes from the request's ``key`` (the pipeline uses ``l<line>-a<answer>``)
+plus ``-r<n>`` for the n-th retry of the same request, so a process killed at any point
+and started again asks for exactly the same ids: those already submitted re-attach to
+their batch (results are read from disk or fetched), and nothing is submitted twice.
+Errored, expired and canceled results become :class:`BackendError` for the engine's
+retry policy. The SDK's own retries cover the control calls (create, retrieve, results)
+only; message retries stay with the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any, Final
+
+import httpx2
+import orjson
+
+from .._jsonl import JsonlWriter, Record, read_jsonl
+from ._anthropic import DEFAULT_MODEL, _reply, _scrub, resolve_key
+from ._backend import BackendError, Reply, Request
+
+__all__ = ["BatchBackend"]
+
+MAX_REQUESTS: Final = 100_000
+MAX_BYTES: Final = 256 * 1024 * 1024 - 1024 * 1024  # a margin under the API's 256 MB
+_ID_RE: Final = re.compile(r"[^a-zA-Z0-9_-]")
+_STATUS: Final = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+
+
+class BatchBackend:
+    """Messages through the Message Batches API (see the module docstring)."""
+
+    batch = True
+    #: A batch may take up to 24 hours; the engine's per-attempt timeout must allow it.
+    min_attempt_timeout = 26 * 3600.0
+
+    def __init__(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+        flush_after: float = 2.0,
+        poll_min: float = 1.0,
+        poll_max: float = 60.0,
+        max_requests: int = MAX_REQUESTS,
+        max_bytes: int = MAX_BYTES,
+        http_client: Any = None,
+    ) -> None:
+        for name, value in (("flush_after", flush_after), ("poll_min", poll_min),
+                            ("poll_max", poll_max), ("max_requests", max_requests),
+                            ("max_bytes", max_bytes)):  # fmt: skip
+            if value <= 0:
+                raise ValueError(f"{name!r} must be > 0, got {value}")
+        if not 0 < max_requests <= MAX_REQUESTS:
+            raise ValueError(f"'max_requests' must be at most {MAX_REQUESTS}")
+        self.model = model
+        self._key = resolve_key(api_key)
+        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        import anthropic
+
+        self._sdk = anthropic
+        self._client = anthropic.AsyncAnthropic(
+            api_key=self._key, base_url=self.base_url, max_retries=3, http_client=http_client
+        )
+        self.flush_after, self.poll_min, self.poll_max = flush_after, poll_min, poll_max
+        self.max_requests, self.max_bytes = max_requests, max_bytes
+        self.state_dir: Path | None = None
+        self._tries: Counter[str] = Counter()
+        self._known: dict[str, str] = {}  # custom_id -> batch id
+        self._index: dict[str, tuple[Path, int]] = {}  # custom_id -> results file, offset
+        self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._pending: list[tuple[str, bytes]] = []
+        self._pending_bytes = 0
+        self._last_add = 0.0
+        self._has_pending: asyncio.Event | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._pollers: dict[str, asyncio.Task[None]] = {}
+        self.submitted: list[str] = []
+        if state_dir is not None:
+            self.attach(state_dir)
+
+    def __repr__(self) -> str:
+        return f"BatchBackend(model={self.model!r}, state_dir={str(self.state_dir)!r})"
+
+    # -- state ------------------------------------------------------------------------
+
+    def attach(self, state_dir: str | os.PathLike[str]) -> None:
+        """Use ``state_dir`` for batch ids and results, and re-attach to what is there."""
+        self.state_dir = Path(state_dir)
+        (self.state_dir / "results").mkdir(parents=True, exist_ok=True)
+        ledger = self.state_dir / "batches.jsonl"
+        if ledger.exists():
+            for item in read_jsonl(ledger):
+                if isinstance(item, Record):
+                    batch_id = str(item.data["batch_id"])
+                    for custom_id in item.data.get("custom_ids", []):
+                        self._known[custom_id] = batch_id
+        for path in sorted((self.state_dir / "results").glob("*.jsonl")):
+            self._index_results(path)
+
+    def _index_results(self, path: Path) -> None:
+        offset = 0
+        with open(path, "rb") as fh:
+            for raw in fh:
+                if raw.strip():
+                    custom_id = orjson.loads(raw).get("custom_id")
+                    if isinstance(custom_id, str):
+                        self._index[custom_id] = (path, offset)
+                offset += len(raw)
+
+    def _read(self, custom_id: str) -> dict[str, Any]:
+        path, offset = self._index[custom_id]
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            result: dict[str, Any] = orjson.loads(fh.readline())["result"]
+        return result
+
+    # -- sending ----------------------------------------------------------------------
+
+    def _custom_id(self, request: Request) -> str:
+        base = _ID_RE.sub("_", request.key or "req")[:56] or "req"
+        n = self._tries[base]
+        self._tries[base] += 1
+        return base if n == 0 else f"{base}-r{n}"
+
+    async def send(self, request: Request) -> Reply:
+        """Wait for this request's answer from a batch (submitting it when new)."""
+        if self.state_dir is None:
+            raise RuntimeError("BatchBackend needs a state_dir (improve_dataset sets one)")
+        custom_id = self._custom_id(request)
+        if custom_id in self._index:
+            return self._to_reply(self._read(custom_id))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._waiters[custom_id] = future
+        try:
+            if custom_id in self._known:
+                self._ensure_poller(self._known[custom_id])
+            else:
+                self._enqueue(custom_id, request)
+            result = await future
+        finally:
+            self._waiters.pop(custom_id, None)
+        return self._to_reply(result)
+
+    def _enqueue(self, custom_id: str, request: Request) -> None:
+        line = orjson.dumps({"custom_id": custom_id, "params": request.body(self.model)})
+        self._pending.append((custom_id, line))
+        self._pending_bytes += len(line)
+        self._last_add = asyncio.get_running_loop().time()
+        if self._has_pending is None:
+            self._has_pending = asyncio.Event()
+        self._has_pending.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_loop(), name="batch-flusher")
+
+    async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._has_pending is not None
+        while True:
+            await self._has_pending.wait()
+            while True:
+                idle = loop.time() - self._last_add
+                full = (len(self._pending) >= self.max_requests
+                        or self._pending_bytes >= self.max_bytes)  # fmt: skip
+                if full or idle >= self.flush_after:
+                    break
+                await asyncio.sleep(self.flush_after - idle)
+            chunk: list[tuple[str, bytes]] = []
+            size = 0
+            while self._pending and len(chunk) < self.max_requests:
+                if chunk and size + len(self._pending[0][1]) > self.max_bytes:
+                    break
+                item = self._pending.pop(0)
+                chunk.append(item)
+                size += len(item[1])
+            self._pending_bytes -= size
+            if not self._pending:
+                self._has_pending.clear()
+            await self._submit(chunk)
+
+    async def _submit(self, chunk: list[tuple[str, bytes]]) -> None:
+        assert self.state_dir is not None
+        body = b'{"requests":[' + b",".join(line for _, line in chunk) + b"]}"
+        try:
+            raw = await self._client.post(
+                "/v1/messages/batches",
+                body=orjson.loads(body),
+                cast_to=httpx2.Response,
+            )
+            data = orjson.loads(raw.content)
+        except self._sdk.APIError as exc:
+            error = self._api_error(exc)
+            for custom_id, _ in chunk:
+                self._fail(custom_id, error)
+            return
+        batch_id = str(data["id"])
+        ids = [custom_id for custom_id, _ in chunk]
+        with JsonlWriter(self.state_dir / "batches.jsonl", fsync=True) as ledger:
+            ledger.write({"batch_id": batch_id, "custom_ids": ids})
+        self.submitted.append(batch_id)
+        self._known.update(dict.fromkeys(ids, batch_id))
+        self._ensure_poller(batch_id)
+
+    def _fail(self, custom_id: str, error: BackendError) -> None:
+        future = self._waiters.get(custom_id)
+        if future is not None and not future.done():
+            future.set_exception(error)
+
+    def _api_error(self, exc: Exception) -> BackendError:
+        status = getattr(exc, "status_code", None)
+        return BackendError(_scrub(f"batch API call failed: {exc}", self._key), status=status)
+
+    # -- polling ----------------------------------------------------------------------
+
+    def _ensure_poller(self, batch_id: str) -> None:
+        task = self._pollers.get(batch_id)
+        if task is None or task.done():
+            self._pollers[batch_id] = asyncio.create_task(
+                self._poll(batch_id), name=f"batch-poll:{batch_id}"
+            )
+
+    async def _poll(self, batch_id: str) -> None:
+        assert self.state_dir is not None
+        path = self.state_dir / "results" / f"{_ID_RE.sub('_', batch_id)}.jsonl"
+        delay = self.poll_min
+        try:
+            while not path.exists():
+                raw = await self._client.get(
+                    f"/v1/messages/batches/{batch_id}",
+                    cast_to=httpx2.Response,
+                )
+                data = orjson.loads(raw.content)
+                if data.get("processing_status") == "ended" and data.get("results_url"):
+                    results = await self._client.get(
+                        data["results_url"],
+                        cast_to=httpx2.Response,
+                    )
+                    tmp = path.with_name(path.name + ".tmp")
+                    tmp.write_bytes(results.content)
+                    tmp.replace(path)
+                    break
+                await asyncio.sleep(delay)
+                delay = min(self.poll_max, delay * 1.5)
+        except self._sdk.APIError as exc:
+            error = self._api_error(exc)
+            for custom_id, known in list(self._known.items()):
+                if known == batch_id:
+                    self._fail(custom_id, error)
+            return
+        self._index_results(path)
+        for custom_id, future in list(self._waiters.items()):
+            if custom_id in self._index and not future.done():
+                future.set_result(self._read(custom_id))
+
+    def _to_reply(self, result: dict[str, Any]) -> Reply:
+        kind = result.get("type")
+        if kind == "succeeded":
+            return _reply(result["message"], {})
+        if kind == "errored":
+            err = (result.get("error") or {}).get("error") or {}
+            error_type = str(err.get("type", "api_error"))
+            raise BackendError(
+                _scrub(str(err.get("message", "errored in the batch")), self._key),
+                status=_STATUS.get(error_type, 500),
+                error_type=error_type,
+            )
+        raise BackendError(f"the batch request was {kind}", error_type=str(kind))
+
+    async def aclose(self) -> None:
+        tasks = [t for t in (self._flusher, *self._pollers.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._client.close()
