@@ -136,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print report.json")
 
     p = sub.add_parser(
+        "merge",
+        help="join the output folders of a sharded run into one",
+        description="Join improve output folders made with --shard into OUT: outputs, "
+        "interleaving and one report with a section per shard. Refuses folders that share an "
+        "input line. Exit 0, or 2 on a usage problem or an overlap.",
+    )
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="shard output folders")
+    p.add_argument("--out", required=True, metavar="DIR", help="the merged output folder")
+
+    p = sub.add_parser(
         "interleave",
         help="merge desirable and undesirable files into a label-balanced KTO file",
         description="Stream DESIRABLE and UNDESIRABLE into True, False, True, ... with the "
@@ -196,11 +206,21 @@ def _add_improve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="claude-haiku-5-5", help="model id (default %(default)s)")
     p.add_argument(
         "--backend",
-        choices=["anthropic", "fake"],
+        choices=["anthropic", "batch", "openai", "fake"],
         default="anthropic",
-        help="anthropic (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL) or the built-in fake server",
+        help="anthropic (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL), batch (Message Batches, half "
+        "price), openai (OPENAI_BASE_URL / OPENAI_API_KEY: vLLM, Ollama, LM Studio) or the "
+        "built-in fake server",
     )
-    p.add_argument("--concurrency", type=int, default=16, metavar="N", help="default 16")
+    p.add_argument(
+        "--concurrency", type=int, metavar="N", help="default 16; 10,000 with --backend batch"
+    )
+    p.add_argument(
+        "--reask-online",
+        action="store_true",
+        help="with --backend batch: send re-asks online instead of in follow-up batches",
+    )
+    p.add_argument("--shard", metavar="I/N", help="take input lines I, I+N, I+2N, ... (1-based)")
     p.add_argument("--rpm", type=float, metavar="R", help="requests per minute")
     p.add_argument("--tpm", type=float, metavar="T", help="input tokens per minute")
     p.add_argument("--output-tpm", type=float, metavar="T", help="output tokens per minute")
@@ -321,6 +341,7 @@ def _improve(
     args: argparse.Namespace, *, input_path: str, out: str, fake: FakeConfig | None
 ) -> int:
     from .improve import improve_dataset
+    from .merge import parse_shard
 
     async def run() -> dict[str, Any]:
         # Without --backend fake, improve_dataset makes the backend itself, after its checks.
@@ -329,7 +350,7 @@ def _improve(
                 input_path,
                 out,
                 model=args.model,
-                backend=backend,
+                backend=backend or (None if args.backend == "fake" else args.backend),
                 concurrency=args.concurrency,
                 rpm=args.rpm,
                 tpm=args.tpm,
@@ -346,6 +367,8 @@ def _improve(
                 include_good=args.include_good,
                 require_result=not args.no_require_result,
                 judge=args.judge,
+                reask_online=args.reask_online,
+                shard=parse_shard(args.shard) if args.shard else None,
                 progress=not args.no_progress,
             )
         return result.report
@@ -476,6 +499,18 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _merge(args: argparse.Namespace) -> int:
+    from .merge import merge_outputs
+
+    try:
+        report = merge_outputs(args.dirs, args.out)
+    except (OSError, ValueError) as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_summary(report, args.out)
+    return EXIT_OK
+
+
 def _interleave(args: argparse.Namespace) -> int:
     from .interleave import interleave_files, verify_interleaving
 
@@ -549,6 +584,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _judge(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "merge":
+        return _merge(args)
     if args.command == "export":
         return _export(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover

@@ -211,6 +211,9 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "version": __version__,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    shards = layout.read_json(layout.state / "shards.json")
+    if shards:
+        report["shards"] = shards
     if improved["after"] is not None:
         report["quality_before"] = improved["before"]
         report["quality_after"] = improved["after"]
@@ -321,6 +324,16 @@ def render_markdown(report: dict[str, Any]) -> str:
                ("runs", report["runs"])],
         ),
     ]  # fmt: skip
+    if report.get("shards"):
+        parts += [
+            "## Shards",
+            _table(
+                ("folder", "input", "poor", "improved", "failed", "requests", "cost (USD)"),
+                [(f"`{s['dir']}`", s["counts"].get("input"), s["counts"].get("poor"),
+                  s["counts"].get("improved"), s["counts"].get("failed"), s["requests"],
+                  s["cost_usd"]) for s in report["shards"]],
+            ),
+        ]  # fmt: skip
     if report["runs"] > 1:
         parts += [
             "## Runs (each resume is a run)",

@@ -32,6 +32,7 @@ from ..llm import (
     Backend,
     BatchBackend,
     Engine,
+    OpenAIBackend,
     RateLimits,
     RequestFailed,
     RetryPolicy,
@@ -129,7 +130,7 @@ async def improve_dataset(
     output_dir: str | os.PathLike[str],
     *,
     model: str = DEFAULT_MODEL,
-    backend: Backend | Literal["anthropic", "batch"] | None = None,
+    backend: Backend | Literal["anthropic", "batch", "openai"] | None = None,
     concurrency: int | None = None,
     rpm: float | None = None,
     tpm: float | None = None,
@@ -192,15 +193,23 @@ async def improve_dataset(
     engine_backend: Backend
     if backend == "batch":
         engine_backend = BatchBackend(model=model)
+    elif backend == "openai":
+        engine_backend = OpenAIBackend(model=model)
     elif backend is None or backend == "anthropic":
         engine_backend = AnthropicBackend(model=model)
     elif isinstance(backend, str):
-        raise ValueError(f"'backend' must be 'anthropic', 'batch' or a Backend, got {backend!r}")
+        raise ValueError(
+            f"'backend' must be 'anthropic', 'batch', 'openai' or a Backend, got {backend!r}"
+        )
     else:
         engine_backend = backend
     if isinstance(engine_backend, BatchBackend) and engine_backend.state_dir is None:
         engine_backend.attach(layout.state / "batch")
-    reask_backend = AnthropicBackend(model=model) if reask_online and batch else None
+    reask_backend = (
+        engine_backend.online()
+        if reask_online and isinstance(engine_backend, BatchBackend)
+        else None
+    )
     layout.state.mkdir(parents=True, exist_ok=True)
     prior = Prior.scan(layout) if resume else Prior()
     engine = Engine(

@@ -12,6 +12,7 @@ from ._backend import Backend, BackendError, Reply, Request
 from ._batch import BatchBackend
 from ._engine import Engine, EngineStats, RequestFailed, estimate_input_tokens
 from ._limits import RateLimiter, RateLimits
+from ._openai import OpenAIBackend
 from ._pricing import PRICES, Pricing, Usage, price_for
 from ._retry import RetryPolicy, parse_retry_after
 
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "Engine",
     "EngineStats",
+    "OpenAIBackend",
     "PRICES",
     "Pricing",
     "RateLimiter",

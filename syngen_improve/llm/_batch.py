@@ -30,7 +30,7 @@ import httpx2
 import orjson
 
 from .._jsonl import JsonlWriter, Record, read_jsonl
-from ._anthropic import DEFAULT_MODEL, _reply, _scrub, resolve_key
+from ._anthropic import DEFAULT_MODEL, AnthropicBackend, _reply, _scrub, resolve_key
 from ._backend import BackendError, Reply, Request
 
 __all__ = ["BatchBackend"]
@@ -103,6 +103,10 @@ class BatchBackend:
         self.submitted: list[str] = []
         if state_dir is not None:
             self.attach(state_dir)
+
+    def online(self) -> AnthropicBackend:
+        """An online backend with the same key and server (for ``reask_online``)."""
+        return AnthropicBackend(model=self.model, api_key=self._key, base_url=self.base_url)
 
     def __repr__(self) -> str:
         return f"BatchBackend(model={self.model!r}, state_dir={str(self.state_dir)!r})"
@@ -257,13 +261,7 @@ class BatchBackend:
                 )
                 data = orjson.loads(raw.content)
                 if data.get("processing_status") == "ended" and data.get("results_url"):
-                    results = await self._client.get(
-                        data["results_url"],
-                        cast_to=httpx2.Response,
-                    )
-                    tmp = path.with_name(path.name + ".tmp")
-                    tmp.write_bytes(results.content)
-                    tmp.replace(path)
+                    await self._download(batch_id, path)
                     break
                 await asyncio.sleep(delay)
                 delay = min(self.poll_max, delay * 1.5)
@@ -277,6 +275,16 @@ class BatchBackend:
         for custom_id, future in list(self._waiters.items()):
             if custom_id in self._index and not future.done():
                 future.set_result(self._read(custom_id))
+
+    async def _download(self, batch_id: str, path: Path) -> None:
+        """Stream the results to disk (a batch's results can be hundreds of MB)."""
+        tmp = path.with_name(path.name + ".tmp")
+        results = self._client.messages.batches.with_streaming_response.results(batch_id)
+        async with results as response:
+            with open(tmp, "wb") as fh:
+                async for chunk in response.iter_bytes():
+                    fh.write(chunk)
+        tmp.replace(path)
 
     def _to_reply(self, result: dict[str, Any]) -> Reply:
         kind = result.get("type")

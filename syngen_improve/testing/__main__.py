@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--fault", action="append", default=[], metavar="KIND=RATE")
     p.add_argument("--bad-output", action="append", default=[], metavar="KIND=RATE")
     p.add_argument("--api-key", help="accept only this key (401 otherwise)")
+    p.add_argument("--batch-delay", type=float, default=0.0, help="seconds a batch takes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--replay", metavar="PAIRS", help="JSONL of {original, improved}: answer known inputs"
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         fault_rates=_rates(args.fault, FAULTS, "--fault"),
         bad_output_rates=_rates(args.bad_output, BAD_OUTPUTS, "--bad-output"),
         api_key=args.api_key,
+        batch_delay=args.batch_delay,
         seed=args.seed,
     )
     model = FakeModel.from_pairs(args.replay) if args.replay else None

@@ -1,0 +1,113 @@
+"""Joining the output folders of a sharded run into one.
+
+``improve --shard I/N`` makes each process take input lines I, I+N, I+2N, ... so N
+machines can split one input; ``merge`` checks that no input line appears in two
+folders, concatenates the outputs, sums the analysis and the runs, rebuilds the
+interleaved file and writes one report with a section per shard.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ._jsonl import Record, read_jsonl
+from .improve._files import Layout
+
+__all__ = ["merge_outputs", "parse_shard"]
+
+_DATA = ("improved", "poor", "failed", "quarantine")
+_SUMMED = ("input", "malformed", "good", "poor", "good_included")
+_DICTS = ("issues_structural", "issues_notes", "tools", "agents")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` -> ``(2, 3)``; a clear error otherwise."""
+    try:
+        i, n = (int(p) for p in text.split("/"))
+    except ValueError:
+        raise ValueError(f"a shard is I/N with whole numbers, like 2/3; got {text!r}") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"a shard I/N needs 1 <= I <= N; got {text!r}")
+    return i, n
+
+
+def _lines(path: Path) -> set[int]:
+    found: set[int] = set()
+    if path.exists():
+        for item in read_jsonl(path):
+            if isinstance(item, Record) and isinstance(item.data.get("_source_line"), int):
+                found.add(item.data["_source_line"])
+    return found
+
+
+def _merge_analysis(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: sum(int(p.get(k, 0)) for p in parts) for k in _SUMMED}
+    for key in _DICTS:
+        total: Counter[str] = Counter()
+        for p in parts:
+            total.update(p.get(key, {}))
+        out[key] = dict(sorted(total.items()))
+    means: dict[str, float | None] = {}
+    dims = {d for p in parts for d in (p.get("means_poor") or {})}
+    for dim in sorted(dims):
+        weighted = [(p["means_poor"][dim], p.get("poor", 0)) for p in parts
+                    if (p.get("means_poor") or {}).get(dim) is not None]  # fmt: skip
+        weight = sum(w for _, w in weighted)
+        means[dim] = sum(m * w for m, w in weighted) / weight if weight else None
+    out["means_poor"] = means
+    out["complete"] = all(p.get("complete", False) for p in parts)
+    return out
+
+
+def merge_outputs(
+    dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]
+) -> dict[str, Any]:
+    """Merge shard folders ``dirs`` into ``out``; returns the merged report."""
+    from .interleave import interleave_files
+    from .report import write_report
+
+    if len(dirs) < 2:
+        raise ValueError("merge needs at least two output folders")
+    shards = [Layout(Path(d)) for d in dirs]
+    for layout in shards:
+        if not layout.state.is_dir():
+            raise FileNotFoundError(f"{layout.root} is not an improve output folder (no state/)")
+    target = Layout(Path(out))
+    if target.has_results():
+        raise FileExistsError(f"{target.root} already holds results; merge into an empty folder")
+    owner: dict[int, Path] = {}
+    for layout in shards:
+        mine = set().union(*(_lines(getattr(layout, name)) for name in _DATA))
+        for line in mine:
+            if line in owner:
+                raise ValueError(
+                    f"input line {line} is in both {owner[line]} and {layout.root}: "
+                    "the folders overlap (same shard twice, or not shards of one input)"
+                )
+        owner.update(dict.fromkeys(mine, layout.root))
+    target.state.mkdir(parents=True, exist_ok=True)
+    for name in (*_DATA, "ledger", "runs"):
+        with open(getattr(target, name), "wb") as sink:
+            for layout in shards:
+                source = getattr(layout, name)
+                if source.exists():
+                    with open(source, "rb") as fh:
+                        shutil.copyfileobj(fh, sink)
+    analyses = [layout.read_json(layout.analysis) or {} for layout in shards]
+    target.analysis.write_bytes(orjson.dumps(_merge_analysis(analyses), option=orjson.OPT_INDENT_2))
+    summaries = []
+    for layout in shards:
+        report = layout.read_json(layout.report_json) or {}
+        summaries.append({"dir": str(layout.root), "counts": report.get("counts", {}),
+                          "cost_usd": report.get("cost_usd"),
+                          "requests": (report.get("requests") or {}).get("total")})  # fmt: skip
+    (target.state / "shards.json").write_bytes(orjson.dumps(summaries, option=orjson.OPT_INDENT_2))
+    interleave_files(target.improved, target.poor, target.interleaved, pairs=True)
+    return write_report(target.root)
