@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 GOOD_CONTEXT: dict[str, str] = {
@@ -56,3 +60,20 @@ def make_example(
     if scores is not None:
         example["quality_scores"] = scores
     return example
+
+
+@contextlib.contextmanager
+def fake_server_process(*flags: str) -> Iterator[str]:
+    """``python -m syngen_improve.testing FLAGS`` in its own process; yields its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syngen_improve.testing", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout.readline().split()[-1]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)

@@ -54,8 +54,6 @@ def _process(fake: FakeAnthropic, batch: FakeBatch) -> list[dict[str, Any]]:
     """Answer every request once (on first look after the batch ends)."""
     if batch.results is not None:
         return batch.results
-    from ._fake import _find_in_messages
-
     results = []
     for item in batch.requests:
         custom_id, params = item["custom_id"], item["params"]
@@ -65,13 +63,8 @@ def _process(fake: FakeAnthropic, batch: FakeBatch) -> list[dict[str, Any]]:
         elif fake._rng.random() < fake.config.batch_expire_rate:
             result = {"type": "expired"}
         else:
-            example = _find_in_messages(params.get("messages", []))
-            key = fake._example_key(example, params)
-            fake.counters.per_example[key] += 1
-            attempt = fake.counters.per_example[key]
-            fault = fake._pick(fake.config.first_faults, fake.config.fault_rates, attempt)
+            example, attempt, fault = fake._attempt(params)
             if fault is not None:
-                fake.counters.faults[fault] += 1
                 kind = _FAULT_ERRORS[fault]
                 error = {"type": kind, "message": f"fault injected: {fault}"}
                 result = {"type": "errored", "error": {"type": "error", "error": error}}

@@ -310,14 +310,8 @@ class FakeAnthropic:
         if problem:
             return self._error(400, "invalid_request_error", problem)
 
-        example = _find_in_messages(payload["messages"])
-        ex_key = self._example_key(example, payload)
-        self.counters.per_example[ex_key] += 1
-        attempt = self.counters.per_example[ex_key]
-
-        fault = self._pick(self.config.first_faults, self.config.fault_rates, attempt)
+        example, attempt, fault = self._attempt(payload)
         if fault is not None:
-            self.counters.faults[fault] += 1
             if fault == "429":
                 after = self.config.retry_after
                 return self._error(
@@ -367,6 +361,18 @@ class FakeAnthropic:
             if choice.get("name") not in names:
                 return f"tool_choice: tool {choice.get('name')!r} is not in tools"
         return None
+
+    def _attempt(self, payload: Mapping[str, Any]) -> tuple[dict[str, Any] | None, int, str | None]:
+        """The example a request is about, which attempt for it this is, and the fault to
+        inject (counted), if any: shared by the online, batch and chat-completions routes."""
+        example = _find_in_messages(payload["messages"])
+        key = self._example_key(example, payload)
+        self.counters.per_example[key] += 1
+        attempt = self.counters.per_example[key]
+        fault = self._pick(self.config.first_faults, self.config.fault_rates, attempt)
+        if fault is not None:
+            self.counters.faults[fault] += 1
+        return example, attempt, fault
 
     @staticmethod
     def _example_key(example: dict[str, Any] | None, payload: Mapping[str, Any]) -> str:

@@ -62,7 +62,7 @@ def _as_messages_api(payload: dict[str, Any]) -> dict[str, Any]:
 
 async def handle_chat(fake: FakeAnthropic, method: str, body: bytes) -> FakeResponse:
     """Answer one chat-completions request."""
-    from ._fake import FakeResponse, _find_in_messages
+    from ._fake import FakeResponse
 
     if method != "POST":
         return _error(405, f"{method} is not allowed here")
@@ -76,13 +76,8 @@ async def handle_chat(fake: FakeAnthropic, method: str, body: bytes) -> FakeResp
     problem = fake._check(params)
     if problem:
         return _error(400, problem)
-    example = _find_in_messages(params["messages"])
-    key = fake._example_key(example, params)
-    fake.counters.per_example[key] += 1
-    attempt = fake.counters.per_example[key]
-    fault = fake._pick(fake.config.first_faults, fake.config.fault_rates, attempt)
+    example, attempt, fault = fake._attempt(params)
     if fault is not None:
-        fake.counters.faults[fault] += 1
         if fault == "drop":
             from ._fake import DropConnection
 

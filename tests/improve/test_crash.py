@@ -17,24 +17,15 @@ import pytest
 
 from syngen_improve import Malformed, Record, read_jsonl, sample_path
 from syngen_improve.improve._files import count_lines
+from tests.helpers import fake_server_process
 
 CONCURRENCY = 4
 
 
 @pytest.fixture
 def fake_url() -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syngen_improve.testing", "--latency", "0.04"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    try:
-        yield proc.stdout.readline().split()[-1]
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
+    with fake_server_process("--latency", "0.04") as url:
+        yield url
 
 
 def improve_cmd(out: Path) -> list[str]:

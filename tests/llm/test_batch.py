@@ -23,7 +23,7 @@ from syngen_improve.llm import BackendError, BatchBackend, Request, RetryPolicy,
 from syngen_improve.llm._pricing import Usage
 from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeConfig
 from syngen_improve.validate import validate_file
-from tests.helpers import make_example
+from tests.helpers import fake_server_process, make_example
 
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
 
@@ -166,16 +166,8 @@ async def test_fake_batch_endpoints() -> None:
 
 @pytest.fixture
 def slow_batches() -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syngen_improve.testing", "--batch-delay", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    try:
-        yield proc.stdout.readline().split()[-1]
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
+    with fake_server_process("--batch-delay", "3") as url:
+        yield url
 
 
 def counters(url: str) -> dict[str, Any]:
