@@ -324,6 +324,8 @@ async def improve_dataset(
         bar.close()
         if judge_ is not None:
             judge_.cache.close()
+        if reask_engine is not engine:
+            engine.stats.absorb(reask_engine.stats)
         report = _finish(layout, builder, engine, counts, started, complete, interrupted, model)
         if own_backend:
             await engine_backend.aclose()

@@ -67,6 +67,14 @@ class EngineStats:
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
 
+    def absorb(self, other: EngineStats) -> None:
+        """Add ``other``'s totals (a second engine of the same run, e.g. online re-asks)."""
+        for name in ("requests", "succeeded", "failed", "retried", "rate_limited", "timeouts"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.by_status.update(other.by_status)
+        self.usage = self.usage + other.usage
+        self.cost_usd += other.cost_usd
+
     def to_dict(self) -> dict[str, Any]:
         """The report's ``requests`` / ``tokens`` / ``cost_usd`` figures."""
         u = self.usage

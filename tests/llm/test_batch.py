@@ -69,6 +69,7 @@ async def test_reask_online_sends_only_the_first_answers_as_a_batch(tmp_path: Pa
     assert result.counts["improved"] == poor
     assert counters["batch_requests"] == poor
     assert counters["batches_created"] == 1  # the re-asks did not make a follow-up batch
+    assert result.report["requests"]["total"] == 2 * poor  # the online re-asks are counted too
     assert server.counters.per_example.total() == 2 * poor  # each answered twice: batch, online
 
 
