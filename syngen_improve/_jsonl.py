@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JsonlWriter", "Malformed", "Record", "read_jsonl", "repair_torn_tail"]
+__all__ = ["JsonlWriter", "Malformed", "Record", "read_jsonl", "read_records", "repair_torn_tail"]
 
 _BOM = b"\xef\xbb\xbf"
 _RAW_PREVIEW = 200
@@ -75,6 +75,15 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[Record | Malformed]:
             item = _line_item(line_no, raw, first=line_no == 1)
             if item is not None:
                 yield item
+
+
+def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """The objects of ``path``'s readable lines, for files this library wrote itself:
+    malformed lines are skipped and a missing file reads as empty."""
+    if os.path.exists(path):
+        for item in read_jsonl(path):
+            if isinstance(item, Record):
+                yield item.data
 
 
 def repair_torn_tail(path: str | os.PathLike[str]) -> int:

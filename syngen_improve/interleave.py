@@ -36,7 +36,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from ._jsonl import JsonlWriter, Record, read_jsonl
+from ._jsonl import JsonlWriter, Record, read_jsonl, read_records
 
 __all__ = [
     "InterleaveReport",
@@ -210,13 +210,6 @@ def interleave(
         yield {**record, "label": label}
 
 
-def _records(path: Path) -> Iterator[dict[str, Any]]:
-    if path.exists():
-        for item in read_jsonl(path):
-            if isinstance(item, Record):
-                yield item.data
-
-
 def _count(path: Path) -> int:
     """Non-blank lines (no JSON parsing: ``spread`` copes with a count that is off)."""
     if not path.exists():
@@ -256,7 +249,7 @@ class _Index:
         return value
 
     def unused(self, path: Path) -> Iterator[dict[str, Any]]:
-        for record in _records(path):
+        for record in read_records(path):
             key = record.get("_source_line")
             i = bisect_left(self.keys, key) if isinstance(key, int) else len(self.keys)
             if i < len(self.keys) and self.keys[i] == key and self.used[i]:
@@ -302,7 +295,7 @@ def interleave_files(
     seed = shuffle_seed
 
     def side(path: Path, salt: int) -> Iterator[dict[str, Any]]:
-        records = _records(path)
+        records = read_records(path)
         if seed is None:
             return records
         return _shuffled(records, random.Random(seed * 2 + salt), shuffle_buffer)
@@ -347,7 +340,7 @@ def _paired(
         with JsonlWriter(unpaired_good) as spill:
 
             def pair_units() -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-                for record in _records(good_path):
+                for record in read_records(good_path):
                     key = record.get("_source_line")
                     match = index.take(key) if isinstance(key, int) else None
                     if match is None:

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import orjson
 
-from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl
+from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl, read_records
 from ._model import DIMENSIONS
 from ._pool import Writer, run_pool
 from ._progress import Progress
@@ -112,10 +112,10 @@ class JudgeCache:
         self.path = Path(path) if path is not None else None
         self._scores: dict[str, dict[str, Any]] = {}
         self._writer: JsonlWriter | None = None
-        if self.path is not None and self.path.exists():
-            for item in read_jsonl(self.path):
-                if isinstance(item, Record) and isinstance(item.data.get("scores"), dict):
-                    self._scores[str(item.data.get("key"))] = item.data["scores"]
+        if self.path is not None:
+            for entry in read_records(self.path):
+                if isinstance(entry.get("scores"), dict):
+                    self._scores[str(entry.get("key"))] = entry["scores"]
 
     def __len__(self) -> int:
         return len(self._scores)

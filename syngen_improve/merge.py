@@ -17,8 +17,7 @@ from typing import Any
 
 import orjson
 
-from ._jsonl import Record, read_jsonl
-from .improve._files import Layout
+from .improve._files import Layout, source_lines
 
 __all__ = ["merge_outputs", "parse_shard"]
 
@@ -36,15 +35,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 1 <= i <= n:
         raise ValueError(f"a shard I/N needs 1 <= I <= N; got {text!r}")
     return i, n
-
-
-def _lines(path: Path) -> set[int]:
-    found: set[int] = set()
-    if path.exists():
-        for item in read_jsonl(path):
-            if isinstance(item, Record) and isinstance(item.data.get("_source_line"), int):
-                found.add(item.data["_source_line"])
-    return found
 
 
 def _merge_analysis(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -84,7 +74,7 @@ def merge_outputs(
         raise FileExistsError(f"{target.root} already holds results; merge into an empty folder")
     owner: dict[int, Path] = {}
     for layout in shards:
-        mine = set().union(*(_lines(getattr(layout, name)) for name in _DATA))
+        mine = set().union(*(source_lines(getattr(layout, name)) for name in _DATA))
         for line in mine:
             if line in owner:
                 raise ValueError(

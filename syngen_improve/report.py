@@ -20,11 +20,11 @@ from typing import Any
 
 import orjson
 
-from ._jsonl import Record, read_jsonl
+from ._jsonl import read_records
 from ._model import DIMENSIONS, iter_tool_calls
 from ._version import __version__
 from .analyze import agent_of
-from .improve._files import FILES, Layout, count_lines
+from .improve._files import FILES, Layout, count_lines, is_improvement
 from .judge import mean_scores
 
 __all__ = ["TIMING_FIELDS", "build_report", "render_markdown", "write_report"]
@@ -37,18 +37,11 @@ _BATCH = 8
 def _ledger(layout: Layout) -> tuple[Counter[int], Counter[str]]:
     attempts: Counter[int] = Counter()
     reasons: Counter[str] = Counter()
-    if layout.ledger.exists():
-        for item in read_jsonl(layout.ledger):
-            if isinstance(item, Record) and item.data.get("status") != "good":
-                attempts[int(item.data.get("attempts", 0))] += 1
-                reasons.update(str(r) for r in item.data.get("rejections", []))
+    for entry in read_records(layout.ledger):
+        if entry.get("status") != "good":
+            attempts[int(entry.get("attempts", 0))] += 1
+            reasons.update(str(r) for r in entry.get("rejections", []))
     return attempts, reasons
-
-
-def _runs(layout: Layout) -> list[dict[str, Any]]:
-    if not layout.runs.exists():
-        return []
-    return [item.data for item in read_jsonl(layout.runs) if isinstance(item, Record)]
 
 
 def _sum_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -72,20 +65,17 @@ def _improved(layout: Layout) -> dict[str, Any]:
     before: list[dict[str, Any]] = []
     after: list[dict[str, Any]] = []
     calls: Counter[str] = Counter()
-    if layout.improved.exists():
-        for item in read_jsonl(layout.improved):
-            if not isinstance(item, Record):
-                continue
-            scores = item.data.get("quality_scores")
-            if not isinstance(scores, dict) or scores.get("improved") is not True:
-                continue
-            for _, call in iter_tool_calls(item.data):
-                if call.name:
-                    calls[call.name] += 1
-            judged = scores.get("after")
-            if isinstance(judged, dict):
-                after.append(judged)
-                before.append(scores)
+    for record in read_records(layout.improved):
+        if not is_improvement(record):
+            continue
+        for _, call in iter_tool_calls(record):
+            if call.name:
+                calls[call.name] += 1
+        scores = record["quality_scores"]
+        judged = scores.get("after")
+        if isinstance(judged, dict):
+            after.append(judged)
+            before.append(scores)
     return {
         "judged": len(after),
         "before": mean_scores(before) if after else None,
@@ -95,11 +85,7 @@ def _improved(layout: Layout) -> dict[str, Any]:
 
 
 def _failed_reasons(layout: Layout) -> dict[str, int]:
-    reasons: Counter[str] = Counter()
-    if layout.failed.exists():
-        for item in read_jsonl(layout.failed):
-            if isinstance(item, Record):
-                reasons[str(item.data.get("reason"))] += 1
+    reasons = Counter(str(r.get("reason")) for r in read_records(layout.failed))
     return dict(reasons.most_common())
 
 
@@ -159,7 +145,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise FileNotFoundError(f"{layout.root} is not an improve output folder (no state/)")
     analysis = layout.read_json(layout.analysis) or {}
     attempts, reasons = _ledger(layout)
-    runs = _runs(layout)
+    runs = list(read_records(layout.runs))
     improved = _improved(layout)
     good_included = int(analysis.get("good_included", 0))
     improved_count = count_lines(layout.improved) - good_included

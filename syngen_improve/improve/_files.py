@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
-from .._jsonl import Record, read_jsonl
+from .._jsonl import read_records
 
-__all__ = ["FILES", "Layout", "Prior"]
+__all__ = ["FILES", "Layout", "Prior", "count_lines", "is_improvement", "source_lines"]
 
 FILES: Final = {
     "improved": "improved_examples.jsonl",
@@ -62,15 +62,15 @@ class Layout:
         return orjson.loads(path.read_bytes()) if path.exists() else None
 
 
-def _source_lines(path: Path) -> Counter[int]:
-    lines: Counter[int] = Counter()
-    if path.exists():
-        for item in read_jsonl(path):
-            if isinstance(item, Record):
-                value = item.data.get("_source_line")
-                if isinstance(value, int):
-                    lines[value] += 1
-    return lines
+def source_lines(path: Path) -> set[int]:
+    """The ``_source_line``s of the records in ``path``."""
+    return {line for r in read_records(path) if isinstance(line := r.get("_source_line"), int)}
+
+
+def is_improvement(record: Mapping[str, Any]) -> bool:
+    """An accepted improvement (not a good example passed through with include_good)."""
+    scores = record.get("quality_scores")
+    return isinstance(scores, Mapping) and scores.get("improved") is True
 
 
 @dataclass
@@ -92,15 +92,13 @@ class Prior:
         """Read the output files: they, not the ledger, are the truth (a crash can
         land between writing an output and its ledger entry)."""
         prior = cls()
-        if layout.improved.exists():
-            for item in read_jsonl(layout.improved):
-                if isinstance(item, Record) and isinstance(item.data.get("_source_line"), int):
-                    scores = item.data.get("quality_scores")
-                    improved = isinstance(scores, dict) and scores.get("improved") is True
-                    (prior.improved if improved else prior.good).add(item.data["_source_line"])
-        prior.failed = set(_source_lines(layout.failed))
-        prior.poor = set(_source_lines(layout.poor))
-        prior.quarantined = set(_source_lines(layout.quarantine))
+        for record in read_records(layout.improved):
+            line = record.get("_source_line")
+            if isinstance(line, int):
+                (prior.improved if is_improvement(record) else prior.good).add(line)
+        prior.failed = source_lines(layout.failed)
+        prior.poor = source_lines(layout.poor)
+        prior.quarantined = source_lines(layout.quarantine)
         return prior
 
 

@@ -29,7 +29,7 @@ from typing import Any, Final
 import httpx2
 import orjson
 
-from .._jsonl import JsonlWriter, Record, read_jsonl
+from .._jsonl import JsonlWriter, read_records
 from ._anthropic import DEFAULT_MODEL, AnthropicBackend, _reply, _scrub, resolve_key
 from ._backend import BackendError, Reply, Request
 
@@ -117,13 +117,9 @@ class BatchBackend:
         """Use ``state_dir`` for batch ids and results, and re-attach to what is there."""
         self.state_dir = Path(state_dir)
         (self.state_dir / "results").mkdir(parents=True, exist_ok=True)
-        ledger = self.state_dir / "batches.jsonl"
-        if ledger.exists():
-            for item in read_jsonl(ledger):
-                if isinstance(item, Record):
-                    batch_id = str(item.data["batch_id"])
-                    for custom_id in item.data.get("custom_ids", []):
-                        self._known[custom_id] = batch_id
+        for entry in read_records(self.state_dir / "batches.jsonl"):
+            batch_id = str(entry["batch_id"])
+            self._known.update(dict.fromkeys(entry.get("custom_ids", []), batch_id))
         for path in sorted((self.state_dir / "results").glob("*.jsonl")):
             self._index_results(path)
 

@@ -19,7 +19,7 @@ from typing import Any, Final
 import orjson
 
 from .._grammar import ToolCall, parse_tool_calls
-from .._jsonl import Record, read_jsonl
+from .._jsonl import read_records
 from .._model import CONTEXT_FIELDS, DIMENSIONS, SESSION_ID_RE, WORKSPACE_ID_RE
 from .._text import find_example
 from ..analyze._structural import (
@@ -104,11 +104,10 @@ class FakeModel:
         """A model that answers known inputs with real recorded improvements: ``path``
         is JSONL of ``{"original": example, "improved": example}``."""
         replay: dict[str, Mapping[str, Any]] = {}
-        for item in read_jsonl(path):
-            if isinstance(item, Record):
-                original, improved = item.data.get("original"), item.data.get("improved")
-                if isinstance(original, dict) and isinstance(improved, dict):
-                    replay[example_key(original)] = improved
+        for pair in read_records(path):
+            original, improved = pair.get("original"), pair.get("improved")
+            if isinstance(original, dict) and isinstance(improved, dict):
+                replay[example_key(original)] = improved
         return cls(schemas=schemas, replay=replay)
 
     # -- improvement ---------------------------------------------------------
