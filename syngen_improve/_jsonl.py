@@ -17,7 +17,16 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JsonlWriter", "Malformed", "Record", "read_jsonl", "read_records", "repair_torn_tail"]
+__all__ = [
+    "JsonlWriter",
+    "Malformed",
+    "Record",
+    "read_jsonl",
+    "read_records",
+    "repair_torn_tail",
+    "replace_bytes",
+    "write_jsonl_atomic",
+]
 
 _BOM = b"\xef\xbb\xbf"
 _RAW_PREVIEW = 200
@@ -176,3 +185,41 @@ class JsonlWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _temp_beside(path: str | os.PathLike[str]) -> Path:
+    target = Path(path)
+    return target.with_name(target.name + ".tmp")
+
+
+def replace_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path``'s content whole: written beside it, then renamed over it."""
+    tmp = _temp_beside(path)
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def write_jsonl_atomic(
+    path: str | os.PathLike[str], records: Iterable[Mapping[str, Any]], *, batch: int = 512
+) -> int:
+    """Write ``records`` (consumed lazily, ``batch`` lines per system call) to a file
+    beside ``path`` and rename it over ``path`` once all are written, so a reader never
+    sees half a file; if producing the records fails, the partial file is removed.
+    Returns the number written."""
+    tmp = _temp_beside(path)
+    tmp.unlink(missing_ok=True)
+    try:
+        with JsonlWriter(tmp) as writer:
+            chunk: list[Mapping[str, Any]] = []
+            for record in records:
+                chunk.append(record)
+                if len(chunk) >= batch:
+                    writer.write_many(chunk)
+                    chunk.clear()
+            writer.write_many(chunk)
+            written = writer.count
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+    return written

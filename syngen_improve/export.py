@@ -26,7 +26,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from ._jsonl import JsonlWriter, Malformed, read_jsonl
+from ._jsonl import Malformed, read_jsonl, write_jsonl_atomic
 from ._model import iter_tool_calls
 from .validate import ToolRegistry
 
@@ -166,19 +166,5 @@ def export_file(
         tools if isinstance(tools, ToolRegistry) else (ToolRegistry.default() if tools else None)
     )
     stats = ExportStats(fmt)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        with JsonlWriter(tmp) as writer:
-            batch: list[dict[str, Any]] = []
-            for row in _rows(source, fmt, registry, stats):
-                batch.append(row)
-                if len(batch) >= 512:
-                    writer.write_many(batch)
-                    batch.clear()
-            writer.write_many(batch)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, target)
+    write_jsonl_atomic(target, _rows(source, fmt, registry, stats))
     return stats

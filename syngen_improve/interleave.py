@@ -36,7 +36,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from ._jsonl import JsonlWriter, Record, read_jsonl, read_records
+from ._jsonl import JsonlWriter, Record, read_jsonl, read_records, write_jsonl_atomic
 
 __all__ = [
     "InterleaveReport",
@@ -300,26 +300,16 @@ def interleave_files(
             return records
         return _shuffled(records, random.Random(seed * 2 + salt), shuffle_buffer)
 
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    with JsonlWriter(tmp) as writer:
-        rows: Iterable[dict[str, Any]]
-        if pairs:
-            rows = _paired(good_path, bad_path, policy, stats, side, seed, shuffle_buffer)
-        else:
-            counts = (_count(good_path), _count(bad_path)) if policy == "spread" else None
-            rows = interleave(
-                side(good_path, 0), side(bad_path, 1), policy=policy, counts=counts,
-                again=lambda label: side(good_path if label else bad_path, 2), stats=stats,
-            )  # fmt: skip
-        batch: list[dict[str, Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= 512:
-                writer.write_many(batch)
-                batch.clear()
-        writer.write_many(batch)
-    os.replace(tmp, target)
+    rows: Iterable[dict[str, Any]]
+    if pairs:
+        rows = _paired(good_path, bad_path, policy, stats, side, seed, shuffle_buffer)
+    else:
+        counts = (_count(good_path), _count(bad_path)) if policy == "spread" else None
+        rows = interleave(
+            side(good_path, 0), side(bad_path, 1), policy=policy, counts=counts,
+            again=lambda label: side(good_path if label else bad_path, 2), stats=stats,
+        )  # fmt: skip
+    write_jsonl_atomic(target, rows)
     return stats
 
 
@@ -336,6 +326,7 @@ def _paired(
     then the unpaired records of both sides by ``policy``."""
     index = _Index(bad_path)
     unpaired_good = good_path.with_name(good_path.name + ".unpaired.tmp")
+    leftovers_bad = bad_path.with_name(bad_path.name + ".unpaired.tmp")
     try:
         with JsonlWriter(unpaired_good) as spill:
 
@@ -357,7 +348,6 @@ def _paired(
                 stats.undesirable += 1
                 yield {**good, "label": True}
                 yield {**bad, "label": False}
-        leftovers_bad = bad_path.with_name(bad_path.name + ".unpaired.tmp")
         with JsonlWriter(leftovers_bad) as spill_bad:
             for record in index.unused(bad_path):
                 spill_bad.write(record)
@@ -369,7 +359,7 @@ def _paired(
     finally:
         index.close()
         unpaired_good.unlink(missing_ok=True)
-        bad_path.with_name(bad_path.name + ".unpaired.tmp").unlink(missing_ok=True)
+        leftovers_bad.unlink(missing_ok=True)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from ._jsonl import replace_bytes
 from .improve._files import Layout, source_lines
 
 __all__ = ["merge_outputs", "parse_shard"]
@@ -91,13 +92,14 @@ def merge_outputs(
                     with open(source, "rb") as fh:
                         shutil.copyfileobj(fh, sink)
     analyses = [layout.read_json(layout.analysis) or {} for layout in shards]
-    target.analysis.write_bytes(orjson.dumps(_merge_analysis(analyses), option=orjson.OPT_INDENT_2))
+    merged = _merge_analysis(analyses)
+    replace_bytes(target.analysis, orjson.dumps(merged, option=orjson.OPT_INDENT_2))
     summaries = []
     for layout in shards:
         report = layout.read_json(layout.report_json) or {}
         summaries.append({"dir": str(layout.root), "counts": report.get("counts", {}),
                           "cost_usd": report.get("cost_usd"),
                           "requests": (report.get("requests") or {}).get("total")})  # fmt: skip
-    (target.state / "shards.json").write_bytes(orjson.dumps(summaries, option=orjson.OPT_INDENT_2))
+    replace_bytes(target.state / "shards.json", orjson.dumps(summaries, option=orjson.OPT_INDENT_2))
     interleave_files(target.improved, target.poor, target.interleaved, pairs=True)
     return write_report(target.root)

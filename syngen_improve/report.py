@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from ._jsonl import read_records
+from ._jsonl import read_records, replace_bytes
 from ._model import DIMENSIONS, iter_tool_calls
 from ._version import __version__
 from .analyze import agent_of
@@ -367,11 +367,6 @@ def write_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     chart = _chart(layout, report)
     if chart is not None:
         report["chart"] = chart
-    for path, data in (
-        (layout.report_json, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"),
-        (layout.report_md, render_markdown(report).encode()),
-    ):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    replace_bytes(layout.report_json, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    replace_bytes(layout.report_md, render_markdown(report).encode())
     return report

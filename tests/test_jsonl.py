@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -155,3 +156,24 @@ def test_partial_os_writes_are_completed(tmp_path: Path, monkeypatch: pytest.Mon
     with JsonlWriter(p) as w:
         w.write({"long": "x" * 50})
     assert orjson.loads(p.read_bytes()) == {"long": "x" * 50}
+
+
+def test_atomic_write_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
+    from syngen_improve._jsonl import replace_bytes, write_jsonl_atomic
+
+    target = tmp_path / "out.jsonl"
+    target.write_text('{"old": 1}\n')
+
+    def failing() -> Iterator[dict[str, int]]:
+        yield {"n": 1}
+        raise RuntimeError("producer failed")
+
+    with pytest.raises(RuntimeError, match="producer failed"):
+        write_jsonl_atomic(target, failing(), batch=1)
+    assert target.read_text() == '{"old": 1}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+    assert write_jsonl_atomic(target, ({"n": n} for n in range(1000))) == 1000
+    assert len(target.read_text().splitlines()) == 1000
+    replace_bytes(tmp_path / "r.json", b"{}")
+    assert (tmp_path / "r.json").read_bytes() == b"{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "r.json"]

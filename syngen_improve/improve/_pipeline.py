@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import orjson
 
-from .._jsonl import Malformed, read_jsonl
+from .._jsonl import Malformed, read_jsonl, replace_bytes
 from .._model import DIMENSIONS
 from .._pool import Writer, run_pool
 from .._progress import Progress
@@ -363,9 +363,7 @@ def _finish(
         "agents": profile.agents,
         "complete": complete,
     }
-    tmp = layout.analysis.with_name("analysis.json.tmp")
-    tmp.write_bytes(orjson.dumps(analysis, option=orjson.OPT_INDENT_2))
-    tmp.replace(layout.analysis)
+    replace_bytes(layout.analysis, orjson.dumps(analysis, option=orjson.OPT_INDENT_2))
     run = {
         **engine.stats.to_dict(),
         "model": getattr(engine.backend, "model", model),
