@@ -462,6 +462,7 @@ def verify_interleaving(
     previous: bool | None = None
     run = 0
     in_batch: set[bool] = set()
+    alternating_prefix = 0  # leading labels that read True, False, True, ...
     for item in read_jsonl(path):
         if not isinstance(item, Record):
             report.bad_labels.append(item.line)
@@ -477,6 +478,8 @@ def verify_interleaving(
             report.undesirable += 1
         if len(report.first_labels) < 20:
             report.first_labels.append(label)
+        if alternating_prefix == report.total - 1 and label is (alternating_prefix % 2 == 0):
+            alternating_prefix += 1
         run = run + 1 if label == previous else 1
         if run > report.longest_run:
             report.longest_run, report.longest_run_label = run, label
@@ -489,20 +492,6 @@ def verify_interleaving(
     if in_batch:
         report.batches += 1
         report.batches_lacking_a_label += len(in_batch) < 2
-    report.alternating = _alternates(path, min(report.desirable, report.undesirable))
+    # Alternating while both sides last: the first 2 x min(D, U) labels alternate.
+    report.alternating = alternating_prefix >= 2 * min(report.desirable, report.undesirable)
     return report
-
-
-def _alternates(path: str | os.PathLike[str], pairs: int) -> bool:
-    """Whether the first ``2 * pairs`` labels read True, False, True, False, ..."""
-    expected = True
-    seen = 0
-    for item in read_jsonl(path):
-        if seen >= 2 * pairs:
-            break
-        if isinstance(item, Record) and isinstance(item.data.get("label"), bool):
-            if item.data["label"] is not expected:
-                return False
-            expected = not expected
-            seen += 1
-    return True
