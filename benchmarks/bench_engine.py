@@ -90,7 +90,7 @@ async def ours(path: Path, url: str, out: Path, concurrency: int, rpm: float | N
                 tool_choice="submit_improved_example",
                 max_tokens=4096,
             )
-            reply = await engine.complete(request, body_size=len(content) + len(SYSTEM) + 400)
+            reply = await engine.complete(request)
             block = reply.tool_use("submit_improved_example")
             await writer.put({"_source_line": rec.line, "example": block and block["input"]})
             finished.append(time.perf_counter() - start)

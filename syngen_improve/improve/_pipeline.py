@@ -283,10 +283,9 @@ async def improve_dataset(
                         messages, templates=plates, schemas_text=schemas_text,
                         max_tokens=max_tokens, key=f"l{line}-a{attempt}",
                     )  # fmt: skip
-                    size = len(plates.system) + len(schemas_text) + len(orjson.dumps(messages))
                     try:
                         chosen = engine if attempt == 1 else reask_engine
-                        reply = await chosen.complete(request, body_size=size + 1500)
+                        reply = await chosen.complete(request)
                     except RequestFailed as exc:
                         if exc.fatal:
                             raise

@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from ._backend import Backend, BackendError, Reply, Request
 from ._limits import RateLimiter, RateLimits
 from ._pricing import Pricing, Usage, price_for
@@ -128,8 +130,8 @@ class Engine:
     async def complete(self, request: Request, *, body_size: int | None = None) -> Reply:
         """Send ``request`` until it succeeds or the policy gives up (:class:`RequestFailed`).
 
-        ``body_size`` (bytes of the request JSON) sharpens the input-token estimate;
-        without it the messages' text length is used.
+        ``body_size`` (bytes of the request JSON) overrides the input-token estimate's
+        own measure of the request (system blocks, messages and tools as JSON).
         """
         size = body_size if body_size is not None else _rough_size(request)
         estimate = estimate_input_tokens(size)
@@ -175,10 +177,9 @@ class Engine:
 
 
 def _rough_size(request: Request) -> int:
-    size = sum(
-        len(t) for t in ([request.system] if isinstance(request.system, str) else request.system)
-    )
-    for msg in request.messages:
-        content = msg.get("content")
-        size += len(content) if isinstance(content, str) else len(str(content))
-    return size + 200 * len(request.tools)
+    """Bytes of what the request sends: system blocks (the cached ones and the per-request
+    one), the messages and the tools, as JSON."""
+    system = [request.system] if isinstance(request.system, str) else request.system
+    size = sum(len(t) for t in system) + len(request.system_extra)
+    size += len(orjson.dumps(list(request.messages)))
+    return size + (len(orjson.dumps(list(request.tools))) if request.tools else 0)

@@ -159,3 +159,19 @@ async def test_client_rpm_below_server_rpm_gets_no_429() -> None:
         await eng.backend.aclose()
     assert server.counters.rate_limited == 0
     assert not eng.limiter._buckets["requests"].has_capacity()
+
+
+def test_input_estimate_counts_everything_the_request_sends() -> None:
+    from syngen_improve.llm._engine import _rough_size
+
+    plain = request()
+    extra = Request(
+        messages=plain.messages, system=plain.system, system_extra="S" * 3500,
+        tools=plain.tools, tool_choice=plain.tool_choice,
+    )  # fmt: skip
+    assert _rough_size(extra) - _rough_size(plain) == 3500  # the per-request system block
+    assert _rough_size(plain) >= len(json.dumps(plain.messages[0]["content"]))
+    no_tools = Request(messages=plain.messages, system=plain.system)
+    assert _rough_size(plain) - _rough_size(no_tools) == len(
+        json.dumps([TOOL], separators=(",", ":"))
+    )
