@@ -123,6 +123,11 @@ class ProfileBuilder:
 
     def add(self, example: Mapping[str, Any]) -> bool:
         """Profile one example; returns whether the policy finds it poor."""
+        return self.add_with_issues(example)[0]
+
+    def add_with_issues(self, example: Mapping[str, Any]) -> tuple[bool, frozenset[str]]:
+        """Profile one example; returns whether it is poor and, when it is, the issue
+        kinds found (from the notes and the structure), so callers need not detect again."""
         self._total += 1
         poor = self.policy(example)
         scores = example.get("quality_scores")
@@ -131,16 +136,20 @@ class ProfileBuilder:
             if poor:
                 self._means_poor.add(scores)
         calls = list(iter_tool_calls(example))
+        kinds: frozenset[str] = frozenset()
         if poor:
             self._poor += 1
-            self._notes.update(detect_from_notes(example))
-            self._structural.update(detect_structural(example, calls=calls).keys())
+            notes = detect_from_notes(example)
+            structural = detect_structural(example, calls=calls).keys()
+            self._notes.update(notes)
+            self._structural.update(structural)
+            kinds = frozenset(notes) | frozenset(structural)
         if example.get("label") is poor:  # label True on a poor one, or False on a good one
             self._relabeled += 1
         for _turn, call in calls:
             if call.name:
                 self._tools[call.name] += 1
-        return poor
+        return poor, kinds
 
     def build(self) -> DatasetProfile:
         """The profile of everything added so far."""

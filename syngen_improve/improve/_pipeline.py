@@ -24,7 +24,7 @@ from .._model import DIMENSIONS
 from .._pool import Writer, run_pool
 from .._progress import Progress
 from .._sync import run_sync
-from ..analyze import ProfileBuilder, RelabelPolicy, detect_from_notes, detect_structural
+from ..analyze import ProfileBuilder, RelabelPolicy
 from ..judge import Judge, JudgeCache, JudgeError
 from ..llm import (
     DEFAULT_MODEL,
@@ -253,7 +253,8 @@ async def improve_dataset(
                         bar.advance()
                         continue
                     line, example = item.line, item.data
-                    if not builder.add(example):
+                    poor, kinds = builder.add_with_issues(example)
+                    if not poor:
                         if include_good:
                             counts["good_included"] += 1
                             if line not in prior.good:
@@ -267,10 +268,9 @@ async def improve_dataset(
                     if line in prior.finished:
                         bar.advance()
                         continue
-                    kinds = set(detect_structural(example)) | set(detect_from_notes(example))
                     if not require_result:
-                        kinds.discard("missing_result")
-                    yield line, example, frozenset(kinds)
+                        kinds = kinds - {"missing_result"}
+                    yield line, example, kinds
 
             async def improve_one(item: _Work) -> None:
                 line, example, kinds = item

@@ -96,3 +96,18 @@ def test_empty_input(tmp_path: Path, content: bytes) -> None:
     p = analyze_dataset(path)
     assert (p.total, p.poor, p.malformed) == (0, 0, [])
     assert "examples           0" in p.format_table()
+
+
+def test_add_with_issues_returns_what_the_profile_counted() -> None:
+    from syngen_improve.analyze import ProfileBuilder, detect_from_notes, detect_structural
+    from tests.helpers import make_example
+
+    builder = ProfileBuilder()
+    poor = make_example(sessionMemory="", scores={"overall_quality": 2.0})
+    good = make_example(scores={"overall_quality": 4.5, "sessionMemory_quality": 4})
+    is_poor, kinds = builder.add_with_issues(poor)
+    assert is_poor
+    assert kinds == frozenset(detect_structural(poor)) | frozenset(detect_from_notes(poor))
+    assert "empty_session_memory" in kinds
+    assert builder.add_with_issues(good) == (False, frozenset())
+    assert builder.build().issues_structural["empty_session_memory"] == 1
