@@ -26,7 +26,6 @@ from ._progress import Progress
 from ._sync import run_sync
 from .llm import (
     DEFAULT_MODEL,
-    AnthropicBackend,
     Backend,
     Engine,
     RateLimits,
@@ -35,6 +34,7 @@ from .llm import (
     RequestFailed,
     RetryPolicy,
 )
+from .llm._choose import open_backend
 
 __all__ = [
     "JUDGE_TOOL",
@@ -255,8 +255,7 @@ async def judge_dataset(
     source, target = Path(input), Path(output)
     if not source.is_file():
         raise FileNotFoundError(f"input file not found: {source}")
-    own = backend is None
-    engine_backend: Backend = backend if backend is not None else AnthropicBackend(model=model)
+    engine_backend, own = open_backend(backend, model=model)
     engine = Engine(
         engine_backend, limits=RateLimits(rpm=rpm, input_tpm=tpm, output_tpm=output_tpm),
         retry=retry,

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
@@ -28,15 +28,14 @@ from ..analyze import ProfileBuilder, RelabelPolicy
 from ..judge import Judge, JudgeCache, JudgeError
 from ..llm import (
     DEFAULT_MODEL,
-    AnthropicBackend,
     Backend,
     BatchBackend,
     Engine,
-    OpenAIBackend,
     RateLimits,
     RequestFailed,
     RetryPolicy,
 )
+from ..llm._choose import BackendName, open_backend
 from ..validate import ToolRegistry
 from ._files import Layout, Prior, count_lines
 from ._gate import check_reply
@@ -130,7 +129,7 @@ async def improve_dataset(
     output_dir: str | os.PathLike[str],
     *,
     model: str = DEFAULT_MODEL,
-    backend: Backend | Literal["anthropic", "batch", "openai"] | None = None,
+    backend: Backend | BackendName | None = None,
     concurrency: int | None = None,
     rpm: float | None = None,
     tpm: float | None = None,
@@ -189,20 +188,7 @@ async def improve_dataset(
         )
     plates = _templates(templates)
     registry = _schemas(schemas)
-    own_backend = backend is None or isinstance(backend, str)
-    engine_backend: Backend
-    if backend == "batch":
-        engine_backend = BatchBackend(model=model)
-    elif backend == "openai":
-        engine_backend = OpenAIBackend(model=model)
-    elif backend is None or backend == "anthropic":
-        engine_backend = AnthropicBackend(model=model)
-    elif isinstance(backend, str):
-        raise ValueError(
-            f"'backend' must be 'anthropic', 'batch', 'openai' or a Backend, got {backend!r}"
-        )
-    else:
-        engine_backend = backend
+    engine_backend, own_backend = open_backend(backend, model=model)
     if isinstance(engine_backend, BatchBackend) and engine_backend.state_dir is None:
         engine_backend.attach(layout.state / "batch")
     reask_backend = (
