@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
 
 from ._anthropic import _scrub
 from ._backend import BackendError, Reply, Request
 from ._pricing import Usage
 from ._retry import parse_retry_after
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["OpenAIBackend"]
 
@@ -140,6 +142,8 @@ class OpenAIBackend:
 
     async def send(self, request: Request) -> Reply:
         """One attempt; failures become :class:`BackendError` without the key."""
+        import aiohttp  # here, not at import: it costs 0.1 s to every command otherwise
+
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(None)
