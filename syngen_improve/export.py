@@ -28,6 +28,7 @@ import orjson
 
 from ._jsonl import Malformed, read_jsonl, write_jsonl_atomic
 from ._model import iter_tool_calls
+from .errors import InputNotFound, UsageError
 from .validate import ToolRegistry
 
 __all__ = [
@@ -111,7 +112,7 @@ def export_record(
     """One row of format ``fmt`` (``None`` when the format skips it: ``sft`` keeps
     desirable rows only). Raises :class:`ExportError` naming the line."""
     if fmt not in FORMATS:
-        raise ValueError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
+        raise UsageError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
     messages = _messages(example, line)
     label = _label(example, line)
     row: dict[str, Any]
@@ -158,10 +159,10 @@ def export_file(
     """Convert a JSONL file of examples to ``fmt`` at ``out`` (streaming; the file is
     renamed into place only when every row converted)."""
     if fmt not in FORMATS:
-        raise ValueError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
+        raise UsageError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
     source, target = Path(path), Path(out)
     if not source.is_file():
-        raise FileNotFoundError(f"input file not found: {source}")
+        raise InputNotFound(f"input file not found: {source}")
     registry = (
         tools if isinstance(tools, ToolRegistry) else (ToolRegistry.default() if tools else None)
     )

@@ -37,6 +37,7 @@ from typing import Any, Final, Literal
 import orjson
 
 from ._jsonl import JsonlWriter, Record, read_jsonl, read_records, write_jsonl_atomic
+from .errors import InputNotFound, UsageError
 
 __all__ = [
     "InterleaveReport",
@@ -74,7 +75,7 @@ class InterleaveStats:
 
 def _check_policy(policy: str) -> None:
     if policy not in POLICIES:
-        raise ValueError(f"'policy' must be one of {POLICIES}, got {policy!r}")
+        raise UsageError(f"'policy' must be one of {POLICIES}, got {policy!r}")
 
 
 def _shuffled(items: Iterable[Any], rng: random.Random, size: int) -> Iterator[Any]:
@@ -284,13 +285,13 @@ def interleave_files(
     written beside ``out`` and renamed over it, so a reader never sees half of it."""
     _check_policy(policy)
     if shuffle_buffer < 1:
-        raise ValueError(f"'shuffle_buffer' must be >= 1, got {shuffle_buffer}")
+        raise UsageError(f"'shuffle_buffer' must be >= 1, got {shuffle_buffer}")
     if pairs and policy == "oversample":
-        raise ValueError("policy 'oversample' repeats rows and cannot keep pairs together")
+        raise UsageError("policy 'oversample' repeats rows and cannot keep pairs together")
     good_path, bad_path, target = Path(desirable), Path(undesirable), Path(out)
     for path in (good_path, bad_path):
         if not path.is_file():
-            raise FileNotFoundError(f"input file not found: {path}")
+            raise InputNotFound(f"input file not found: {path}")
     stats = InterleaveStats(policy)
     seed = shuffle_seed
 
@@ -450,11 +451,11 @@ def verify_interleaving(
     """Check a KTO file in trainer order: alternation, balance, longest run, batches of
     ``batch_size`` lacking a label, and TRL's weight range. One streaming pass."""
     if batch_size < 1:
-        raise ValueError(f"'batch_size' must be >= 1, got {batch_size}")
+        raise UsageError(f"'batch_size' must be >= 1, got {batch_size}")
     for name, w in (("desirable_weight", desirable_weight),
                     ("undesirable_weight", undesirable_weight)):  # fmt: skip
         if w <= 0:
-            raise ValueError(f"{name!r} must be > 0, got {w}")
+            raise UsageError(f"{name!r} must be > 0, got {w}")
     report = InterleaveReport(
         str(path), batch_size, desirable_weight=desirable_weight,
         undesirable_weight=undesirable_weight,

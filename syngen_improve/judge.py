@@ -24,6 +24,7 @@ from ._model import DIMENSIONS
 from ._pool import Writer, run_pool
 from ._progress import Progress
 from ._sync import run_sync
+from .errors import InputNotFound, UsageError
 from .llm import (
     DEFAULT_MODEL,
     Backend,
@@ -150,7 +151,7 @@ class Judge:
         max_attempts: int = 2,
     ) -> None:
         if max_attempts < 1:
-            raise ValueError(f"'max_attempts' must be >= 1, got {max_attempts}")
+            raise UsageError(f"'max_attempts' must be >= 1, got {max_attempts}")
         self.engine = engine
         self.cache = cache if cache is not None else JudgeCache()
         self.system = system if system is not None else judge_system_prompt()
@@ -251,10 +252,10 @@ async def judge_dataset(
     ``quality_scores`` replaced by the judge's (and ``_source_line``). ``cache``
     defaults to ``<output>.cache.jsonl``; examples judged before cost nothing."""
     if concurrency < 1:
-        raise ValueError(f"'concurrency' must be > 0, got {concurrency}")
+        raise UsageError(f"'concurrency' must be > 0, got {concurrency}")
     source, target = Path(input), Path(output)
     if not source.is_file():
-        raise FileNotFoundError(f"input file not found: {source}")
+        raise InputNotFound(f"input file not found: {source}")
     engine_backend, own = open_backend(backend, model=model)
     engine = Engine(
         engine_backend, limits=RateLimits(rpm=rpm, input_tpm=tpm, output_tpm=output_tpm),

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from ._jsonl import replace_bytes
+from .errors import InputNotFound, InvalidInput, OutputExists, UsageError
 from .improve._files import Layout, source_lines
 
 __all__ = ["merge_outputs", "parse_shard"]
@@ -32,9 +33,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         i, n = (int(p) for p in text.split("/"))
     except ValueError:
-        raise ValueError(f"a shard is I/N with whole numbers, like 2/3; got {text!r}") from None
+        raise UsageError(f"a shard is I/N with whole numbers, like 2/3; got {text!r}") from None
     if not 1 <= i <= n:
-        raise ValueError(f"a shard I/N needs 1 <= I <= N; got {text!r}")
+        raise UsageError(f"a shard I/N needs 1 <= I <= N; got {text!r}")
     return i, n
 
 
@@ -65,20 +66,20 @@ def merge_outputs(
     from .report import write_report
 
     if len(dirs) < 2:
-        raise ValueError("merge needs at least two output folders")
+        raise UsageError("merge needs at least two output folders")
     shards = [Layout(Path(d)) for d in dirs]
     for layout in shards:
         if not layout.state.is_dir():
-            raise FileNotFoundError(f"{layout.root} is not an improve output folder (no state/)")
+            raise InputNotFound(f"{layout.root} is not an improve output folder (no state/)")
     target = Layout(Path(out))
     if target.has_results():
-        raise FileExistsError(f"{target.root} already holds results; merge into an empty folder")
+        raise OutputExists(f"{target.root} already holds results; merge into an empty folder")
     owner: dict[int, Path] = {}
     for layout in shards:
         mine = set().union(*(source_lines(getattr(layout, name)) for name in _DATA))
         for line in mine:
             if line in owner:
-                raise ValueError(
+                raise InvalidInput(
                     f"input line {line} is in both {owner[line]} and {layout.root}: "
                     "the folders overlap (same shard twice, or not shards of one input)"
                 )

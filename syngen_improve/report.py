@@ -24,6 +24,7 @@ from ._jsonl import read_records, replace_bytes
 from ._model import DIMENSIONS, iter_tool_calls
 from ._version import __version__
 from .analyze import agent_of
+from .errors import InputNotFound
 from .improve._files import FILES, Layout, count_lines, is_improvement
 from .judge import mean_scores
 
@@ -142,7 +143,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The report of the folder as it is now."""
     layout = Layout(Path(output_dir))
     if not layout.state.is_dir():
-        raise FileNotFoundError(f"{layout.root} is not an improve output folder (no state/)")
+        raise InputNotFound(f"{layout.root} is not an improve output folder (no state/)")
     analysis = layout.read_json(layout.analysis) or {}
     attempts, reasons = _ledger(layout)
     runs = list(read_records(layout.runs))

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import UsageError
+
 __all__ = ["RelabelPolicy", "SeedPolicy"]
 
 
@@ -39,9 +41,9 @@ class SeedPolicy:
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.overall_below <= 6.0:
-            raise ValueError(f"'overall_below' must be between 1 and 6, got {self.overall_below}")
+            raise UsageError(f"'overall_below' must be between 1 and 6, got {self.overall_below}")
         if not 0.0 <= self.memory_at_most <= 5.0:
-            raise ValueError(f"'memory_at_most' must be between 0 and 5, got {self.memory_at_most}")
+            raise UsageError(f"'memory_at_most' must be between 0 and 5, got {self.memory_at_most}")
 
     def __call__(self, example: Mapping[str, Any], /) -> bool:
         scores = example.get("quality_scores")

@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
+from ..errors import InputNotFound, InvalidInput
+
 __all__ = ["ISSUE_BLOCKS", "Templates"]
 
 #: Issue kind (analyze's names) -> template file of its instruction block.
@@ -55,12 +57,12 @@ class Templates:
 
     def __post_init__(self) -> None:
         if not self.system.strip():
-            raise ValueError("the system template is empty")
+            raise InvalidInput("the system template is empty")
         if "{errors}" not in self.reask:
-            raise ValueError("the reask template must contain '{errors}'")
+            raise InvalidInput("the reask template must contain '{errors}'")
         unknown = set(self.issues) - set(ISSUE_BLOCKS)
         if unknown:
-            raise ValueError(
+            raise InvalidInput(
                 f"unknown issue kind(s) {sorted(unknown)}; expected some of {sorted(ISSUE_BLOCKS)}"
             )
 
@@ -95,7 +97,7 @@ class Templates:
         counterpart: ``system.md``, ``reask.md``, ``issue_*.md``."""
         folder = Path(path)
         if not folder.is_dir():
-            raise FileNotFoundError(f"templates folder not found: {folder}")
+            raise InputNotFound(f"templates folder not found: {folder}")
         base = cls.default()
         found = {p.stem: p for p in folder.glob("*.md")}
         issues = {k: found[n] for k, n in ISSUE_BLOCKS.items() if n in found}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
+from ..errors import UsageError
 from ._backend import BackendError, Reply, Request, rate_limit_headers
 from ._pricing import Usage
 from ._retry import parse_retry_after
@@ -45,7 +46,7 @@ def resolve_key(api_key: str | None) -> str:
     """The key from the argument or ``ANTHROPIC_API_KEY``; a clear error without one."""
     key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
     if not key:
-        raise ValueError(
+        raise UsageError(
             "no API key: pass api_key=... or set ANTHROPIC_API_KEY (offline: "
             "`syngen-improve demo`, `--backend fake`, or syngen_improve.testing)"
         )
@@ -71,9 +72,9 @@ class AnthropicBackend:
         default_headers: dict[str, str] | None = None,
     ) -> None:
         if not model:
-            raise ValueError("'model' must be a non-empty model id")
+            raise UsageError("'model' must be a non-empty model id")
         if transport not in ("aiohttp", "httpx"):
-            raise ValueError(f"'transport' must be 'aiohttp' or 'httpx', got {transport!r}")
+            raise UsageError(f"'transport' must be 'aiohttp' or 'httpx', got {transport!r}")
         key = resolve_key(api_key)
         self.model = model
         self._key = key

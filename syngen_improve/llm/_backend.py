@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ..errors import UsageError
 from ._pricing import Usage
 
 __all__ = ["Backend", "BackendError", "Reply", "Request"]
@@ -42,11 +43,11 @@ class Request:
 
     def __post_init__(self) -> None:
         if self.max_tokens <= 0:
-            raise ValueError(f"'max_tokens' must be > 0, got {self.max_tokens}")
+            raise UsageError(f"'max_tokens' must be > 0, got {self.max_tokens}")
         if self.tool_choice is not None and not any(
             t.get("name") == self.tool_choice for t in self.tools
         ):
-            raise ValueError(f"'tool_choice' names {self.tool_choice!r}, which is not in 'tools'")
+            raise UsageError(f"'tool_choice' names {self.tool_choice!r}, which is not in 'tools'")
 
     def system_blocks(self) -> list[dict[str, Any]]:
         """The system prompt as Messages API text blocks, cache-marked at the end."""

@@ -30,6 +30,7 @@ import httpx2
 import orjson
 
 from .._jsonl import JsonlWriter, read_records
+from ..errors import UsageError
 from ._anthropic import DEFAULT_MODEL, AnthropicBackend, _reply, _scrub, resolve_key
 from ._backend import BackendError, Reply, Request
 
@@ -75,9 +76,9 @@ class BatchBackend:
                             ("poll_max", poll_max), ("max_requests", max_requests),
                             ("max_bytes", max_bytes)):  # fmt: skip
             if value <= 0:
-                raise ValueError(f"{name!r} must be > 0, got {value}")
+                raise UsageError(f"{name!r} must be > 0, got {value}")
         if not 0 < max_requests <= MAX_REQUESTS:
-            raise ValueError(f"'max_requests' must be at most {MAX_REQUESTS}")
+            raise UsageError(f"'max_requests' must be at most {MAX_REQUESTS}")
         self.model = model
         self._key = resolve_key(api_key)
         self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ..errors import UsageError
 from ._anthropic import AnthropicBackend
 from ._backend import Backend
 from ._batch import BatchBackend
@@ -24,7 +25,7 @@ def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[
     if backend == "openai":
         return OpenAIBackend(model=model), True
     if isinstance(backend, str):
-        raise ValueError(
+        raise UsageError(
             f"'backend' must be 'anthropic', 'batch', 'openai' or a Backend, got {backend!r}"
         )
     return backend, False

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 
+from ..errors import UsageError
 from ._pricing import Usage
 
 __all__ = ["RateLimiter", "RateLimits"]
@@ -37,7 +38,7 @@ class RateLimits:
         for name in ("rpm", "input_tpm", "output_tpm"):
             value = getattr(self, name)
             if value is not None and value <= 0:
-                raise ValueError(f"{name!r} must be > 0, got {value}")
+                raise UsageError(f"{name!r} must be > 0, got {value}")
 
 
 class _Bucket(AsyncLimiter):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..errors import UsageError
 from ._anthropic import _scrub
 from ._backend import BackendError, Reply, Request
 from ._pricing import Usage
@@ -129,7 +130,7 @@ class OpenAIBackend:
         json_mode: bool = False,
     ) -> None:
         if not model:
-            raise ValueError("'model' must be a non-empty model id")
+            raise UsageError("'model' must be a non-empty model id")
         self.model = model
         self._key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ..errors import UsageError
+
 __all__ = ["PRICES", "Pricing", "Usage", "price_for"]
 
 CACHE_READ_FACTOR: Final = 0.1
@@ -45,7 +47,7 @@ class Pricing:
     def __post_init__(self) -> None:
         for name in ("input_per_mtok", "output_per_mtok"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name!r} must be >= 0")
+                raise UsageError(f"{name!r} must be >= 0")
 
     def cost(self, usage: Usage, *, batch: bool = False) -> float:
         """The USD cost of ``usage`` (at the batch rate when ``batch``)."""

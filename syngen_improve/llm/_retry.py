@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from ..errors import UsageError
+
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
 #: Statuses worth another try: timeout, conflict, rate limit, server errors, overloaded.
@@ -63,12 +65,12 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ValueError(f"'max_attempts' must be >= 1, got {self.max_attempts}")
+            raise UsageError(f"'max_attempts' must be >= 1, got {self.max_attempts}")
         for name in ("base_delay", "max_delay", "timeout"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name!r} must be > 0, got {getattr(self, name)}")
+                raise UsageError(f"{name!r} must be > 0, got {getattr(self, name)}")
         if self.max_delay < self.base_delay:
-            raise ValueError("'max_delay' must be >= 'base_delay'")
+            raise UsageError("'max_delay' must be >= 'base_delay'")
 
     def is_retryable(self, status: int | None) -> bool:
         """True for a retryable HTTP status, and for ``None`` (a connection error or

@@ -8,13 +8,17 @@ in-process. ``python -m syngen_improve.testing`` runs it as a separate process.
 
 from __future__ import annotations
 
-from ._fake import BAD_OUTPUTS, FAULTS, Counters, FakeAnthropic, FakeConfig, FakeResponse
+from ._config import BAD_OUTPUTS, DEMO_CONFIG, FAULTS, Counters, FakeConfig
+from ._fake import FakeAnthropic
 from ._model import FakeModel, example_key, find_example
-from ._server import FakeAnthropicServer, in_process_transport
+from ._server import FakeAnthropicServer
+from ._transport import in_process_transport
+from ._wire import FakeResponse
 
 __all__ = [
     "BAD_OUTPUTS",
     "Counters",
+    "DEMO_CONFIG",
     "FAULTS",
     "FakeAnthropic",
     "FakeAnthropicServer",

@@ -12,7 +12,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ._fake import BAD_OUTPUTS, FAULTS, FakeAnthropic, FakeConfig
+from ._config import BAD_OUTPUTS, FAULTS, FakeConfig
+from ._fake import FakeAnthropic
 from ._model import FakeModel
 from ._server import FakeAnthropicServer
 

@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import orjson
 
-if TYPE_CHECKING:
-    from ._fake import FakeAnthropic, FakeResponse
+from ._answers import Answers, check_payload
+from ._wire import FakeResponse
 
-__all__ = ["handle_batches"]
+__all__ = ["BatchRoute"]
 
 CUSTOM_ID_RE: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_REQUESTS: Final = 100_000
@@ -46,11 +46,11 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _ended(fake: FakeAnthropic, batch: FakeBatch) -> bool:
-    return batch.canceled or time.time() >= batch.created + fake.config.batch_delay
+def _ended(answers: Answers, batch: FakeBatch) -> bool:
+    return batch.canceled or time.time() >= batch.created + answers.config.batch_delay
 
 
-def _process(fake: FakeAnthropic, batch: FakeBatch) -> list[dict[str, Any]]:
+def _process(answers: Answers, batch: FakeBatch) -> list[dict[str, Any]]:
     """Answer every request once (on first look after the batch ends)."""
     if batch.results is not None:
         return batch.results
@@ -60,35 +60,32 @@ def _process(fake: FakeAnthropic, batch: FakeBatch) -> list[dict[str, Any]]:
         result: dict[str, Any]
         if batch.canceled:
             result = {"type": "canceled"}
-        elif fake._rng.random() < fake.config.batch_expire_rate:
+        elif answers.draw("expire", custom_id) < answers.config.batch_expire_rate:
             result = {"type": "expired"}
         else:
-            example, attempt, fault = fake._attempt(params)
-            if fault is not None:
-                kind = _FAULT_ERRORS[fault]
-                error = {"type": kind, "message": f"fault injected: {fault}"}
+            attempt = answers.attempt(params)
+            if attempt.fault is not None:
+                kind = _FAULT_ERRORS[attempt.fault]
+                error = {"type": kind, "message": f"fault injected: {attempt.fault}"}
                 result = {"type": "errored", "error": {"type": "error", "error": error}}
             else:
-                bad = fake._pick(
-                    fake.config.first_bad_outputs, fake.config.bad_output_rates, attempt
-                )
-                tokens = fake._input_tokens(params)
-                message = fake._message(params, example, tokens, bad, fake._request_id())
+                usage = answers.usage(params)
+                message = answers.message(params, attempt, usage, answers.request_id())
                 result = {"type": "succeeded", "message": message}
         results.append({"custom_id": custom_id, "result": result})
     batch.results = results
     return results
 
 
-def _object(fake: FakeAnthropic, batch: FakeBatch, host: str) -> dict[str, Any]:
-    ended = _ended(fake, batch)
+def _object(answers: Answers, batch: FakeBatch, host: str) -> dict[str, Any]:
+    ended = _ended(answers, batch)
     counts = dict.fromkeys(("processing", "succeeded", "errored", "canceled", "expired"), 0)
     if ended:
-        for line in _process(fake, batch):
+        for line in _process(answers, batch):
             counts[line["result"]["type"]] += 1
     else:
         counts["processing"] = len(batch.requests)
-    end = batch.created + fake.config.batch_delay
+    end = batch.created + answers.config.batch_delay
     return {
         "id": batch.id,
         "type": "message_batch",
@@ -105,72 +102,85 @@ def _object(fake: FakeAnthropic, batch: FakeBatch, host: str) -> dict[str, Any]:
     }
 
 
-def handle_batches(
-    fake: FakeAnthropic, method: str, route: str, host: str, body: bytes
-) -> FakeResponse:
-    """Route one Message Batches request."""
-    from ._fake import FakeResponse
+class BatchRoute:
+    """``/v1/messages/batches``: the batches created so far, answered by ``answers``."""
 
+    def __init__(self, answers: Answers) -> None:
+        self.answers = answers
+        self.batches: dict[str, FakeBatch] = {}
+
+    def handle(self, method: str, route: str, host: str, body: bytes) -> FakeResponse:
+        """Route one Message Batches request."""
+        return _handle(self.answers, self.batches, method, route, host, body)
+
+
+def _handle(
+    answers: Answers, batches: dict[str, FakeBatch], method: str, route: str, host: str, body: bytes
+) -> FakeResponse:
     def ok(data: Any, content_type: str = "application/json") -> FakeResponse:
         raw = data if isinstance(data, bytes) else orjson.dumps(data)
         return FakeResponse(200, {"content-type": content_type,
-                                  "request-id": fake._request_id()}, raw)  # fmt: skip
+                                  "request-id": answers.request_id()}, raw)  # fmt: skip
 
     parts = route.split("/")[4:]  # after /v1/messages/batches
     if not parts:
         if method == "GET":
-            data = [_object(fake, b, host) for b in fake.batches.values()]
+            data = [_object(answers, b, host) for b in batches.values()]
             return ok({"data": data, "has_more": False,
                        "first_id": data[0]["id"] if data else None,
                        "last_id": data[-1]["id"] if data else None})  # fmt: skip
         if method != "POST":
-            return fake._error(405, "invalid_request_error", f"{method} is not allowed here")
-        return _create(fake, body, host, ok)
-    batch = fake.batches.get(parts[0])
+            return answers.error(405, "invalid_request_error", f"{method} is not allowed here")
+        return _create(answers, batches, body, host, ok)
+    batch = batches.get(parts[0])
     if batch is None:
-        return fake._error(404, "not_found_error", f"no batch {parts[0]!r}")
+        return answers.error(404, "not_found_error", f"no batch {parts[0]!r}")
     if len(parts) == 1 and method == "GET":
-        return ok(_object(fake, batch, host))
+        return ok(_object(answers, batch, host))
     if parts[1:] == ["cancel"] and method == "POST":
-        if not _ended(fake, batch):
+        if not _ended(answers, batch):
             batch.canceled = True
-        return ok(_object(fake, batch, host))
+        return ok(_object(answers, batch, host))
     if parts[1:] == ["results"] and method == "GET":
-        if not _ended(fake, batch):
-            return fake._error(400, "invalid_request_error", "the batch has not ended")
-        lines = b"".join(orjson.dumps(r) + b"\n" for r in _process(fake, batch))
+        if not _ended(answers, batch):
+            return answers.error(400, "invalid_request_error", "the batch has not ended")
+        lines = b"".join(orjson.dumps(r) + b"\n" for r in _process(answers, batch))
         return ok(lines, "application/x-jsonl")
-    return fake._error(404, "not_found_error", f"no route {method} {route}")
+    return answers.error(404, "not_found_error", f"no route {method} {route}")
 
 
 def _create(
-    fake: FakeAnthropic, body: bytes, host: str, ok: Callable[[Any], FakeResponse]
+    answers: Answers,
+    batches: dict[str, FakeBatch],
+    body: bytes,
+    host: str,
+    ok: Callable[[Any], FakeResponse],
 ) -> FakeResponse:
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return fake._error(400, "invalid_request_error", f"body is not JSON: {exc}")
+        return answers.error(400, "invalid_request_error", f"body is not JSON: {exc}")
     requests = payload.get("requests") if isinstance(payload, dict) else None
     if not isinstance(requests, list) or not requests:
-        return fake._error(400, "invalid_request_error", "requests: at least one is required")
+        return answers.error(400, "invalid_request_error", "requests: at least one is required")
     if len(requests) > MAX_REQUESTS:
-        return fake._error(400, "invalid_request_error", f"at most {MAX_REQUESTS} requests")
+        return answers.error(400, "invalid_request_error", f"at most {MAX_REQUESTS} requests")
     seen: set[str] = set()
     for i, item in enumerate(requests):
         custom_id = item.get("custom_id") if isinstance(item, dict) else None
         if not isinstance(custom_id, str) or not CUSTOM_ID_RE.match(custom_id):
-            return fake._error(
+            return answers.error(
                 400, "invalid_request_error",
                 f"requests.{i}.custom_id: must match {CUSTOM_ID_RE.pattern}",
             )  # fmt: skip
         if custom_id in seen:
-            return fake._error(400, "invalid_request_error", f"duplicate custom_id {custom_id!r}")
+            return answers.error(400, "invalid_request_error", f"duplicate custom_id {custom_id!r}")
         seen.add(custom_id)
-        problem = fake._check(item.get("params"))
+        problem = check_payload(item.get("params"))
         if problem:
-            return fake._error(400, "invalid_request_error", f"requests.{i}.params.{problem}")
-    fake.counters.batches_created += 1
-    fake.counters.batch_custom_ids.update(seen)
-    batch = FakeBatch(f"msgbatch_fake{len(fake.batches) + 1:08d}", time.time(), requests)
-    fake.batches[batch.id] = batch
-    return ok(_object(fake, batch, host))
+            return answers.error(400, "invalid_request_error", f"requests.{i}.params.{problem}")
+    answers.counters.batches_created += 1
+    answers.counters.batch_custom_ids.update(seen)
+    batch = FakeBatch(f"msgbatch_fake{len(batches) + 1:08d}", time.time(), requests)
+    batches[batch.id] = batch
+    return ok(_object(answers, batch, host))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-if TYPE_CHECKING:
-    from ._fake import FakeAnthropic, FakeResponse
+from ._answers import Answers, check_payload
+from ._wire import DropConnection, FakeResponse
 
 __all__ = ["handle_chat"]
 
@@ -21,8 +21,6 @@ _STATUS_TYPES = {429: "rate_limit_exceeded", 500: "server_error", 529: "server_o
 
 
 def _error(status: int, message: str) -> FakeResponse:
-    from ._fake import FakeResponse
-
     kind = _STATUS_TYPES.get(status, "invalid_request_error")
     body = {"error": {"message": message, "type": kind, "code": None}}
     return FakeResponse(status, {"content-type": "application/json"}, orjson.dumps(body))
@@ -60,10 +58,8 @@ def _as_messages_api(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def handle_chat(fake: FakeAnthropic, method: str, body: bytes) -> FakeResponse:
+async def handle_chat(answers: Answers, method: str, body: bytes) -> FakeResponse:
     """Answer one chat-completions request."""
-    from ._fake import FakeResponse
-
     if method != "POST":
         return _error(405, f"{method} is not allowed here")
     try:
@@ -73,28 +69,26 @@ async def handle_chat(fake: FakeAnthropic, method: str, body: bytes) -> FakeResp
     if not isinstance(payload, dict) or not isinstance(payload.get("messages"), list):
         return _error(400, "messages: a list is required")
     params = _as_messages_api(payload)
-    problem = fake._check(params)
+    problem = check_payload(params)
     if problem:
         return _error(400, problem)
-    example, attempt, fault = fake._attempt(params)
+    attempt = answers.attempt(params)
+    fault = attempt.fault
     if fault is not None:
         if fault == "drop":
-            from ._fake import DropConnection
-
             raise DropConnection
         if fault == "hang":
-            await fake._hang()
+            await answers.hang()
         status = {"429": 429, "529": 529}.get(fault, 500)
         response = _error(status, f"fault injected: {fault}")
         if status == 429:
-            response.headers["retry-after"] = str(int(fake.config.retry_after) or 1)
+            response.headers["retry-after"] = str(int(answers.config.retry_after) or 1)
         return response
-    delay = fake.config.latency + fake.config.jitter * fake._rng.random()
+    delay = answers.delay(attempt)
     if delay:
         await asyncio.sleep(delay)
-    bad = fake._pick(fake.config.first_bad_outputs, fake.config.bad_output_rates, attempt)
-    tokens = fake._input_tokens(params)
-    message = fake._message(params, example, tokens, bad, fake._request_id())
+    usage = answers.usage(params)
+    message = answers.message(params, attempt, usage, answers.request_id())
     text = "".join(b.get("text", "") for b in message["content"] if b.get("type") == "text")
     calls = [
         {"id": b["id"].replace("toolu_", "call_"), "type": "function",

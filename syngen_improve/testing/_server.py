@@ -1,5 +1,4 @@
-"""Serving :class:`FakeAnthropic`: a real HTTP server on 127.0.0.1 and an in-process
-``httpx2`` transport.
+"""Serving :class:`FakeAnthropic` over a real HTTP server on 127.0.0.1.
 
 The server runs either on the caller's event loop (``async with``) or on its own
 thread (``with``), so synchronous tests, async tests and scripts can all use it.
@@ -14,31 +13,16 @@ import threading
 from types import TracebackType
 from typing import Any
 
-import httpx2
 import orjson
 from aiohttp import web
 
-from ._fake import Counters, DropConnection, FakeAnthropic, FakeConfig
+from ._config import Counters, FakeConfig
+from ._fake import FakeAnthropic
+from ._wire import DropConnection
 
-__all__ = ["FakeAnthropicServer", "in_process_transport"]
+__all__ = ["FakeAnthropicServer"]
 
 COUNTERS_PATH = "/_fake/counters"
-
-
-def in_process_transport(fake: FakeAnthropic) -> httpx2.AsyncBaseTransport:
-    """An ``httpx2`` transport that hands each request straight to ``fake``."""
-
-    async def handler(request: httpx2.Request) -> httpx2.Response:
-        body = await request.aread()
-        try:
-            answer = await fake.handle(request.method, request.url.path, request.headers, body)
-        except DropConnection:
-            raise httpx2.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from None
-        return httpx2.Response(answer.status, headers=answer.headers, content=answer.body)
-
-    return httpx2.MockTransport(handler)
 
 
 class FakeAnthropicServer:

@@ -12,6 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from .._jsonl import Malformed, Record, _line_item, read_jsonl
+from ..errors import UsageError
 from ._rules import (
     RULES,
     Issue,
@@ -210,7 +211,7 @@ def validate_file(
     """
     check_profile(profile)
     if workers is not None and workers < 1:
-        raise ValueError(f"'workers' must be >= 1, got {workers}")
+        raise UsageError(f"'workers' must be >= 1, got {workers}")
     registry = schemas if schemas is not None else ToolRegistry.default()
     spath = os.fspath(path)
     size = os.path.getsize(spath)

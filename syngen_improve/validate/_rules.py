@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 
 from .._grammar import ToolCall, parse_tool_calls
 from .._model import CONTEXT_FIELDS, SESSION_ID_RE, WORKSPACE_ID_RE
+from ..errors import UsageError
 from ._schemas import ToolRegistry
 
 __all__ = ["RULES", "Issue", "Level", "Profile", "Rule", "example_fails", "validate_example"]
@@ -230,7 +231,7 @@ def _check_params(
 def check_profile(profile: str) -> None:
     """Raise ``ValueError`` unless ``profile`` names a profile."""
     if profile not in ("compatible", "strict"):
-        raise ValueError(f"'profile' must be 'compatible' or 'strict', got {profile!r}")
+        raise UsageError(f"'profile' must be 'compatible' or 'strict', got {profile!r}")
 
 
 def validate_example(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from .._resources import tool_schemas_path
+from ..errors import InvalidInput
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -188,17 +189,21 @@ class ToolRegistry(Mapping[str, ToolSchema]):
                 return cls.from_mcp(data)
             if all("input_schema" in t for t in data):
                 return cls.from_anthropic_tools(data)
-        raise ValueError(
+        raise InvalidInput(
             "unrecognised tool schema format: expected the dataset's format, a {name: JSON Schema} "
             "map, an OpenAI or Anthropic tools list, or an MCP tools/list result"
         )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ToolRegistry:
-        """Read a JSON file in any supported format."""
+        """Read a JSON file in any supported format; :class:`InvalidInput` names the file
+        when its content is not JSON or not tool schemas."""
         with open(path, "rb") as fh:
-            data = orjson.loads(fh.read())
-        return cls.from_any(data)
+            raw = fh.read()
+        try:
+            return cls.from_any(orjson.loads(raw))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidInput(f"{os.fspath(path)}: not usable tool schemas: {exc}") from exc
 
     @classmethod
     def default(cls) -> ToolRegistry:

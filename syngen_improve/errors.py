@@ -1,0 +1,79 @@
+"""The package's errors: one root, a class per kind of failure, each with its exit code.
+
+Catch :class:`SyngenError` to handle everything the library raises on purpose. The
+classes also derive from the builtin a caller would expect (``ValueError`` for a wrong
+option, ``FileNotFoundError`` for a missing input, ...), so ``except ValueError`` keeps
+working. The command line maps an error to its exit code in one place (``exit_code``);
+any other exception is a bug and exits 70 with its traceback.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SOFTWARE",
+    "EXIT_TERMINATED",
+    "EXIT_USAGE",
+    "InputError",
+    "InputNotFound",
+    "InvalidInput",
+    "OutputExists",
+    "ServiceRefused",
+    "SyngenError",
+    "UsageError",
+]
+
+EXIT_OK = 0
+#: The run finished but some examples failed (or some lines did not validate).
+EXIT_FAILED = 1
+#: A wrong option, an unreadable input, a folder that holds other results, a refused key.
+EXIT_USAGE = 2
+#: A bug (EX_SOFTWARE): the traceback is shown.
+EXIT_SOFTWARE = 70
+#: Interrupted by Ctrl-C (SIGINT); the run can be resumed.
+EXIT_INTERRUPTED = 130
+#: Stopped by SIGTERM; the run can be resumed.
+EXIT_TERMINATED = 143
+
+
+class SyngenError(Exception):
+    """Root of every error the library raises on purpose."""
+
+    exit_code: ClassVar[int] = EXIT_FAILED
+
+
+class UsageError(SyngenError, ValueError):
+    """An option or argument has a wrong value; the message names it."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
+
+
+class InputError(SyngenError):
+    """An input file or folder cannot be used; the message names it."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
+
+
+class InputNotFound(InputError, FileNotFoundError):
+    """An input file or folder does not exist (or is not what it should be)."""
+
+
+class InvalidInput(InputError, ValueError):
+    """An input file can be read but its content is not usable (a schema file that is
+    not JSON, a templates folder without a system prompt, folders that overlap)."""
+
+
+class OutputExists(InputError, FileExistsError):
+    """The output folder holds results that this call would mix with or overwrite."""
+
+
+class ServiceRefused(SyngenError):
+    """The service refused the run as a whole (bad key, no permission, unknown model):
+    every other request would fail the same way, so the run stopped. Resumable once
+    the cause is fixed."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE

@@ -1,0 +1,120 @@
+"""The fake's knobs (:class:`FakeConfig`) and what it saw (:class:`Counters`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+__all__ = ["BAD_OUTPUTS", "DEMO_CONFIG", "FAULTS", "Counters", "FakeConfig"]
+
+FAULTS: Final = ("429", "529", "500", "drop", "hang")
+BAD_OUTPUTS: Final = ("truncated_json", "broken_rules", "wrong_tool", "text_json")
+
+
+@dataclass(frozen=True)
+class FakeConfig:
+    """The fake server's knobs.
+
+    - ``latency`` / ``jitter``: seconds added to each successful reply (uniform jitter).
+    - ``rpm`` / ``input_tpm`` / ``output_tpm``: server limits; over them the reply is a
+      429 with ``retry-after``. Buckets start full and refill continuously.
+    - ``fault_rates``: probability per request of each fault (``429``, ``529``, ``500``,
+      ``drop``, ``hang``); ``first_faults``: the first requests *for each example* fail
+      with these faults in order, then it succeeds (deterministic retries in tests).
+    - ``bad_output_rates`` / ``first_bad_outputs``: the same for bad model output
+      (``truncated_json``, ``broken_rules``, ``wrong_tool``, ``text_json``).
+    - ``retry_after``: seconds sent with fault 429s (rate-limit 429s compute their own).
+    - ``api_key``: when set, any other key gets a 401.
+    - ``hang_seconds``: how long a hung request waits before the server gives up.
+    - ``batch_delay``: seconds a Message Batch takes to end; ``batch_expire_rate``: the share
+      of a batch's requests that expire (the faults above become ``errored`` results).
+    - ``seed``: every random choice (fault, bad output, jitter, expiry) is a hash of the
+      seed, the example and the attempt, never of arrival order: the same inputs give the
+      same faults, counts and cost at any concurrency. Only the rate-limit buckets and
+      ``hang`` depend on time.
+    """
+
+    latency: float = 0.0
+    jitter: float = 0.0
+    rpm: int | None = None
+    input_tpm: int | None = None
+    output_tpm: int | None = None
+    fault_rates: Mapping[str, float] = field(default_factory=dict)
+    first_faults: Sequence[str] = ()
+    bad_output_rates: Mapping[str, float] = field(default_factory=dict)
+    first_bad_outputs: Sequence[str] = ()
+    retry_after: float = 1.0
+    api_key: str | None = None
+    hang_seconds: float = 3600.0
+    batch_delay: float = 0.0
+    batch_expire_rate: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.batch_expire_rate <= 1:
+            raise ValueError("'batch_expire_rate' must be between 0 and 1")
+        for name in ("latency", "jitter", "retry_after", "hang_seconds", "batch_delay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name!r} must be >= 0")
+        for name in ("rpm", "input_tpm", "output_tpm"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name!r} must be > 0")
+        for name, known, rates, firsts in (
+            ("fault", FAULTS, self.fault_rates, self.first_faults),
+            ("bad output", BAD_OUTPUTS, self.bad_output_rates, self.first_bad_outputs),
+        ):
+            for kind in [*rates, *firsts]:
+                if kind not in known:
+                    raise ValueError(f"unknown {name} {kind!r}; expected one of {known}")
+            if sum(rates.values()) > 1 or any(r < 0 for r in rates.values()):
+                raise ValueError(f"{name} rates must be >= 0 and sum to at most 1")
+
+
+@dataclass
+class Counters:
+    """What the fake saw. ``per_example`` counts requests by example content hash."""
+
+    requests: int = 0
+    by_status: Counter[int] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    bad_outputs: Counter[str] = field(default_factory=Counter)
+    rate_limited: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    per_example: Counter[str] = field(default_factory=Counter)
+    started: list[float] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    batches_created: int = 0
+    batch_custom_ids: Counter[str] = field(default_factory=Counter)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain-dict copy, safe to keep after the server moves on."""
+        return {
+            "requests": self.requests,
+            "by_status": dict(self.by_status),
+            "faults": dict(self.faults),
+            "bad_outputs": dict(self.bad_outputs),
+            "rate_limited": self.rate_limited,
+            "max_in_flight": self.max_in_flight,
+            "examples": len(self.per_example),
+            "max_per_example": max(self.per_example.values(), default=0),
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "batches_created": self.batches_created,
+            "batch_requests": sum(self.batch_custom_ids.values()),
+            "max_per_custom_id": max(self.batch_custom_ids.values(), default=0),
+        }
+
+
+#: What ``syngen-improve demo`` serves: a few overloads, dropped connections and rejected
+#: answers, so the demo shows retries and re-asks at work. Nothing in it depends on time
+#: (no hangs, no rate-limit buckets), so timing-driven client features cannot change the
+#: demo's result: the same counts, cost and outputs on every run.
+DEMO_CONFIG: Final = FakeConfig(
+    fault_rates={"529": 0.03, "drop": 0.02},
+    bad_output_rates={"broken_rules": 0.05, "truncated_json": 0.03},
+)
