@@ -39,4 +39,4 @@ with tempfile.TemporaryDirectory() as out:
         sample_path(), out, policy=strict_policy, templates=templates, progress=False
     )
     print(result)
-    print("poor under the stricter policy:", result.counts["poor"], "(the seed's rule: 120)")
+    print("poor under the stricter policy:", result.counts.poor, "(the seed's rule: 120)")

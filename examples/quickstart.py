@@ -15,10 +15,10 @@ from syngen_improve import improve_dataset_sync, sample_path
 source = sys.argv[1] if len(sys.argv) > 1 else sample_path()
 output = sys.argv[2] if len(sys.argv) > 2 else "quickstart-output"
 
-result = improve_dataset_sync(source, output, concurrency=16, max_attempts=3, progress=False)
+result = improve_dataset_sync(source, output, concurrency=16, answers=3, progress=False)
 
 print(result)  # improved / failed / poor / malformed
 report = result.report
-print(f"requests: {report['requests']['total']}, cost: ${report['cost_usd']:.4f}")
-print(f"for KTO: {output}/improved_interleaved.jsonl ({report['counts']['interleaved']} rows)")
+print(f"requests: {report.requests.total}, cost: ${report.cost_usd:.4f}")
+print(f"for KTO: {output}/improved_interleaved.jsonl ({report.counts.interleaved} rows)")
 print(f"for SFT: {output}/improved_examples.jsonl; the report: {output}/report.md")

@@ -15,7 +15,13 @@ from .analyze import (
     detect_from_notes,
     detect_structural,
 )
-from .improve import ImproveResult, Templates, improve_dataset, improve_dataset_sync
+from .config import ImproveConfig
+from .errors import SyngenError
+from .improve import Improver, Outcome
+from .llm import RateLimits, RetryPolicy
+from .prompts import Templates
+from .report import Report
+from .run import ImproveResult, improve_dataset, improve_dataset_sync
 from .validate import (
     Issue,
     ToolRegistry,
@@ -28,15 +34,22 @@ __all__ = [
     "Context",
     "DatasetProfile",
     "Example",
+    "ImproveConfig",
     "ImproveResult",
+    "Improver",
     "Issue",
     "JsonlWriter",
     "Malformed",
     "Message",
+    "Outcome",
     "QualityScores",
+    "RateLimits",
     "Record",
     "RelabelPolicy",
+    "Report",
+    "RetryPolicy",
     "SeedPolicy",
+    "SyngenError",
     "Templates",
     "ToolCall",
     "ToolRegistry",

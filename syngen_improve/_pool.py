@@ -56,6 +56,7 @@ async def run_pool(
         finally:
             slots.release()
 
+    error: BaseException | None = None
     try:
         async with asyncio.TaskGroup() as group:
             async for item in _aiter(items):
@@ -63,8 +64,11 @@ async def run_pool(
                 group.create_task(one(item))
                 started += 1
     except BaseExceptionGroup as group_error:
-        errors = group_error.exceptions
-        raise errors[0] from (group_error if len(errors) > 1 else None)
+        error, *others = group_error.exceptions
+        if others:
+            error.add_note(f"{len(others)} other worker(s) failed too: {others!r}")
+    if error is not None:
+        raise error  # outside the handler: its own cause and context, not the group
     return started
 
 

@@ -28,7 +28,7 @@ import orjson
 
 from ._jsonl import Malformed, read_jsonl, write_jsonl_atomic
 from ._model import iter_tool_calls
-from .errors import InputNotFound, UsageError
+from .errors import InputNotFound, InvalidInput, UsageError
 from .validate import ToolRegistry
 
 __all__ = [
@@ -44,7 +44,7 @@ ExportFormat = Literal["chatml", "kto", "kto-conversational", "sft"]
 FORMATS: Final = ("chatml", "kto", "kto-conversational", "sft")
 
 
-class ExportError(ValueError):
+class ExportError(InvalidInput):
     """A row that cannot be exported (says which line and why)."""
 
 

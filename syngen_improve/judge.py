@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,18 +24,17 @@ from ._model import DIMENSIONS
 from ._pool import Writer, run_pool
 from ._progress import Progress
 from ._sync import run_sync
-from .errors import InputNotFound, UsageError
+from .config import ImproveConfig
+from .errors import InputNotFound, ServiceRefused, SyngenError, UsageError
 from .llm import (
-    DEFAULT_MODEL,
     Backend,
     Engine,
-    RateLimits,
     Reply,
     Request,
     RequestFailed,
-    RetryPolicy,
 )
 from .llm._choose import open_backend
+from .prompts import judge_system_prompt
 
 __all__ = [
     "JUDGE_TOOL",
@@ -52,11 +51,6 @@ __all__ = [
 ]
 
 JUDGE_TOOL: Final = "submit_scores"
-
-
-def judge_system_prompt() -> str:
-    """The bundled judge prompt (the rubric in our words)."""
-    return (resources.files("syngen_improve.improve") / "templates" / "judge.md").read_text("utf-8")
 
 
 def judge_tool() -> dict[str, Any]:
@@ -78,7 +72,7 @@ def judge_tool() -> dict[str, Any]:
     }
 
 
-class JudgeError(ValueError):
+class JudgeError(SyngenError, ValueError):
     """The judge's answer has no usable scores."""
 
 
@@ -148,15 +142,15 @@ class Judge:
         cache: JudgeCache | None = None,
         system: str | None = None,
         max_tokens: int = 1024,
-        max_attempts: int = 2,
+        answers: int = 2,
     ) -> None:
-        if max_attempts < 1:
-            raise UsageError(f"'max_attempts' must be >= 1, got {max_attempts}")
+        if answers < 1:
+            raise UsageError(f"'answers' must be >= 1, got {answers}")
         self.engine = engine
         self.cache = cache if cache is not None else JudgeCache()
         self.system = system if system is not None else judge_system_prompt()
         self.max_tokens = max_tokens
-        self.max_attempts = max_attempts
+        self.answers = answers
         self.requests = 0
         self.hits = 0
         prompt_hash = hashlib.sha256(self.system.encode()).hexdigest()[:12]
@@ -186,7 +180,7 @@ class Judge:
             return cached
         request = self.request(example)
         error: JudgeError | None = None
-        for _ in range(self.max_attempts):
+        for _ in range(self.answers):
             self.requests += 1
             reply = await self.engine.complete(request)
             try:
@@ -237,73 +231,70 @@ class JudgeResult:
 async def judge_dataset(
     input: str | os.PathLike[str],
     output: str | os.PathLike[str],
+    config: ImproveConfig | None = None,
     *,
-    model: str = DEFAULT_MODEL,
     backend: Backend | None = None,
-    concurrency: int = 16,
-    rpm: float | None = None,
-    tpm: float | None = None,
-    output_tpm: float | None = None,
-    retry: RetryPolicy | None = None,
     cache: str | os.PathLike[str] | None = None,
-    progress: bool = True,
+    **options: Any,
 ) -> JudgeResult:
     """Score every example of ``input`` and write it to ``output`` with
-    ``quality_scores`` replaced by the judge's (and ``_source_line``). ``cache``
-    defaults to ``<output>.cache.jsonl``; examples judged before cost nothing."""
-    if concurrency < 1:
-        raise UsageError(f"'concurrency' must be > 0, got {concurrency}")
+    ``quality_scores`` replaced by the judge's (and ``_source_line``). The run's
+    options (model, concurrency, limits, retry, answers, progress) come from ``config``
+    and ``options`` as for ``improve_dataset``. ``cache`` defaults to
+    ``<output>.cache.jsonl``; examples judged before cost nothing."""
+    cfg = ImproveConfig.of(config, **options)
     source, target = Path(input), Path(output)
     if not source.is_file():
         raise InputNotFound(f"input file not found: {source}")
-    engine_backend, own = open_backend(backend, model=model)
-    engine = Engine(
-        engine_backend, limits=RateLimits(rpm=rpm, input_tpm=tpm, output_tpm=output_tpm),
-        retry=retry,
-    )  # fmt: skip
-    store = JudgeCache(
-        cache if cache is not None else target.with_name(target.name + ".cache.jsonl")
-    )
-    judge = Judge(engine, cache=store)
+    if target.resolve() == source.resolve():
+        raise UsageError(f"the output {target} is the input: write the scores to another file")
+    store_path = cache if cache is not None else target.with_name(target.name + ".cache.jsonl")
     result = JudgeResult(target)
     scored: list[dict[str, Any]] = []
-    target.unlink(missing_ok=True)
-    bar = Progress(total=None, stats=engine.stats, enabled=progress, desc="judging")
-    try:
-        async with Writer(target) as out:
-
-            async def one(item: Record | Malformed) -> None:
-                if isinstance(item, Malformed):
-                    result.malformed += 1
-                    return
-                before = judge.hits
-                try:
-                    scores = await judge.score(item.data)
-                except (JudgeError, RequestFailed) as exc:
-                    if isinstance(exc, RequestFailed) and exc.fatal:
-                        raise
-                    result.failed += 1
-                    bar.advance(failed=True)
-                    return
-                result.cached += judge.hits - before
-                result.judged += 1
-                scored.append({d: scores[d] for d in (*DIMENSIONS, "overall_quality")})
-                await out.put({**item.data, "quality_scores": scores, "_source_line": item.line})
-                bar.advance()
-
-            await run_pool(read_jsonl(source), one, concurrency=concurrency)
-    finally:
-        bar.close()
-        store.close()
+    async with AsyncExitStack() as stack:
+        engine_backend, own = open_backend(backend, model=cfg.model)
         if own:
-            await engine_backend.aclose()
+            stack.push_async_callback(engine_backend.aclose)
+        engine = Engine(engine_backend, limits=cfg.limits, retry=cfg.retry)
+        store = JudgeCache(store_path)
+        stack.callback(store.close)
+        judge = Judge(engine, cache=store, answers=cfg.answers)
+        target.unlink(missing_ok=True)
+        bar = stack.enter_context(
+            Progress(total=None, stats=engine.stats, enabled=cfg.progress, desc="judging")
+        )
+        out = await stack.enter_async_context(Writer(target))
+
+        async def one(item: Record | Malformed) -> None:
+            if isinstance(item, Malformed):
+                result.malformed += 1
+                return
+            before = judge.hits
+            try:
+                scores = await judge.score(item.data)
+            except (JudgeError, RequestFailed) as exc:
+                if isinstance(exc, RequestFailed) and exc.fatal:
+                    raise ServiceRefused(f"the API refused the run: {exc}") from exc
+                result.failed += 1
+                bar.advance(failed=True)
+                return
+            result.cached += judge.hits - before
+            result.judged += 1
+            scored.append({d: scores[d] for d in (*DIMENSIONS, "overall_quality")})
+            await out.put({**item.data, "quality_scores": scores, "_source_line": item.line})
+            bar.advance()
+
+        await run_pool(read_jsonl(source), one, concurrency=cfg.concurrency_for(batch=False))
     result.means = mean_scores(scored)
     result.stats = engine.stats.to_dict()
     return result
 
 
 def judge_dataset_sync(
-    input: str | os.PathLike[str], output: str | os.PathLike[str], **options: Any
+    input: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    config: ImproveConfig | None = None,
+    **options: Any,
 ) -> JudgeResult:
     """:func:`judge_dataset` for scripts (and inside a running event loop)."""
-    return run_sync(lambda: judge_dataset(input, output, **options), name="judge_dataset")
+    return run_sync(lambda: judge_dataset(input, output, config, **options), name="judge_dataset")

@@ -19,24 +19,14 @@ import orjson
 
 from ._jsonl import replace_bytes
 from .errors import InputNotFound, InvalidInput, OutputExists, UsageError
-from .improve._files import Layout, source_lines
+from .interleave import interleave_files
+from .outputs import Layout, source_lines
+from .report import Report, write_report
 
-__all__ = ["merge_outputs", "parse_shard"]
+__all__ = ["merge_outputs"]
 
-_DATA = ("improved", "poor", "failed", "quarantine")
 _SUMMED = ("input", "malformed", "good", "poor", "good_included")
 _DICTS = ("issues_structural", "issues_notes", "tools", "agents")
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"2/3"`` -> ``(2, 3)``; a clear error otherwise."""
-    try:
-        i, n = (int(p) for p in text.split("/"))
-    except ValueError:
-        raise UsageError(f"a shard is I/N with whole numbers, like 2/3; got {text!r}") from None
-    if not 1 <= i <= n:
-        raise UsageError(f"a shard I/N needs 1 <= I <= N; got {text!r}")
-    return i, n
 
 
 def _merge_analysis(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -58,13 +48,8 @@ def _merge_analysis(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def merge_outputs(
-    dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]
-) -> dict[str, Any]:
+def merge_outputs(dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> Report:
     """Merge shard folders ``dirs`` into ``out``; returns the merged report."""
-    from .interleave import interleave_files
-    from .report import write_report
-
     if len(dirs) < 2:
         raise UsageError("merge needs at least two output folders")
     shards = [Layout(Path(d)) for d in dirs]
@@ -76,7 +61,7 @@ def merge_outputs(
         raise OutputExists(f"{target.root} already holds results; merge into an empty folder")
     owner: dict[int, Path] = {}
     for layout in shards:
-        mine = set().union(*(source_lines(getattr(layout, name)) for name in _DATA))
+        mine = set().union(*(source_lines(path) for path in layout.data_files().values()))
         for line in mine:
             if line in owner:
                 raise InvalidInput(
@@ -85,10 +70,14 @@ def merge_outputs(
                 )
         owner.update(dict.fromkeys(mine, layout.root))
     target.state.mkdir(parents=True, exist_ok=True)
-    for name in (*_DATA, "ledger", "runs"):
-        with open(getattr(target, name), "wb") as sink:
+
+    def concatenated(layout: Layout) -> list[Path]:
+        return [*layout.data_files().values(), layout.ledger, layout.runs]
+
+    for i, target_path in enumerate(concatenated(target)):
+        with open(target_path, "wb") as sink:
             for layout in shards:
-                source = getattr(layout, name)
+                source = concatenated(layout)[i]
                 if source.exists():
                     with open(source, "rb") as fh:
                         shutil.copyfileobj(fh, sink)
@@ -101,6 +90,6 @@ def merge_outputs(
         summaries.append({"dir": str(layout.root), "counts": report.get("counts", {}),
                           "cost_usd": report.get("cost_usd"),
                           "requests": (report.get("requests") or {}).get("total")})  # fmt: skip
-    replace_bytes(target.state / "shards.json", orjson.dumps(summaries, option=orjson.OPT_INDENT_2))
+    replace_bytes(target.shards, orjson.dumps(summaries, option=orjson.OPT_INDENT_2))
     interleave_files(target.improved, target.poor, target.interleaved, pairs=True)
     return write_report(target.root)

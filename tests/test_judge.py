@@ -93,7 +93,7 @@ async def test_a_bad_answer_is_asked_again_once() -> None:
     assert scores["sessionMemory_quality"] == 5
     always = FakeAnthropic(FakeConfig(bad_output_rates={"wrong_tool": 1.0}))
     with pytest.raises(JudgeError):
-        await Judge(in_process(always), max_attempts=2).score(make_example())
+        await Judge(in_process(always), answers=2).score(make_example())
     await engine.backend.aclose()
 
 

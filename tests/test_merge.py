@@ -9,7 +9,7 @@ import pytest
 
 from syngen_improve import Record, read_jsonl, sample_path
 from syngen_improve.cli import main
-from syngen_improve.merge import parse_shard
+from syngen_improve.config import parse_shard
 
 FILES = ("improved_examples.jsonl", "poor_examples.jsonl", "failed.jsonl", "quarantine.jsonl")
 

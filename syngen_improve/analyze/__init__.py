@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._notes import detect_from_notes
 from ._policy import RelabelPolicy, SeedPolicy
-from ._profile import DatasetProfile, ProfileBuilder, agent_of, analyze_dataset
+from ._profile import DatasetProfile, ProfileBuilder, agent_of, analyze_dataset, issue_kinds
 from ._structural import STRUCTURAL_KINDS, detect_structural
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "analyze_dataset",
     "detect_from_notes",
     "detect_structural",
+    "issue_kinds",
 ]

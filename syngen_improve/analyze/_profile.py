@@ -14,7 +14,7 @@ from ._notes import detect_from_notes
 from ._policy import RelabelPolicy, SeedPolicy
 from ._structural import STRUCTURAL_KINDS, detect_structural
 
-__all__ = ["DatasetProfile", "ProfileBuilder", "agent_of", "analyze_dataset"]
+__all__ = ["DatasetProfile", "ProfileBuilder", "agent_of", "analyze_dataset", "issue_kinds"]
 
 _MEAN_KEYS = (*DIMENSIONS, "overall_quality")
 _NOTES_KINDS = STRUCTURAL_KINDS[:5]
@@ -187,3 +187,9 @@ def analyze_dataset(
         else:
             builder.add_malformed(item)
     return builder.build()
+
+
+def issue_kinds(example: Mapping[str, Any]) -> frozenset[str]:
+    """The issue kinds of one example: from the judge's notes and from its structure
+    (what :meth:`ProfileBuilder.add_with_issues` finds for a poor one)."""
+    return frozenset(detect_from_notes(example)) | frozenset(detect_structural(example))

@@ -1,22 +1,10 @@
-"""Improvement: prompt templates, the acceptance gate, and the ``improve_dataset`` pipeline."""
+"""The improve stage: the acceptance gate and the :class:`Improver` (engine + prompt +
+gate + re-asks), with no files. ``improve_dataset`` (in ``syngen_improve.run``) puts
+the files around it."""
 
 from __future__ import annotations
 
 from ._gate import REASONS, Verdict, build_record, check_reply
-from ._pipeline import ImproveResult, improve_dataset, improve_dataset_sync
-from ._prompt import IMPROVE_TOOL, improve_tool
-from ._templates import ISSUE_BLOCKS, Templates
+from ._improver import Improver, Outcome
 
-__all__ = [
-    "IMPROVE_TOOL",
-    "ISSUE_BLOCKS",
-    "ImproveResult",
-    "REASONS",
-    "Templates",
-    "Verdict",
-    "build_record",
-    "check_reply",
-    "improve_dataset",
-    "improve_dataset_sync",
-    "improve_tool",
-]
+__all__ = ["Improver", "Outcome", "REASONS", "Verdict", "build_record", "check_reply"]

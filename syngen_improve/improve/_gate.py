@@ -16,8 +16,8 @@ from typing import Any, Final
 from .._model import iter_tool_calls
 from .._text import find_example
 from ..llm import Reply
+from ..prompts import IMPROVE_TOOL
 from ..validate import Level, ToolRegistry, validate_example
-from ._prompt import IMPROVE_TOOL
 
 __all__ = ["REASONS", "Verdict", "build_record", "check_reply"]
 

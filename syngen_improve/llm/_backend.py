@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import UsageError
+from ..errors import SyngenError, UsageError
 from ._pricing import Usage
 
 __all__ = ["Backend", "BackendError", "Reply", "Request"]
@@ -100,7 +100,7 @@ class Reply:
         return None
 
 
-class BackendError(Exception):
+class BackendError(SyngenError):
     """A failed call. ``status`` is the HTTP status, or ``None`` when no response came
     back (connection error or timeout). Messages never contain the API key."""
 

@@ -10,9 +10,20 @@ from ._backend import Backend
 from ._batch import BatchBackend
 from ._openai import OpenAIBackend
 
-__all__ = ["BackendName", "open_backend"]
+__all__ = ["BackendName", "check_backend", "open_backend"]
 
 BackendName = Literal["anthropic", "batch", "openai"]
+
+
+def check_backend(backend: object) -> None:
+    """Raise :class:`UsageError` unless ``backend`` is ``None``, a known name or an object
+    that looks like a :class:`Backend` (checked before any work is done)."""
+    if backend is None or backend in ("anthropic", "batch", "openai"):
+        return
+    if isinstance(backend, str) or not isinstance(backend, Backend):
+        raise UsageError(
+            f"'backend' must be 'anthropic', 'batch', 'openai' or a Backend, got {backend!r}"
+        )
 
 
 def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[Backend, bool]:
@@ -24,8 +35,5 @@ def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[
         return BatchBackend(model=model), True
     if backend == "openai":
         return OpenAIBackend(model=model), True
-    if isinstance(backend, str):
-        raise UsageError(
-            f"'backend' must be 'anthropic', 'batch', 'openai' or a Backend, got {backend!r}"
-        )
+    check_backend(backend)
     return backend, False

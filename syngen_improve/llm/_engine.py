@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from ..errors import SyngenError
 from ._backend import Backend, BackendError, Reply, Request
 from ._limits import RateLimiter, RateLimits
 from ._pricing import Pricing, Usage, price_for
@@ -37,7 +38,7 @@ def estimate_input_tokens(body_size: int) -> int:
     return max(1, math.ceil(body_size / 3.5))
 
 
-class RequestFailed(Exception):
+class RequestFailed(SyngenError):
     """A request that did not succeed within the retry policy."""
 
     def __init__(self, error: BackendError, *, attempts: int) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from syngen_improve.improve import IMPROVE_TOOL, check_reply
+from syngen_improve.improve import check_reply
 from syngen_improve.llm import Reply, Usage
+from syngen_improve.prompts import IMPROVE_TOOL
 from syngen_improve.testing import FakeModel
 from syngen_improve.validate import ToolRegistry
 from tests.helpers import GOOD_CONTEXT, call_text, make_example

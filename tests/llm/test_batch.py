@@ -38,7 +38,7 @@ async def test_batch_run_improves_everything_at_half_price(tmp_path: Path) -> No
     async with FakeAnthropicServer(config=config) as server:
         b = backend(server.url)
         result = await improve_dataset(sample_path(), tmp_path, backend=b, retry=FAST,
-                                       progress=False, max_attempts=4)  # fmt: skip
+                                       progress=False, answers=4)  # fmt: skip
         await b.aclose()
         counters = server.counters.snapshot()
     improved = [r.data["_source_line"] for r in read_jsonl(tmp_path / "improved_examples.jsonl")
@@ -49,12 +49,12 @@ async def test_batch_run_improves_everything_at_half_price(tmp_path: Path) -> No
     assert validate_file(tmp_path / "improved_examples.jsonl", profile="strict").ok
     assert counters["batches_created"] >= 2  # re-asks and retries went in follow-up batches
     assert counters["max_per_custom_id"] == 1  # no custom_id was ever submitted twice
-    t = result.report["tokens"]
-    usage = Usage(t["input"], t["output"], t["cache_read"], t["cache_creation"])
+    t = result.report.tokens
+    usage = Usage(t.input, t.output, t.cache_read, t.cache_creation)
     pricing = price_for("claude-haiku-5-5")
     assert pricing is not None
-    assert result.report["cost_usd"] == pytest.approx(pricing.cost(usage) / 2, rel=1e-3)
-    assert result.report["requests"]["retried"] > 0  # errored and expired results
+    assert result.report.cost_usd == pytest.approx(pricing.cost(usage) / 2, rel=1e-3)
+    assert result.report.requests.retried > 0  # errored and expired results
 
 
 async def test_reask_online_sends_only_the_first_answers_as_a_batch(tmp_path: Path) -> None:
@@ -65,11 +65,11 @@ async def test_reask_online_sends_only_the_first_answers_as_a_batch(tmp_path: Pa
                                        progress=False, limit=30)  # fmt: skip
         await b.aclose()
         counters = server.counters.snapshot()
-    poor = result.counts["poor"]
-    assert result.counts["improved"] == poor
+    poor = result.counts.poor
+    assert result.counts.improved == poor
     assert counters["batch_requests"] == poor
     assert counters["batches_created"] == 1  # the re-asks did not make a follow-up batch
-    assert result.report["requests"]["total"] == 2 * poor  # the online re-asks are counted too
+    assert result.report.requests.total == 2 * poor  # the online re-asks are counted too
     assert server.counters.per_example.total() == 2 * poor  # each answered twice: batch, online
 
 
@@ -78,7 +78,7 @@ async def test_batches_are_split_at_max_requests(tmp_path: Path) -> None:
         b = backend(server.url, max_requests=50)
         result = await improve_dataset(sample_path(), tmp_path, backend=b, progress=False)
         await b.aclose()
-    assert result.counts["improved"] == 120
+    assert result.counts.improved == 120
     assert server.counters.batches_created == 3  # 50 + 50 + 20
     assert len((tmp_path / "state" / "batch" / "batches.jsonl").read_text().splitlines()) == 3
 

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from syngen_improve import improve_dataset, sample_path
-from syngen_improve.improve import IMPROVE_TOOL, Templates
-from syngen_improve.improve._prompt import first_message, reask_messages
 from syngen_improve.llm import BackendError, OpenAIBackend, Reply, Request, RetryPolicy, Usage
 from syngen_improve.llm._openai import _payload
+from syngen_improve.prompts import IMPROVE_TOOL, Templates, first_message, reask_messages
 from syngen_improve.testing import FakeAnthropicServer, FakeConfig
 from syngen_improve.validate import validate_file
 from tests.helpers import make_example
@@ -23,11 +22,12 @@ async def test_improve_end_to_end_over_chat_completions(tmp_path: Path) -> None:
         result = await improve_dataset(sample_path(), tmp_path, backend=b, progress=False,
                                        retry=RetryPolicy(base_delay=0.01))  # fmt: skip
         await b.aclose()
-    assert result.counts["improved"] + result.counts["failed"] == 120
-    assert result.counts["improved"] >= 118
+    assert result.counts.improved + result.counts.failed == 120
+    assert result.counts.improved >= 118
     assert validate_file(tmp_path / "improved_examples.jsonl", profile="strict").ok
-    assert result.report["rejections"].get("invalid", 0) > 0  # re-asks went through tool messages
-    assert result.report["cost_usd"] == 0  # a local model has no price
+    rejections = result.report.get("rejections")
+    assert rejections.get("invalid", 0) > 0  # re-asks went through tool messages
+    assert result.report.cost_usd == 0  # a local model has no price
 
 
 async def test_json_mode_for_servers_without_function_calling(tmp_path: Path) -> None:

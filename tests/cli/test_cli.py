@@ -35,8 +35,9 @@ def test_policy_options(shared_data: Path, capsys: pytest.CaptureFixture[str]) -
 
 def test_unreadable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(tmp_path / "missing.jsonl")]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    assert "missing.jsonl: No such file or directory" in capsys.readouterr().err
     assert main(["analyze", str(tmp_path)]) == 2
+    assert "Is a directory" in capsys.readouterr().err
 
 
 def test_usage_error_exits_2() -> None:
@@ -88,7 +89,7 @@ def test_validate_exit_codes_and_json(
     assert main(["validate", str(good)]) == 0
     assert "Validated 1 examples: 0 failed (ignoring 0 label=false)" in capsys.readouterr().out
     assert main(["validate", str(tmp_path / "missing.jsonl")]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    assert "missing.jsonl: No such file or directory" in capsys.readouterr().err
 
 
 def test_validate_strict_and_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,8 @@
-"""The output folder's layout, and what an earlier run left in it (for resume)."""
+"""The output folder: its file names and layout, and what an earlier run left in it.
+
+The orchestrator writes the folder; ``report``, ``merge`` and ``interleave`` read it
+through this module alone, so none of them depends on the orchestrator.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from .._jsonl import read_records
+from ._jsonl import read_records
 
 __all__ = ["FILES", "Layout", "Prior", "count_lines", "is_improvement", "source_lines"]
 
@@ -27,17 +31,51 @@ STATE: Final = "state"
 
 @dataclass(frozen=True)
 class Layout:
-    """Paths of one output folder."""
+    """Paths of one output folder (DESIGN.md §5)."""
 
     root: Path
 
-    def __getattr__(self, name: str) -> Path:
-        if name in FILES:
-            return self.root / FILES[name]
-        raise AttributeError(name)
+    @property
+    def improved(self) -> Path:
+        """Accepted improvements (label true), and good examples with include_good."""
+        return self.root / FILES["improved"]
+
+    @property
+    def poor(self) -> Path:
+        """The poor originals (label false)."""
+        return self.root / FILES["poor"]
+
+    @property
+    def interleaved(self) -> Path:
+        """True, False, ... for KTO, rebuilt at the end of every run."""
+        return self.root / FILES["interleaved"]
+
+    @property
+    def failed(self) -> Path:
+        """Poor examples not improved: original, reason, last errors."""
+        return self.root / FILES["failed"]
+
+    @property
+    def quarantine(self) -> Path:
+        """Unreadable input lines with their line number and error."""
+        return self.root / FILES["quarantine"]
+
+    @property
+    def report_json(self) -> Path:
+        return self.root / FILES["report_json"]
+
+    @property
+    def report_md(self) -> Path:
+        return self.root / FILES["report_md"]
+
+    def data_files(self) -> dict[str, Path]:
+        """The record files that carry ``_source_line``, by short name."""
+        return {"improved": self.improved, "poor": self.poor, "failed": self.failed,
+                "quarantine": self.quarantine}  # fmt: skip
 
     @property
     def state(self) -> Path:
+        """Resume state: ledger, runs, analysis, caches, batch ids."""
         return self.root / STATE
 
     @property
@@ -52,10 +90,23 @@ class Layout:
     def analysis(self) -> Path:
         return self.state / "analysis.json"
 
+    @property
+    def shards(self) -> Path:
+        """The per-shard summaries of a merged folder."""
+        return self.state / "shards.json"
+
+    @property
+    def judge_cache(self) -> Path:
+        return self.state / "judge_cache.jsonl"
+
+    @property
+    def batch_state(self) -> Path:
+        """Where the batch backend keeps batch ids and results."""
+        return self.state / "batch"
+
     def has_results(self) -> bool:
-        names = ("improved", "poor", "failed", "quarantine")
         return self.ledger.exists() or any(
-            (self.root / FILES[n]).exists() and (self.root / FILES[n]).stat().st_size for n in names
+            p.exists() and p.stat().st_size for p in self.data_files().values()
         )
 
     def read_json(self, path: Path) -> Any:

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from syngen_improve import Record, improve_dataset, improve_dataset_sync, read_jsonl, sample_path
-from syngen_improve.improve._files import count_lines
+from syngen_improve.errors import ServiceRefused
 from syngen_improve.llm import AnthropicBackend, RequestFailed, RetryPolicy
+from syngen_improve.outputs import count_lines
 from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeConfig, FakeModel
 from syngen_improve.validate import validate_file
 
@@ -53,19 +54,19 @@ async def test_real_slice_end_to_end(
 ) -> None:
     result = await improve(shared_data / "scored_sample.jsonl", tmp_path, server)
     c = result.counts
-    assert (c["input"], c["malformed"], c["poor"], c["good"]) == (900, 1, 568, 331)
+    assert (c.input, c.malformed, c.poor, c.good) == (900, 1, 568, 331)
     improved, failed = source_lines(tmp_path / OUTPUTS[0]), source_lines(tmp_path / OUTPUTS[2])
     assert len(improved) + len(failed) == 568
-    assert c["improved"] == len(improved) == count_lines(tmp_path / OUTPUTS[0])
-    assert c["failed"] == len(failed)
-    assert c["poor_written"] == count_lines(tmp_path / OUTPUTS[1]) == 568
-    assert c["quarantined"] == 1
+    assert c.improved == len(improved) == count_lines(tmp_path / OUTPUTS[0])
+    assert c.failed == len(failed)
+    assert c.poor_written == count_lines(tmp_path / OUTPUTS[1]) == 568
+    assert c.quarantined == 1
     strict = validate_file(tmp_path / OUTPUTS[0], profile="strict")
     assert strict.ok
     assert strict.passed == len(improved)
     assert labels(tmp_path / "improved_interleaved.jsonl") == [True, False] * 568
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report == result.report
+    assert report == result.report.to_dict()
     assert {"counts", "issues", "validation", "requests", "tokens", "cost_usd", "elapsed_s",
             "model", "version"} <= report.keys()  # fmt: skip
     assert report["tokens"]["cache_read"] > 0
@@ -86,7 +87,7 @@ async def test_fault_soak_loses_nothing(shared_data: Path, tmp_path: Path) -> No
     retry = RetryPolicy(base_delay=0.005, max_delay=0.05, timeout=0.5)
     async with FakeAnthropicServer(config=config) as srv:
         result = await improve(
-            shared_data / "scored_sample.jsonl", tmp_path, srv, max_attempts=4, retry=retry
+            shared_data / "scored_sample.jsonl", tmp_path, srv, answers=4, retry=retry
         )
         counters = srv.counters
     improved, failed = source_lines(tmp_path / OUTPUTS[0]), source_lines(tmp_path / OUTPUTS[2])
@@ -95,33 +96,33 @@ async def test_fault_soak_loses_nothing(shared_data: Path, tmp_path: Path) -> No
     assert len(improved) >= 0.99 * 568
     assert sum(counters.faults.values()) > 30
     assert sum(counters.bad_outputs.values()) > 30
-    assert result.report["requests"]["retried"] > 0
-    assert result.report["validation"]["failed"] > 0  # re-asks happened
+    assert result.report.requests.retried > 0
+    assert result.report.get("validation")["failed"] > 0  # re-asks happened
 
 
 async def test_resume_finishes_without_repeating(
     tmp_path: Path, server: FakeAnthropicServer
 ) -> None:
     first = await improve(sample_path(), tmp_path, server, limit=60)
-    assert not first.report["complete"] or first.counts["input"] == 60
+    assert not first.report.complete or first.counts.input == 60
     done = set(source_lines(tmp_path / OUTPUTS[0]))
     requests_before = server.counters.requests
-    second = await improve(sample_path(), tmp_path, server)
-    assert second.counts["improved"] == 120
+    second = await improve(sample_path(), tmp_path, server, resume=True)
+    assert second.counts.improved == 120
     assert server.counters.requests - requests_before == 120 - len(done)
     for name in OUTPUTS[:2]:
         lines = source_lines(tmp_path / name)
         assert len(lines) == len(set(lines)) == 120
-    assert second.report["runs"] == 2
-    again = await improve(sample_path(), tmp_path, server)
+    assert second.report.runs == 2
+    again = await improve(sample_path(), tmp_path, server, resume=True)
     assert again.counts == second.counts
     with pytest.raises(FileExistsError, match="resume"):
-        await improve(sample_path(), tmp_path, server, resume=False)
+        await improve(sample_path(), tmp_path, server)  # resume is off by default
 
 
 async def test_options_are_checked_before_any_work(tmp_path: Path) -> None:
     backend = AnthropicBackend(api_key="k", base_url="http://127.0.0.1:9")
-    for bad in ({"concurrency": 0}, {"max_attempts": 0}, {"rpm": -1}, {"limit": 0}):
+    for bad in ({"concurrency": 0}, {"answers": 0}, {"rpm": -1}, {"limit": 0}):
         with pytest.raises(ValueError, match="must be > 0"):
             await improve_dataset(sample_path(), tmp_path, backend=backend, **bad)
     with pytest.raises(FileNotFoundError, match="input file not found"):
@@ -136,8 +137,8 @@ async def test_include_good_puts_good_examples_on_the_desirable_side(
     tmp_path: Path, server: FakeAnthropicServer
 ) -> None:
     result = await improve(sample_path(), tmp_path, server, include_good=True)
-    assert result.counts["good_included"] == 79
-    assert result.counts["improved"] == 120
+    assert result.counts.good_included == 79
+    assert result.counts.improved == 120
     assert count_lines(tmp_path / OUTPUTS[0]) == 199
     assert server.counters.requests == 120  # good examples cost nothing
 
@@ -153,7 +154,7 @@ def test_sync_wrapper_works_inside_a_running_loop(
             return improve_dataset_sync(sample_path(), tmp_path, progress=False, limit=20)
 
         result = asyncio.run(notebook_cell())
-    assert result.counts["input"] == 20
+    assert result.counts.input == 20
     assert result.ok
 
 
@@ -169,8 +170,8 @@ async def test_cancelled_run_reports_and_resumes(tmp_path: Path) -> None:
         assert report["interrupted"] is True
         assert report["complete"] is False
         assert 8 <= report["counts"]["improved"] < 120
-        finished = await improve(sample_path(), tmp_path, srv)
-    assert finished.report["complete"]
+        finished = await improve(sample_path(), tmp_path, srv, resume=True)
+    assert finished.report.complete
     lines = source_lines(tmp_path / OUTPUTS[0])
     assert len(lines) == len(set(lines)) == 120
 
@@ -178,13 +179,15 @@ async def test_cancelled_run_reports_and_resumes(tmp_path: Path) -> None:
 async def test_bad_key_stops_the_run_and_never_leaks(tmp_path: Path, capsys: Any) -> None:
     sentinel = "sk-ant-SENTINEL-9f8e7d6c5b4a3210"
     async with FakeAnthropicServer(config=FakeConfig(api_key="something-else")) as srv:
-        with pytest.raises(RequestFailed) as info:
+        with pytest.raises(ServiceRefused) as info:
             await improve(sample_path(), tmp_path, srv, api_key=sentinel)
-    assert info.value.status == 401
+    cause = info.value.__cause__
+    assert isinstance(cause, RequestFailed)
+    assert cause.status == 401
     assert (tmp_path / "report.json").exists()
     texts = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
     out = capsys.readouterr()
-    texts += [out.out, out.err, str(info.value), repr(info.value.error)]
+    texts += [out.out, out.err, str(info.value), repr(cause.error)]
     assert not any(sentinel in t or sentinel[-12:] in t for t in texts)
 
 
@@ -207,15 +210,15 @@ async def test_replayed_real_improvements_fail_only_for_missing_results(
     originals.write_text("".join(json.dumps(r["original"]) + "\n" for r in rows))
     fake = FakeAnthropic(model=FakeModel.from_pairs(pairs))
     async with FakeAnthropicServer(fake) as srv:
-        strict = await improve(originals, tmp_path / "strict", srv, max_attempts=1)
+        strict = await improve(originals, tmp_path / "strict", srv, answers=1)
         relaxed = await improve(
-            originals, tmp_path / "relaxed", srv, max_attempts=1, require_result=False
+            originals, tmp_path / "relaxed", srv, answers=1, require_result=False
         )
-    poor = strict.counts["poor"]
+    poor = strict.counts.poor
     assert fake.model.replayed == 2 * poor
     # Those real answers follow a later spec without `Result:`; R402 is the only reason.
-    assert strict.counts["improved"] == 0
+    assert strict.counts.improved == 0
     failed = [r.data for r in read_jsonl(tmp_path / "strict" / OUTPUTS[2]) if isinstance(r, Record)]
     codes = collections.Counter(e.split()[0] for f in failed for e in f["errors"])
     assert set(codes) == {"R402"}
-    assert relaxed.counts["improved"] == poor
+    assert relaxed.counts.improved == poor

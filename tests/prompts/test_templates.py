@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from syngen_improve.analyze import STRUCTURAL_KINDS
-from syngen_improve.improve import ISSUE_BLOCKS, Templates
+from syngen_improve.prompts import ISSUE_BLOCKS, Templates
 
 
 def test_defaults_cover_every_detected_issue_kind() -> None:

@@ -12,7 +12,14 @@ from ..llm import Reply, Request
 from ..validate import ToolRegistry
 from ._templates import Templates
 
-__all__ = ["IMPROVE_TOOL", "build_request", "first_message", "improve_tool", "reask_messages"]
+__all__ = [
+    "IMPROVE_TOOL",
+    "build_request",
+    "first_message",
+    "improve_tool",
+    "reask_messages",
+    "tool_schemas_text",
+]
 
 IMPROVE_TOOL: Final = "submit_improved_example"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from syngen_improve import Malformed, Record, read_jsonl, sample_path
-from syngen_improve.improve._files import count_lines
+from syngen_improve.outputs import count_lines
 from tests.helpers import fake_server_process
 
 CONCURRENCY = 4

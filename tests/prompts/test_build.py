@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from syngen_improve._text import find_example
-from syngen_improve.improve import IMPROVE_TOOL, Templates
-from syngen_improve.improve._prompt import (
+from syngen_improve.llm import Reply, Usage
+from syngen_improve.prompts import (
+    IMPROVE_TOOL,
+    Templates,
     build_request,
     first_message,
     reask_messages,
     tool_schemas_text,
 )
-from syngen_improve.llm import Reply, Usage
 from syngen_improve.validate import ToolRegistry
 from tests.helpers import make_example
 

@@ -16,7 +16,7 @@ from typing import Final
 
 from ..errors import InputNotFound, InvalidInput
 
-__all__ = ["ISSUE_BLOCKS", "Templates"]
+__all__ = ["ISSUE_BLOCKS", "Templates", "judge_system_prompt"]
 
 #: Issue kind (analyze's names) -> template file of its instruction block.
 ISSUE_BLOCKS: Final = {
@@ -35,6 +35,11 @@ TemplateSource = str | os.PathLike[str]
 
 def _bundled(name: str) -> str:
     return (resources.files(__package__) / "templates" / f"{name}.md").read_text("utf-8")
+
+
+def judge_system_prompt() -> str:
+    """The bundled judge prompt (the rubric in our words)."""
+    return _bundled("judge")
 
 
 def _text(source: TemplateSource) -> str:

@@ -1,0 +1,82 @@
+"""The command line's frame: the parser with one subcommand per module, and the one
+place where errors become exit codes.
+
+Each command module has ``NAME``, ``HELP``, ``DESCRIPTION``, ``add_arguments(parser)``
+and ``run(args) -> int``; the parser dispatches to ``run`` (``set_defaults``). A
+:class:`~syngen_improve.errors.SyngenError` exits with its ``exit_code`` and its message;
+an ``OSError`` (a file that cannot be read or written) exits 2 naming the file; Ctrl-C
+exits 130; anything else is a bug: its traceback and exit 70.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from types import ModuleType
+
+from .._version import __version__
+from ..errors import EXIT_INTERRUPTED, EXIT_SOFTWARE, EXIT_USAGE, SyngenError
+from . import analyze, demo, export, interleave, judge, merge, report, validate
+from . import improve as improve_command
+
+__all__ = ["COMMANDS", "build_parser", "main", "main_exit"]
+
+COMMANDS: tuple[ModuleType, ...] = (
+    analyze, validate, improve_command, judge, report, merge, interleave, export, demo,
+)  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to document the CLI)."""
+    parser = argparse.ArgumentParser(
+        prog="syngen-improve",
+        description="Turn a synthetic tool-calling dataset into clean preference data.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        p = sub.add_parser(
+            command.NAME, help=command.HELP, description=command.DESCRIPTION, allow_abbrev=False
+        )
+        command.add_arguments(p)
+        p.set_defaults(handler=command.run,
+                       interrupted=getattr(command, "INTERRUPTED", "interrupted"))  # fmt: skip
+    return parser
+
+
+def _describe(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        print(f"syngen-improve: {args.interrupted}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SyngenError as exc:
+        print(f"syngen-improve: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        print(f"syngen-improve: {_describe(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception:
+        traceback.print_exc()
+        print(
+            "syngen-improve: internal error (a bug in syngen_improve, not in your data or "
+            "options); please report it with the traceback above",
+            file=sys.stderr,
+        )
+        return EXIT_SOFTWARE
+    return code
+
+
+def main_exit() -> None:
+    """Console-script entry point: exit with :func:`main`'s code."""
+    sys.exit(main())

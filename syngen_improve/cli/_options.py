@@ -1,0 +1,119 @@
+"""Options shared by several commands, and their translation into an ImproveConfig."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+
+from ..analyze import SeedPolicy
+from ..config import ImproveConfig
+from ..llm import DEFAULT_MODEL, RateLimits
+
+if TYPE_CHECKING:
+    from ..llm import Backend
+    from ..report import Report
+    from ..testing import FakeConfig
+
+__all__ = [
+    "add_policy_options",
+    "add_run_options",
+    "config_from_args",
+    "fake_backend",
+    "policy_from_args",
+    "print_json",
+    "print_summary",
+    "run_async",
+]
+
+T = TypeVar("T")
+
+
+def add_policy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overall-below", type=float, default=3.0, metavar="X",
+                   help="poor when overall_quality < X (default 3.0)")  # fmt: skip
+    p.add_argument("--memory-at-most", type=float, default=1.0, metavar="Y",
+                   help="poor when sessionMemory_quality <= Y (default 1)")  # fmt: skip
+
+
+def policy_from_args(args: argparse.Namespace) -> SeedPolicy:
+    return SeedPolicy(overall_below=args.overall_below, memory_at_most=args.memory_at_most)
+
+
+def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> None:
+    """Model, concurrency, limits, answers and progress: what improve and judge share."""
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model id (default %(default)s)")
+    p.add_argument("--concurrency", type=int, metavar="N", help=concurrency_help)
+    p.add_argument("--rpm", type=float, metavar="R", help="requests per minute")
+    p.add_argument("--tpm", type=float, metavar="T", help="input tokens per minute")
+    p.add_argument("--output-tpm", type=float, metavar="T", help="output tokens per minute")
+    p.add_argument(
+        "--answers",
+        "--max-attempts",
+        dest="answers",
+        type=int,
+        default=3,
+        metavar="K",
+        help="answers per example: the first plus re-asks (default 3)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
+    """The run's config from the shared options, plus ``fields``."""
+    return ImproveConfig(
+        model=args.model,
+        concurrency=args.concurrency,
+        limits=RateLimits(rpm=args.rpm, input_tpm=args.tpm, output_tpm=args.output_tpm),
+        answers=args.answers,
+        progress=not args.no_progress,
+        **fields,
+    )
+
+
+def run_async(job: Callable[[], Awaitable[T]]) -> T:
+    """Run an async command to its end (Ctrl-C surfaces as ``KeyboardInterrupt``)."""
+
+    async def main() -> T:
+        return await job()
+
+    return asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def fake_backend(model: str, fake: FakeConfig | None) -> AsyncIterator[Backend | None]:
+    """A backend on the built-in fake server (real HTTP on 127.0.0.1), or ``None``."""
+    if fake is None:
+        yield None
+        return
+    from ..llm import AnthropicBackend
+    from ..testing import FakeAnthropicServer
+
+    async with FakeAnthropicServer(config=fake) as server:
+        backend = AnthropicBackend(model=model, api_key="sk-fake", base_url=server.url)
+        try:
+            yield backend
+        finally:
+            await backend.aclose()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def print_summary(report: Report, out: str) -> None:
+    c = report.counts
+    print(
+        f"{c.input} input lines: {c.poor} poor, {c.good} good, "
+        f"{c.malformed} malformed (quarantined)\n"
+        f"improved {c.improved}, failed {c.failed}; interleaved {c.interleaved} lines\n"
+        f"requests {report.requests.total} (retried {report.requests.retried}), "
+        f"cost ${report.cost_usd:.4f}\n"
+        f"outputs in {Path(out)}/ (report.md, report.json)"
+    )

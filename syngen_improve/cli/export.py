@@ -1,0 +1,38 @@
+"""``syngen-improve export``: training formats that load in HF ``datasets``."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..export import export_file
+
+NAME = "export"
+HELP = "convert examples to a training format that loads in HF datasets"
+DESCRIPTION = (
+    "Write FILE as chatml, kto, kto-conversational or sft rows. Exit 0, or 2 on a usage "
+    "or input problem (the line is named)."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="a JSONL file of examples with bool labels")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=["chatml", "kto", "kto-conversational", "sft"],
+        dest="fmt",
+        help="the training format",
+    )
+    p.add_argument("--out", required=True, metavar="F", help="the output JSONL file")
+    p.add_argument(
+        "--tools", action="store_true", help="add a 'tools' column (JSON schemas, as a string)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    stats = export_file(args.file, args.out, fmt=args.fmt, tools=args.tools)
+    print(
+        f"wrote {stats.written} {args.fmt} rows to {args.out} "
+        f"({stats.read} read, {stats.skipped} skipped)"
+    )
+    return 0

@@ -1,0 +1,109 @@
+"""``syngen-improve improve``: the whole pipeline on a file."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from ..errors import EXIT_FAILED, EXIT_OK
+from ..report import Report
+from ..run import improve_dataset
+from ._options import (
+    add_policy_options,
+    add_run_options,
+    config_from_args,
+    fake_backend,
+    policy_from_args,
+    print_json,
+    print_summary,
+    run_async,
+)
+
+if TYPE_CHECKING:
+    from ..testing import FakeConfig
+
+NAME = "improve"
+HELP = "improve the poor examples with an LLM (the whole pipeline)"
+DESCRIPTION = (
+    "Analyze INPUT, improve its poor examples with the model under the acceptance gate, "
+    "and write the output folder (improved, poor, interleaved, failed, quarantine, "
+    "report). Exit 0 when every poor example was improved, 1 when some failed, 2 on a "
+    "usage or input problem, 70 on an internal error, 130 when interrupted (rerun with "
+    "--resume)."
+)
+INTERRUPTED = "interrupted; outputs so far are in the --out folder. Run the same command " \
+    "with --resume to continue."  # fmt: skip
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="INPUT", help="a JSONL file of scored examples")
+    p.add_argument("--out", required=True, metavar="DIR", help="the output folder")
+    add_run_options(p, concurrency_help="default 16; 10,000 with --backend batch")
+    p.add_argument(
+        "--backend",
+        choices=["anthropic", "batch", "openai", "fake"],
+        default="anthropic",
+        help="anthropic (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL), batch (Message Batches, half "
+        "price), openai (OPENAI_BASE_URL / OPENAI_API_KEY: vLLM, Ollama, LM Studio) or the "
+        "built-in fake server",
+    )
+    p.add_argument(
+        "--reask-online",
+        action="store_true",
+        help="with --backend batch: send re-asks online instead of in follow-up batches",
+    )
+    p.add_argument("--shard", metavar="I/N", help="take input lines I, I+N, I+2N, ... (1-based)")
+    p.add_argument("--max-tokens", type=int, default=8192, metavar="N", help="default 8192")
+    p.add_argument("--limit", type=int, metavar="N", help="stop after N input lines")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run whose results are in --out"
+    )
+    p.add_argument(
+        "--include-good", action="store_true", help="also put good examples on the desirable side"
+    )
+    p.add_argument(
+        "--no-require-result",
+        action="store_true",
+        help="accept tool calls without Result: (for datasets whose format has none)",
+    )
+    p.add_argument(
+        "--judge",
+        action="store_true",
+        help="score each improvement with the rubric (measured quality before/after)",
+    )
+    p.add_argument("--schemas", metavar="PATH", help="tool schemas (default: the bundled 47)")
+    p.add_argument("--templates", metavar="DIR", help="folder of templates overriding ours")
+    add_policy_options(p)
+
+
+def improve_file(
+    args: argparse.Namespace, *, input_path: str, out: str, fake: FakeConfig | None
+) -> int:
+    """Run ``improve`` (also for ``demo``): ``fake`` is a FakeConfig to serve, or None."""
+    config = config_from_args(
+        args, max_tokens=args.max_tokens, policy=policy_from_args(args), resume=args.resume,
+        limit=args.limit, include_good=args.include_good,
+        require_result=not args.no_require_result, judge=args.judge,
+        reask_online=args.reask_online,
+    ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)  # fmt: skip
+
+    async def job() -> Report:
+        async with fake_backend(args.model, fake) as backend:
+            # Without --backend fake, improve_dataset makes the backend after its checks.
+            name = None if args.backend in ("fake", "anthropic") else args.backend
+            result = await improve_dataset(input_path, out, config, backend=backend or name)
+        return result.report
+
+    report = run_async(job)
+    if getattr(args, "json", False):
+        print_json(report.to_dict())
+    else:
+        print_summary(report, out)
+    return EXIT_OK if report.counts.failed == 0 else EXIT_FAILED
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..testing import FakeConfig
+
+    fake = FakeConfig() if args.backend == "fake" else None
+    return improve_file(args, input_path=args.input, out=args.out, fake=fake)

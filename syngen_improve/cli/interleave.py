@@ -1,0 +1,58 @@
+"""``syngen-improve interleave``: a label-balanced KTO file from two files."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..interleave import interleave_files, verify_interleaving
+from ._options import print_json
+
+NAME = "interleave"
+HELP = "merge desirable and undesirable files into a label-balanced KTO file"
+DESCRIPTION = (
+    "Stream DESIRABLE and UNDESIRABLE into True, False, True, ... with the surplus placed "
+    "by --policy, then print what a trainer reading the file in order sees. Exit 0, or 2 "
+    "on a usage or input problem."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--desirable", required=True, metavar="F", help="label=true examples")
+    p.add_argument("--undesirable", required=True, metavar="F", help="label=false examples")
+    p.add_argument("--out", required=True, metavar="F", help="the interleaved JSONL file")
+    p.add_argument(
+        "--policy",
+        choices=["spread", "truncate", "oversample", "tail"],
+        default="spread",
+        help="where the surplus of the longer side goes (default spread)",
+    )
+    p.add_argument(
+        "--pairs", action="store_true", help="each example right before its own original"
+    )
+    p.add_argument("--shuffle-seed", type=int, metavar="N", help="shuffle first (bounded buffer)")
+    p.add_argument(
+        "--batch-size", type=int, default=8, metavar="B", help="trainer batch size (default 8)"
+    )
+    p.add_argument("--json", action="store_true", help="print the verification as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    stats = interleave_files(
+        args.desirable,
+        args.undesirable,
+        args.out,
+        policy=args.policy,
+        pairs=args.pairs,
+        shuffle_seed=args.shuffle_seed,
+    )
+    report = verify_interleaving(args.out, batch_size=args.batch_size)
+    if args.json:
+        print_json({"interleave": stats.to_dict(), "verify": report.to_dict()})
+    else:
+        print(
+            f"wrote {stats.written} rows ({stats.desirable} desirable, {stats.undesirable} "
+            f"undesirable; {stats.pairs} pairs, {stats.dropped} dropped, "
+            f"{stats.repeated} repeated) to {args.out}"
+        )
+        print(report.format_text())
+    return 0

@@ -1,0 +1,173 @@
+"""One frozen, validated configuration for a run: :class:`ImproveConfig`.
+
+The Python API, the command line and the judge all read their options from it, so
+each option has one name, one meaning and one default everywhere. Rate limits and
+retries are objects of their own (:class:`RateLimits`, :class:`RetryPolicy`), as in
+httpx's ``Limits`` / ``Timeout``; ``rpm=`` / ``tpm=`` / ``output_tpm=`` are accepted
+as shortcuts for the limits by :meth:`ImproveConfig.with_options`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .analyze import RelabelPolicy, SeedPolicy
+from .errors import UsageError
+from .llm import DEFAULT_MODEL, RateLimits, RetryPolicy
+from .prompts import Templates
+from .validate import ToolRegistry
+
+__all__ = ["BATCH_CONCURRENCY", "ONLINE_CONCURRENCY", "ImproveConfig", "parse_shard"]
+
+#: Requests in flight by default online, and with the batch backend (they wait together
+#: for their batch, so many can be in flight at no cost).
+ONLINE_CONCURRENCY: Final = 16
+BATCH_CONCURRENCY: Final = 10_000
+_LIMIT_SHORTCUTS: Final = {"rpm": "rpm", "tpm": "input_tpm", "output_tpm": "output_tpm"}
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` -> ``(2, 3)``; a :class:`UsageError` naming the problem otherwise."""
+    try:
+        i, n = (int(p) for p in text.split("/"))
+    except ValueError:
+        raise UsageError(f"a shard is I/N with whole numbers, like 2/3; got {text!r}") from None
+    if not 1 <= i <= n:
+        raise UsageError(f"a shard I/N needs 1 <= I <= N; got {text!r}")
+    return i, n
+
+
+def _positive(name: str, value: object, *, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise UsageError(f"{name!r} must be > 0, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImproveConfig:
+    """Everything a run is told (see docs/improve.md for each option at length).
+
+    - ``model``: the model id; ``concurrency``: requests in flight (``None``: 16 online,
+      10,000 with the batch backend).
+    - ``limits``: requests / input tokens / output tokens per minute (unset ones are
+      learned from the API's headers); ``retry``: HTTP retries per request.
+    - ``answers``: answers per example, the first one plus re-asks with the errors
+      (``--answers``; ``--max-attempts`` on the command line is the same option).
+    - ``max_tokens``: output tokens per answer; ``policy``: which examples are poor;
+      ``templates`` / ``schemas``: prompt texts and tool schemas (``None``: bundled).
+    - ``require_result``: tool calls must carry ``Result:``; ``judge``: score each
+      improvement (measured quality before/after); ``reask_online``: with the batch
+      backend, send re-asks online.
+    - ``resume``: continue the run whose results are in the output folder. Off by
+      default on every surface: a folder that holds results is refused unless asked.
+    - ``limit``: stop after that many input lines; ``include_good``: good examples
+      also go to the desirable side; ``shard``: ``(i, n)`` takes lines i, i+n, ...
+    - ``progress``: show a progress bar.
+    """
+
+    model: str = DEFAULT_MODEL
+    concurrency: int | None = None
+    limits: RateLimits = field(default_factory=RateLimits)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    answers: int = 3
+    max_tokens: int = 8192
+    policy: RelabelPolicy = field(default_factory=SeedPolicy)
+    templates: Templates | None = None
+    schemas: ToolRegistry | None = None
+    require_result: bool = True
+    judge: bool = False
+    reask_online: bool = False
+    resume: bool = False
+    limit: int | None = None
+    include_good: bool = False
+    shard: tuple[int, int] | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise UsageError("'model' must be a non-empty model id")
+        _positive("concurrency", self.concurrency, optional=True)
+        _positive("answers", self.answers, optional=False)
+        _positive("max_tokens", self.max_tokens, optional=False)
+        _positive("limit", self.limit, optional=True)
+        for name in ("concurrency", "answers", "max_tokens", "limit"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, int):
+                raise UsageError(f"{name!r} must be a whole number, got {value!r}")
+        if self.shard is not None:
+            i, n = self.shard
+            if not (isinstance(i, int) and isinstance(n, int) and 1 <= i <= n):
+                raise UsageError(f"'shard' must be (i, n) with 1 <= i <= n, got {self.shard!r}")
+        for name, kind in (("limits", RateLimits), ("retry", RetryPolicy)):
+            if not isinstance(getattr(self, name), kind):
+                raise UsageError(f"{name!r} must be a {kind.__name__}")
+        if not callable(self.policy):
+            raise UsageError("'policy' must be a RelabelPolicy (a callable example -> poor)")
+
+    # -- resolved values ----------------------------------------------------------
+
+    def concurrency_for(self, *, batch: bool) -> int:
+        """Requests in flight: the option, or the default for the kind of backend."""
+        if self.concurrency is not None:
+            return self.concurrency
+        return BATCH_CONCURRENCY if batch else ONLINE_CONCURRENCY
+
+    @property
+    def prompt_templates(self) -> Templates:
+        """The templates in use (the bundled ones unless replaced)."""
+        return self.templates if self.templates is not None else Templates.default()
+
+    @property
+    def tool_schemas(self) -> ToolRegistry:
+        """The tool schemas in use (the bundled 47 unless replaced)."""
+        return self.schemas if self.schemas is not None else ToolRegistry.default()
+
+    # -- building -----------------------------------------------------------------
+
+    def with_options(self, **options: Any) -> ImproveConfig:
+        """A copy with ``options`` changed. Besides the fields: ``rpm`` / ``tpm`` /
+        ``output_tpm`` set the limits, ``templates`` and ``schemas`` take a path, and
+        ``shard`` takes ``"I/N"``. An unknown name is a :class:`UsageError` that lists
+        the known ones."""
+        if not options:
+            return self
+        names = {f.name for f in dataclasses.fields(self)}
+        changes: dict[str, Any] = {}
+        limits: dict[str, Any] = {}
+        for name, value in options.items():
+            if name in _LIMIT_SHORTCUTS:
+                limits[_LIMIT_SHORTCUTS[name]] = value
+            elif name == "max_attempts":
+                raise UsageError(
+                    "'max_attempts' is now 'answers' (answers per example, first plus "
+                    "re-asks); HTTP retries are retry=RetryPolicy(max_attempts=...)"
+                )
+            elif name not in names:
+                known = ", ".join(sorted(names | set(_LIMIT_SHORTCUTS)))
+                raise UsageError(f"unknown option {name!r}; the options are: {known}")
+            else:
+                changes[name] = _coerce(name, value)
+        if limits:
+            base = changes.get("limits", self.limits)
+            changes["limits"] = dataclasses.replace(base, **limits)
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def of(cls, config: ImproveConfig | None = None, **options: Any) -> ImproveConfig:
+        """``config`` (or the defaults) with ``options`` applied."""
+        return (config if config is not None else cls()).with_options(**options)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Paths for templates and schemas, ``"I/N"`` for a shard."""
+    if name == "templates" and isinstance(value, str | os.PathLike):
+        return Templates.from_dir(value)
+    if name == "schemas" and isinstance(value, str | os.PathLike):
+        return ToolRegistry.load(value)
+    if name == "shard" and isinstance(value, str):
+        return parse_shard(value)
+    return value

@@ -1,0 +1,289 @@
+"""The improve stage on its own: engine + prompt + gate + re-asks, no files.
+
+:class:`Improver` is what ``improve_dataset`` puts files around, and what a tool that
+embeds us uses directly::
+
+    async with Improver(backend=my_backend) as improver:
+        outcome = await improver.improve(example)
+        async for outcome in improver.stream(examples):  # any (async) iterable of dicts
+            ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from .._model import DIMENSIONS
+from .._pool import run_pool
+from ..analyze import issue_kinds
+from ..config import ImproveConfig
+from ..errors import ServiceRefused, UsageError
+from ..judge import Judge, JudgeCache, JudgeError
+from ..llm import Backend, BatchBackend, Engine, EngineStats, RequestFailed
+from ..llm._choose import BackendName, open_backend
+from ..prompts import build_request, first_message, reask_messages, tool_schemas_text
+from ._gate import check_reply
+
+__all__ = ["Improver", "Outcome"]
+
+Status = Literal["improved", "failed", "good"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one example ended.
+
+    ``key`` ties it to its input (the line number in a file run, the position in
+    :meth:`Improver.stream`). ``status`` is ``improved`` (``record`` holds the
+    improvement, label true), ``failed`` (``reason`` and ``errors`` say why) or
+    ``good`` (not poor under the relabel policy: nothing was asked). ``attempts`` counts
+    the answers, ``rejections`` the reason each rejected one was rejected.
+    """
+
+    key: int
+    status: Status
+    example: Mapping[str, Any]
+    record: dict[str, Any] | None = None
+    attempts: int = 0
+    rejections: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    issues: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def reason(self) -> str | None:
+        """Why a failed example failed (its last rejection)."""
+        if self.status != "failed":
+            return None
+        return self.rejections[-1] if self.rejections else "unknown"
+
+
+class Improver:
+    """Improves examples one by one or as a stream; an async context manager that owns
+    its backends (see the module docstring).
+
+    ``backend`` is a :class:`~syngen_improve.llm.Backend` (used as is, not closed) or a
+    name (``"anthropic"``, ``"batch"``, ``"openai"``; made here and closed on exit).
+    ``state_dir`` is where the batch backend keeps its batch ids; ``judge_cache`` is a
+    JSONL file of judge scores (``config.judge``).
+    """
+
+    def __init__(
+        self,
+        config: ImproveConfig | None = None,
+        *,
+        backend: Backend | BackendName | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+        judge_cache: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> None:
+        self.config = ImproveConfig.of(config, **options)
+        self._backend_option = backend
+        self._state_dir = Path(state_dir) if state_dir is not None else None
+        self._judge_cache = judge_cache
+        self._stack: AsyncExitStack | None = None
+        self._engine: Engine | None = None
+        self._reask: Engine | None = None
+        self._judge: Judge | None = None
+        self.templates = self.config.prompt_templates
+        self.schemas = self.config.tool_schemas
+        self.batch = False
+
+    # -- lifetime ---------------------------------------------------------------------
+
+    async def __aenter__(self) -> Improver:
+        cfg = self.config
+        async with AsyncExitStack() as stack:
+            backend, own = open_backend(self._backend_option, model=cfg.model)
+            if own:
+                stack.push_async_callback(backend.aclose)
+            self.batch = isinstance(backend, BatchBackend)
+            if isinstance(backend, BatchBackend) and backend.state_dir is None:
+                if self._state_dir is None:
+                    raise UsageError(
+                        "the batch backend keeps its batch ids in a folder: pass "
+                        "state_dir= (improve_dataset uses OUT/state/batch)"
+                    )
+                backend.attach(self._state_dir)
+            self._engine = Engine(backend, limits=cfg.limits, retry=cfg.retry)
+            self._reask = self._engine
+            if cfg.reask_online and isinstance(backend, BatchBackend):
+                online = backend.online()
+                stack.push_async_callback(online.aclose)
+                self._reask = Engine(online, retry=cfg.retry)
+            if cfg.judge:
+                cache = JudgeCache(self._judge_cache)
+                stack.callback(cache.close)
+                self._judge = Judge(self._engine, cache=cache, answers=cfg.answers)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("Improver is not open: use 'async with Improver(...)'")
+        return self._engine
+
+    @property
+    def stats(self) -> EngineStats:
+        """Requests, tokens and cost so far (first answers, re-asks and judging); empty
+        when the improver was never opened."""
+        total = EngineStats()
+        for engine in {id(e): e for e in (self._engine, self._reask) if e is not None}.values():
+            total.absorb(engine.stats)
+        return total
+
+    @property
+    def model(self) -> str:
+        """The model the backend asks (the config's when not open)."""
+        if self._engine is None:
+            return self.config.model
+        return str(getattr(self._engine.backend, "model", self.config.model))
+
+    # -- one example ------------------------------------------------------------------
+
+    def is_poor(self, example: Mapping[str, Any]) -> bool:
+        """Whether the relabel policy calls ``example`` poor (it is then improved)."""
+        return bool(self.config.policy(example))
+
+    async def improve(
+        self, example: Mapping[str, Any], *, issues: frozenset[str] | None = None, key: int = 0
+    ) -> Outcome:
+        """Ask for an improvement of ``example`` until one passes the gate or the
+        answers run out. ``issues`` are the detected issue kinds (found here when not
+        given). A refusal of the whole run (bad key, unknown model) raises
+        :class:`~syngen_improve.errors.ServiceRefused`; any other failed request ends
+        this example as ``failed``."""
+        engine, reask = self.engine, self._reask or self.engine
+        cfg = self.config
+        kinds = issue_kinds(example) if issues is None else issues
+        if not cfg.require_result:
+            kinds = kinds - {"missing_result"}
+        messages: list[Mapping[str, Any]] = [first_message(example, kinds, self.templates)]
+        schemas_text = tool_schemas_text(example, self.schemas)
+        rejections: list[str] = []
+        errors: list[str] = []
+        for attempt in range(1, cfg.answers + 1):
+            request = build_request(
+                messages, templates=self.templates, schemas_text=schemas_text,
+                max_tokens=cfg.max_tokens, key=f"l{key}-a{attempt}",
+            )  # fmt: skip
+            try:
+                reply = await (engine if attempt == 1 else reask).complete(request)
+            except RequestFailed as exc:
+                if exc.fatal:
+                    raise ServiceRefused(f"the API refused the run: {exc}") from exc
+                rejections.append("request_failed")
+                errors = [str(exc)]
+                break
+            verdict = check_reply(
+                reply, example, schemas=self.schemas, require_result=cfg.require_result
+            )
+            if verdict.record is not None:
+                record = dict(verdict.record)
+                if self._judge is not None:
+                    await self._add_scores(record, example)
+                return Outcome(key, "improved", example, record, attempt, tuple(rejections),
+                               (), kinds)  # fmt: skip
+            rejections.append(verdict.reason or "invalid")
+            errors = verdict.errors
+            if attempt < cfg.answers:
+                messages = reask_messages(messages, reply, errors, self.templates)
+        return Outcome(key, "failed", example, None, len(rejections), tuple(rejections),
+                       tuple(errors), kinds)  # fmt: skip
+
+    async def _add_scores(self, record: dict[str, Any], original: Mapping[str, Any]) -> None:
+        """Put the judge's scores of the improvement in ``quality_scores.after``, and score
+        the original too when it came without scores. A judge failure leaves them out."""
+        assert self._judge is not None
+        scores = record["quality_scores"]
+        try:
+            if not any(d in scores for d in DIMENSIONS):
+                before = await self._judge.score(original)
+                scores.update({k: before[k] for k in (*DIMENSIONS, "overall_quality")})
+                scores["before_judged"] = True
+            scores["after"] = await self._judge.score(record)
+        except RequestFailed as exc:
+            if exc.fatal:
+                raise ServiceRefused(f"the API refused the run: {exc}") from exc
+        except JudgeError:
+            pass
+
+    # -- many examples ----------------------------------------------------------------
+
+    async def stream(
+        self,
+        examples: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        *,
+        concurrency: int | None = None,
+    ) -> AsyncIterator[Outcome]:
+        """Outcomes of ``examples`` as they complete (not in input order: ``key`` is the
+        input's position), with at most ``concurrency`` in flight and at most as many
+        finished outcomes waiting for you. Good examples come back as ``good`` without
+        a request, as in a file run."""
+        limit = (
+            concurrency
+            if concurrency is not None
+            else self.config.concurrency_for(batch=self.batch)
+        )
+        if isinstance(limit, bool) or limit < 1:
+            raise UsageError(f"'concurrency' must be > 0, got {limit!r}")
+        ready: asyncio.Queue[Outcome] = asyncio.Queue(limit)
+
+        async def numbered() -> AsyncIterator[tuple[int, Mapping[str, Any]]]:
+            index = 0
+            if isinstance(examples, AsyncIterable):
+                async for example in examples:
+                    yield index, example
+                    index += 1
+            else:
+                for example in examples:
+                    yield index, example
+                    index += 1
+
+        async def one(item: tuple[int, Mapping[str, Any]]) -> None:
+            index, example = item
+            if not isinstance(example, Mapping):
+                raise UsageError(f"example {index} is a {type(example).__name__}, not a dict")
+            if self.is_poor(example):
+                outcome = await self.improve(example, key=index)
+            else:
+                outcome = Outcome(index, "good", example)
+            await ready.put(outcome)
+
+        producer = asyncio.create_task(run_pool(numbered(), one, concurrency=limit))
+        getter: asyncio.Future[Outcome] | None = None
+        try:
+            while True:
+                getter = asyncio.ensure_future(ready.get())
+                await asyncio.wait({getter, producer}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result()
+                    continue
+                getter.cancel()
+                while not ready.empty():
+                    yield ready.get_nowait()
+                producer.result()  # re-raises the first error of a worker
+                return
+        finally:
+            if getter is not None:
+                getter.cancel()
+            if not producer.done():
+                producer.cancel()
+                await asyncio.wait({producer})

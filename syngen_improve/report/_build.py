@@ -1,0 +1,196 @@
+"""Building the report dict from an output folder (where each number comes from: see
+the package docstring)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .._jsonl import read_records
+from .._model import iter_tool_calls
+from .._version import __version__
+from ..analyze import agent_of
+from ..errors import InputNotFound
+from ..judge import mean_scores
+from ..outputs import FILES, Layout, count_lines, is_improvement
+
+__all__ = ["TIMING_FIELDS", "build_report"]
+
+#: Keys that change when the same folder is reported again.
+TIMING_FIELDS = ("generated_at",)
+_BATCH = 8
+
+
+def _ledger(layout: Layout) -> tuple[Counter[int], Counter[str]]:
+    attempts: Counter[int] = Counter()
+    reasons: Counter[str] = Counter()
+    for entry in read_records(layout.ledger):
+        if entry.get("status") != "good":
+            attempts[int(entry.get("attempts", 0))] += 1
+            reasons.update(str(r) for r in entry.get("rejections", []))
+    return attempts, reasons
+
+
+def _sum_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    requests: Counter[str] = Counter()
+    tokens: Counter[str] = Counter()
+    for run in runs:
+        requests.update({k: v for k, v in run.get("requests", {}).items() if isinstance(v, int)})
+        tokens.update(run.get("tokens", {}))
+    return {
+        "requests": {k: requests.get(k, 0) for k in
+                     ("total", "retried", "rate_limited", "timeouts", "failed")},
+        "tokens": {k: tokens.get(k, 0) for k in
+                   ("input", "output", "cache_read", "cache_creation")},
+        "cost_usd": round(sum(float(r.get("cost_usd", 0.0)) for r in runs), 6),
+        "elapsed_s": round(sum(float(r.get("elapsed_s", 0.0)) for r in runs), 3),
+    }  # fmt: skip
+
+
+def _improved(layout: Layout) -> dict[str, Any]:
+    """Quality before/after and tool coverage, from the improved records."""
+    before: list[dict[str, Any]] = []
+    after: list[dict[str, Any]] = []
+    calls: Counter[str] = Counter()
+    for record in read_records(layout.improved):
+        if not is_improvement(record):
+            continue
+        for _, call in iter_tool_calls(record):
+            if call.name:
+                calls[call.name] += 1
+        scores = record["quality_scores"]
+        judged = scores.get("after")
+        if isinstance(judged, dict):
+            after.append(judged)
+            before.append(scores)
+    return {
+        "judged": len(after),
+        "before": mean_scores(before) if after else None,
+        "after": mean_scores(after) if after else None,
+        "tool_calls": calls,
+    }
+
+
+def _failed_reasons(layout: Layout) -> dict[str, int]:
+    reasons = Counter(str(r.get("reason")) for r in read_records(layout.failed))
+    return dict(reasons.most_common())
+
+
+def _validation(layout: Layout) -> dict[str, Any]:
+    from ..validate import Level, validate_file
+
+    if not layout.improved.exists() or not layout.improved.stat().st_size:
+        return {"profile": "strict", "total": 0, "passed": 0, "pass_rate": None, "warnings": {}}
+    report = validate_file(layout.improved, profile="strict", workers=1)
+    warnings = {
+        code: n for code, n in report.by_code.most_common() if report.levels.get(code) is Level.WARN
+    }
+    return {
+        "profile": "strict",
+        "total": report.total,
+        "passed": report.passed,
+        "pass_rate": round(report.pass_rate, 6),
+        "warnings": dict(list(warnings.items())[:10]),
+    }
+
+
+def _interleaving(layout: Layout) -> dict[str, Any] | None:
+    from ..interleave import verify_interleaving
+
+    if not layout.interleaved.exists():
+        return None
+    v = verify_interleaving(layout.interleaved, batch_size=_BATCH)
+    return {
+        "rows": v.total,
+        "desirable": v.desirable,
+        "undesirable": v.undesirable,
+        "first_labels": v.first_labels,
+        "alternating": v.alternating,
+        "longest_run": v.longest_run,
+        "batch_size": _BATCH,
+        "batches_lacking_a_label": v.batches_lacking_a_label,
+        "weighted_ratio": None if v.weighted_ratio is None else round(v.weighted_ratio, 4),
+        "suggested_weights": v.suggested_weights(),
+    }
+
+
+def _coverage(analysis: dict[str, Any], improved_calls: Counter[str]) -> dict[str, Any]:
+    tools: dict[str, int] = analysis.get("tools", {})
+    agents: dict[str, dict[str, int]] = {}
+    for name in sorted(set(tools) | set(improved_calls)):
+        row = agents.setdefault(agent_of(name), {"tools": 0, "input_calls": 0, "improved_calls": 0})
+        row["tools"] += 1
+        row["input_calls"] += tools.get(name, 0)
+        row["improved_calls"] += improved_calls.get(name, 0)
+    return {"tools": len(set(tools) | set(improved_calls)), "agents": agents}
+
+
+def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The report of the folder as it is now."""
+    layout = Layout(Path(output_dir))
+    if not layout.state.is_dir():
+        raise InputNotFound(f"{layout.root} is not an improve output folder (no state/)")
+    analysis = layout.read_json(layout.analysis) or {}
+    attempts, reasons = _ledger(layout)
+    runs = list(read_records(layout.runs))
+    improved = _improved(layout)
+    good_included = int(analysis.get("good_included", 0))
+    improved_count = count_lines(layout.improved) - good_included
+    poor = int(analysis.get("poor", 0))
+    files = {
+        name: layout.root.joinpath(name).stat().st_size
+        for key, name in FILES.items()
+        if layout.root.joinpath(name).exists() and not key.startswith("report")
+    }
+    last = runs[-1] if runs else {}
+    report: dict[str, Any] = {
+        "counts": {
+            "input": analysis.get("input", 0),
+            "malformed": analysis.get("malformed", 0),
+            "good": analysis.get("good", 0),
+            "poor": poor,
+            "improved": improved_count,
+            "failed": count_lines(layout.failed),
+            "good_included": good_included,
+            "poor_written": count_lines(layout.poor),
+            "interleaved": count_lines(layout.interleaved),
+            "quarantined": count_lines(layout.quarantine),
+        },
+        "issues": analysis.get("issues_structural", {}),
+        "issues_notes": analysis.get("issues_notes", {}),
+        "validation": {"passed": improved_count, "failed": sum(reasons.values())},
+        "attempts": {str(k): v for k, v in sorted(attempts.items())},
+        "rejections": dict(reasons.most_common()),
+        "failed_reasons": _failed_reasons(layout),
+        "strict_validation": _validation(layout),
+        "interleaving": _interleaving(layout),
+        "judged": improved["judged"],
+        "quality_poor_input": {
+            k: None if v is None else round(v, 4)
+            for k, v in (analysis.get("means_poor") or {}).items()
+        },
+        **_sum_runs(runs),
+        "runs": len(runs),
+        "run_history": [
+            {k: r.get(k) for k in ("elapsed_s", "interrupted", "cost_usd")}
+            | {"requests": r.get("requests", {}).get("total", 0)}
+            for r in runs
+        ],
+        "interrupted": bool(last.get("interrupted", False)),
+        "complete": bool(analysis.get("complete", False)) and not last.get("interrupted", False),
+        "coverage": _coverage(analysis, improved["tool_calls"]),
+        "files": files,
+        "model": last.get("model"),
+        "version": __version__,
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    shards = layout.read_json(layout.shards)
+    if shards:
+        report["shards"] = shards
+    if improved["after"] is not None:
+        report["quality_before"] = improved["before"]
+        report["quality_after"] = improved["after"]
+    return report

@@ -1,0 +1,161 @@
+"""report.md (and its chart) rendered from the report dict, so its numbers are report.json's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._model import DIMENSIONS
+from ..outputs import Layout
+
+__all__ = ["render_markdown", "write_chart"]
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """report.md: the same numbers as report.json, for people."""
+    c = report["counts"]
+    status = "complete" if report["complete"] else "incomplete (interrupted: rerun to resume)"
+    share = (
+        f"{c['poor'] / (c['input'] - c['malformed']):.1%}" if c["input"] - c["malformed"] else "n/a"
+    )
+    parts = [
+        "# Dataset improvement report",
+        f"Run {status}; model `{report['model']}`; syngen_improve {report['version']}; "
+        f"generated {report['generated_at']}.",
+        "## Summary",
+        _table(("", "count"), [(k, v) for k, v in c.items()]),
+        "## Analysis",
+        f"{c['poor']} of {c['input'] - c['malformed']} examples are poor ({share}); "
+        f"{c['malformed']} malformed line(s) quarantined.",
+        _table(
+            ("issue", "structural detectors", "judge's notes"),
+            [(k, report["issues"].get(k), report["issues_notes"].get(k))
+             for k in sorted(set(report["issues"]) | set(report["issues_notes"]))],
+        ),
+        "## Improvement",
+        _table(
+            ("", "count"),
+            [("improved", c["improved"]), ("failed", c["failed"]),
+             ("answers accepted", report["validation"]["passed"]),
+             ("answers rejected", report["validation"]["failed"])]
+            + [(f"rejected: {k}", v) for k, v in report["rejections"].items()]
+            + [(f"failed: {k}", v) for k, v in report["failed_reasons"].items()]
+            + [(f"examples done in {k} answer(s)", v) for k, v in report["attempts"].items()],
+        ),
+    ]  # fmt: skip
+    sv = report["strict_validation"]
+    parts += [
+        "## Validation of the improved examples (strict profile)",
+        f"{sv['passed']} of {sv['total']} pass (pass rate {sv['pass_rate']}).",
+        _table(("warning code", "count"), list(sv["warnings"].items())),
+    ]
+    il = report["interleaving"]
+    if il is not None:
+        labels = " ".join("T" if x else "F" for x in il["first_labels"])
+        parts += [
+            "## Interleaving (as a trainer reads it)",
+            _table(
+                ("", "value"),
+                [("rows", il["rows"]), ("desirable", il["desirable"]),
+                 ("undesirable", il["undesirable"]), ("first 20 labels", labels),
+                 ("alternating while both last", il["alternating"]),
+                 ("longest run", il["longest_run"]),
+                 (f"batches of {il['batch_size']} lacking a label", il["batches_lacking_a_label"]),
+                 ("weighted ratio D/U", il["weighted_ratio"]),
+                 ("suggested weights", il["suggested_weights"])],
+            ),
+        ]  # fmt: skip
+    parts.append("## Quality before and after")
+    if "quality_after" in report:
+        qb, qa = report["quality_before"], report["quality_after"]
+        rows = []
+        for dim in (*DIMENSIONS, "overall_quality"):
+            b, a = qb.get(dim), qa.get(dim)
+            delta = None if a is None or b is None else f"{a - b:+.2f}"
+            rows.append((dim, _fmt(b), _fmt(a), delta))
+        parts += [
+            f"Measured by the judge on {report['judged']} improved examples (before: the "
+            "original's scores).",
+            _table(("dimension", "before", "after", "change"), rows),
+        ]
+        if report.get("chart"):
+            parts.append(f"![quality before and after]({report['chart']})")
+    else:
+        parts.append("Not judged (run with `--judge` to measure the quality after).")
+    cov = report["coverage"]
+    parts += [
+        "## Tool coverage by agent",
+        f"{cov['tools']} tools.",
+        _table(
+            ("agent", "tools", "calls in input", "calls in improved"),
+            [(a, r["tools"], r["input_calls"], r["improved_calls"])
+             for a, r in cov["agents"].items()],
+        ),
+        "## Files",
+        _table(("file", "bytes"), [(f"`{k}`", f"{v:,}") for k, v in report["files"].items()]),
+        "## Requests, tokens, cost",
+        _table(
+            ("", "value"),
+            [(f"requests {k}", v) for k, v in report["requests"].items()]
+            + [(f"tokens {k}", v) for k, v in report["tokens"].items()]
+            + [("cost (USD)", f"{report['cost_usd']:.6f}"), ("elapsed (s)", report["elapsed_s"]),
+               ("runs", report["runs"])],
+        ),
+    ]  # fmt: skip
+    if report.get("shards"):
+        parts += [
+            "## Shards",
+            _table(
+                ("folder", "input", "poor", "improved", "failed", "requests", "cost (USD)"),
+                [(f"`{s['dir']}`", s["counts"].get("input"), s["counts"].get("poor"),
+                  s["counts"].get("improved"), s["counts"].get("failed"), s["requests"],
+                  s["cost_usd"]) for s in report["shards"]],
+            ),
+        ]  # fmt: skip
+    if report["runs"] > 1:
+        parts += [
+            "## Runs (each resume is a run)",
+            _table(
+                ("run", "requests", "cost (USD)", "elapsed (s)", "interrupted"),
+                [(i, r["requests"], r["cost_usd"], r["elapsed_s"], r["interrupted"])
+                 for i, r in enumerate(report["run_history"], 1)],
+            ),
+        ]  # fmt: skip
+    return "\n\n".join(parts) + "\n"
+
+
+def write_chart(layout: Layout, report: dict[str, Any]) -> str | None:
+    """A before/after bar chart when matplotlib is installed (extra ``plots``)."""
+    if "quality_after" not in report:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    dims = [*DIMENSIONS, "overall_quality"]
+    before = [report["quality_before"].get(d) or 0 for d in dims]
+    after = [report["quality_after"].get(d) or 0 for d in dims]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    xs = range(len(dims))
+    ax.bar([x - 0.2 for x in xs], before, width=0.4, label="before")
+    ax.bar([x + 0.2 for x in xs], after, width=0.4, label="after")
+    ax.set_xticks(list(xs), [d.replace("_", "\n") for d in dims], fontsize=7)
+    ax.set_ylim(0, 5)
+    ax.legend()
+    fig.tight_layout()
+    name = "quality.png"
+    fig.savefig(layout.root / name, dpi=100)
+    plt.close(fig)
+    return name

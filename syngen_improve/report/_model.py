@@ -1,0 +1,116 @@
+"""The report as a typed object: :class:`Report`, read from report.json's dict.
+
+The stable keys of DESIGN.md §6 are typed fields; :meth:`Report.to_dict` gives back
+the whole dict it was made from, so it serialises to exactly report.json's keys.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Counts", "Report", "Requests", "Tokens"]
+
+
+def _int(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key, 0)
+    return int(value) if isinstance(value, int | float) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Where the input lines went."""
+
+    input: int = 0
+    malformed: int = 0
+    good: int = 0
+    poor: int = 0
+    improved: int = 0
+    failed: int = 0
+    good_included: int = 0
+    poor_written: int = 0
+    interleaved: int = 0
+    quarantined: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Counts:
+        return cls(**{name: _int(data, name) for name in cls.__slots__})
+
+
+@dataclass(frozen=True, slots=True)
+class Requests:
+    """Requests sent over all runs of the folder."""
+
+    total: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    timeouts: int = 0
+    failed: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Requests:
+        return cls(**{name: _int(data, name) for name in cls.__slots__})
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Tokens over all runs of the folder."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_creation: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Tokens:
+        return cls(**{name: _int(data, name) for name in cls.__slots__})
+
+
+@dataclass(frozen=True)
+class Report:
+    """An output folder's report (report.json), typed. ``raw`` holds every key."""
+
+    complete: bool
+    interrupted: bool
+    counts: Counts
+    issues: Mapping[str, int]
+    requests: Requests
+    tokens: Tokens
+    cost_usd: float
+    elapsed_s: float
+    runs: int
+    model: str | None
+    version: str
+    quality_before: Mapping[str, float | None] | None = None
+    quality_after: Mapping[str, float | None] | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """The report of a report.json dict (missing keys read as zero / empty)."""
+        return cls(
+            complete=bool(data.get("complete", False)),
+            interrupted=bool(data.get("interrupted", False)),
+            counts=Counts.from_dict(data.get("counts") or {}),
+            issues=dict(data.get("issues") or {}),
+            requests=Requests.from_dict(data.get("requests") or {}),
+            tokens=Tokens.from_dict(data.get("tokens") or {}),
+            cost_usd=float(data.get("cost_usd") or 0.0),
+            elapsed_s=float(data.get("elapsed_s") or 0.0),
+            runs=_int(data, "runs"),
+            model=data.get("model"),
+            version=str(data.get("version", "")),
+            quality_before=data.get("quality_before"),
+            quality_after=data.get("quality_after"),
+            raw=copy.deepcopy(dict(data)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """report.json's content: every key, as written."""
+        return copy.deepcopy(dict(self.raw))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Any other key of report.json (``attempts``, ``rejections``, ``interleaving``...)."""
+        return copy.deepcopy(self.raw.get(key, default))

@@ -1,0 +1,130 @@
+"""``improve_dataset``: the whole run, as stages.
+
+source (read and route every line) -> improver (engine + prompt + gate + re-asks) ->
+sinks (one writer per output file) -> finisher (run record, interleave, report).
+Every resource is entered in one ``AsyncExitStack`` and closed before the finisher
+runs; the finisher runs whether the run completed, failed or was interrupted, so the
+folder always has a report saying which.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from .._pool import run_pool
+from .._progress import Progress
+from .._sync import run_sync
+from ..config import ImproveConfig
+from ..errors import InputNotFound, OutputExists
+from ..improve import Improver
+from ..llm import Backend
+from ..llm._choose import BackendName, check_backend
+from ..outputs import Layout, Prior, count_lines
+from ._finish import finish_off_loop
+from ._result import ImproveResult
+from ._sinks import Sinks
+from ._source import Source, Work
+
+__all__ = ["improve_dataset", "improve_dataset_sync"]
+
+
+def _check_paths(input: str | os.PathLike[str], output_dir: str | os.PathLike[str],
+                 config: ImproveConfig) -> tuple[Path, Layout]:  # fmt: skip
+    source = Path(input)
+    if not source.is_file():
+        raise InputNotFound(f"input file not found: {source}")
+    layout = Layout(Path(output_dir))
+    if layout.root.exists() and not layout.root.is_dir():
+        raise OutputExists(f"the output folder {layout.root} is a file: choose a folder")
+    if not config.resume and layout.has_results():
+        raise OutputExists(
+            f"{layout.root} holds results of an earlier run: resume it (--resume, "
+            "resume=True) or choose an empty folder"
+        )
+    return source, layout
+
+
+async def improve_dataset(
+    input: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    config: ImproveConfig | None = None,
+    *,
+    backend: Backend | BackendName | None = None,
+    **options: Any,
+) -> ImproveResult:
+    """Improve the poor examples of ``input`` into ``output_dir`` (see docs/improve.md).
+
+    ``config`` is an :class:`~syngen_improve.ImproveConfig`; ``options`` change any of its
+    fields for this call (``concurrency=32``, ``answers=4``, ``rpm=4000``, ...).
+    ``backend`` is a backend instance (yours, or ``syngen_improve.testing``'s) or the
+    name of one to make from the environment: ``"anthropic"`` (default), ``"batch"``
+    (Message Batches, half price, state under ``output_dir/state/batch``), ``"openai"``.
+    Without ``resume=True`` a folder that holds results is refused.
+    """
+    cfg = ImproveConfig.of(config, **options)
+    check_backend(backend)
+    source_path, layout = _check_paths(input, output_dir, cfg)
+    layout.state.mkdir(parents=True, exist_ok=True)
+    source = Source(source_path, cfg, Prior.scan(layout) if cfg.resume else Prior())
+    total = count_lines(source_path)
+    improver = Improver(cfg, backend=backend, state_dir=layout.batch_state,
+                        judge_cache=layout.judge_cache)  # fmt: skip
+    started = time.monotonic()
+
+    async def run() -> None:
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(improver)
+            sinks = await stack.enter_async_context(Sinks(layout))
+            bar = stack.enter_context(Progress(
+                total=min(total, cfg.limit) if cfg.limit else total,
+                stats=improver.engine.stats, enabled=cfg.progress,
+            ))  # fmt: skip
+
+            async def handle(work: Work) -> None:
+                outcome = await improver.improve(work.example, issues=work.issues, key=work.line)
+                await sinks.outcome(outcome)
+                bar.advance(failed=outcome.status == "failed")
+
+            await run_pool(source.work(sinks, bar), handle,
+                           concurrency=cfg.concurrency_for(batch=improver.batch))  # fmt: skip
+
+    def record(*, complete: bool, interrupted: bool) -> dict[str, Any]:
+        return {**improver.stats.to_dict(), "model": improver.model,
+                "elapsed_s": round(time.monotonic() - started, 3),
+                "interrupted": interrupted or not complete}  # fmt: skip
+
+    try:
+        await run()
+    except BaseException as exc:
+        interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+        try:
+            await finish_off_loop(layout, source.analysis(complete=False),
+                                  record(complete=False, interrupted=interrupted))  # fmt: skip
+        except Exception as late:  # the original error is the one to see
+            exc.add_note(f"writing the report after this error also failed: {late!r}")
+        raise
+    report = await finish_off_loop(layout, source.analysis(complete=True),
+                                   record(complete=True, interrupted=False))  # fmt: skip
+    return ImproveResult(layout.root, report)
+
+
+def improve_dataset_sync(
+    input: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    config: ImproveConfig | None = None,
+    *,
+    backend: Backend | BackendName | None = None,
+    **options: Any,
+) -> ImproveResult:
+    """:func:`improve_dataset` for scripts; inside a running event loop (Jupyter) it runs
+    on a helper thread, and Ctrl-C still stops it within a second (the report then says
+    interrupted)."""
+    return run_sync(
+        lambda: improve_dataset(input, output_dir, config, backend=backend, **options),
+        name="improve_dataset",
+    )

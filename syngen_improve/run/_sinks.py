@@ -1,0 +1,76 @@
+"""The sinks: one writer task per output file, and the shape of every record written.
+
+Each input line ends in exactly one place: ``quarantine.jsonl`` (unreadable), the
+desirable side (improved, or good with ``include_good``) or ``failed.jsonl``; a poor
+input also goes to ``poor_examples.jsonl`` with ``label: false``. The ledger says how
+each line ended (for the report and resume).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any
+
+from .._jsonl import Malformed
+from .._pool import Writer
+from ..improve import Outcome
+from ..outputs import Layout
+
+__all__ = ["Sinks"]
+
+
+class Sinks:
+    """The output folder's writers, open for one run (an async context manager)."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self._stack: AsyncExitStack | None = None
+
+    async def __aenter__(self) -> Sinks:
+        layout = self.layout
+        async with AsyncExitStack() as stack:
+            self._improved = await stack.enter_async_context(Writer(layout.improved))
+            self._poor = await stack.enter_async_context(Writer(layout.poor))
+            self._failed = await stack.enter_async_context(Writer(layout.failed))
+            self._quarantine = await stack.enter_async_context(Writer(layout.quarantine))
+            self._ledger = await stack.enter_async_context(Writer(layout.ledger))
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
+
+    async def quarantined(self, item: Malformed) -> None:
+        await self._quarantine.put({"_source_line": item.line, "error": item.error,
+                                    "raw": item.raw.decode("utf-8", errors="replace")})  # fmt: skip
+
+    async def good(self, line: int, example: Mapping[str, Any]) -> None:
+        """A good example passed through to the desirable side (``include_good``)."""
+        await self._improved.put({**example, "label": True, "_source_line": line})
+        await self._ledger.put({"line": line, "status": "good"})
+
+    async def poor(self, line: int, example: Mapping[str, Any]) -> None:
+        await self._poor.put({**example, "label": False, "_source_line": line})
+
+    async def outcome(self, outcome: Outcome) -> None:
+        """An improved or failed example, and its ledger entry."""
+        line = outcome.key
+        if outcome.record is not None:
+            await self._improved.put({**outcome.record, "_source_line": line})
+        else:
+            await self._failed.put(
+                {"_source_line": line, "reason": outcome.reason, "attempts": outcome.attempts,
+                 "errors": list(outcome.errors), "original": dict(outcome.example)}
+            )  # fmt: skip
+        await self._ledger.put({"line": line, "status": outcome.status,
+                                "attempts": outcome.attempts,
+                                "rejections": list(outcome.rejections)})  # fmt: skip

@@ -1,0 +1,90 @@
+"""The source: read the input once and route every line.
+
+A malformed line goes to quarantine, a good one passes (to the desirable side with
+``include_good``), a poor one is written as the undesirable original and, unless an
+earlier run finished it, handed on to be improved. The profile of the input (the
+report's analysis) is built on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._jsonl import Malformed, read_jsonl
+from .._progress import Progress
+from ..analyze import ProfileBuilder
+from ..config import ImproveConfig
+from ..outputs import Prior
+from ._sinks import Sinks
+
+__all__ = ["Source", "Work"]
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """A poor example to improve: its input line, the example and its issue kinds."""
+
+    line: int
+    example: dict[str, Any]
+    issues: frozenset[str]
+
+
+class Source:
+    """The input file of a run, routed line by line (see the module docstring)."""
+
+    def __init__(self, path: Path, config: ImproveConfig, prior: Prior) -> None:
+        self.path = path
+        self.config = config
+        self.prior = prior
+        self.profile = ProfileBuilder(policy=config.policy)
+        self.good_included = 0
+
+    async def work(self, sinks: Sinks, bar: Progress) -> AsyncIterator[Work]:
+        """The poor examples left to improve; everything else is routed on the way."""
+        cfg, prior = self.config, self.prior
+        for n, item in enumerate(read_jsonl(self.path), 1):
+            if cfg.limit is not None and n > cfg.limit:
+                break
+            if cfg.shard is not None and (item.line - cfg.shard[0]) % cfg.shard[1]:
+                continue
+            if isinstance(item, Malformed):
+                self.profile.add_malformed(item)
+                if item.line not in prior.quarantined:
+                    await sinks.quarantined(item)
+                bar.advance()
+                continue
+            line, example = item.line, item.data
+            poor, kinds = self.profile.add_with_issues(example)
+            if not poor:
+                if cfg.include_good:
+                    self.good_included += 1
+                    if line not in prior.good:
+                        await sinks.good(line, example)
+                bar.advance()
+                continue
+            if line not in prior.poor:
+                await sinks.poor(line, example)
+            if line in prior.finished:
+                bar.advance()
+                continue
+            yield Work(line, example, kinds)
+
+    def analysis(self, *, complete: bool) -> dict[str, Any]:
+        """``state/analysis.json``: the input's profile as far as it was read."""
+        profile = self.profile.build()
+        return {
+            "input": profile.total + len(profile.malformed),
+            "malformed": len(profile.malformed),
+            "good": profile.good,
+            "poor": profile.poor,
+            "good_included": self.good_included,
+            "issues_structural": profile.issues_structural,
+            "issues_notes": profile.issues_notes,
+            "means_poor": profile.means_poor,
+            "tools": profile.tools,
+            "agents": profile.agents,
+            "complete": complete,
+        }
