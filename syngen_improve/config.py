@@ -20,7 +20,7 @@ from .llm import DEFAULT_MODEL, RateLimits, RetryPolicy
 from .prompts import Templates
 from .validate import ToolRegistry
 
-__all__ = ["BATCH_CONCURRENCY", "ONLINE_CONCURRENCY", "ImproveConfig", "parse_shard"]
+__all__ = ["BATCH_CONCURRENCY", "ImproveConfig", "ONLINE_CONCURRENCY", "parse_shard"]
 
 #: Requests in flight by default online, and with the batch backend (they wait together
 #: for their batch, so many can be in flight at no cost).

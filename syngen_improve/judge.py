@@ -44,7 +44,6 @@ __all__ = [
     "JudgeResult",
     "judge_dataset",
     "judge_dataset_sync",
-    "judge_system_prompt",
     "judge_tool",
     "mean_scores",
     "scores_from_reply",

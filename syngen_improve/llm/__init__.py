@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._anthropic import DEFAULT_MODEL, AnthropicBackend
 from ._backend import Backend, BackendError, Reply, Request
-from ._batch import BatchBackend
+from ._batch import BatchBackend, BatchStopped
 from ._engine import Engine, EngineStats, RequestFailed, estimate_input_tokens
 from ._limits import RateLimiter, RateLimits
 from ._openai import OpenAIBackend
@@ -21,6 +21,7 @@ __all__ = [
     "Backend",
     "BackendError",
     "BatchBackend",
+    "BatchStopped",
     "DEFAULT_MODEL",
     "Engine",
     "EngineStats",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from ..errors import UsageError
-from ._backend import BackendError, Reply, Request, rate_limit_headers
+from ._backend import BackendError, ClosingBackend, Reply, Request, rate_limit_headers
 from ._pricing import Usage
 from ._retry import parse_retry_after
 
@@ -53,7 +53,7 @@ def resolve_key(api_key: str | None) -> str:
     return key
 
 
-class AnthropicBackend:
+class AnthropicBackend(ClosingBackend):
     """Messages API calls via ``anthropic.AsyncAnthropic``.
 
     ``api_key`` / ``base_url`` default to ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_BASE_URL``.

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from types import TracebackType
+from typing import Any, Protocol, Self, runtime_checkable
 
 from ..errors import SyngenError, UsageError
 from ._pricing import Usage
 
-__all__ = ["Backend", "BackendError", "Reply", "Request"]
+__all__ = ["Backend", "BackendError", "ClosingBackend", "Reply", "Request"]
 
 #: Prefix of the rate-limit headers the engine reads on every response.
 RATELIMIT_PREFIX = "anthropic-ratelimit-"
@@ -146,6 +147,24 @@ class Backend(Protocol):
     async def aclose(self) -> None:
         """Release connections."""
         ...
+
+
+class ClosingBackend:
+    """Makes a backend an async context manager that calls its ``aclose`` on exit."""
+
+    async def aclose(self) -> None:  # pragma: no cover - every backend defines its own
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -24,17 +24,17 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import httpx2
 import orjson
 
 from .._jsonl import JsonlWriter, read_records
-from ..errors import UsageError
+from ..errors import EXIT_USAGE, SyngenError, UsageError
 from ._anthropic import DEFAULT_MODEL, AnthropicBackend, _reply, _scrub, resolve_key
-from ._backend import BackendError, Reply, Request
+from ._backend import BackendError, ClosingBackend, Reply, Request
 
-__all__ = ["BatchBackend"]
+__all__ = ["BatchBackend", "BatchStopped"]
 
 MAX_REQUESTS: Final = 100_000
 MAX_BYTES: Final = 256 * 1024 * 1024 - 1024 * 1024  # a margin under the API's 256 MB
@@ -51,7 +51,19 @@ _STATUS: Final = {
 }
 
 
-class BatchBackend:
+class BatchStopped(SyngenError):
+    """The batch backend's background work failed (its cause says how, e.g. the batch
+    ledger could not be written): the run stops rather than wait for batches nobody
+    watches. Resumable: the batches already submitted are in the ledger."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"the batch backend stopped: {cause!r}")
+        self.__cause__ = cause
+
+
+class BatchBackend(ClosingBackend):
     """Messages through the Message Batches API (see the module docstring)."""
 
     batch = True
@@ -101,6 +113,11 @@ class BatchBackend:
         self._has_pending: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._pollers: dict[str, asyncio.Task[None]] = {}
+        # The flusher and pollers run in one TaskGroup, held open by a supervisor task.
+        self._group: asyncio.TaskGroup | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._closing: asyncio.Event | None = None
+        self._stopped: BaseException | None = None
         self.submitted: list[str] = []
         if state_dir is not None:
             self.attach(state_dir)
@@ -149,10 +166,51 @@ class BatchBackend:
         self._tries[base] += 1
         return base if n == 0 else f"{base}-r{n}"
 
+    # -- background tasks -------------------------------------------------------------
+
+    async def _start(self) -> asyncio.TaskGroup:
+        """The task group of the flusher and pollers (started on first use)."""
+        if self._stopped is not None:
+            raise BatchStopped(self._stopped)
+        if self._group is None:
+            loop = asyncio.get_running_loop()
+            ready: asyncio.Future[None] = loop.create_future()
+            self._closing = asyncio.Event()
+            self._supervisor = asyncio.create_task(self._supervise(ready), name="batch-tasks")
+            await ready
+        assert self._group is not None
+        return self._group
+
+    async def _supervise(self, ready: asyncio.Future[None]) -> None:
+        """Hold the task group open until :meth:`aclose`. When a background task fails
+        (a ledger that cannot be written, an unexpected answer), every request waiting
+        for a batch fails at once with :class:`BatchStopped`, and so does every later
+        :meth:`send`: nothing waits for a batch nobody is watching."""
+        assert self._closing is not None
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                ready.set_result(None)
+                await self._closing.wait()
+                for task in (self._flusher, *self._pollers.values()):
+                    if task is not None:
+                        task.cancel()
+        except Exception as exc:  # the group's ExceptionGroup: a task failed
+            failure = exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) else exc
+            self._stopped = failure
+            for future in list(self._waiters.values()):
+                if not future.done():
+                    future.set_exception(BatchStopped(failure))
+        finally:
+            self._group = None
+            if not ready.done():
+                ready.cancel()
+
     async def send(self, request: Request) -> Reply:
         """Wait for this request's answer from a batch (submitting it when new)."""
         if self.state_dir is None:
-            raise RuntimeError("BatchBackend needs a state_dir (improve_dataset sets one)")
+            raise UsageError("BatchBackend needs a state_dir (improve_dataset sets one)")
+        group = await self._start()
         custom_id = self._custom_id(request)
         if custom_id in self._index:
             return self._to_reply(self._read(custom_id))
@@ -161,15 +219,15 @@ class BatchBackend:
         self._waiters[custom_id] = future
         try:
             if custom_id in self._known:
-                self._ensure_poller(self._known[custom_id])
+                self._ensure_poller(group, self._known[custom_id])
             else:
-                self._enqueue(custom_id, request)
+                self._enqueue(group, custom_id, request)
             result = await future
         finally:
             self._waiters.pop(custom_id, None)
         return self._to_reply(result)
 
-    def _enqueue(self, custom_id: str, request: Request) -> None:
+    def _enqueue(self, group: asyncio.TaskGroup, custom_id: str, request: Request) -> None:
         line = orjson.dumps({"custom_id": custom_id, "params": request.body(self.model)})
         self._pending.append((custom_id, line))
         self._pending_bytes += len(line)
@@ -178,7 +236,7 @@ class BatchBackend:
             self._has_pending = asyncio.Event()
         self._has_pending.set()
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_loop(), name="batch-flusher")
+            self._flusher = group.create_task(self._flush_loop(), name="batch-flusher")
 
     async def _flush_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -226,7 +284,8 @@ class BatchBackend:
             ledger.write({"batch_id": batch_id, "custom_ids": ids})
         self.submitted.append(batch_id)
         self._known.update(dict.fromkeys(ids, batch_id))
-        self._ensure_poller(batch_id)
+        if self._group is not None:
+            self._ensure_poller(self._group, batch_id)
 
     def _fail(self, custom_id: str, error: BackendError) -> None:
         future = self._waiters.get(custom_id)
@@ -239,10 +298,10 @@ class BatchBackend:
 
     # -- polling ----------------------------------------------------------------------
 
-    def _ensure_poller(self, batch_id: str) -> None:
+    def _ensure_poller(self, group: asyncio.TaskGroup, batch_id: str) -> None:
         task = self._pollers.get(batch_id)
         if task is None or task.done():
-            self._pollers[batch_id] = asyncio.create_task(
+            self._pollers[batch_id] = group.create_task(
                 self._poll(batch_id), name=f"batch-poll:{batch_id}"
             )
 
@@ -298,8 +357,9 @@ class BatchBackend:
         raise BackendError(f"the batch request was {kind}", error_type=str(kind))
 
     async def aclose(self) -> None:
-        tasks = [t for t in (self._flusher, *self._pollers.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Stop the background tasks (their task group ends) and close the client."""
+        if self._supervisor is not None and self._closing is not None:
+            self._closing.set()
+            await asyncio.wait({self._supervisor})
+            self._supervisor = None
         await self._client.close()

@@ -19,7 +19,7 @@ import orjson
 
 from ..errors import UsageError
 from ._anthropic import _scrub
-from ._backend import BackendError, Reply, Request
+from ._backend import BackendError, ClosingBackend, Reply, Request
 from ._pricing import Usage
 from ._retry import parse_retry_after
 
@@ -117,7 +117,7 @@ def _reply(data: Mapping[str, Any], headers: Mapping[str, str]) -> Reply:
     )  # fmt: skip
 
 
-class OpenAIBackend:
+class OpenAIBackend(ClosingBackend):
     """Chat completions at ``base_url`` (``OPENAI_BASE_URL``, default ``{DEFAULT_BASE_URL}``)
     with ``api_key`` (``OPENAI_API_KEY``; local servers often need none)."""
 

@@ -10,16 +10,10 @@ is rendered from the same dict. ``syngen-improve report DIR`` rebuilds both.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import orjson
-
-from .._jsonl import replace_bytes
-from ..outputs import Layout
 from ._build import TIMING_FIELDS, build_report
-from ._markdown import render_markdown, write_chart
+from ._markdown import render_markdown
 from ._model import Counts, Report, Requests, Tokens
+from ._write import write_report
 
 __all__ = [
     "Counts",
@@ -31,15 +25,3 @@ __all__ = [
     "render_markdown",
     "write_report",
 ]
-
-
-def write_report(output_dir: str | os.PathLike[str]) -> Report:
-    """Write report.json and report.md (each replaced whole) and return the report."""
-    layout = Layout(Path(output_dir))
-    report = build_report(layout.root)
-    chart = write_chart(layout, report)
-    if chart is not None:
-        report["chart"] = chart
-    replace_bytes(layout.report_json, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    replace_bytes(layout.report_md, render_markdown(report).encode())
-    return Report.from_dict(report)

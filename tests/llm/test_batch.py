@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -18,8 +19,16 @@ import httpx2
 import orjson
 import pytest
 
+import syngen_improve.llm._batch
 from syngen_improve import Record, improve_dataset, read_jsonl, sample_path
-from syngen_improve.llm import BackendError, BatchBackend, Request, RetryPolicy, price_for
+from syngen_improve.llm import (
+    BackendError,
+    BatchBackend,
+    BatchStopped,
+    Request,
+    RetryPolicy,
+    price_for,
+)
 from syngen_improve.llm._pricing import Usage
 from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeConfig
 from syngen_improve.validate import validate_file
@@ -202,3 +211,29 @@ def test_sigkill_while_polling_then_resume_reattaches(tmp_path: Path, slow_batch
     assert after["batches_created"] == 1  # re-attached: no new batch for the same work
     assert after["max_per_custom_id"] == 1
     assert "improved 120, failed 0" in done.stdout
+
+
+async def test_a_failing_background_task_fails_every_waiting_request_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch ledger cannot be written (disk full): the run stops with that cause at
+    once instead of every request waiting for its 26-hour timeout."""
+
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(syngen_improve.llm._batch, "JsonlWriter", disk_full)
+    async with FakeAnthropicServer(config=FakeConfig()) as server:
+        async with backend(server.url) as b:
+            started = time.monotonic()
+            with pytest.raises(BatchStopped) as info:
+                await improve_dataset(sample_path(), tmp_path, backend=b, progress=False,
+                                      limit=30, retry=FAST)  # fmt: skip
+            assert time.monotonic() - started < 10
+            assert isinstance(info.value.__cause__, OSError)
+            assert info.value.__cause__.errno == errno.ENOSPC
+            with pytest.raises(BatchStopped):  # and so does every later request
+                await b.send(Request(messages=[{"role": "user", "content": "hi"}], key="x"))
+        assert server.counters.batches_created == 1  # the API accepted it; the ledger failed
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["complete"] is False

@@ -1,25 +1,4 @@
-"""Label-balanced interleaving for KTO, and its verification.
-
-TRL's KTOTrainer reads the file in order (no shuffling), so the order on disk is the
-order of training. The interleaver streams a desirable and an undesirable file into
-True, False, True, False, ... and places the surplus of the longer side by a stated
-policy:
-
-- ``truncate``: drop the surplus;
-- ``spread`` (default): place the surplus evenly, so the longest run of one label is
-  ``ceil(max(D, U) / min(D, U))`` and every trainer batch holds both labels whenever the
-  ratio allows; it counts both files first (a streaming pass, nothing loaded);
-- ``oversample``: keep alternating by repeating the minority from its start, each
-  repeat marked ``"_repeat": true``;
-- ``tail``: append the surplus at the end (named for completeness: it trains the end of
-  the run on one label; a warning says so).
-
-``pairs=True`` keeps each improved example immediately followed by its own original
-(joined on ``_source_line``), then places the unpaired rest by the policy.
-``shuffle_seed`` shuffles (pairs, or each side) through a bounded buffer first, since
-inputs are often sorted by tool or agent. Memory does not grow with the input, except
-``pairs``, which keeps a compact index of 16 bytes per undesirable line.
-"""
+"""The interleaver: two files in, one label-balanced file out (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -30,24 +9,16 @@ import warnings
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import orjson
 
-from ._jsonl import JsonlWriter, Record, read_jsonl, read_records, write_jsonl_atomic
-from .errors import InputNotFound, UsageError
+from .._jsonl import JsonlWriter, read_records, write_jsonl_atomic
+from ..errors import InputNotFound, UsageError
 
-__all__ = [
-    "InterleaveReport",
-    "InterleaveStats",
-    "POLICIES",
-    "Policy",
-    "interleave",
-    "interleave_files",
-    "verify_interleaving",
-]
+__all__ = ["POLICIES", "InterleaveStats", "Policy", "interleave", "interleave_files"]
 
 Policy = Literal["truncate", "spread", "oversample", "tail"]
 POLICIES: Final = ("truncate", "spread", "oversample", "tail")
@@ -361,138 +332,3 @@ def _paired(
         index.close()
         unpaired_good.unlink(missing_ok=True)
         leftovers_bad.unlink(missing_ok=True)
-
-
-@dataclass
-class InterleaveReport:
-    """What a trainer reading the file in order will see."""
-
-    path: str
-    batch_size: int
-    total: int = 0
-    desirable: int = 0
-    undesirable: int = 0
-    bad_labels: list[int] = field(default_factory=list)
-    first_labels: list[bool] = field(default_factory=list)
-    alternating: bool = True
-    longest_run: int = 0
-    longest_run_label: bool | None = None
-    batches: int = 0
-    batches_lacking_a_label: int = 0
-    desirable_weight: float = 1.0
-    undesirable_weight: float = 1.0
-
-    @property
-    def weighted_ratio(self) -> float | None:
-        """(desirable_weight x D) / (undesirable_weight x U)."""
-        if self.undesirable == 0:
-            return None
-        return (self.desirable_weight * self.desirable) / (
-            self.undesirable_weight * self.undesirable
-        )
-
-    @property
-    def weights_ok(self) -> bool:
-        """TRL's recommended range for the weighted ratio: 1:1 to 4:3."""
-        r = self.weighted_ratio
-        return r is not None and 1.0 - 1e-9 <= r <= 4 / 3 + 1e-9
-
-    def suggested_weights(self) -> dict[str, float]:
-        """Weights that bring the ratio to 1:1 (the heavier side keeps weight 1)."""
-        d, u = self.desirable, self.undesirable
-        if d == 0 or u == 0:
-            return {"desirable_weight": 1.0, "undesirable_weight": 1.0}
-        if d >= u:
-            return {"desirable_weight": 1.0, "undesirable_weight": round(d / u, 4)}
-        return {"desirable_weight": round(u / d, 4), "undesirable_weight": 1.0}
-
-    @property
-    def ok(self) -> bool:
-        return not self.bad_labels and self.batches_lacking_a_label == 0 and self.weights_ok
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["bad_labels"] = self.bad_labels[:20]
-        out.update(
-            weighted_ratio=self.weighted_ratio,
-            weights_ok=self.weights_ok,
-            suggested_weights=self.suggested_weights(),
-            ok=self.ok,
-        )
-        return out
-
-    def format_text(self) -> str:
-        r = self.weighted_ratio
-        ratio = "n/a" if r is None else f"{r:.3f}"
-        lines = [
-            f"{self.path}: {self.total} rows, {self.desirable} desirable, "
-            f"{self.undesirable} undesirable",
-            "first labels: " + " ".join("T" if x else "F" for x in self.first_labels),
-            f"alternating while both last: {'yes' if self.alternating else 'no'}; "
-            f"longest run: {self.longest_run} ({self.longest_run_label})",
-            f"batches of {self.batch_size}: {self.batches}, lacking a label: "
-            f"{self.batches_lacking_a_label}",
-            f"weighted ratio (w_d*D)/(w_u*U) = {ratio} "
-            f"({'within' if self.weights_ok else 'outside'} TRL's 1:1 to 4:3); "
-            f"suggested {self.suggested_weights()}",
-        ]
-        if self.bad_labels:
-            lines.append(f"lines whose label is not a bool: {self.bad_labels[:20]}")
-        return "\n".join(lines)
-
-
-def verify_interleaving(
-    path: str | os.PathLike[str],
-    *,
-    batch_size: int = 8,
-    desirable_weight: float = 1.0,
-    undesirable_weight: float = 1.0,
-) -> InterleaveReport:
-    """Check a KTO file in trainer order: alternation, balance, longest run, batches of
-    ``batch_size`` lacking a label, and TRL's weight range. One streaming pass."""
-    if batch_size < 1:
-        raise UsageError(f"'batch_size' must be >= 1, got {batch_size}")
-    for name, w in (("desirable_weight", desirable_weight),
-                    ("undesirable_weight", undesirable_weight)):  # fmt: skip
-        if w <= 0:
-            raise UsageError(f"{name!r} must be > 0, got {w}")
-    report = InterleaveReport(
-        str(path), batch_size, desirable_weight=desirable_weight,
-        undesirable_weight=undesirable_weight,
-    )  # fmt: skip
-    previous: bool | None = None
-    run = 0
-    in_batch: set[bool] = set()
-    alternating_prefix = 0  # leading labels that read True, False, True, ...
-    for item in read_jsonl(path):
-        if not isinstance(item, Record):
-            report.bad_labels.append(item.line)
-            continue
-        label = item.data.get("label")
-        if not isinstance(label, bool):
-            report.bad_labels.append(item.line)
-            continue
-        report.total += 1
-        if label:
-            report.desirable += 1
-        else:
-            report.undesirable += 1
-        if len(report.first_labels) < 20:
-            report.first_labels.append(label)
-        if alternating_prefix == report.total - 1 and label is (alternating_prefix % 2 == 0):
-            alternating_prefix += 1
-        run = run + 1 if label == previous else 1
-        if run > report.longest_run:
-            report.longest_run, report.longest_run_label = run, label
-        previous = label
-        in_batch.add(label)
-        if report.total % batch_size == 0:
-            report.batches += 1
-            report.batches_lacking_a_label += len(in_batch) < 2
-            in_batch = set()
-    if in_batch:
-        report.batches += 1
-        report.batches_lacking_a_label += len(in_batch) < 2
-    # Alternating while both sides last: the first 2 x min(D, U) labels alternate.
-    report.alternating = alternating_prefix >= 2 * min(report.desirable, report.undesirable)
-    return report

@@ -1,0 +1,28 @@
+"""Writing report.json and report.md into an output folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+
+from .._jsonl import replace_bytes
+from ..outputs import Layout
+from ._build import build_report
+from ._markdown import render_markdown, write_chart
+from ._model import Report
+
+__all__ = ["write_report"]
+
+
+def write_report(output_dir: str | os.PathLike[str]) -> Report:
+    """Write report.json and report.md (each replaced whole) and return the report."""
+    layout = Layout(Path(output_dir))
+    report = build_report(layout.root)
+    chart = write_chart(layout, report)
+    if chart is not None:
+        report["chart"] = chart
+    replace_bytes(layout.report_json, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    replace_bytes(layout.report_md, render_markdown(report).encode())
+    return Report.from_dict(report)
