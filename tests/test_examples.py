@@ -49,7 +49,11 @@ EXPECT = {
     "custom_templates.py": ["poor under the stricter policy: 171 (the seed's rule: 120)"],
     "improve_offline.py": ["120 improved, 0 failed of 120 poor"],
     "test_with_fake.py": ["3 passed"],
+    "embed.py": ["outcomes: {'good': 79, 'improved': 120}", "120 requests"],
 }
+
+#: Examples that must leave no file behind.
+FILELESS = {"embed.py", "analyze_dataset.py", "engine_with_fake.py"}
 
 
 @pytest.mark.parametrize("script", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
@@ -57,6 +61,8 @@ def test_example_runs(script: Path, fake_env: dict[str, str], tmp_path: Path) ->
     out = run(script, fake_env, tmp_path)
     for expected in EXPECT[script.name]:
         assert expected in out, script.name
+    if script.name in FILELESS:
+        assert not list(tmp_path.iterdir()), script.name
 
 
 def test_notebook_cells_run_in_order(fake_env: dict[str, str], tmp_path: Path) -> None:

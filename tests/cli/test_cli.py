@@ -187,3 +187,53 @@ def test_judge_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main([*args, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["cached"] == 199
     assert main(["judge", str(tmp_path / "none.jsonl"), "--out", out, "--backend", "fake"]) == 2
+
+
+def test_a_bug_is_exit_70_with_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unexpected exception, even a ValueError, is a bug: never exit 2."""
+    import syngen_improve.cli.analyze
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("an internal invariant broke")
+
+    monkeypatch.setattr(syngen_improve.cli.analyze, "analyze_dataset", broken)
+    assert main(["analyze", "whatever.jsonl"]) == 70
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert "ValueError: an internal invariant broke" in err
+    assert "internal error" in err
+
+
+def test_errors_of_each_kind_map_to_their_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from syngen_improve import sample_path
+
+    sample = str(sample_path())
+    out = tmp_path / "out"
+    out.write_text("")
+    # OutputExists: the output folder is a file.
+    assert main(["improve", sample, "--out", str(out), "--backend", "fake"]) == 2
+    assert "is a file" in capsys.readouterr().err
+    # UsageError from the config: a bad value named.
+    assert main(["improve", sample, "--out", str(tmp_path / "o"), "--answers", "0"]) == 2
+    assert "'answers' must be > 0" in capsys.readouterr().err
+    assert main(["improve", sample, "--out", str(tmp_path / "o"), "--shard", "3/2"]) == 2
+    assert "1 <= I <= N" in capsys.readouterr().err
+
+
+def test_options_are_never_abbreviated(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--output`` is not silently read as ``--output-tpm``."""
+    with pytest.raises(SystemExit) as exc:
+        main(["improve", "in.jsonl", "--out", "o", "--output", "100"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --output" in capsys.readouterr().err
+
+
+def test_max_attempts_is_the_same_option_as_answers(tmp_path: Path) -> None:
+    from syngen_improve.cli import build_parser
+
+    args = build_parser().parse_args(["improve", "x", "--out", "o", "--max-attempts", "5"])
+    assert args.answers == 5
