@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 __all__ = ["Counts", "Report", "Requests", "Tokens"]
+
+T = TypeVar("T")
 
 
 def _int(data: Mapping[str, Any], key: str) -> int:
     value = data.get(key, 0)
     return int(value) if isinstance(value, int | float) else 0
+
+
+def _counters(cls: type[T], data: Mapping[str, Any]) -> T:
+    """A dataclass of int fields from a report.json section (missing keys are 0)."""
+    return cls(**{f.name: _int(data, f.name) for f in fields(cls)})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +41,6 @@ class Counts:
     interleaved: int = 0
     quarantined: int = 0
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Counts:
-        return cls(**{name: _int(data, name) for name in cls.__slots__})
-
 
 @dataclass(frozen=True, slots=True)
 class Requests:
@@ -49,10 +52,6 @@ class Requests:
     timeouts: int = 0
     failed: int = 0
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Requests:
-        return cls(**{name: _int(data, name) for name in cls.__slots__})
-
 
 @dataclass(frozen=True, slots=True)
 class Tokens:
@@ -62,10 +61,6 @@ class Tokens:
     output: int = 0
     cache_read: int = 0
     cache_creation: int = 0
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Tokens:
-        return cls(**{name: _int(data, name) for name in cls.__slots__})
 
 
 @dataclass(frozen=True)
@@ -93,10 +88,10 @@ class Report:
         return cls(
             complete=bool(data.get("complete", False)),
             interrupted=bool(data.get("interrupted", False)),
-            counts=Counts.from_dict(data.get("counts") or {}),
+            counts=_counters(Counts, data.get("counts") or {}),
             issues=dict(data.get("issues") or {}),
-            requests=Requests.from_dict(data.get("requests") or {}),
-            tokens=Tokens.from_dict(data.get("tokens") or {}),
+            requests=_counters(Requests, data.get("requests") or {}),
+            tokens=_counters(Tokens, data.get("tokens") or {}),
             cost_usd=float(data.get("cost_usd") or 0.0),
             elapsed_s=float(data.get("elapsed_s") or 0.0),
             runs=_int(data, "runs"),
