@@ -7,9 +7,11 @@ error or a cancellation stops them all.
 
 ``Writer`` is the only owner of one output file: workers ``put`` records into a
 bounded queue (a slow disk holds the workers back instead of growing the queue),
-and one task appends them, several lines per system call. Closing the writer -
-normally, on error or on cancellation - writes what was queued, so every record a
-worker handed over lands as a whole line.
+and one task appends them, several lines per system call. ``write`` also waits until
+its record is in the file, so a worker that holds a concurrency slot until then never
+has finished work that a crash could lose. Closing the writer - normally, on error or
+on cancellation - writes what was queued, so every record a worker handed over lands
+as a whole line.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from ._jsonl import JsonlWriter
 __all__ = ["Writer", "run_pool"]
 
 T = TypeVar("T")
+#: A queued record, and the future of the writer waiting for it (``write``), if any.
+_Item = tuple[Mapping[str, Any], "asyncio.Future[None] | None"]
 
 
 async def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterable[T]:
@@ -86,25 +90,43 @@ class Writer:
         self.path = path
         self._maxsize = maxsize
         self._fsync = fsync
-        self._queue: asyncio.Queue[Mapping[str, Any]] | None = None
+        self._queue: asyncio.Queue[_Item] | None = None
         self._sink: JsonlWriter | None = None
         self._task: asyncio.Task[None] | None = None
-        self._pending: list[Mapping[str, Any]] = []
+        self._pending: list[_Item] = []
         self._error: BaseException | None = None
         self.count = 0
 
     async def put(self, record: Mapping[str, Any]) -> None:
         """Queue one record; waits while the queue is full."""
+        await self._enqueue(record, None)
+
+    async def write(self, record: Mapping[str, Any]) -> None:
+        """Queue one record and wait until it is in the file."""
+        done = asyncio.get_running_loop().create_future()
+        await self._enqueue(record, done)
+        await done
+
+    async def _enqueue(self, record: Mapping[str, Any], done: asyncio.Future[None] | None) -> None:
         if self._queue is None:
             raise RuntimeError("Writer is not open: use 'async with Writer(...)'")
         if self._error is not None:
             raise RuntimeError(f"writing {self.path} failed: {self._error}") from self._error
-        await self._queue.put(record)
+        await self._queue.put((record, done))
 
     async def _write(self, batch: list[Mapping[str, Any]]) -> None:
         """Append ``batch`` (one system call). Must not await once bytes are written."""
         assert self._sink is not None
         self._sink.write_many(batch)
+
+    def _settle(self, items: list[_Item], error: BaseException | None) -> None:
+        """Tell the writers waiting on ``items`` that they are written (or why not)."""
+        for _, done in items:
+            if done is not None and not done.done():
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(RuntimeError(f"writing {self.path} failed: {error}"))
 
     async def _run(self) -> None:
         queue = self._queue
@@ -115,10 +137,11 @@ class Writer:
                 self._pending.append(queue.get_nowait())
             if self._error is None:
                 try:
-                    await self._write(self._pending)
+                    await self._write([record for record, _ in self._pending])
                     self.count += len(self._pending)
                 except Exception as exc:  # reported by the next put() and on close
                     self._error = exc
+            self._settle(self._pending, self._error)
             self._pending = []
 
     def _drain(self) -> None:
@@ -130,8 +153,9 @@ class Writer:
             rest.append(self._queue.get_nowait())
         self._pending = []
         if rest and self._error is None:
-            self._sink.write_many(rest)
+            self._sink.write_many([record for record, _ in rest])
             self.count += len(rest)
+        self._settle(rest, self._error)
 
     async def __aenter__(self) -> Writer:
         self._sink = JsonlWriter(self.path, fsync=self._fsync)

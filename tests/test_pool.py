@@ -180,3 +180,22 @@ async def test_cancelling_a_run_leaves_no_task_and_no_half_line(tmp_path: Path) 
     assert all(isinstance(r, Record) for r in records)
     assert out_path.read_bytes().endswith(b"\n")
     assert len({r.data["n"] for r in records if isinstance(r, Record)}) == len(records)
+
+
+async def test_write_returns_once_the_record_is_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    async with Writer(path) as out:
+        await out.put({"n": 1})  # queued: may not be in the file yet
+        await out.write({"n": 2})
+        lines = path.read_text().splitlines()  # read while the writer is still open
+        assert [json.loads(x)["n"] for x in lines] == [1, 2]
+
+
+async def test_write_reports_a_failed_write(tmp_path: Path) -> None:
+    class Broken(Writer):
+        async def _write(self, batch: list[Mapping[str, Any]]) -> None:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(RuntimeError, match="No space left on device"):
+        async with Broken(tmp_path / "x.jsonl") as out:
+            await out.write({"n": 1})

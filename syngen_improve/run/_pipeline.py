@@ -69,16 +69,19 @@ async def improve_dataset(
     cfg = ImproveConfig.of(config, **options)
     check_backend(backend)
     source_path, layout = _check_paths(input, output_dir, cfg)
-    layout.state.mkdir(parents=True, exist_ok=True)
     source = Source(source_path, cfg, Prior.scan(layout) if cfg.resume else Prior())
     total = count_lines(source_path)
     improver = Improver(cfg, backend=backend, state_dir=layout.batch_state,
                         judge_cache=layout.judge_cache)  # fmt: skip
     started = time.monotonic()
+    opened = False
 
     async def run() -> None:
+        nonlocal opened
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(improver)
+            opened = True  # from here on the run is recorded, whatever happens
+            layout.state.mkdir(parents=True, exist_ok=True)
             sinks = await stack.enter_async_context(Sinks(layout))
             bar = stack.enter_context(Progress(
                 total=min(total, cfg.limit) if cfg.limit else total,
@@ -101,6 +104,8 @@ async def improve_dataset(
     try:
         await run()
     except BaseException as exc:
+        if not opened:  # no backend (no key, a bad name): nothing ran, nothing to record
+            raise
         interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
         try:
             await finish_off_loop(layout, source.analysis(complete=False),

@@ -62,12 +62,14 @@ class Sinks:
         await self._poor.put({**example, "label": False, "_source_line": line})
 
     async def outcome(self, outcome: Outcome) -> None:
-        """An improved or failed example, and its ledger entry."""
+        """An improved or failed example, and its ledger entry. Returns once the record is
+        in its file: the caller's concurrency slot is held until then, so a crash loses
+        at most the examples in flight, never one that was answered."""
         line = outcome.key
         if outcome.record is not None:
-            await self._improved.put({**outcome.record, "_source_line": line})
+            await self._improved.write({**outcome.record, "_source_line": line})
         else:
-            await self._failed.put(
+            await self._failed.write(
                 {"_source_line": line, "reason": outcome.reason, "attempts": outcome.attempts,
                  "errors": list(outcome.errors), "original": dict(outcome.example)}
             )  # fmt: skip

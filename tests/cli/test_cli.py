@@ -143,8 +143,10 @@ def test_improve_without_a_key_says_how_to_get_one(
     from syngen_improve import sample_path
 
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    assert main(["improve", str(sample_path()), "--out", str(tmp_path)]) == 2
+    out = tmp_path / "out"
+    assert main(["improve", str(sample_path()), "--out", str(out)]) == 2
     assert "ANTHROPIC_API_KEY" in capsys.readouterr().err
+    assert not out.exists()  # nothing ran, so nothing was written (no run recorded)
 
 
 def test_interleave_and_export_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
