@@ -18,6 +18,7 @@ __all__ = [
     "EXIT_SOFTWARE",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
+    "FolderBusy",
     "InputError",
     "InputNotFound",
     "InvalidInput",
@@ -69,6 +70,10 @@ class InvalidInput(InputError, ValueError):
 
 class OutputExists(InputError, FileExistsError):
     """The output folder holds results that this call would mix with or overwrite."""
+
+
+class FolderBusy(InputError):
+    """Another run holds the output folder's lock (one run per folder)."""
 
 
 class ServiceRefused(SyngenError):

@@ -28,6 +28,7 @@ import orjson
 
 from ._jsonl import Malformed, read_jsonl, write_jsonl_atomic
 from ._model import iter_tool_calls
+from ._paths import refuse_overwrite
 from .errors import InputNotFound, InvalidInput, UsageError
 from .validate import ToolRegistry
 
@@ -163,6 +164,7 @@ def export_file(
     source, target = Path(path), Path(out)
     if not source.is_file():
         raise InputNotFound(f"input file not found: {source}")
+    refuse_overwrite(target, source)
     registry = (
         tools if isinstance(tools, ToolRegistry) else (ToolRegistry.default() if tools else None)
     )

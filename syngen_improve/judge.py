@@ -21,6 +21,7 @@ import orjson
 
 from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl, read_records
 from ._model import DIMENSIONS
+from ._paths import refuse_overwrite
 from ._pool import Writer, run_pool
 from ._progress import Progress
 from ._sync import run_sync
@@ -245,9 +246,9 @@ async def judge_dataset(
     source, target = Path(input), Path(output)
     if not source.is_file():
         raise InputNotFound(f"input file not found: {source}")
-    if target.resolve() == source.resolve():
-        raise UsageError(f"the output {target} is the input: write the scores to another file")
     store_path = cache if cache is not None else target.with_name(target.name + ".cache.jsonl")
+    refuse_overwrite(target, source)
+    refuse_overwrite(Path(store_path), source, target)
     result = JudgeResult(target)
     scored: list[dict[str, Any]] = []
     async with AsyncExitStack() as stack:

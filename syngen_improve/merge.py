@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from ._jsonl import replace_bytes
+from ._lock import FolderLock
 from .errors import InputNotFound, InvalidInput, OutputExists, UsageError
 from .interleave import interleave_files
 from .outputs import Layout, source_lines
@@ -57,6 +58,9 @@ def merge_outputs(dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike
         if not layout.state.is_dir():
             raise InputNotFound(f"{layout.root} is not an improve output folder (no state/)")
     target = Layout(Path(out))
+    for layout in shards:
+        if target.root.resolve() == layout.root.resolve():
+            raise UsageError(f"--out {target.root} is also one of the folders to merge")
     if target.has_results():
         raise OutputExists(f"{target.root} already holds results; merge into an empty folder")
     owner: dict[int, Path] = {}
@@ -69,7 +73,14 @@ def merge_outputs(dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike
                     "the folders overlap (same shard twice, or not shards of one input)"
                 )
         owner.update(dict.fromkeys(mine, layout.root))
-    target.state.mkdir(parents=True, exist_ok=True)
+    with FolderLock(target.lock, folder=target.root):
+        if target.has_results():
+            raise OutputExists(f"{target.root} already holds results; merge into an empty folder")
+        return _write_merged(shards, target)
+
+
+def _write_merged(shards: list[Layout], target: Layout) -> Report:
+    """Concatenate the shards' files into ``target``, sum the analysis, interleave, report."""
 
     def concatenated(layout: Layout) -> list[Path]:
         return [*layout.data_files().values(), layout.ledger, layout.runs]

@@ -91,6 +91,11 @@ class Layout:
         return self.state / "analysis.json"
 
     @property
+    def lock(self) -> Path:
+        """Held by the run that writes the folder (one run per folder)."""
+        return self.state / "lock"
+
+    @property
     def shards(self) -> Path:
         """The per-shard summaries of a merged folder."""
         return self.state / "shards.json"
@@ -103,6 +108,13 @@ class Layout:
     def batch_state(self) -> Path:
         """Where the batch backend keeps batch ids and results."""
         return self.state / "batch"
+
+    def owns(self, path: Path) -> bool:
+        """Whether ``path`` is one of this folder's own files (an output or state)."""
+        target = path.resolve()
+        mine = {p.resolve() for p in (*self.data_files().values(), self.interleaved,
+                                      self.report_json, self.report_md)}  # fmt: skip
+        return target in mine or self.state.resolve() in target.parents
 
     def has_results(self) -> bool:
         return self.ledger.exists() or any(

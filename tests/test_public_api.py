@@ -77,6 +77,7 @@ PUBLIC: dict[str, set[str]] = {
         "EXIT_SOFTWARE",
         "EXIT_TERMINATED",
         "EXIT_USAGE",
+        "FolderBusy",
         "InputError",
         "InputNotFound",
         "InvalidInput",

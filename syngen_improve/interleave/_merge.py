@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 import orjson
 
 from .._jsonl import JsonlWriter, read_records, write_jsonl_atomic
+from .._paths import refuse_overwrite
 from ..errors import InputNotFound, UsageError
 
 __all__ = ["POLICIES", "InterleaveStats", "Policy", "interleave", "interleave_files"]
@@ -263,6 +264,7 @@ def interleave_files(
     for path in (good_path, bad_path):
         if not path.is_file():
             raise InputNotFound(f"input file not found: {path}")
+    refuse_overwrite(target, good_path, bad_path)
     stats = InterleaveStats(policy)
     seed = shuffle_seed
 

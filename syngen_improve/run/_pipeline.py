@@ -16,11 +16,12 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+from .._lock import FolderLock
 from .._pool import run_pool
 from .._progress import Progress
 from .._sync import run_sync
 from ..config import ImproveConfig
-from ..errors import InputNotFound, OutputExists
+from ..errors import InputNotFound, OutputExists, UsageError
 from ..improve import Improver
 from ..llm import Backend
 from ..llm._choose import BackendName, check_backend
@@ -41,12 +42,21 @@ def _check_paths(input: str | os.PathLike[str], output_dir: str | os.PathLike[st
     layout = Layout(Path(output_dir))
     if layout.root.exists() and not layout.root.is_dir():
         raise OutputExists(f"the output folder {layout.root} is a file: choose a folder")
+    if layout.owns(source):
+        raise UsageError(
+            f"the input {source} is one of the run's own files in {layout.root}: "
+            "copy it elsewhere, or write to another folder"
+        )
+    _check_fresh(layout, config)
+    return source, layout
+
+
+def _check_fresh(layout: Layout, config: ImproveConfig) -> None:
     if not config.resume and layout.has_results():
         raise OutputExists(
             f"{layout.root} holds results of an earlier run: resume it (--resume, "
             "resume=True) or choose an empty folder"
         )
-    return source, layout
 
 
 async def improve_dataset(
@@ -69,7 +79,7 @@ async def improve_dataset(
     cfg = ImproveConfig.of(config, **options)
     check_backend(backend)
     source_path, layout = _check_paths(input, output_dir, cfg)
-    source = Source(source_path, cfg, Prior.scan(layout) if cfg.resume else Prior())
+    source = Source(source_path, cfg)
     total = count_lines(source_path)
     improver = Improver(cfg, backend=backend, state_dir=layout.batch_state,
                         judge_cache=layout.judge_cache)  # fmt: skip
@@ -80,8 +90,10 @@ async def improve_dataset(
         nonlocal opened
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(improver)
+            stack.enter_context(FolderLock(layout.lock, folder=layout.root))
+            _check_fresh(layout, cfg)  # again, now that no other run can write the folder
+            prior = Prior.scan(layout) if cfg.resume else Prior()
             opened = True  # from here on the run is recorded, whatever happens
-            layout.state.mkdir(parents=True, exist_ok=True)
             sinks = await stack.enter_async_context(Sinks(layout))
             bar = stack.enter_context(Progress(
                 total=min(total, cfg.limit) if cfg.limit else total,
@@ -93,7 +105,7 @@ async def improve_dataset(
                 await sinks.outcome(outcome)
                 bar.advance(failed=outcome.status == "failed")
 
-            await run_pool(source.work(sinks, bar), handle,
+            await run_pool(source.work(sinks, bar, prior), handle,
                            concurrency=cfg.concurrency_for(batch=improver.batch))  # fmt: skip
 
     def record(*, complete: bool, interrupted: bool) -> dict[str, Any]:
@@ -104,7 +116,7 @@ async def improve_dataset(
     try:
         await run()
     except BaseException as exc:
-        if not opened:  # no backend (no key, a bad name): nothing ran, nothing to record
+        if not opened:  # no backend, or the folder is another run's: nothing to record
             raise
         interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
         try:

@@ -35,16 +35,16 @@ class Work:
 class Source:
     """The input file of a run, routed line by line (see the module docstring)."""
 
-    def __init__(self, path: Path, config: ImproveConfig, prior: Prior) -> None:
+    def __init__(self, path: Path, config: ImproveConfig) -> None:
         self.path = path
         self.config = config
-        self.prior = prior
         self.profile = ProfileBuilder(policy=config.policy)
         self.good_included = 0
 
-    async def work(self, sinks: Sinks, bar: Progress) -> AsyncIterator[Work]:
-        """The poor examples left to improve; everything else is routed on the way."""
-        cfg, prior = self.config, self.prior
+    async def work(self, sinks: Sinks, bar: Progress, prior: Prior) -> AsyncIterator[Work]:
+        """The poor examples left to improve (``prior``: what earlier runs finished);
+        everything else is routed on the way."""
+        cfg = self.config
         for n, item in enumerate(read_jsonl(self.path), 1):
             if cfg.limit is not None and n > cfg.limit:
                 break
