@@ -25,6 +25,7 @@ __all__ = [
     "OutputExists",
     "ServiceRefused",
     "SyngenError",
+    "Terminated",
     "UsageError",
 ]
 
@@ -82,3 +83,10 @@ class ServiceRefused(SyngenError):
     the cause is fixed."""
 
     exit_code: ClassVar[int] = EXIT_USAGE
+
+
+class Terminated(SyngenError):
+    """The command got SIGTERM (``timeout``, systemd, Kubernetes, Slurm): it stopped as on
+    Ctrl-C, with the report written and marked interrupted. Resumable."""
+
+    exit_code: ClassVar[int] = EXIT_TERMINATED

@@ -84,6 +84,7 @@ PUBLIC: dict[str, set[str]] = {
         "OutputExists",
         "ServiceRefused",
         "SyngenError",
+        "Terminated",
         "UsageError",
     },
     "syngen_improve.export": {

@@ -1,11 +1,12 @@
 """The command line's frame: the parser with one subcommand per module, and the one
 place where errors become exit codes.
 
-Each command module has ``NAME``, ``HELP``, ``DESCRIPTION``, ``add_arguments(parser)``
-and ``run(args) -> int``; the parser dispatches to ``run`` (``set_defaults``). A
-:class:`~syngen_improve.errors.SyngenError` exits with its ``exit_code`` and its message;
-an ``OSError`` (a file that cannot be read or written) exits 2 naming the file; Ctrl-C
-exits 130; anything else is a bug: its traceback and exit 70.
+Each command module has ``NAME``, ``HELP``, ``DESCRIPTION``, ``add_arguments(parser)``,
+``run(args) -> int`` and optionally ``RESUME_HINT`` (said when it is stopped); the parser
+dispatches to ``run`` (``set_defaults``). A :class:`~syngen_improve.errors.SyngenError`
+exits with its ``exit_code`` and its message (SIGTERM: 143); an ``OSError`` (a file that
+cannot be read or written) exits 2 naming the file; Ctrl-C exits 130; anything else is a
+bug: its traceback and exit 70.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from .._version import __version__
-from ..errors import EXIT_INTERRUPTED, EXIT_SOFTWARE, EXIT_USAGE, SyngenError
+from ..errors import EXIT_INTERRUPTED, EXIT_SOFTWARE, EXIT_USAGE, SyngenError, Terminated
 from . import analyze, demo, export, interleave, judge, merge, report, validate
 from . import improve as improve_command
 
@@ -42,9 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
             command.NAME, help=command.HELP, description=command.DESCRIPTION, allow_abbrev=False
         )
         command.add_arguments(p)
-        p.set_defaults(handler=command.run,
-                       interrupted=getattr(command, "INTERRUPTED", "interrupted"))  # fmt: skip
+        p.set_defaults(handler=command.run, resume_hint=getattr(command, "RESUME_HINT", ""))
     return parser
+
+
+def _stopped(what: str, hint: str) -> str:
+    return f"syngen-improve: {what}; {hint}" if hint else f"syngen-improve: {what}"
 
 
 def _describe(exc: OSError) -> str:
@@ -58,8 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:
-        print(f"syngen-improve: {args.interrupted}", file=sys.stderr)
+        print(_stopped("interrupted", args.resume_hint), file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as exc:
+        print(_stopped(str(exc), args.resume_hint), file=sys.stderr)
+        return exc.exit_code
     except SyngenError as exc:
         print(f"syngen-improve: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ import orjson
 
 from ..analyze import SeedPolicy
 from ..config import ImproveConfig
+from ..errors import Terminated
 from ..llm import DEFAULT_MODEL, RateLimits
 
 if TYPE_CHECKING:
@@ -78,10 +80,30 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
 
 
 def run_async(job: Callable[[], Awaitable[T]]) -> T:
-    """Run an async command to its end (Ctrl-C surfaces as ``KeyboardInterrupt``)."""
+    """Run an async command to its end. Ctrl-C surfaces as ``KeyboardInterrupt``; SIGTERM
+    cancels the command the same way (its cleanup and report run) and surfaces as
+    :class:`~syngen_improve.errors.Terminated`."""
 
     async def main() -> T:
-        return await job()
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        terminated = False
+
+        def on_sigterm() -> None:
+            nonlocal terminated
+            terminated = True
+            task.cancel()
+
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        try:
+            return await job()
+        except asyncio.CancelledError:
+            if terminated:
+                raise Terminated("terminated by SIGTERM") from None
+            raise
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
 
     return asyncio.run(main())
 

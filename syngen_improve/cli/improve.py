@@ -31,8 +31,9 @@ DESCRIPTION = (
     "usage or input problem, 70 on an internal error, 130 when interrupted (rerun with "
     "--resume)."
 )
-INTERRUPTED = "interrupted; outputs so far are in the --out folder. Run the same command " \
-    "with --resume to continue."  # fmt: skip
+RESUME_HINT = (
+    "outputs so far are in the --out folder. Run the same command with --resume to continue."
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

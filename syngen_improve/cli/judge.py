@@ -16,7 +16,7 @@ DESCRIPTION = (
     "output, so judging again costs nothing. Exit 0, 1 when some examples could not be "
     "scored, 2 on a usage or input problem."
 )
-INTERRUPTED = "interrupted; judging again reuses the cache"
+RESUME_HINT = "judging again reuses the cache"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

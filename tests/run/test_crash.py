@@ -102,3 +102,34 @@ def test_ctrl_c_exits_130_with_a_report(tmp_path: Path, fake_url: str) -> None:
     assert report["interrupted"] is True
     assert 10 <= report["counts"]["improved"] < 120
     assert lines_of(out / "improved_examples.jsonl")  # whole lines only
+
+
+@pytest.mark.slow
+def test_sigterm_stops_like_ctrl_c_and_resumes(tmp_path: Path, fake_url: str) -> None:
+    """What `timeout`, systemd, Kubernetes and Slurm send: exit 143, a report marked
+    interrupted, the run recorded; --resume repeats at most what was in flight."""
+    env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-term"}
+    out = tmp_path / "terminated"
+    proc = subprocess.Popen(
+        improve_cmd(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    while count_lines(out / "improved_examples.jsonl") < 10:
+        assert proc.poll() is None
+        time.sleep(0.005)  # polling a real process
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "terminated by SIGTERM" in err
+    assert "--resume" in err
+    assert "Unclosed" not in err
+    report = json.loads((out / "report.json").read_text())
+    assert report["interrupted"] is True
+    assert report["runs"] == 1
+    assert report["requests"]["total"] > 0  # the run's requests were recorded
+    resumed = subprocess.run(improve_cmd(out), env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    with urllib.request.urlopen(fake_url + "/_fake/counters") as resp:
+        after = json.loads(resp.read())["requests"]
+    lines = lines_of(out / "improved_examples.jsonl")
+    assert len(lines) == len(set(lines)) == 120
+    assert after <= 120 + CONCURRENCY  # both runs: what was in flight at most, repeated
