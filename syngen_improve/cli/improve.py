@@ -28,8 +28,8 @@ DESCRIPTION = (
     "Analyze INPUT, improve its poor examples with the model under the acceptance gate, "
     "and write the output folder (improved, poor, interleaved, failed, quarantine, "
     "report). Exit 0 when every poor example was improved, 1 when some failed, 2 on a "
-    "usage or input problem, 70 on an internal error, 130 when interrupted (rerun with "
-    "--resume)."
+    "usage or input problem, 70 on an internal error, 130 when interrupted or 143 when "
+    "terminated (rerun with --resume)."
 )
 RESUME_HINT = (
     "outputs so far are in the --out folder. Run the same command with --resume to continue."
