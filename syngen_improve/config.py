@@ -27,6 +27,7 @@ __all__ = ["BATCH_CONCURRENCY", "ImproveConfig", "ONLINE_CONCURRENCY", "parse_sh
 ONLINE_CONCURRENCY: Final = 16
 BATCH_CONCURRENCY: Final = 10_000
 _LIMIT_SHORTCUTS: Final = {"rpm": "rpm", "tpm": "input_tpm", "output_tpm": "output_tpm"}
+_RETRY_SHORTCUTS: Final = {"timeout": "timeout"}
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -54,7 +55,8 @@ class ImproveConfig:
     - ``model``: the model id; ``concurrency``: requests in flight (``None``: 16 online,
       10,000 with the batch backend).
     - ``limits``: requests / input tokens / output tokens per minute (unset ones are
-      learned from the API's headers); ``retry``: HTTP retries per request.
+      learned from the API's headers); ``retry``: HTTP retries per request and the
+      seconds one attempt may take (``timeout=`` / ``--timeout``).
     - ``answers``: answers per example, the first one plus re-asks with the errors
       (``--answers``; ``--max-attempts`` on the command line is the same option).
     - ``max_tokens``: output tokens per answer; ``policy``: which examples are poor;
@@ -130,7 +132,8 @@ class ImproveConfig:
 
     def with_options(self, **options: Any) -> ImproveConfig:
         """A copy with ``options`` changed. Besides the fields: ``rpm`` / ``tpm`` /
-        ``output_tpm`` set the limits, ``templates`` and ``schemas`` take a path, and
+        ``output_tpm`` set the limits, ``timeout`` the retry policy's seconds per attempt,
+        ``templates`` and ``schemas`` take a path, and
         ``shard`` takes ``"I/N"``. An unknown name is a :class:`UsageError` that lists
         the known ones."""
         if not options:
@@ -138,22 +141,27 @@ class ImproveConfig:
         names = {f.name for f in dataclasses.fields(self)}
         changes: dict[str, Any] = {}
         limits: dict[str, Any] = {}
+        retry: dict[str, Any] = {}
         for name, value in options.items():
             if name in _LIMIT_SHORTCUTS:
                 limits[_LIMIT_SHORTCUTS[name]] = value
+            elif name in _RETRY_SHORTCUTS:
+                retry[_RETRY_SHORTCUTS[name]] = value
             elif name == "max_attempts":
                 raise UsageError(
                     "'max_attempts' is now 'answers' (answers per example, first plus "
                     "re-asks); HTTP retries are retry=RetryPolicy(max_attempts=...)"
                 )
             elif name not in names:
-                known = ", ".join(sorted(names | set(_LIMIT_SHORTCUTS)))
+                known = ", ".join(sorted(names | set(_LIMIT_SHORTCUTS) | set(_RETRY_SHORTCUTS)))
                 raise UsageError(f"unknown option {name!r}; the options are: {known}")
             else:
                 changes[name] = _coerce(name, value)
         if limits:
             base = changes.get("limits", self.limits)
             changes["limits"] = dataclasses.replace(base, **limits)
+        if retry:
+            changes["retry"] = dataclasses.replace(changes.get("retry", self.retry), **retry)
         return dataclasses.replace(self, **changes)
 
     @classmethod

@@ -194,6 +194,7 @@ PUBLIC: dict[str, set[str]] = {
         "FakeConfig",
         "FakeModel",
         "FakeResponse",
+        "HOSTILE",
         "example_key",
         "find_example",
         "in_process_transport",

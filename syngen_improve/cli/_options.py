@@ -16,7 +16,7 @@ import orjson
 from ..analyze import SeedPolicy
 from ..config import ImproveConfig
 from ..errors import Terminated
-from ..llm import DEFAULT_MODEL, RateLimits
+from ..llm import DEFAULT_MODEL, RateLimits, RetryPolicy
 
 if TYPE_CHECKING:
     from ..llm import Backend
@@ -64,6 +64,13 @@ def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> Non
         metavar="K",
         help="answers per example: the first plus re-asks (default 3)",
     )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=RetryPolicy().timeout,
+        metavar="S",
+        help="seconds one request may take before it is retried (default %(default)g)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -73,6 +80,7 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
         model=args.model,
         concurrency=args.concurrency,
         limits=RateLimits(rpm=args.rpm, input_tpm=args.tpm, output_tpm=args.output_tpm),
+        retry=RetryPolicy(timeout=args.timeout),
         answers=args.answers,
         progress=not args.no_progress,
         **fields,

@@ -15,6 +15,7 @@ imported when the first backend is made (importing it takes over a second).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -22,6 +23,7 @@ import orjson
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request, rate_limit_headers
 from ._pricing import Usage
+from ._redact import Redactor
 from ._retry import parse_retry_after
 
 if TYPE_CHECKING:
@@ -31,15 +33,6 @@ __all__ = ["DEFAULT_MODEL", "AnthropicBackend"]
 
 DEFAULT_MODEL = "claude-haiku-5-5"
 Transport = Literal["aiohttp", "httpx"]
-
-
-def _scrub(text: str, secret: str | None) -> str:
-    """``text`` with the key (and any long tail of it) replaced, whatever the SDK put there."""
-    if secret and len(secret) >= 4:
-        text = text.replace(secret, "[redacted]")
-        if len(secret) > 12:
-            text = text.replace(secret[-12:], "[redacted]")
-    return text
 
 
 def resolve_key(api_key: str | None) -> str:
@@ -78,6 +71,7 @@ class AnthropicBackend(ClosingBackend):
         key = resolve_key(api_key)
         self.model = model
         self._key = key
+        self._redact = Redactor(key)
         self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         import anthropic
 
@@ -107,7 +101,7 @@ class AnthropicBackend(ClosingBackend):
             raise BackendError("request timed out", error_type="timeout") from None
         except sdk.APIConnectionError as exc:
             cause = exc.__cause__ or exc
-            message = _scrub(f"connection error: {type(cause).__name__}: {cause}", self._key)
+            message = self._redact(f"connection error: {type(cause).__name__}: {cause}")
             raise BackendError(message, error_type="connection") from None
         try:
             data = orjson.loads(raw.http_response.content)
@@ -115,9 +109,9 @@ class AnthropicBackend(ClosingBackend):
             raise BackendError(
                 f"the reply body is not JSON ({exc})",
                 error_type="bad_response",
-                request_id=raw.headers.get("request-id"),
+                request_id=self._redact.optional(raw.headers.get("request-id")),
             ) from None
-        return _reply(data, raw.headers)
+        return read_reply(data, raw.headers, self._redact)
 
     def _status_error(self, exc: anthropic.APIStatusError) -> BackendError:
         headers = exc.response.headers
@@ -133,10 +127,10 @@ class AnthropicBackend(ClosingBackend):
         if status in (401, 403):
             message = f"{message} (check ANTHROPIC_API_KEY / api_key)"
         return BackendError(
-            _scrub(message, self._key),
+            self._redact(message),
             status=status,
-            error_type=error_type,
-            request_id=headers.get("request-id"),
+            error_type=self._redact.optional(error_type),
+            request_id=self._redact.optional(headers.get("request-id")),
             retry_after=parse_retry_after(headers),
             rate_limits=rate_limit_headers(headers),
         )
@@ -145,19 +139,50 @@ class AnthropicBackend(ClosingBackend):
         await self._client.close()
 
 
-def _reply(data: dict[str, Any], headers: Any) -> Reply:
-    """A :class:`Reply` from a decoded Messages API response body."""
-    usage = data.get("usage") or {}
+def _count(usage: Mapping[str, Any], key: str) -> int:
+    value = usage.get(key, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"usage.{key} is {value!r}, not a count")
+    return value
+
+
+def read_reply(data: Any, headers: Mapping[str, str], redact: Redactor) -> Reply:
+    """A :class:`Reply` from a decoded Messages API body, checked against the wire format
+    first: a reply that does not match (content not a list of blocks, usage that is not a
+    count, a body that is not an object) is a :class:`BackendError` the engine retries,
+    never an exception that ends the run or a cost computed from nonsense."""
+    request_id = redact.optional(headers.get("request-id"))
+    try:
+        if not isinstance(data, dict):
+            raise ValueError(f"the body is a {type(data).__name__}, not an object")
+        content = data.get("content")
+        if not isinstance(content, list) or not all(
+            isinstance(b, dict) and isinstance(b.get("type"), str) for b in content
+        ):
+            raise ValueError("content is not a list of blocks")
+        usage = data.get("usage") or {}
+        if not isinstance(usage, dict):
+            raise ValueError("usage is not an object")
+        counts = Usage(
+            input=_count(usage, "input_tokens"),
+            output=_count(usage, "output_tokens"),
+            cache_read=_count(usage, "cache_read_input_tokens"),
+            cache_creation=_count(usage, "cache_creation_input_tokens"),
+        )
+        stop = data.get("stop_reason")
+    except ValueError as exc:
+        raise BackendError(
+            redact(f"the reply does not match the Messages API: {exc}", limit=300),
+            error_type="bad_response",
+            request_id=request_id,
+        ) from None
     return Reply(
-        content=list(data.get("content") or []),
-        usage=Usage(
-            input=int(usage.get("input_tokens") or 0),
-            output=int(usage.get("output_tokens") or 0),
-            cache_read=int(usage.get("cache_read_input_tokens") or 0),
-            cache_creation=int(usage.get("cache_creation_input_tokens") or 0),
-        ),
-        model=str(data.get("model", "")),
-        stop_reason=data.get("stop_reason"),
-        request_id=headers.get("request-id"),
+        content=content,
+        usage=counts,
+        model=redact(str(data.get("model", "")), limit=100),
+        stop_reason=stop if isinstance(stop, str) else None,
+        request_id=request_id,
         rate_limits=rate_limit_headers(headers),
     )

@@ -31,8 +31,9 @@ import orjson
 
 from .._jsonl import JsonlWriter, read_records
 from ..errors import EXIT_USAGE, SyngenError, UsageError
-from ._anthropic import DEFAULT_MODEL, AnthropicBackend, _reply, _scrub, resolve_key
+from ._anthropic import DEFAULT_MODEL, AnthropicBackend, read_reply, resolve_key
 from ._backend import BackendError, ClosingBackend, Reply, Request
+from ._redact import Redactor
 
 __all__ = ["BatchBackend", "BatchStopped"]
 
@@ -93,6 +94,7 @@ class BatchBackend(ClosingBackend):
             raise UsageError(f"'max_requests' must be at most {MAX_REQUESTS}")
         self.model = model
         self._key = resolve_key(api_key)
+        self._redact = Redactor(self._key)
         self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         import anthropic
 
@@ -294,7 +296,7 @@ class BatchBackend(ClosingBackend):
 
     def _api_error(self, exc: Exception) -> BackendError:
         status = getattr(exc, "status_code", None)
-        return BackendError(_scrub(f"batch API call failed: {exc}", self._key), status=status)
+        return BackendError(self._redact(f"batch API call failed: {exc}"), status=status)
 
     # -- polling ----------------------------------------------------------------------
 
@@ -345,12 +347,12 @@ class BatchBackend(ClosingBackend):
     def _to_reply(self, result: dict[str, Any]) -> Reply:
         kind = result.get("type")
         if kind == "succeeded":
-            return _reply(result["message"], {})
+            return read_reply(result.get("message"), {}, self._redact)
         if kind == "errored":
             err = (result.get("error") or {}).get("error") or {}
             error_type = str(err.get("type", "api_error"))
             raise BackendError(
-                _scrub(str(err.get("message", "errored in the batch")), self._key),
+                self._redact(str(err.get("message", "errored in the batch"))),
                 status=_STATUS.get(error_type, 500),
                 error_type=error_type,
             )

@@ -12,6 +12,7 @@ them. A 429's ``retry-after`` pauses every worker, not just the one that got it.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -59,12 +60,13 @@ class _Bucket(AsyncLimiter):
         self._wake_next()
 
     def observe(self, limit: float | None, remaining: float) -> None:
-        """Adopt a lower server limit, and count as used what the server has used."""
-        if limit is not None and 0 < limit < self.max_rate:
+        """Adopt a lower server limit, and count as used what the server has used (at most
+        the whole bucket, so a lying header cannot hold the workers beyond one period)."""
+        if limit is not None and 1 <= limit < self.max_rate:
             self.max_rate = limit
             self._rate_per_sec = limit / self.time_period
         self._leak()
-        used = self.max_rate - remaining
+        used = self.max_rate - min(max(remaining, 0.0), self.max_rate)
         if used > self._level:
             self._level = used
 
@@ -76,13 +78,15 @@ class _Bucket(AsyncLimiter):
 
 
 def _number(headers: Mapping[str, str], name: str) -> float | None:
+    """A header's number; ``None`` when absent, unreadable, negative, NaN or infinite."""
     value = headers.get(name)
     if value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 class RateLimiter:
@@ -157,7 +161,7 @@ class RateLimiter:
             limit = _number(headers, f"anthropic-ratelimit-{infix}-limit")
             bucket = self._buckets.get(name)
             if bucket is None:
-                if limit is None or limit <= 0:
+                if limit is None or limit < 1:
                     continue
                 bucket = self._buckets[name] = _Bucket(limit, 60)
             bucket.observe(limit, remaining)

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..errors import UsageError
-from ._anthropic import _scrub
 from ._backend import BackendError, ClosingBackend, Reply, Request
 from ._pricing import Usage
+from ._redact import Redactor
 from ._retry import parse_retry_after
 
 if TYPE_CHECKING:
@@ -87,7 +87,14 @@ def _payload(request: Request, model: str, json_mode: bool) -> dict[str, Any]:
     return body
 
 
-def _reply(data: Mapping[str, Any], headers: Mapping[str, str]) -> Reply:
+def _count(usage: Mapping[str, Any], key: str) -> int:
+    value = usage.get(key) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"usage.{key} is {value!r}, not a count")
+    return value
+
+
+def _reply(data: Mapping[str, Any], headers: Mapping[str, str], redact: Redactor) -> Reply:
     choice = (data.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     content: list[dict[str, Any]] = []
@@ -109,11 +116,11 @@ def _reply(data: Mapping[str, Any], headers: Mapping[str, str]) -> Reply:
     usage = data.get("usage") or {}
     return Reply(
         content=content,
-        usage=Usage(input=int(usage.get("prompt_tokens") or 0),
-                    output=int(usage.get("completion_tokens") or 0)),
-        model=str(data.get("model", "")),
-        stop_reason=stop,
-        request_id=headers.get("x-request-id") or data.get("id"),
+        usage=Usage(input=_count(usage, "prompt_tokens"),
+                    output=_count(usage, "completion_tokens")),
+        model=redact(str(data.get("model", "")), limit=100),
+        stop_reason=stop if isinstance(stop, str) else None,
+        request_id=redact.optional(headers.get("x-request-id") or data.get("id")),
     )  # fmt: skip
 
 
@@ -133,6 +140,7 @@ class OpenAIBackend(ClosingBackend):
             raise UsageError("'model' must be a non-empty model id")
         self.model = model
         self._key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
+        self._redact = Redactor(self._key)
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = url.rstrip("/")
         self.json_mode = json_mode
@@ -160,7 +168,7 @@ class OpenAIBackend(ClosingBackend):
                 raw = await resp.read()
                 status, resp_headers = resp.status, {k.lower(): v for k, v in resp.headers.items()}
         except (aiohttp.ClientError, OSError) as exc:
-            message = _scrub(f"connection error: {type(exc).__name__}: {exc}", self._key)
+            message = self._redact(f"connection error: {type(exc).__name__}: {exc}")
             raise BackendError(message, error_type="connection") from None
         try:
             data = orjson.loads(raw)
@@ -171,14 +179,20 @@ class OpenAIBackend(ClosingBackend):
             text = (
                 err.get("message") if isinstance(err, dict) else raw[:200].decode(errors="replace")
             )
+            kind = err.get("type") if isinstance(err, dict) else None
             raise BackendError(
-                _scrub(str(text), self._key), status=status,
-                error_type=err.get("type") if isinstance(err, dict) else None,
+                self._redact(str(text)), status=status, error_type=self._redact.optional(kind),
                 retry_after=parse_retry_after(resp_headers),
             )  # fmt: skip
         if not isinstance(data, dict) or "choices" not in data:
             raise BackendError("the reply body is not a chat completion", error_type="bad_response")
-        return _reply(data, resp_headers)
+        try:
+            return _reply(data, resp_headers, self._redact)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            raise BackendError(
+                self._redact(f"the reply does not match a chat completion: {exc}", limit=300),
+                error_type="bad_response",
+            ) from None
 
     async def aclose(self) -> None:
         if self._session is not None:

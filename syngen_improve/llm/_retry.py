@@ -7,6 +7,7 @@ a server's ``retry-after`` / ``retry-after-ms`` is honoured as the minimum wait.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,13 +18,24 @@ from ..errors import UsageError
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
+#: The longest wait a server's ``retry-after`` can impose (seconds): a larger value, or
+#: ``inf``, is read as this, so no header can hang a run.
+MAX_RETRY_AFTER = 60.0
 #: Statuses worth another try: timeout, conflict, rate limit, server errors, overloaded.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
     """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP
-    date); ``None`` when absent or unreadable. Header names are matched case-insensitively."""
+    date), at most :data:`MAX_RETRY_AFTER`; ``None`` when absent, unreadable or NaN.
+    Header names are matched case-insensitively."""
+    seconds = _retry_after(headers, now=now)
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def _retry_after(headers: Mapping[str, str], *, now: datetime | None) -> float | None:
     lowered = {k.lower(): v for k, v in headers.items()}
     ms = lowered.get("retry-after-ms")
     if ms is not None:

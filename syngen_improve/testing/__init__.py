@@ -8,7 +8,7 @@ in-process. ``python -m syngen_improve.testing`` runs it as a separate process.
 
 from __future__ import annotations
 
-from ._config import BAD_OUTPUTS, DEMO_CONFIG, FAULTS, Counters, FakeConfig
+from ._config import BAD_OUTPUTS, DEMO_CONFIG, FAULTS, HOSTILE, Counters, FakeConfig
 from ._fake import FakeAnthropic
 from ._model import FakeModel, example_key, find_example
 from ._server import FakeAnthropicServer
@@ -25,6 +25,7 @@ __all__ = [
     "FakeConfig",
     "FakeModel",
     "FakeResponse",
+    "HOSTILE",
     "example_key",
     "find_example",
     "in_process_transport",

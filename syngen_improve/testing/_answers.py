@@ -138,6 +138,13 @@ class Answers:
         return self._pick("bad", self.config.first_bad_outputs, self.config.bad_output_rates,
                           attempt.key, attempt.number)  # fmt: skip
 
+    def hostile(self, attempt: Attempt) -> str | None:
+        """The hostile reply drawn for this request (``FakeConfig.hostile_rates``), counted."""
+        kind = self._pick("hostile", (), self.config.hostile_rates, attempt.key, attempt.number)
+        if kind is not None:
+            self.counters.hostile[kind] += 1
+        return kind
+
     def delay(self, attempt: Attempt) -> float:
         """Seconds this reply takes: the latency plus its share of the jitter."""
         jitter = self.config.jitter * self.draw("jitter", attempt.key, attempt.number)

@@ -7,10 +7,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["BAD_OUTPUTS", "DEMO_CONFIG", "FAULTS", "Counters", "FakeConfig"]
+__all__ = ["BAD_OUTPUTS", "DEMO_CONFIG", "FAULTS", "HOSTILE", "Counters", "FakeConfig"]
 
 FAULTS: Final = ("429", "529", "500", "drop", "hang")
 BAD_OUTPUTS: Final = ("truncated_json", "broken_rules", "wrong_tool", "text_json")
+#: Replies a misbehaving server or proxy sends: a 200 whose body breaks the wire format,
+#: headers that lie, and answers that echo the caller's key.
+HOSTILE: Final = (
+    "content_string",  # "content": "..." instead of a list of blocks
+    "block_not_object",  # a content block that is a string
+    "body_array",  # the body is a JSON array
+    "usage_string",  # "input_tokens": "lots"
+    "usage_negative",  # "output_tokens": -1000000
+    "remaining_negative",  # anthropic-ratelimit-requests-remaining: -5 (limit 4000)
+    "retry_after_day",  # a 429 with retry-after: 86400
+    "retry_after_inf",  # a 429 with retry-after: inf
+    "key_in_request_id",  # the request-id header is the caller's key
+    "key_echo",  # a 500 whose message holds the key less its last 3 characters
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,7 @@ class FakeConfig:
       with these faults in order, then it succeeds (deterministic retries in tests).
     - ``bad_output_rates`` / ``first_bad_outputs``: the same for bad model output
       (``truncated_json``, ``broken_rules``, ``wrong_tool``, ``text_json``).
+    - ``hostile_rates``: probability per request of each :data:`HOSTILE` reply.
     - ``retry_after``: seconds sent with fault 429s (rate-limit 429s compute their own).
     - ``api_key``: when set, any other key gets a 401.
     - ``hang_seconds``: how long a hung request waits before the server gives up.
@@ -45,6 +60,7 @@ class FakeConfig:
     first_faults: Sequence[str] = ()
     bad_output_rates: Mapping[str, float] = field(default_factory=dict)
     first_bad_outputs: Sequence[str] = ()
+    hostile_rates: Mapping[str, float] = field(default_factory=dict)
     retry_after: float = 1.0
     api_key: str | None = None
     hang_seconds: float = 3600.0
@@ -65,6 +81,7 @@ class FakeConfig:
         for name, known, rates, firsts in (
             ("fault", FAULTS, self.fault_rates, self.first_faults),
             ("bad output", BAD_OUTPUTS, self.bad_output_rates, self.first_bad_outputs),
+            ("hostile reply", HOSTILE, self.hostile_rates, ()),
         ):
             for kind in [*rates, *firsts]:
                 if kind not in known:
@@ -81,6 +98,7 @@ class Counters:
     by_status: Counter[int] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     bad_outputs: Counter[str] = field(default_factory=Counter)
+    hostile: Counter[str] = field(default_factory=Counter)
     rate_limited: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
@@ -98,6 +116,7 @@ class Counters:
             "by_status": dict(self.by_status),
             "faults": dict(self.faults),
             "bad_outputs": dict(self.bad_outputs),
+            "hostile": dict(self.hostile),
             "rate_limited": self.rate_limited,
             "max_in_flight": self.max_in_flight,
             "examples": len(self.per_example),

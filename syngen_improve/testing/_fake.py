@@ -137,14 +137,18 @@ class FakeAnthropic:
         problem = check_payload(payload)
         if problem:
             return error(400, "invalid_request_error", problem)
-        return await self._message(payload)
+        return await self._message(payload, key)
 
-    async def _message(self, payload: dict[str, Any]) -> FakeResponse:
-        """``POST /v1/messages`` with a valid body: a fault, a 429, or the model's answer."""
+    async def _message(self, payload: dict[str, Any], key: str) -> FakeResponse:
+        """``POST /v1/messages`` with a valid body: a fault, a 429, a hostile reply, or the
+        model's answer."""
         answers = self.answers
         attempt = answers.attempt(payload)
         if attempt.fault is not None:
             return await self._fault(attempt.fault)
+        hostile = answers.hostile(attempt)
+        if hostile in ("retry_after_day", "retry_after_inf", "key_echo"):
+            return _hostile_error(answers, hostile, key)
         usage = answers.usage(payload)
         limited = self._rate_limit(usage)
         if limited is not None:
@@ -158,6 +162,8 @@ class FakeAnthropic:
             self._buckets["output-tokens"].level -= message["usage"]["output_tokens"]
         headers = {"content-type": "application/json", "request-id": rid}
         headers.update(self._limit_headers(time.monotonic()))
+        if hostile is not None:
+            return _hostile_reply(hostile, message, headers, key)
         return FakeResponse(200, headers, orjson.dumps(message))
 
     async def _fault(self, fault: str) -> FakeResponse:
@@ -207,6 +213,36 @@ class FakeAnthropic:
             reset = wall + (bucket.reset_at(now) - now)
             out[f"anthropic-ratelimit-{name}-reset"] = http_date(reset)
         return out
+
+
+def _hostile_error(answers: Answers, kind: str, key: str) -> FakeResponse:
+    if kind == "key_echo":
+        return answers.error(500, "api_error", f"upstream rejected credentials {key[:-3]}")
+    after = "86400" if kind == "retry_after_day" else "inf"
+    return answers.error(429, "rate_limit_error", "slow down", {"retry-after": after})
+
+
+def _hostile_reply(
+    kind: str, message: dict[str, Any], headers: dict[str, str], key: str
+) -> FakeResponse:
+    """A 200 that breaks the wire format, or whose headers lie."""
+    body: Any = message
+    if kind == "content_string":
+        body = {**message, "content": "the answer, as a plain string"}
+    elif kind == "block_not_object":
+        body = {**message, "content": ["not a block", *message["content"]]}
+    elif kind == "body_array":
+        body = [message]
+    elif kind == "usage_string":
+        body = {**message, "usage": {**message["usage"], "input_tokens": "lots"}}
+    elif kind == "usage_negative":
+        body = {**message, "usage": {**message["usage"], "output_tokens": -1_000_000}}
+    elif kind == "remaining_negative":
+        headers = {**headers, "anthropic-ratelimit-requests-limit": "4000",
+                   "anthropic-ratelimit-requests-remaining": "-5"}  # fmt: skip
+    elif kind == "key_in_request_id":
+        headers = {**headers, "request-id": key}
+    return FakeResponse(200, headers, orjson.dumps(body))
 
 
 def _seconds(value: float) -> str:
