@@ -19,11 +19,13 @@ __all__ = [
     "EXIT_TERMINATED",
     "EXIT_USAGE",
     "FolderBusy",
+    "InputChanged",
     "InputError",
     "InputNotFound",
     "InvalidInput",
     "OutputExists",
     "ServiceRefused",
+    "SettingsChanged",
     "SyngenError",
     "Terminated",
     "UsageError",
@@ -71,6 +73,14 @@ class InvalidInput(InputError, ValueError):
 
 class OutputExists(InputError, FileExistsError):
     """The output folder holds results that this call would mix with or overwrite."""
+
+
+class InputChanged(InputError):
+    """A resume found an input line that differs from what the earlier run read there."""
+
+
+class SettingsChanged(InputError):
+    """A resume with other settings (model, templates, schemas, policy) than the folder's."""
 
 
 class FolderBusy(InputError):

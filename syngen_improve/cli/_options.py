@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -103,7 +104,11 @@ def run_async(job: Callable[[], Awaitable[T]]) -> T:
             terminated = True
             task.cancel()
 
-        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        # Signal handlers can only be set from the main thread (a tool may call main()
+        # from another): there SIGTERM keeps its default.
+        handled = threading.current_thread() is threading.main_thread()
+        if handled:
+            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
         try:
             return await job()
         except asyncio.CancelledError:
@@ -111,7 +116,8 @@ def run_async(job: Callable[[], Awaitable[T]]) -> T:
                 raise Terminated("terminated by SIGTERM") from None
             raise
         finally:
-            loop.remove_signal_handler(signal.SIGTERM)
+            if handled:
+                loop.remove_signal_handler(signal.SIGTERM)
 
     return asyncio.run(main())
 

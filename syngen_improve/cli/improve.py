@@ -60,6 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue the run whose results are in --out"
     )
     p.add_argument(
+        "--accept-changes",
+        action="store_true",
+        help="with --resume: continue although the model, templates, schemas or policy "
+        "differ from the folder's (recorded in the report)",
+    )
+    p.add_argument(
         "--include-good", action="store_true", help="also put good examples on the desirable side"
     )
     p.add_argument(
@@ -83,6 +89,7 @@ def improve_file(
     """Run ``improve`` (also for ``demo``): ``fake`` is a FakeConfig to serve, or None."""
     config = config_from_args(
         args, max_tokens=args.max_tokens, policy=policy_from_args(args), resume=args.resume,
+        accept_changes=args.accept_changes,
         limit=args.limit, include_good=args.include_good,
         require_result=not args.no_require_result, judge=args.judge,
         reask_online=args.reask_online,

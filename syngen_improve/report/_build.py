@@ -177,6 +177,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "run_history": [
             {k: r.get(k) for k in ("elapsed_s", "interrupted", "cost_usd")}
             | {"requests": r.get("requests", {}).get("total", 0)}
+            | ({"accepted_changes": r["accepted_changes"]} if r.get("accepted_changes") else {})
             for r in runs
         ],
         "interrupted": bool(last.get("interrupted", False)),

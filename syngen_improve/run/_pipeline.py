@@ -27,6 +27,7 @@ from ..llm import Backend
 from ..llm._choose import BackendName, check_backend
 from ..outputs import Layout, Prior, count_lines
 from ._finish import finish_off_loop
+from ._manifest import InputLines, check_settings, settings_of
 from ._result import ImproveResult
 from ._sinks import Sinks
 from ._source import Source, Work
@@ -85,6 +86,7 @@ async def improve_dataset(
                         judge_cache=layout.judge_cache)  # fmt: skip
     started = time.monotonic()
     opened = False
+    accepted: list[str] = []
 
     async def run() -> None:
         nonlocal opened
@@ -92,7 +94,11 @@ async def improve_dataset(
             await stack.enter_async_context(improver)
             stack.enter_context(FolderLock(layout.lock, folder=layout.root))
             _check_fresh(layout, cfg)  # again, now that no other run can write the folder
+            accepted.extend(check_settings(layout, settings_of(cfg, improver.model),
+                                           resume=cfg.resume,
+                                           accept_changes=cfg.accept_changes))  # fmt: skip
             prior = Prior.scan(layout) if cfg.resume else Prior()
+            lines = stack.enter_context(InputLines(layout, source_path, resume=cfg.resume))
             opened = True  # from here on the run is recorded, whatever happens
             sinks = await stack.enter_async_context(Sinks(layout))
             bar = stack.enter_context(Progress(
@@ -105,12 +111,13 @@ async def improve_dataset(
                 await sinks.outcome(outcome)
                 bar.advance(failed=outcome.status == "failed")
 
-            await run_pool(source.work(sinks, bar, prior), handle,
+            await run_pool(source.work(sinks, bar, prior, lines), handle,
                            concurrency=cfg.concurrency_for(batch=improver.batch))  # fmt: skip
 
     def record(*, complete: bool, interrupted: bool) -> dict[str, Any]:
         return {**improver.stats.to_dict(), "model": improver.model,
                 "elapsed_s": round(time.monotonic() - started, 3),
+                **({"accepted_changes": accepted} if accepted else {}),
                 "interrupted": interrupted or not complete}  # fmt: skip
 
     try:

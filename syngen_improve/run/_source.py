@@ -18,6 +18,7 @@ from .._progress import Progress
 from ..analyze import ProfileBuilder
 from ..config import ImproveConfig
 from ..outputs import Prior
+from ._manifest import InputLines
 from ._sinks import Sinks
 
 __all__ = ["Source", "Work"]
@@ -41,13 +42,17 @@ class Source:
         self.profile = ProfileBuilder(policy=config.policy)
         self.good_included = 0
 
-    async def work(self, sinks: Sinks, bar: Progress, prior: Prior) -> AsyncIterator[Work]:
+    async def work(
+        self, sinks: Sinks, bar: Progress, prior: Prior, lines: InputLines
+    ) -> AsyncIterator[Work]:
         """The poor examples left to improve (``prior``: what earlier runs finished);
-        everything else is routed on the way."""
+        everything else is routed on the way. Every line is checked against what earlier
+        runs read (``lines``) before it is used."""
         cfg = self.config
         for n, item in enumerate(read_jsonl(self.path), 1):
             if cfg.limit is not None and n > cfg.limit:
-                break
+                return
+            lines.check(item)
             if cfg.shard is not None and (item.line - cfg.shard[0]) % cfg.shard[1]:
                 continue
             if isinstance(item, Malformed):
@@ -71,6 +76,7 @@ class Source:
                 bar.advance()
                 continue
             yield Work(line, example, kinds)
+        lines.finish()
 
     def analysis(self, *, complete: bool) -> dict[str, Any]:
         """``state/analysis.json``: the input's profile as far as it was read."""

@@ -1,0 +1,157 @@
+"""What a folder's results were made from, so a resume cannot mix inputs or settings.
+
+``state/manifest.json`` holds the settings that change results (model, templates, tool
+schemas, relabel policy, require_result). ``state/input_lines.bin`` holds, for every
+non-blank input line read so far, its line number and a fingerprint of its content (16
+bytes a line). A resume checks each line against it as the input is read, so an edited,
+inserted, removed or reordered line stops the run before it is used, at no extra pass
+over a multi-GB file; lines appended after the last one read are new work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import orjson
+
+from .._jsonl import Malformed, Record, replace_bytes
+from ..config import ImproveConfig
+from ..errors import InputChanged, SettingsChanged
+from ..outputs import Layout
+
+__all__ = ["InputLines", "check_settings", "settings_of"]
+
+_ENTRY: Final = struct.Struct("<Q8s")
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def _policy_name(policy: object) -> str:
+    if is_dataclass(policy):
+        values = ", ".join(f"{f.name}={getattr(policy, f.name)!r}" for f in fields(policy))
+        return f"{type(policy).__qualname__}({values})"
+    kind = policy if callable(policy) and not isinstance(policy, type) else type(policy)
+    return f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', repr(kind))}"
+
+
+def settings_of(config: ImproveConfig, model: str) -> dict[str, str]:
+    """The settings that change what a run writes, as short comparable strings."""
+    templates = config.prompt_templates
+    text = orjson.dumps([templates.system, templates.reask, sorted(templates.issues.items())])
+    schemas = orjson.dumps(config.tool_schemas.to_json_schemas(), option=orjson.OPT_SORT_KEYS)
+    return {
+        "model": model,
+        "templates": _digest(text),
+        "schemas": _digest(schemas),
+        "policy": _policy_name(config.policy),
+        "require_result": str(config.require_result),
+    }
+
+
+def check_settings(layout: Layout, settings: dict[str, str], *, resume: bool,
+                   accept_changes: bool) -> list[str]:  # fmt: skip
+    """Compare with the folder's manifest (a fresh run writes it). Returns the differences
+    accepted with ``accept_changes``; without it a difference is :class:`SettingsChanged`."""
+    path = layout.state / "manifest.json"
+    old = layout.read_json(path) if resume else None
+    if isinstance(old, dict) and isinstance(old.get("settings"), dict):
+        changed = [
+            f"{key}: {old['settings'].get(key)} -> {value}"
+            for key, value in settings.items()
+            if old["settings"].get(key) != value
+        ]
+        if changed and not accept_changes:
+            raise SettingsChanged(
+                f"{layout.root} was made with other settings ({'; '.join(changed)}): resume "
+                "with the same ones, write to a new folder, or pass --accept-changes "
+                "(accept_changes=True) to continue anyway (the report records it)"
+            )
+        if not changed:
+            return []
+        settings = {**old["settings"], **settings}
+        replace_bytes(path, orjson.dumps({"format": 1, "settings": settings},
+                                         option=orjson.OPT_INDENT_2))  # fmt: skip
+        return changed
+    replace_bytes(path, orjson.dumps({"format": 1, "settings": settings},
+                                     option=orjson.OPT_INDENT_2))  # fmt: skip
+    return []
+
+
+class InputLines:
+    """The fingerprints of the input's lines (see the module docstring); a context
+    manager that appends the lines read beyond what an earlier run read."""
+
+    def __init__(self, layout: Layout, source: Path, *, resume: bool) -> None:
+        self.path = layout.state / "input_lines.bin"
+        self.source = source
+        self.folder = layout.root
+        self._known: list[tuple[int, bytes]] = []
+        if resume and self.path.exists():
+            raw = self.path.read_bytes()
+            whole = len(raw) - len(raw) % _ENTRY.size  # a torn last entry is dropped
+            self._known = [_ENTRY.unpack_from(raw, i) for i in range(0, whole, _ENTRY.size)]
+        self._index = 0
+        self._new: list[bytes] = []
+        self._fh: Any = None
+
+    def __enter__(self) -> InputLines:
+        whole = len(self._known) * _ENTRY.size
+        self._fh = open(self.path, "r+b" if self.path.exists() else "wb")
+        self._fh.truncate(whole)
+        self._fh.seek(whole)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.flush()
+        self._fh.close()
+
+    def check(self, item: Record | Malformed) -> None:
+        """Raise :class:`InputChanged` unless ``item`` is the line an earlier run read at
+        this place; remember it when it is new."""
+        raw = item.raw if isinstance(item, Malformed) else orjson.dumps(
+            item.data, option=orjson.OPT_SORT_KEYS
+        )  # fmt: skip
+        digest = hashlib.blake2b(raw, digest_size=8).digest()
+        if self._index < len(self._known):
+            line, known = self._known[self._index]
+            if (line, known) != (item.line, digest):
+                raise InputChanged(
+                    f"line {item.line} of {self.source} is not what an earlier run read there "
+                    f"into {self.folder} (a line was edited, inserted, removed or moved): "
+                    "resuming would join results to the wrong lines. Use a new folder."
+                )
+        else:
+            self._new.append(_ENTRY.pack(item.line, digest))
+            if len(self._new) >= 4096:
+                self.flush()
+        self._index += 1
+
+    def finish(self) -> None:
+        """At the end of the input: fewer lines than an earlier run read means some were
+        removed."""
+        if self._index < len(self._known):
+            line = self._known[self._index][0]
+            raise InputChanged(
+                f"{self.source} ends before line {line}, which an earlier run read into "
+                f"{self.folder}: lines were removed. Use a new folder."
+            )
+
+    def flush(self) -> None:
+        if self._new and self._fh is not None:
+            self._fh.write(b"".join(self._new))
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._new = []

@@ -1,0 +1,91 @@
+"""A resume after the input or the settings changed is refused before a changed line is used."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from syngen_improve import SeedPolicy, improve_dataset, sample_path
+from syngen_improve.cli import main
+from syngen_improve.errors import InputChanged, SettingsChanged
+from syngen_improve.llm import AnthropicBackend
+from syngen_improve.testing import FakeAnthropic
+
+DATA = ("improved_examples.jsonl", "poor_examples.jsonl", "failed.jsonl", "quarantine.jsonl")
+
+
+async def improve(src: Path, out: Path, **options: Any) -> Any:
+    client = httpx2.AsyncClient(transport=FakeAnthropic().transport())
+    async with AnthropicBackend(api_key="sk", base_url="http://fake", http_client=client) as b:
+        return await improve_dataset(src, out, backend=b, progress=False, **options)
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in DATA if (out / name).exists()}
+
+
+@pytest.fixture
+def lines(tmp_path: Path) -> list[bytes]:
+    return sample_path().read_bytes().splitlines(keepends=True)[:40]
+
+
+@pytest.mark.parametrize("change", ["prepend", "edit", "delete_last", "reorder", "delete_first"])
+async def test_a_changed_input_is_refused_and_outputs_stay(
+    change: str, lines: list[bytes], tmp_path: Path
+) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out"
+    src.write_bytes(b"".join(lines))
+    await improve(src, out)
+    before = snapshot(out)
+    changed = list(lines)
+    if change == "prepend":
+        changed.insert(0, lines[5])
+    elif change == "edit":
+        example = json.loads(changed[20])
+        example["conversations"][0]["content"] += " (edited)"
+        changed[20] = json.dumps(example).encode() + b"\n"
+    elif change == "delete_last":
+        changed.pop()
+    elif change == "delete_first":
+        changed.pop(0)
+    else:
+        changed[10], changed[11] = changed[11], changed[10]
+    src.write_bytes(b"".join(changed))
+    with pytest.raises(InputChanged, match="Use a new folder"):
+        await improve(src, out, resume=True)
+    assert snapshot(out) == before
+
+
+async def test_appended_lines_are_new_work(lines: list[bytes], tmp_path: Path) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out"
+    src.write_bytes(b"".join(lines[:30]))
+    first = await improve(src, out)
+    src.write_bytes(b"".join(lines))
+    second = await improve(src, out, resume=True)
+    assert second.counts.input == 40
+    assert second.counts.improved > first.counts.improved
+
+
+async def test_other_settings_are_refused_unless_accepted(
+    lines: list[bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out"
+    src.write_bytes(b"".join(lines))
+    await improve(src, out)
+    stricter = SeedPolicy(overall_below=3.5)
+    with pytest.raises(SettingsChanged, match="policy: SeedPolicy"):
+        await improve(src, out, resume=True, policy=stricter)
+    result = await improve(src, out, resume=True, policy=stricter, accept_changes=True)
+    history = result.report.get("run_history")
+    assert "policy" in history[-1]["accepted_changes"][0]
+    args = ["improve", str(src), "--out", str(out), "--resume", "--backend", "fake",
+            "--model", "claude-haiku-4-5", "--no-progress"]  # fmt: skip
+    assert await asyncio.to_thread(main, args) == 2
+    assert "model: claude-haiku-5-5 -> claude-haiku-4-5" in capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    assert report["runs"] == 2  # the refused resume recorded nothing
