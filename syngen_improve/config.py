@@ -67,7 +67,9 @@ class ImproveConfig:
     - ``resume``: continue the run whose results are in the output folder. Off by
       default on every surface: a folder that holds results is refused unless asked.
       A resume with other settings (model, templates, schemas, policy) is refused unless
-      ``accept_changes`` (recorded in the report); a changed input always is.
+      ``accept_changes`` (recorded in the report); a changed input always is. A resume
+      retries the examples that failed for the service's sake (``transient``), and with
+      ``retry_failed`` the others too.
     - ``limit``: stop after that many input lines; ``include_good``: good examples
       also go to the desirable side; ``shard``: ``(i, n)`` takes lines i, i+n, ...
     - ``progress``: show a progress bar.
@@ -87,6 +89,7 @@ class ImproveConfig:
     reask_online: bool = False
     resume: bool = False
     accept_changes: bool = False
+    retry_failed: bool = False
     limit: int | None = None
     include_good: bool = False
     shard: tuple[int, int] | None = None

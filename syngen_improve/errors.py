@@ -16,6 +16,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_SOFTWARE",
+    "EXIT_TEMPFAIL",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
     "FolderBusy",
@@ -38,6 +39,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 #: A bug (EX_SOFTWARE): the traceback is shown.
 EXIT_SOFTWARE = 70
+#: Stopped by the service (EX_TEMPFAIL): some examples got no answer; resumable.
+EXIT_TEMPFAIL = 75
 #: Interrupted by Ctrl-C (SIGINT); the run can be resumed.
 EXIT_INTERRUPTED = 130
 #: Stopped by SIGTERM; the run can be resumed.

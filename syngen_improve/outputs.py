@@ -13,9 +13,18 @@ from typing import Any, Final
 
 import orjson
 
-from ._jsonl import read_records
+from ._jsonl import read_records, write_jsonl_atomic
 
-__all__ = ["FILES", "Layout", "Prior", "count_lines", "is_improvement", "source_lines"]
+__all__ = [
+    "FILES",
+    "Layout",
+    "Prior",
+    "count_lines",
+    "is_improvement",
+    "is_transient",
+    "settle_failures",
+    "source_lines",
+]
 
 FILES: Final = {
     "improved": "improved_examples.jsonl",
@@ -134,6 +143,24 @@ def is_improvement(record: Mapping[str, Any]) -> bool:
     """An accepted improvement (not a good example passed through with include_good)."""
     scores = record.get("quality_scores")
     return isinstance(scores, Mapping) and scores.get("improved") is True
+
+
+def is_transient(record: Mapping[str, Any]) -> bool:
+    """A failure of the service, not of the example (a resume retries it)."""
+    return record.get("transient") is True
+
+
+def settle_failures(layout: Layout, *, retry_failed: bool) -> int:
+    """Before a resumed run: keep in ``failed.jsonl`` only the failures it will not retry
+    (the permanent ones, none with ``retry_failed``), rewriting the file atomically.
+    Returns how many will be retried."""
+    if not layout.failed.exists():
+        return 0
+    records = list(read_records(layout.failed))
+    keep = [r for r in records if not retry_failed and not is_transient(r)]
+    if len(keep) != len(records):
+        write_jsonl_atomic(layout.failed, keep)
+    return len(records) - len(keep)
 
 
 @dataclass

@@ -75,6 +75,7 @@ PUBLIC: dict[str, set[str]] = {
         "EXIT_INTERRUPTED",
         "EXIT_OK",
         "EXIT_SOFTWARE",
+        "EXIT_TEMPFAIL",
         "EXIT_TERMINATED",
         "EXIT_USAGE",
         "FolderBusy",
@@ -158,6 +159,8 @@ PUBLIC: dict[str, set[str]] = {
         "Prior",
         "count_lines",
         "is_improvement",
+        "is_transient",
+        "settle_failures",
         "source_lines",
     },
     "syngen_improve.prompts": {

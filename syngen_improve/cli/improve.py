@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
-from ..errors import EXIT_FAILED, EXIT_OK
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL
 from ..report import Report
 from ..run import improve_dataset
 from ._options import (
@@ -27,7 +28,8 @@ HELP = "improve the poor examples with an LLM (the whole pipeline)"
 DESCRIPTION = (
     "Analyze INPUT, improve its poor examples with the model under the acceptance gate, "
     "and write the output folder (improved, poor, interleaved, failed, quarantine, "
-    "report). Exit 0 when every poor example was improved, 1 when some failed, 2 on a "
+    "report). Exit 0 when every poor example was improved, 1 when some failed, 75 when some "
+    "got no answer from the service (rerun with --resume), 2 on a "
     "usage or input problem, 70 on an internal error, 130 when interrupted or 143 when "
     "terminated (rerun with --resume)."
 )
@@ -66,6 +68,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "differ from the folder's (recorded in the report)",
     )
     p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume: also retry the examples that failed for a content reason "
+        "(those the service failed are always retried)",
+    )
+    p.add_argument(
         "--include-good", action="store_true", help="also put good examples on the desirable side"
     )
     p.add_argument(
@@ -89,7 +97,7 @@ def improve_file(
     """Run ``improve`` (also for ``demo``): ``fake`` is a FakeConfig to serve, or None."""
     config = config_from_args(
         args, max_tokens=args.max_tokens, policy=policy_from_args(args), resume=args.resume,
-        accept_changes=args.accept_changes,
+        accept_changes=args.accept_changes, retry_failed=args.retry_failed,
         limit=args.limit, include_good=args.include_good,
         require_result=not args.no_require_result, judge=args.judge,
         reask_online=args.reask_online,
@@ -107,6 +115,14 @@ def improve_file(
         print_json(report.to_dict())
     else:
         print_summary(report, out)
+    if report.counts.retryable:
+        print(
+            f"syngen-improve: {report.counts.retryable} example(s) got no answer from the "
+            "service (connection errors, timeouts, 429/5xx after the retries): run the same "
+            "command with --resume to retry them",
+            file=sys.stderr,
+        )
+        return EXIT_TEMPFAIL
     return EXIT_OK if report.counts.failed == 0 else EXIT_FAILED
 
 

@@ -44,7 +44,10 @@ class Outcome:
     :meth:`Improver.stream`). ``status`` is ``improved`` (``record`` holds the
     improvement, label true), ``failed`` (``reason`` and ``errors`` say why) or
     ``good`` (not poor under the relabel policy: nothing was asked). ``attempts`` counts
-    the answers, ``rejections`` the reason each rejected one was rejected.
+    the answers, ``rejections`` the reason each rejected one was rejected. ``transient``
+    marks a failure of the service (no answer after the retries: connection errors,
+    timeouts, 429/5xx/529), which a resume retries, unlike an example the model could not
+    improve or the API refused (a 4xx for this request).
     """
 
     key: int
@@ -55,6 +58,7 @@ class Outcome:
     rejections: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     issues: frozenset[str] = field(default_factory=frozenset)
+    transient: bool = False
 
     @property
     def reason(self) -> str | None:
@@ -62,6 +66,11 @@ class Outcome:
         if self.status != "failed":
             return None
         return self.rejections[-1] if self.rejections else "unknown"
+
+
+def _transient(status: int | None) -> bool:
+    """No response, or a status that says the service (not the request) failed."""
+    return status is None or status in (408, 409, 429) or status >= 500
 
 
 class Improver:
@@ -179,6 +188,7 @@ class Improver:
         schemas_text = tool_schemas_text(example, self.schemas)
         rejections: list[str] = []
         errors: list[str] = []
+        transient = False
         for attempt in range(1, cfg.answers + 1):
             request = build_request(
                 messages, templates=self.templates, schemas_text=schemas_text,
@@ -191,6 +201,7 @@ class Improver:
                     raise ServiceRefused(f"the API refused the run: {exc}") from exc
                 rejections.append("request_failed")
                 errors = [str(exc)]
+                transient = _transient(exc.status)
                 break
             verdict = check_reply(
                 reply, example, schemas=self.schemas, require_result=cfg.require_result
@@ -206,7 +217,7 @@ class Improver:
             if attempt < cfg.answers:
                 messages = reask_messages(messages, reply, errors, self.templates)
         return Outcome(key, "failed", example, None, len(rejections), tuple(rejections),
-                       tuple(errors), kinds)  # fmt: skip
+                       tuple(errors), kinds, transient)  # fmt: skip
 
     async def _add_scores(self, record: dict[str, Any], original: Mapping[str, Any]) -> None:
         """Put the judge's scores of the improvement in ``quality_scores.after``, and score

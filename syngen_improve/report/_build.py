@@ -15,7 +15,7 @@ from .._version import __version__
 from ..analyze import agent_of
 from ..errors import InputNotFound
 from ..judge import mean_scores
-from ..outputs import FILES, Layout, count_lines, is_improvement
+from ..outputs import FILES, Layout, count_lines, is_improvement, is_transient
 
 __all__ = ["TIMING_FIELDS", "build_report"]
 
@@ -154,6 +154,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
             "poor": poor,
             "improved": improved_count,
             "failed": count_lines(layout.failed),
+            "retryable": sum(1 for r in read_records(layout.failed) if is_transient(r)),
             "good_included": good_included,
             "poor_written": count_lines(layout.poor),
             "interleaved": count_lines(layout.interleaved),

@@ -36,6 +36,7 @@ class Counts:
     poor: int = 0
     improved: int = 0
     failed: int = 0
+    retryable: int = 0
     good_included: int = 0
     poor_written: int = 0
     interleaved: int = 0

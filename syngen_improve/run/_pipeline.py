@@ -25,7 +25,7 @@ from ..errors import InputNotFound, OutputExists, UsageError
 from ..improve import Improver
 from ..llm import Backend
 from ..llm._choose import BackendName, check_backend
-from ..outputs import Layout, Prior, count_lines
+from ..outputs import Layout, Prior, count_lines, settle_failures
 from ._finish import finish_off_loop
 from ._manifest import InputLines, check_settings, settings_of
 from ._result import ImproveResult
@@ -97,6 +97,8 @@ async def improve_dataset(
             accepted.extend(check_settings(layout, settings_of(cfg, improver.model),
                                            resume=cfg.resume,
                                            accept_changes=cfg.accept_changes))  # fmt: skip
+            if cfg.resume:
+                settle_failures(layout, retry_failed=cfg.retry_failed)
             prior = Prior.scan(layout) if cfg.resume else Prior()
             lines = stack.enter_context(InputLines(layout, source_path, resume=cfg.resume))
             opened = True  # from here on the run is recorded, whatever happens

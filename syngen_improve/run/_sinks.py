@@ -72,6 +72,7 @@ class Sinks:
             await self._failed.write(
                 {"_source_line": line, "reason": outcome.reason, "attempts": outcome.attempts,
                  "errors": list(outcome.errors), "original": dict(outcome.example)}
+                | ({"transient": True} if outcome.transient else {})
             )  # fmt: skip
         await self._ledger.put({"line": line, "status": outcome.status,
                                 "attempts": outcome.attempts,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -239,3 +240,25 @@ def test_max_attempts_is_the_same_option_as_answers(tmp_path: Path) -> None:
 
     args = build_parser().parse_args(["improve", "x", "--out", "o", "--max-attempts", "5"])
     assert args.answers == 5
+
+
+def test_an_outage_exits_75_and_says_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request fails (the service is down): exit 75 (EX_TEMPFAIL), not 1."""
+    import syngen_improve.cli._options
+    from syngen_improve import sample_path
+    from syngen_improve.llm import RetryPolicy
+    from syngen_improve.testing import FakeAnthropicServer, FakeConfig
+
+    with FakeAnthropicServer(config=FakeConfig(fault_rates={"500": 1.0})) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-down")
+        fast = functools.partial(RetryPolicy, base_delay=0.001, max_delay=0.002)
+        monkeypatch.setattr(syngen_improve.cli._options, "RetryPolicy", fast)
+        args = ["improve", str(sample_path()), "--out", str(tmp_path), "--limit", "5",
+                "--no-progress", "--timeout", "5"]  # fmt: skip
+        assert main(args) == 75
+    err = capsys.readouterr().err
+    assert "got no answer from the service" in err
+    assert "--resume" in err
