@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._jsonl import JsonlWriter
+from .errors import WriteFailed
 
 __all__ = ["Writer", "run_pool"]
 
@@ -111,13 +112,16 @@ class Writer:
         if self._queue is None:
             raise RuntimeError("Writer is not open: use 'async with Writer(...)'")
         if self._error is not None:
-            raise RuntimeError(f"writing {self.path} failed: {self._error}") from self._error
+            raise self._failed() from self._error
         await self._queue.put((record, done))
 
     async def _write(self, batch: list[Mapping[str, Any]]) -> None:
         """Append ``batch`` (one system call). Must not await once bytes are written."""
         assert self._sink is not None
         self._sink.write_many(batch)
+
+    def _failed(self) -> WriteFailed:
+        return WriteFailed(f"writing {self.path} failed: {self._error}")
 
     def _settle(self, items: list[_Item], error: BaseException | None) -> None:
         """Tell the writers waiting on ``items`` that they are written (or why not)."""
@@ -126,7 +130,7 @@ class Writer:
                 if error is None:
                     done.set_result(None)
                 else:
-                    done.set_exception(RuntimeError(f"writing {self.path} failed: {error}"))
+                    done.set_exception(self._failed())
 
     async def _run(self) -> None:
         queue = self._queue
@@ -181,4 +185,4 @@ class Writer:
             finally:
                 self._sink.close()
         if self._error is not None and exc is None:
-            raise RuntimeError(f"writing {self.path} failed: {self._error}") from self._error
+            raise self._failed() from self._error

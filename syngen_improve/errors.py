@@ -30,6 +30,7 @@ __all__ = [
     "SyngenError",
     "Terminated",
     "UsageError",
+    "WriteFailed",
 ]
 
 EXIT_OK = 0
@@ -103,3 +104,10 @@ class Terminated(SyngenError):
     Ctrl-C, with the report written and marked interrupted. Resumable."""
 
     exit_code: ClassVar[int] = EXIT_TERMINATED
+
+
+class WriteFailed(SyngenError):
+    """An output file could not be written (disk full, permissions); the message names
+    the file and the system's reason. The run is resumable once the cause is fixed."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE

@@ -26,7 +26,7 @@ from .report import Report, write_report
 
 __all__ = ["merge_outputs"]
 
-_SUMMED = ("input", "malformed", "good", "poor", "good_included")
+_SUMMED = ("input", "malformed", "invalid", "good", "poor", "good_included")
 _DICTS = ("issues_structural", "issues_notes", "tools", "agents")
 
 

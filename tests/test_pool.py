@@ -13,6 +13,7 @@ import pytest
 from syngen_improve import read_jsonl
 from syngen_improve._jsonl import Record
 from syngen_improve._pool import Writer, run_pool
+from syngen_improve.errors import WriteFailed
 from syngen_improve.llm import AnthropicBackend, Engine, Request, RetryPolicy
 from syngen_improve.testing import FakeAnthropicServer, FakeConfig
 from tests.helpers import make_example
@@ -139,7 +140,7 @@ async def test_writer_errors_surface(tmp_path: Path) -> None:
                 await asyncio.sleep(0)
             await out.put({"a": 2})
 
-    with pytest.raises(RuntimeError, match="disk full"):
+    with pytest.raises(WriteFailed, match=r"writing .*x\.jsonl failed: disk full"):
         await write_two()
     with pytest.raises(RuntimeError, match="not open"):
         await Writer(tmp_path / "y.jsonl").put({})
@@ -196,6 +197,6 @@ async def test_write_reports_a_failed_write(tmp_path: Path) -> None:
         async def _write(self, batch: list[Mapping[str, Any]]) -> None:
             raise OSError(28, "No space left on device")
 
-    with pytest.raises(RuntimeError, match="No space left on device"):
+    with pytest.raises(WriteFailed, match=r"x\.jsonl failed: .*No space left on device"):
         async with Broken(tmp_path / "x.jsonl") as out:
             await out.write({"n": 1})

@@ -89,6 +89,7 @@ PUBLIC: dict[str, set[str]] = {
         "SyngenError",
         "Terminated",
         "UsageError",
+        "WriteFailed",
     },
     "syngen_improve.export": {
         "ExportError",

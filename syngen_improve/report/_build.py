@@ -150,6 +150,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "counts": {
             "input": analysis.get("input", 0),
             "malformed": analysis.get("malformed", 0),
+            "invalid": analysis.get("invalid", 0),
             "good": analysis.get("good", 0),
             "poor": poor,
             "improved": improved_count,

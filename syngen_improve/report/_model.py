@@ -32,6 +32,7 @@ class Counts:
 
     input: int = 0
     malformed: int = 0
+    invalid: int = 0
     good: int = 0
     poor: int = 0
     improved: int = 0

@@ -13,6 +13,8 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any
 
+import orjson
+
 from .._jsonl import Malformed
 from .._pool import Writer
 from ..improve import Outcome
@@ -52,6 +54,11 @@ class Sinks:
     async def quarantined(self, item: Malformed) -> None:
         await self._quarantine.put({"_source_line": item.line, "error": item.error,
                                     "raw": item.raw.decode("utf-8", errors="replace")})  # fmt: skip
+
+    async def invalid(self, line: int, example: Mapping[str, Any], problem: str) -> None:
+        """A JSON object of the wrong shape: quarantined with the reason."""
+        await self._quarantine.put({"_source_line": line, "error": problem,
+                                    "raw": orjson.dumps(example).decode()})  # fmt: skip
 
     async def good(self, line: int, example: Mapping[str, Any]) -> None:
         """A good example passed through to the desirable side (``include_good``)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._jsonl import Malformed, read_jsonl
+from .._model import DIMENSIONS
 from .._progress import Progress
 from ..analyze import ProfileBuilder
 from ..config import ImproveConfig
@@ -21,7 +22,29 @@ from ..outputs import Prior
 from ._manifest import InputLines
 from ._sinks import Sinks
 
-__all__ = ["Source", "Work"]
+__all__ = ["Source", "Work", "shape_problem"]
+
+
+def shape_problem(example: dict[str, Any]) -> str | None:
+    """Why an example cannot be routed (a JSON object of the wrong shape), or ``None``:
+    ``conversations`` must be a list of objects with string ``role`` and ``content``, and
+    quality scores, when given, numbers (a string "2.0" would silently read as good)."""
+    turns = example.get("conversations")
+    if not isinstance(turns, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("role"), str) and isinstance(t.get("content"), str)
+        for t in turns
+    ):
+        return "invalid example: 'conversations' is not a list of {role, content} objects"
+    scores = example.get("quality_scores")
+    if scores is None:
+        return None
+    if not isinstance(scores, dict):
+        return f"invalid example: 'quality_scores' is a {type(scores).__name__}, not an object"
+    for key in (*DIMENSIONS, "overall_quality"):
+        value = scores.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"invalid example: quality_scores.{key} is {value!r}, not a number"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +64,7 @@ class Source:
         self.config = config
         self.profile = ProfileBuilder(policy=config.policy)
         self.good_included = 0
+        self.invalid = 0
 
     async def work(
         self, sinks: Sinks, bar: Progress, prior: Prior, lines: InputLines
@@ -62,6 +86,13 @@ class Source:
                 bar.advance()
                 continue
             line, example = item.line, item.data
+            problem = shape_problem(example)
+            if problem is not None:
+                self.invalid += 1
+                if line not in prior.quarantined:
+                    await sinks.invalid(line, example, problem)
+                bar.advance()
+                continue
             poor, kinds = self.profile.add_with_issues(example)
             if not poor:
                 if cfg.include_good:
@@ -82,8 +113,9 @@ class Source:
         """``state/analysis.json``: the input's profile as far as it was read."""
         profile = self.profile.build()
         return {
-            "input": profile.total + len(profile.malformed),
+            "input": profile.total + len(profile.malformed) + self.invalid,
             "malformed": len(profile.malformed),
+            "invalid": self.invalid,
             "good": profile.good,
             "poor": profile.poor,
             "good_included": self.good_included,
