@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from .analyze import RelabelPolicy, SeedPolicy
 from .errors import UsageError
-from .llm import DEFAULT_MODEL, RateLimits, RetryPolicy
+from .llm import DEFAULT_MODEL, BreakerPolicy, RateLimits, RetryPolicy
 from .prompts import Templates
 from .validate import ToolRegistry
 
@@ -28,6 +28,7 @@ ONLINE_CONCURRENCY: Final = 16
 BATCH_CONCURRENCY: Final = 10_000
 _LIMIT_SHORTCUTS: Final = {"rpm": "rpm", "tpm": "input_tpm", "output_tpm": "output_tpm"}
 _RETRY_SHORTCUTS: Final = {"timeout": "timeout"}
+_BREAKER_SHORTCUTS: Final = {"patience": "patience"}
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -56,7 +57,9 @@ class ImproveConfig:
       10,000 with the batch backend).
     - ``limits``: requests / input tokens / output tokens per minute (unset ones are
       learned from the API's headers); ``retry``: HTTP retries per request and the
-      seconds one attempt may take (``timeout=`` / ``--timeout``).
+      seconds one attempt may take (``timeout=`` / ``--timeout``); ``breaker``: when the
+      service (not one request) is failing, wait for it, up to ``patience`` seconds
+      (``patience=`` / ``--patience``), then stop the run as resumable (exit 75).
     - ``answers``: answers per example, the first one plus re-asks with the errors
       (``--answers``; ``--max-attempts`` on the command line is the same option).
     - ``max_tokens``: output tokens per answer; ``policy``: which examples are poor;
@@ -79,6 +82,7 @@ class ImproveConfig:
     concurrency: int | None = None
     limits: RateLimits = field(default_factory=RateLimits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     answers: int = 3
     max_tokens: int = 8192
     policy: RelabelPolicy = field(default_factory=SeedPolicy)
@@ -110,7 +114,11 @@ class ImproveConfig:
             i, n = self.shard
             if not (isinstance(i, int) and isinstance(n, int) and 1 <= i <= n):
                 raise UsageError(f"'shard' must be (i, n) with 1 <= i <= n, got {self.shard!r}")
-        for name, kind in (("limits", RateLimits), ("retry", RetryPolicy)):
+        for name, kind in (
+            ("limits", RateLimits),
+            ("retry", RetryPolicy),
+            ("breaker", BreakerPolicy),
+        ):
             if not isinstance(getattr(self, name), kind):
                 raise UsageError(f"{name!r} must be a {kind.__name__}")
         if not callable(self.policy):
@@ -148,18 +156,22 @@ class ImproveConfig:
         changes: dict[str, Any] = {}
         limits: dict[str, Any] = {}
         retry: dict[str, Any] = {}
+        breaker: dict[str, Any] = {}
         for name, value in options.items():
             if name in _LIMIT_SHORTCUTS:
                 limits[_LIMIT_SHORTCUTS[name]] = value
             elif name in _RETRY_SHORTCUTS:
                 retry[_RETRY_SHORTCUTS[name]] = value
+            elif name in _BREAKER_SHORTCUTS:
+                breaker[_BREAKER_SHORTCUTS[name]] = value
             elif name == "max_attempts":
                 raise UsageError(
                     "'max_attempts' is now 'answers' (answers per example, first plus "
                     "re-asks); HTTP retries are retry=RetryPolicy(max_attempts=...)"
                 )
             elif name not in names:
-                known = ", ".join(sorted(names | set(_LIMIT_SHORTCUTS) | set(_RETRY_SHORTCUTS)))
+                shortcuts = {*_LIMIT_SHORTCUTS, *_RETRY_SHORTCUTS, *_BREAKER_SHORTCUTS}
+                known = ", ".join(sorted(names | shortcuts))
                 raise UsageError(f"unknown option {name!r}; the options are: {known}")
             else:
                 changes[name] = _coerce(name, value)
@@ -168,6 +180,9 @@ class ImproveConfig:
             changes["limits"] = dataclasses.replace(base, **limits)
         if retry:
             changes["retry"] = dataclasses.replace(changes.get("retry", self.retry), **retry)
+        if breaker:
+            base_breaker = changes.get("breaker", self.breaker)
+            changes["breaker"] = dataclasses.replace(base_breaker, **breaker)
         return dataclasses.replace(self, **changes)
 
     @classmethod

@@ -29,6 +29,7 @@ from .config import ImproveConfig
 from .errors import InputNotFound, ServiceRefused, SyngenError, UsageError
 from .llm import (
     Backend,
+    CircuitBreaker,
     Engine,
     Reply,
     Request,
@@ -255,7 +256,8 @@ async def judge_dataset(
         engine_backend, own = open_backend(backend, model=cfg.model)
         if own:
             stack.push_async_callback(engine_backend.aclose)
-        engine = Engine(engine_backend, limits=cfg.limits, retry=cfg.retry)
+        engine = Engine(engine_backend, limits=cfg.limits, retry=cfg.retry,
+                        breaker=CircuitBreaker(cfg.breaker))  # fmt: skip
         store = JudgeCache(store_path)
         stack.callback(store.close)
         judge = Judge(engine, cache=store, answers=cfg.answers)

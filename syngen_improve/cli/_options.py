@@ -17,7 +17,7 @@ import orjson
 from ..analyze import SeedPolicy
 from ..config import ImproveConfig
 from ..errors import Terminated
-from ..llm import DEFAULT_MODEL, RateLimits, RetryPolicy
+from ..llm import DEFAULT_MODEL, BreakerPolicy, RateLimits, RetryPolicy
 
 if TYPE_CHECKING:
     from ..llm import Backend
@@ -72,6 +72,14 @@ def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> Non
         metavar="S",
         help="seconds one request may take before it is retried (default %(default)g)",
     )
+    p.add_argument(
+        "--patience",
+        type=float,
+        default=BreakerPolicy().patience,
+        metavar="S",
+        help="seconds to wait out a service that fails every request before stopping "
+        "(exit 75, resumable; default %(default)g)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -82,6 +90,7 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
         concurrency=args.concurrency,
         limits=RateLimits(rpm=args.rpm, input_tpm=args.tpm, output_tpm=args.output_tpm),
         retry=RetryPolicy(timeout=args.timeout),
+        breaker=BreakerPolicy(patience=args.patience),
         answers=args.answers,
         progress=not args.no_progress,
         **fields,

@@ -26,7 +26,7 @@ from ..analyze import issue_kinds
 from ..config import ImproveConfig
 from ..errors import ServiceRefused, UsageError
 from ..judge import Judge, JudgeCache, JudgeError
-from ..llm import Backend, BatchBackend, Engine, EngineStats, RequestFailed
+from ..llm import Backend, BatchBackend, CircuitBreaker, Engine, EngineStats, RequestFailed
 from ..llm._choose import BackendName, open_backend
 from ..prompts import build_request, first_message, reask_messages, tool_schemas_text
 from ._gate import check_reply
@@ -120,12 +120,13 @@ class Improver:
                         "state_dir= (improve_dataset uses OUT/state/batch)"
                     )
                 backend.attach(self._state_dir)
-            self._engine = Engine(backend, limits=cfg.limits, retry=cfg.retry)
+            breaker = CircuitBreaker(cfg.breaker)
+            self._engine = Engine(backend, limits=cfg.limits, retry=cfg.retry, breaker=breaker)
             self._reask = self._engine
             if cfg.reask_online and isinstance(backend, BatchBackend):
                 online = backend.online()
                 stack.push_async_callback(online.aclose)
-                self._reask = Engine(online, retry=cfg.retry)
+                self._reask = Engine(online, retry=cfg.retry, breaker=breaker)
             if cfg.judge:
                 cache = JudgeCache(self._judge_cache)
                 stack.callback(cache.close)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._anthropic import DEFAULT_MODEL, AnthropicBackend
 from ._backend import Backend, BackendError, Reply, Request
 from ._batch import BatchBackend, BatchStopped
+from ._breaker import BreakerPolicy, CircuitBreaker, ServiceUnavailable
 from ._engine import Engine, EngineStats, RequestFailed, estimate_input_tokens
 from ._limits import RateLimiter, RateLimits
 from ._openai import OpenAIBackend
@@ -22,6 +23,8 @@ __all__ = [
     "BackendError",
     "BatchBackend",
     "BatchStopped",
+    "BreakerPolicy",
+    "CircuitBreaker",
     "DEFAULT_MODEL",
     "Engine",
     "EngineStats",
@@ -34,6 +37,7 @@ __all__ = [
     "Request",
     "RequestFailed",
     "RetryPolicy",
+    "ServiceUnavailable",
     "Usage",
     "estimate_input_tokens",
     "parse_retry_after",

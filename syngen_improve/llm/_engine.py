@@ -18,6 +18,7 @@ import orjson
 
 from ..errors import SyngenError
 from ._backend import Backend, BackendError, Reply, Request
+from ._breaker import CircuitBreaker, is_service_failure
 from ._limits import RateLimiter, RateLimits
 from ._pricing import Pricing, Usage, price_for
 from ._retry import RetryPolicy
@@ -117,6 +118,7 @@ class Engine:
         pricing: Pricing | None = None,
         batch: bool = False,
         rng: random.Random | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.backend = backend
         self.limiter = limits if isinstance(limits, RateLimiter) else RateLimiter(limits)
@@ -127,6 +129,7 @@ class Engine:
         self._timeout = max(self.retry.timeout, float(getattr(backend, "min_attempt_timeout", 0)))
         self.stats = EngineStats()
         self._rng = rng or random.Random()
+        self.breaker = breaker if breaker is not None else CircuitBreaker()
 
     async def complete(self, request: Request, *, body_size: int | None = None) -> Reply:
         """Send ``request`` until it succeeds or the policy gives up (:class:`RequestFailed`).
@@ -140,6 +143,7 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
+            await self.breaker.admit()
             reserved = await self.limiter.acquire(estimate, request.max_tokens)
             stats.requests += 1
             if attempt > 1:
@@ -153,6 +157,7 @@ class Engine:
             except BackendError as exc:
                 error = exc
             else:
+                self.breaker.success()
                 self.limiter.settle(reserved, reply.usage)
                 self.limiter.observe(reply.rate_limits)
                 stats.by_status[200] += 1
@@ -163,6 +168,10 @@ class Engine:
                 return reply
             self.limiter.settle(reserved, None)
             self.limiter.observe(error.rate_limits)
+            if is_service_failure(error.status):
+                self.breaker.failure()
+            elif error.status != 429:
+                self.breaker.success()  # the service answered: it is up
             if error.status is not None:
                 stats.by_status[error.status] += 1
             if error.status == 429:

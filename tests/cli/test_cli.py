@@ -256,9 +256,16 @@ def test_an_outage_exits_75_and_says_resume(
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-down")
         fast = functools.partial(RetryPolicy, base_delay=0.001, max_delay=0.002)
         monkeypatch.setattr(syngen_improve.cli._options, "RetryPolicy", fast)
-        args = ["improve", str(sample_path()), "--out", str(tmp_path), "--limit", "5",
+        args = ["improve", str(sample_path()), "--out", str(tmp_path), "--limit", "3",
                 "--no-progress", "--timeout", "5"]  # fmt: skip
-        assert main(args) == 75
+        assert main(args) == 75  # 3 poor examples x 6 tries: under the breaker's threshold
+        err = capsys.readouterr().err
+        assert "got no answer from the service" in err
+        assert "--resume" in err
+        # A longer outage opens the breaker, which stops the run after its patience.
+        args[3] = str(tmp_path / "long")
+        args[5] = "20"
+        assert main([*args, "--patience", "0.2"]) == 75
     err = capsys.readouterr().err
-    assert "got no answer from the service" in err
+    assert "the service failed every request for over 0.2 s" in err
     assert "--resume" in err

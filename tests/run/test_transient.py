@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 
 from syngen_improve import Record, improve_dataset, read_jsonl, sample_path
-from syngen_improve.llm import AnthropicBackend, RetryPolicy
+from syngen_improve.llm import AnthropicBackend, BreakerPolicy, RetryPolicy
 from syngen_improve.testing import FakeAnthropic, FakeConfig
 
 FAST = RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.002)
@@ -30,7 +30,9 @@ def failed(out: Path) -> list[dict[str, Any]]:
 
 
 async def test_an_outage_is_retried_by_a_plain_resume(tmp_path: Path) -> None:
-    down, _ = await improve(tmp_path, FakeConfig(fault_rates={"529": 1.0}))
+    # The breaker kept shut, so every example reaches the end of its retries.
+    never_open = BreakerPolicy(threshold=10_000)
+    down, _ = await improve(tmp_path, FakeConfig(fault_rates={"529": 1.0}), breaker=never_open)
     poor = down.counts.poor
     assert down.counts.failed == down.counts.retryable == poor > 0
     assert all(r["transient"] is True and r["reason"] == "request_failed" for r in failed(tmp_path))

@@ -1,0 +1,106 @@
+"""The circuit breaker: waits out a failing service, stops after its patience, and never
+opens on random faults at soak rates. Tests use an injected clock: nothing sleeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from syngen_improve import Improver, Record, improve_dataset, read_jsonl, sample_path
+from syngen_improve.llm import (
+    AnthropicBackend,
+    BreakerPolicy,
+    CircuitBreaker,
+    RetryPolicy,
+    ServiceUnavailable,
+)
+from syngen_improve.testing import FakeAnthropic, FakeConfig
+
+FAST = RetryPolicy(base_delay=0.001, max_delay=0.002)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_it_opens_probes_with_backoff_and_closes_on_success() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(threshold=3, patience=100, probe_min=1, probe_max=4),
+                             clock=clock, sleep=clock.sleep)  # fmt: skip
+    for _ in range(2):
+        breaker.failure()
+    await breaker.admit()  # still closed: no wait
+    assert clock.slept == []
+    breaker.failure()
+    assert breaker.is_open
+    for _ in range(4):
+        await breaker.admit()  # each call is a probe, after a growing wait
+        breaker.failure()
+    assert clock.slept == [1, 2, 4, 4]
+    breaker.success()
+    assert not breaker.is_open
+    await breaker.admit()
+    assert clock.slept == [1, 2, 4, 4]
+    assert breaker.opened == 1
+
+
+async def test_it_stops_after_its_patience() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(threshold=1, patience=10, probe_min=4, probe_max=4),
+                             clock=clock, sleep=clock.sleep)  # fmt: skip
+    breaker.failure()
+
+    async def keep_failing() -> None:
+        for _ in range(10):
+            await breaker.admit()
+            breaker.failure()
+
+    with pytest.raises(ServiceUnavailable, match="over 10 s"):
+        await keep_failing()
+    assert clock.now == 12  # three probes, 4 s apart; the third finds patience gone
+    assert ServiceUnavailable.exit_code == 75
+
+
+def test_a_fresh_breaker_checks_its_policy() -> None:
+    with pytest.raises(ValueError, match="'threshold' must be >= 1"):
+        BreakerPolicy(threshold=0)
+
+
+def in_process(config: FakeConfig) -> AnthropicBackend:
+    client = httpx2.AsyncClient(transport=FakeAnthropic(config).transport())
+    return AnthropicBackend(api_key="sk", base_url="http://fake", http_client=client)
+
+
+async def test_soak_rate_faults_never_open_it() -> None:
+    examples = [r.data for r in read_jsonl(sample_path()) if isinstance(r, Record)]
+    config = FakeConfig(fault_rates={"500": 0.1, "529": 0.05, "drop": 0.05}, seed=11)
+    async with in_process(config) as backend, Improver(backend=backend, retry=FAST) as improver:
+        outcomes = [o async for o in improver.stream(examples, concurrency=16)]
+        assert improver.engine.breaker.opened == 0
+    assert sum(o.status == "improved" for o in outcomes) == 120
+
+
+async def test_a_long_outage_stops_the_run_as_resumable(tmp_path: Path) -> None:
+    policy = BreakerPolicy(threshold=5, patience=0.2, probe_min=0.01, probe_max=0.02)
+    async with in_process(FakeConfig(fault_rates={"529": 1.0})) as backend:
+        with pytest.raises(ServiceUnavailable):
+            await improve_dataset(sample_path(), tmp_path, backend=backend, retry=FAST,
+                                  breaker=policy, progress=False)  # fmt: skip
+    report = (tmp_path / "report.json").read_text()
+    assert '"complete": false' in report
+    async with in_process(FakeConfig()) as backend:
+        result = await improve_dataset(sample_path(), tmp_path, backend=backend, retry=FAST,
+                                       progress=False, resume=True)  # fmt: skip
+    assert result.counts.improved == 120
+    assert result.counts.failed == 0
