@@ -21,7 +21,7 @@ from ._backend import Backend, BackendError, Reply, Request
 from ._breaker import CircuitBreaker, is_service_failure
 from ._limits import RateLimiter, RateLimits
 from ._pricing import Pricing, Usage, price_for
-from ._retry import RetryPolicy
+from ._retry import MAX_RETRY_AFTER, RetryPolicy
 
 __all__ = ["Engine", "EngineStats", "RequestFailed", "estimate_input_tokens"]
 
@@ -174,11 +174,15 @@ class Engine:
                 self.breaker.success()  # the service answered: it is up
             if error.status is not None:
                 stats.by_status[error.status] += 1
+            # A server that says to come back in a minute or more (a day, inf): this
+            # request gives up now as a service failure (a resume retries it) instead of
+            # holding a worker, or everyone, that long.
+            too_long = error.retry_after is not None and error.retry_after >= MAX_RETRY_AFTER
             if error.status == 429:
                 stats.rate_limited += 1
-                if error.retry_after:
+                if error.retry_after and not too_long:
                     self.limiter.pause(error.retry_after)
-            if not self.retry.should_retry(attempt, error.status):
+            if too_long or not self.retry.should_retry(attempt, error.status):
                 stats.failed += 1
                 raise RequestFailed(error, attempts=attempt)
             await asyncio.sleep(

@@ -38,8 +38,8 @@ class RateLimits:
     def __post_init__(self) -> None:
         for name in ("rpm", "input_tpm", "output_tpm"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise UsageError(f"{name!r} must be > 0, got {value}")
+            if value is not None and not value >= 1:
+                raise UsageError(f"{name!r} must be at least 1 (a count per minute), got {value}")
 
 
 class _Bucket(AsyncLimiter):

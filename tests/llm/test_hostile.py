@@ -85,3 +85,26 @@ def test_the_redactor_catches_pieces_in_any_case() -> None:
     assert redact("a harmless message") == "a harmless message"
     assert redact("x" * 5000).endswith("...")
     assert Redactor(None)("anything") == "anything"
+
+
+async def test_a_server_that_says_come_back_tomorrow_ends_the_run_fast(tmp_path: Path) -> None:
+    """retry-after of a day on 30% of requests: those requests give up at once as service
+    failures (a resume retries them); nobody waits a day, or a minute."""
+    config = FakeConfig(hostile_rates={"retry_after_day": 0.3}, seed=9)
+    result, fake = await run(tmp_path, config)
+    assert fake.counters.hostile["retry_after_day"] > 0
+    assert result.counts.retryable > 0
+    assert result.counts.improved + result.counts.retryable == 120
+    assert result.report.elapsed_s < 30
+    again, _ = await improve_again(tmp_path)
+    assert again.counts.improved == 120
+
+
+async def improve_again(out: Path) -> tuple[Any, FakeAnthropic]:
+    fake = FakeAnthropic(FakeConfig())
+    client = httpx2.AsyncClient(transport=fake.transport())
+    backend = AnthropicBackend(api_key="sk-test", base_url="http://fake", http_client=client)
+    async with backend:
+        result = await improve_dataset(sample_path(), out, backend=backend, retry=FAST,
+                                       progress=False, resume=True)  # fmt: skip
+    return result, fake

@@ -80,5 +80,5 @@ async def test_pause_holds_acquire_for_everyone() -> None:
 
 
 def test_limits_are_validated() -> None:
-    with pytest.raises(ValueError, match="'rpm' must be > 0"):
+    with pytest.raises(ValueError, match="'rpm' must be at least 1"):
         RateLimits(rpm=0)
