@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +88,14 @@ async def improve_dataset(
     opened = False
     accepted: list[str] = []
 
+    # The folder's lock is held until the finisher is done, past the run's own stack.
+    held = ExitStack()
+
     async def run() -> None:
         nonlocal opened
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(improver)
-            stack.enter_context(FolderLock(layout.lock, folder=layout.root))
+            held.enter_context(FolderLock(layout.lock, folder=layout.root))
             _check_fresh(layout, cfg)  # again, now that no other run can write the folder
             accepted.extend(check_settings(layout, settings_of(cfg, improver.model),
                                            resume=cfg.resume,
@@ -122,20 +125,21 @@ async def improve_dataset(
                 **({"accepted_changes": accepted} if accepted else {}),
                 "interrupted": interrupted or not complete}  # fmt: skip
 
-    try:
-        await run()
-    except BaseException as exc:
-        if not opened:  # no backend, or the folder is another run's: nothing to record
-            raise
-        interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+    with held:
         try:
-            await finish_off_loop(layout, source.analysis(complete=False),
-                                  record(complete=False, interrupted=interrupted))  # fmt: skip
-        except Exception as late:  # the original error is the one to see
-            exc.add_note(f"writing the report after this error also failed: {late!r}")
-        raise
-    report = await finish_off_loop(layout, source.analysis(complete=True),
-                                   record(complete=True, interrupted=False))  # fmt: skip
+            await run()
+        except BaseException as exc:
+            if not opened:  # no backend, or the folder is another run's: nothing to record
+                raise
+            interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+            try:
+                await finish_off_loop(layout, source.analysis(complete=False),
+                                      record(complete=False, interrupted=interrupted))  # fmt: skip
+            except Exception as late:  # the original error is the one to see
+                exc.add_note(f"writing the report after this error also failed: {late!r}")
+            raise
+        report = await finish_off_loop(layout, source.analysis(complete=True),
+                                       record(complete=True, interrupted=False))  # fmt: skip
     return ImproveResult(layout.root, report)
 
 

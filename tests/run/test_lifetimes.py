@@ -11,8 +11,10 @@ import pytest
 import syngen_improve.llm._choose
 import syngen_improve.run._finish
 from syngen_improve import improve_dataset, sample_path
-from syngen_improve.errors import OutputExists, ServiceRefused
+from syngen_improve._lock import FolderLock
+from syngen_improve.errors import FolderBusy, OutputExists, ServiceRefused
 from syngen_improve.llm import AnthropicBackend
+from syngen_improve.outputs import Layout
 from syngen_improve.testing import FakeAnthropicServer, FakeConfig
 
 
@@ -95,3 +97,24 @@ async def test_the_backend_is_closed_before_the_finisher_runs(
     result = await improve_dataset(sample_path(), tmp_path, progress=False, limit=20)
     assert result.ok
     assert seen == [(1, 1)]
+
+
+async def test_the_folder_stays_locked_until_the_report_is_written(
+    tmp_path: Path, server: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    real = syngen_improve.run._finish.interleave_files
+
+    def another_run_tries(*args: Any, **kwargs: Any) -> Any:
+        try:
+            with FolderLock(Layout(tmp_path).lock, folder=tmp_path):
+                seen.append("free")
+        except FolderBusy:
+            seen.append("held")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(syngen_improve.run._finish, "interleave_files", another_run_tries)
+    await improve_dataset(sample_path(), tmp_path, progress=False, limit=10)
+    assert seen == ["held"]
+    with FolderLock(Layout(tmp_path).lock, folder=tmp_path):  # and free afterwards
+        pass
