@@ -46,10 +46,19 @@ def _text(source: TemplateSource) -> str:
     """A template from a path (``Path`` or a one-line string naming an existing file)
     or the text itself."""
     if isinstance(source, os.PathLike):
-        return Path(source).read_text("utf-8")
+        return _read(Path(source))
     if "\n" not in source and source.endswith((".md", ".txt")) and Path(source).is_file():
-        return Path(source).read_text("utf-8")
+        return _read(Path(source))
     return source
+
+
+def _read(path: Path) -> str:
+    """A template file's text; :class:`InvalidInput` naming the file when it is not UTF-8."""
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"template {path} is not UTF-8 text ({exc.reason} at byte "
+                           f"{exc.start})") from None  # fmt: skip
 
 
 @dataclass(frozen=True)

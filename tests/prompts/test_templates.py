@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from syngen_improve.analyze import STRUCTURAL_KINDS
+from syngen_improve.errors import InvalidInput
 from syngen_improve.prompts import ISSUE_BLOCKS, Templates
 
 
@@ -59,3 +60,9 @@ def test_validation() -> None:
         Templates(system="s", reask="no placeholder")
     with pytest.raises(ValueError, match="unknown issue kind"):
         Templates(system="s", issues={"typo": "x"})
+
+
+def test_a_template_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    (tmp_path / "system.md").write_bytes(b"R\xe9sum\xe9 of the rules\n")  # Latin-1
+    with pytest.raises(InvalidInput, match=r"template .*system\.md is not UTF-8 text"):
+        Templates.from_dir(tmp_path)
