@@ -57,6 +57,7 @@ PUBLIC: dict[str, set[str]] = {
         "detect_from_notes",
         "detect_structural",
         "issue_kinds",
+        "shape_problem",
     },
     "syngen_improve.cli": {
         "build_parser",

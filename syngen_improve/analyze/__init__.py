@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._notes import detect_from_notes
 from ._policy import RelabelPolicy, SeedPolicy
 from ._profile import DatasetProfile, ProfileBuilder, agent_of, analyze_dataset, issue_kinds
+from ._shape import shape_problem
 from ._structural import STRUCTURAL_KINDS, detect_structural
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "detect_from_notes",
     "detect_structural",
     "issue_kinds",
+    "shape_problem",
 ]

@@ -12,6 +12,7 @@ from .._jsonl import Malformed, Record, read_jsonl
 from .._model import DIMENSIONS, iter_tool_calls
 from ._notes import detect_from_notes
 from ._policy import RelabelPolicy, SeedPolicy
+from ._shape import shape_problem
 from ._structural import STRUCTURAL_KINDS, detect_structural
 
 __all__ = ["DatasetProfile", "ProfileBuilder", "agent_of", "analyze_dataset", "issue_kinds"]
@@ -56,6 +57,7 @@ class DatasetProfile:
     issues_structural: dict[str, int]
     tools: dict[str, int]
     agents: dict[str, int]
+    invalid: list[tuple[int, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form printed by ``syngen-improve analyze --json``."""
@@ -69,6 +71,7 @@ class DatasetProfile:
             "poor": self.poor,
             "relabeled": self.relabeled,
             "malformed": [{"line": m.line, "error": m.error} for m in self.malformed],
+            "invalid": [{"line": line, "error": error} for line, error in self.invalid],
             "means_poor": rounded(self.means_poor),
             "means_all": rounded(self.means_all),
             "issues_notes": dict(self.issues_notes),
@@ -81,7 +84,8 @@ class DatasetProfile:
         """A human-readable summary: counts, means, issues side by side, agents."""
         share = f"{self.poor / self.total:.1%}" if self.total else "-"
         out = [
-            f"examples     {self.total:>7}   malformed lines {len(self.malformed)}",
+            f"examples     {self.total:>7}   malformed lines {len(self.malformed)}"
+            f"   invalid examples {len(self.invalid)}",
             f"poor         {self.poor:>7}   ({share}; {self.relabeled} relabeled)",
             f"good         {self.good:>7}",
             "",
@@ -112,6 +116,7 @@ class ProfileBuilder:
         self.policy: RelabelPolicy = policy if policy is not None else SeedPolicy()
         self._total = self._poor = self._relabeled = 0
         self._malformed: list[Malformed] = []
+        self._invalid: list[tuple[int, str]] = []
         self._means_poor, self._means_all = _Means(), _Means()
         self._notes: Counter[str] = Counter(dict.fromkeys(_NOTES_KINDS, 0))
         self._structural: Counter[str] = Counter(dict.fromkeys(STRUCTURAL_KINDS, 0))
@@ -120,6 +125,10 @@ class ProfileBuilder:
     def add_malformed(self, item: Malformed) -> None:
         """Record a line that could not be read."""
         self._malformed.append(item)
+
+    def add_invalid(self, line: int, problem: str) -> None:
+        """Record a JSON object that is not shaped like an example (see shape_problem)."""
+        self._invalid.append((line, problem))
 
     def add(self, example: Mapping[str, Any]) -> bool:
         """Profile one example; returns whether the policy finds it poor."""
@@ -163,6 +172,7 @@ class ProfileBuilder:
             poor=self._poor,
             relabeled=self._relabeled,
             malformed=list(self._malformed),
+            invalid=list(self._invalid),
             means_poor=self._means_poor.result(),
             means_all=self._means_all.result(),
             issues_notes=dict(self._notes),
@@ -177,13 +187,18 @@ def analyze_dataset(
 ) -> DatasetProfile:
     """Profile a JSONL dataset in one streaming pass.
 
-    Malformed lines are listed with their line numbers, never fatal. ``policy``
+    Malformed lines (not a JSON object) and invalid examples (an object of the wrong
+    shape, e.g. scores given as strings) are listed with their line numbers, never fatal. ``policy``
     decides which examples are poor (default: :class:`SeedPolicy`).
     """
     builder = ProfileBuilder(policy=policy)
     for item in read_jsonl(path):
         if isinstance(item, Record):
-            builder.add(item.data)
+            problem = shape_problem(item.data)
+            if problem is None:
+                builder.add(item.data)
+            else:
+                builder.add_invalid(item.line, problem)
         else:
             builder.add_malformed(item)
     return builder.build()

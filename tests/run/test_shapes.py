@@ -10,22 +10,8 @@ import httpx2
 from syngen_improve import Record, improve_dataset, read_jsonl, sample_path
 from syngen_improve.export import export_file
 from syngen_improve.llm import AnthropicBackend
-from syngen_improve.run._source import shape_problem
 from syngen_improve.testing import FakeAnthropic
 from tests.helpers import make_example
-
-
-def test_shape_problems_are_named() -> None:
-    assert shape_problem(make_example()) is None
-    assert "'conversations' is not a list" in str(shape_problem({"conversations": "hi"}))
-    assert "'conversations' is not a list" in str(
-        shape_problem({"conversations": [{"role": "user", "content": 3}]})
-    )
-    scores = {"overall_quality": "2.0", "sessionMemory_quality": 1}
-    assert "quality_scores.overall_quality is '2.0'" in str(
-        shape_problem(make_example(scores=scores))
-    )
-    assert "not an object" in str(shape_problem({**make_example(), "quality_scores": [1]}))
 
 
 async def test_wrong_shapes_are_quarantined_and_exports_still_load(tmp_path: Path) -> None:
