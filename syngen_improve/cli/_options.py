@@ -98,37 +98,45 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
 
 
 def run_async(job: Callable[[], Awaitable[T]]) -> T:
-    """Run an async command to its end. Ctrl-C surfaces as ``KeyboardInterrupt``; SIGTERM
-    cancels the command the same way (its cleanup and report run) and surfaces as
-    :class:`~syngen_improve.errors.Terminated`."""
+    """Run an async command to its end. The first Ctrl-C or SIGTERM cancels it (its cleanup
+    and report run) and surfaces as ``KeyboardInterrupt`` or
+    :class:`~syngen_improve.errors.Terminated`; a further one while it finishes is only
+    acknowledged, so the report and the run record are never cut short."""
+    stopped_by: list[signal.Signals] = []
 
     async def main() -> T:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
-        terminated = False
 
-        def on_sigterm() -> None:
-            nonlocal terminated
-            terminated = True
+        def on_signal(signum: signal.Signals) -> None:
+            if stopped_by:
+                print("syngen-improve: still writing the report; one moment", file=sys.stderr)
+                return
+            stopped_by.append(signum)
             task.cancel()
 
         # Signal handlers can only be set from the main thread (a tool may call main()
-        # from another): there SIGTERM keeps its default.
+        # from another): there the signals keep their defaults.
         handled = threading.current_thread() is threading.main_thread()
         if handled:
-            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, on_signal, signum)
         try:
             return await job()
-        except asyncio.CancelledError:
-            if terminated:
-                raise Terminated("terminated by SIGTERM") from None
-            raise
         finally:
             if handled:
-                loop.remove_signal_handler(signal.SIGTERM)
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(signum)
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        if stopped_by == [signal.SIGTERM]:
+            raise Terminated("terminated by SIGTERM") from None
+        if stopped_by:
+            raise KeyboardInterrupt from None
+        raise
 
 
 @contextlib.asynccontextmanager

@@ -133,3 +133,32 @@ def test_sigterm_stops_like_ctrl_c_and_resumes(tmp_path: Path, fake_url: str) ->
     lines = lines_of(out / "improved_examples.jsonl")
     assert len(lines) == len(set(lines)) == 120
     assert after <= 120 + CONCURRENCY  # both runs: what was in flight at most, repeated
+
+
+@pytest.mark.slow
+def test_two_quick_ctrl_c_still_leave_a_report_and_a_run_record(
+    tmp_path: Path, fake_url: str
+) -> None:
+    env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-int2"}
+    out = tmp_path / "twice"
+    proc = subprocess.Popen(
+        improve_cmd(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    while count_lines(out / "improved_examples.jsonl") < 10:
+        assert proc.poll() is None
+        time.sleep(0.005)  # polling a real process
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    # 130, or death by the second SIGINT once the first was handled (a shell shows 130 too).
+    assert proc.returncode in (130, -signal.SIGINT), err
+    assert "Unclosed" not in err
+    assert "Traceback" not in err
+    report = json.loads((out / "report.json").read_text())
+    assert report["interrupted"] is True
+    assert report["runs"] == 1
+    assert lines_of(out / "improved_examples.jsonl")  # whole lines only
+    resumed = subprocess.run(improve_cmd(out), env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(set(lines_of(out / "improved_examples.jsonl"))) == 120
