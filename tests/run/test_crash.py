@@ -41,6 +41,17 @@ def lines_of(path: Path) -> list[int]:
     return [i.data["_source_line"] for i in items if isinstance(i, Record)]
 
 
+def started_with_ten_done(out: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """An improve process into ``out`` that has written 10 improved lines (stderr piped)."""
+    proc = subprocess.Popen(
+        improve_cmd(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    while count_lines(out / "improved_examples.jsonl") < 10:
+        assert proc.poll() is None
+        time.sleep(0.005)  # polling a real process
+    return proc
+
+
 @pytest.mark.slow
 def test_sigkill_three_times_then_resume(tmp_path: Path, fake_url: str) -> None:
     env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-crash"}
@@ -88,12 +99,7 @@ def test_sigkill_three_times_then_resume(tmp_path: Path, fake_url: str) -> None:
 def test_ctrl_c_exits_130_with_a_report(tmp_path: Path, fake_url: str) -> None:
     env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-int"}
     out = tmp_path / "interrupted"
-    proc = subprocess.Popen(
-        improve_cmd(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    while count_lines(out / "improved_examples.jsonl") < 10:
-        assert proc.poll() is None
-        time.sleep(0.005)  # polling a real process
+    proc = started_with_ten_done(out, env)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -110,12 +116,7 @@ def test_sigterm_stops_like_ctrl_c_and_resumes(tmp_path: Path, fake_url: str) ->
     interrupted, the run recorded; --resume repeats at most what was in flight."""
     env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-term"}
     out = tmp_path / "terminated"
-    proc = subprocess.Popen(
-        improve_cmd(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    while count_lines(out / "improved_examples.jsonl") < 10:
-        assert proc.poll() is None
-        time.sleep(0.005)  # polling a real process
+    proc = started_with_ten_done(out, env)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err
@@ -141,12 +142,7 @@ def test_two_quick_ctrl_c_still_leave_a_report_and_a_run_record(
 ) -> None:
     env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-int2"}
     out = tmp_path / "twice"
-    proc = subprocess.Popen(
-        improve_cmd(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    while count_lines(out / "improved_examples.jsonl") < 10:
-        assert proc.poll() is None
-        time.sleep(0.005)  # polling a real process
+    proc = started_with_ten_done(out, env)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
