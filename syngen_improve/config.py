@@ -26,9 +26,14 @@ __all__ = ["BATCH_CONCURRENCY", "ImproveConfig", "ONLINE_CONCURRENCY", "parse_sh
 #: for their batch, so many can be in flight at no cost).
 ONLINE_CONCURRENCY: Final = 16
 BATCH_CONCURRENCY: Final = 10_000
-_LIMIT_SHORTCUTS: Final = {"rpm": "rpm", "tpm": "input_tpm", "output_tpm": "output_tpm"}
-_RETRY_SHORTCUTS: Final = {"timeout": "timeout"}
-_BREAKER_SHORTCUTS: Final = {"patience": "patience"}
+#: Keyword shortcut -> (the composed field it sets, that object's field).
+_SHORTCUTS: Final = {
+    "rpm": ("limits", "rpm"),
+    "tpm": ("limits", "input_tpm"),
+    "output_tpm": ("limits", "output_tpm"),
+    "timeout": ("retry", "timeout"),
+    "patience": ("breaker", "patience"),
+}
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -147,42 +152,31 @@ class ImproveConfig:
     def with_options(self, **options: Any) -> ImproveConfig:
         """A copy with ``options`` changed. Besides the fields: ``rpm`` / ``tpm`` /
         ``output_tpm`` set the limits, ``timeout`` the retry policy's seconds per attempt,
-        ``templates`` and ``schemas`` take a path, and
+        ``patience`` the breaker's, ``templates`` and ``schemas`` take a path, and
         ``shard`` takes ``"I/N"``. An unknown name is a :class:`UsageError` that lists
         the known ones."""
         if not options:
             return self
         names = {f.name for f in dataclasses.fields(self)}
         changes: dict[str, Any] = {}
-        limits: dict[str, Any] = {}
-        retry: dict[str, Any] = {}
-        breaker: dict[str, Any] = {}
+        parts: dict[str, dict[str, Any]] = {}  # composed field -> its fields to set
         for name, value in options.items():
-            if name in _LIMIT_SHORTCUTS:
-                limits[_LIMIT_SHORTCUTS[name]] = value
-            elif name in _RETRY_SHORTCUTS:
-                retry[_RETRY_SHORTCUTS[name]] = value
-            elif name in _BREAKER_SHORTCUTS:
-                breaker[_BREAKER_SHORTCUTS[name]] = value
+            if name in _SHORTCUTS:
+                part, field_name = _SHORTCUTS[name]
+                parts.setdefault(part, {})[field_name] = value
             elif name == "max_attempts":
                 raise UsageError(
                     "'max_attempts' is now 'answers' (answers per example, first plus "
                     "re-asks); HTTP retries are retry=RetryPolicy(max_attempts=...)"
                 )
             elif name not in names:
-                shortcuts = {*_LIMIT_SHORTCUTS, *_RETRY_SHORTCUTS, *_BREAKER_SHORTCUTS}
-                known = ", ".join(sorted(names | shortcuts))
+                known = ", ".join(sorted(names | set(_SHORTCUTS)))
                 raise UsageError(f"unknown option {name!r}; the options are: {known}")
             else:
                 changes[name] = _coerce(name, value)
-        if limits:
-            base = changes.get("limits", self.limits)
-            changes["limits"] = dataclasses.replace(base, **limits)
-        if retry:
-            changes["retry"] = dataclasses.replace(changes.get("retry", self.retry), **retry)
-        if breaker:
-            base_breaker = changes.get("breaker", self.breaker)
-            changes["breaker"] = dataclasses.replace(base_breaker, **breaker)
+        for part, values in parts.items():
+            base = changes.get(part, getattr(self, part))
+            changes[part] = dataclasses.replace(base, **values)
         return dataclasses.replace(self, **changes)
 
     @classmethod

@@ -100,6 +100,16 @@ class Layout:
         return self.state / "analysis.json"
 
     @property
+    def manifest(self) -> Path:
+        """The settings the folder's results were made with."""
+        return self.state / "manifest.json"
+
+    @property
+    def input_lines(self) -> Path:
+        """Each input line read so far: its number and a content fingerprint."""
+        return self.state / "input_lines.bin"
+
+    @property
     def lock(self) -> Path:
         """Held by the run that writes the folder (one run per folder)."""
         return self.state / "lock"

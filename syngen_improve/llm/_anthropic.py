@@ -22,7 +22,7 @@ import orjson
 
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request, rate_limit_headers
-from ._pricing import Usage
+from ._pricing import Usage, usage_count
 from ._redact import Redactor
 from ._retry import parse_retry_after
 
@@ -139,15 +139,6 @@ class AnthropicBackend(ClosingBackend):
         await self._client.close()
 
 
-def _count(usage: Mapping[str, Any], key: str) -> int:
-    value = usage.get(key, 0)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"usage.{key} is {value!r}, not a count")
-    return value
-
-
 def read_reply(data: Any, headers: Mapping[str, str], redact: Redactor) -> Reply:
     """A :class:`Reply` from a decoded Messages API body, checked against the wire format
     first: a reply that does not match (content not a list of blocks, usage that is not a
@@ -166,10 +157,10 @@ def read_reply(data: Any, headers: Mapping[str, str], redact: Redactor) -> Reply
         if not isinstance(usage, dict):
             raise ValueError("usage is not an object")
         counts = Usage(
-            input=_count(usage, "input_tokens"),
-            output=_count(usage, "output_tokens"),
-            cache_read=_count(usage, "cache_read_input_tokens"),
-            cache_creation=_count(usage, "cache_creation_input_tokens"),
+            input=usage_count(usage, "input_tokens"),
+            output=usage_count(usage, "output_tokens"),
+            cache_read=usage_count(usage, "cache_read_input_tokens"),
+            cache_creation=usage_count(usage, "cache_creation_input_tokens"),
         )
         stop = data.get("stop_reason")
     except ValueError as exc:

@@ -19,7 +19,7 @@ import orjson
 
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request
-from ._pricing import Usage
+from ._pricing import Usage, usage_count
 from ._redact import Redactor
 from ._retry import parse_retry_after
 
@@ -87,13 +87,6 @@ def _payload(request: Request, model: str, json_mode: bool) -> dict[str, Any]:
     return body
 
 
-def _count(usage: Mapping[str, Any], key: str) -> int:
-    value = usage.get(key) or 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"usage.{key} is {value!r}, not a count")
-    return value
-
-
 def _reply(data: Mapping[str, Any], headers: Mapping[str, str], redact: Redactor) -> Reply:
     choice = (data.get("choices") or [{}])[0]
     message = choice.get("message") or {}
@@ -116,8 +109,8 @@ def _reply(data: Mapping[str, Any], headers: Mapping[str, str], redact: Redactor
     usage = data.get("usage") or {}
     return Reply(
         content=content,
-        usage=Usage(input=_count(usage, "prompt_tokens"),
-                    output=_count(usage, "completion_tokens")),
+        usage=Usage(input=usage_count(usage, "prompt_tokens"),
+                    output=usage_count(usage, "completion_tokens")),
         model=redact(str(data.get("model", "")), limit=100),
         stop_reason=stop if isinstance(stop, str) else None,
         request_id=redact.optional(headers.get("x-request-id") or data.get("id")),

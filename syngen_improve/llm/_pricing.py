@@ -7,16 +7,28 @@ to 100K tokens). Prompt-cache reads cost 0.1x the input price and 5-minute cache
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from ..errors import UsageError
 
-__all__ = ["PRICES", "Pricing", "Usage", "price_for"]
+__all__ = ["PRICES", "Pricing", "Usage", "price_for", "usage_count"]
 
 CACHE_READ_FACTOR: Final = 0.1
 CACHE_WRITE_5M_FACTOR: Final = 1.25
 BATCH_FACTOR: Final = 0.5
+
+
+def usage_count(usage: Mapping[str, Any], key: str) -> int:
+    """A token count from a reply's usage object (absent or null: 0); a ``ValueError``
+    for anything that is not a non-negative whole number, before it can reach a cost."""
+    value = usage.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"usage.{key} is {value!r}, not a count")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,9 +74,14 @@ def _improved(layout: Layout) -> dict[str, Any]:
     }
 
 
-def _failed_reasons(layout: Layout) -> dict[str, int]:
-    reasons = Counter(str(r.get("reason")) for r in read_records(layout.failed))
-    return dict(reasons.most_common())
+def _failures(layout: Layout) -> tuple[dict[str, int], int]:
+    """The failures by reason, and how many of them a resume retries (one read)."""
+    reasons: Counter[str] = Counter()
+    retryable = 0
+    for record in read_records(layout.failed):
+        reasons[str(record.get("reason"))] += 1
+        retryable += is_transient(record)
+    return dict(reasons.most_common()), retryable
 
 
 def _validation(layout: Layout) -> dict[str, Any]:
@@ -135,6 +140,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise InputNotFound(f"{layout.root} is not an improve output folder (no state/)")
     analysis = layout.read_json(layout.analysis) or {}
     attempts, reasons = _ledger(layout)
+    failed_reasons, retryable = _failures(layout)
     runs = list(read_records(layout.runs))
     improved = _improved(layout)
     good_included = int(analysis.get("good_included", 0))
@@ -155,7 +161,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
             "poor": poor,
             "improved": improved_count,
             "failed": count_lines(layout.failed),
-            "retryable": sum(1 for r in read_records(layout.failed) if is_transient(r)),
+            "retryable": retryable,
             "good_included": good_included,
             "poor_written": count_lines(layout.poor),
             "interleaved": count_lines(layout.interleaved),
@@ -166,7 +172,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "validation": {"passed": improved_count, "failed": sum(reasons.values())},
         "attempts": {str(k): v for k, v in sorted(attempts.items())},
         "rejections": dict(reasons.most_common()),
-        "failed_reasons": _failed_reasons(layout),
+        "failed_reasons": failed_reasons,
         "strict_validation": _validation(layout),
         "interleaving": _interleaving(layout),
         "judged": improved["judged"],

@@ -60,29 +60,27 @@ def check_settings(layout: Layout, settings: dict[str, str], *, resume: bool,
                    accept_changes: bool) -> list[str]:  # fmt: skip
     """Compare with the folder's manifest (a fresh run writes it). Returns the differences
     accepted with ``accept_changes``; without it a difference is :class:`SettingsChanged`."""
-    path = layout.state / "manifest.json"
-    old = layout.read_json(path) if resume else None
-    if isinstance(old, dict) and isinstance(old.get("settings"), dict):
+    old = layout.read_json(layout.manifest) if resume else None
+    recorded = old.get("settings") if isinstance(old, dict) else None
+    changed: list[str] = []
+    if isinstance(recorded, dict):
         changed = [
-            f"{key}: {old['settings'].get(key)} -> {value}"
+            f"{key}: {recorded.get(key)} -> {value}"
             for key, value in settings.items()
-            if old["settings"].get(key) != value
+            if recorded.get(key) != value
         ]
-        if changed and not accept_changes:
+        if not changed:
+            return []
+        if not accept_changes:
             raise SettingsChanged(
                 f"{layout.root} was made with other settings ({'; '.join(changed)}): resume "
                 "with the same ones, write to a new folder, or pass --accept-changes "
                 "(accept_changes=True) to continue anyway (the report records it)"
             )
-        if not changed:
-            return []
-        settings = {**old["settings"], **settings}
-        replace_bytes(path, orjson.dumps({"format": 1, "settings": settings},
-                                         option=orjson.OPT_INDENT_2))  # fmt: skip
-        return changed
-    replace_bytes(path, orjson.dumps({"format": 1, "settings": settings},
-                                     option=orjson.OPT_INDENT_2))  # fmt: skip
-    return []
+        settings = {**recorded, **settings}
+    manifest = {"format": 1, "settings": settings}
+    replace_bytes(layout.manifest, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    return changed
 
 
 class InputLines:
@@ -90,7 +88,7 @@ class InputLines:
     manager that appends the lines read beyond what an earlier run read."""
 
     def __init__(self, layout: Layout, source: Path, *, resume: bool) -> None:
-        self.path = layout.state / "input_lines.bin"
+        self.path = layout.input_lines
         self.source = source
         self.folder = layout.root
         self._known: list[tuple[int, bytes]] = []
