@@ -21,6 +21,9 @@ from ..validate import Level, ToolRegistry, validate_example
 
 __all__ = ["REASONS", "Verdict", "build_record", "check_reply"]
 
+# Set by the run on every record it writes (see run/_sinks.py); never copied from the input.
+_STAMP_KEYS: Final = frozenset({"_source_line", "_source_key", "_provenance"})
+
 #: Why an answer was rejected (the report counts them).
 REASONS: Final = ("no_example", "truncated", "wrong_tool", "tools_changed", "invalid")
 
@@ -42,7 +45,7 @@ def build_record(candidate: Mapping[str, Any], original: Mapping[str, Any]) -> d
     """The improved record: the candidate's conversations, the original's metadata."""
     record: dict[str, Any] = {"conversations": candidate.get("conversations"), "label": True}
     for key, value in original.items():
-        if key not in ("conversations", "label", "quality_scores", "_source_line"):
+        if key not in ("conversations", "label", "quality_scores") and key not in _STAMP_KEYS:
             record[key] = value
     scores = original.get("quality_scores")
     before = dict(scores) if isinstance(scores, Mapping) else {}

@@ -116,9 +116,10 @@ class InputLines:
         self.flush()
         self._fh.close()
 
-    def check(self, item: Record | Malformed) -> None:
+    def check(self, item: Record | Malformed) -> str:
         """Raise :class:`InputChanged` unless ``item`` is the line an earlier run read at
-        this place; remember it when it is new."""
+        this place; remember it when it is new. Returns the line's content key (hex), which
+        records carry as ``_source_key``."""
         raw = item.raw if isinstance(item, Malformed) else orjson.dumps(
             item.data, option=orjson.OPT_SORT_KEYS
         )  # fmt: skip
@@ -136,6 +137,7 @@ class InputLines:
             if len(self._new) >= 4096:
                 self.flush()
         self._index += 1
+        return digest.hex()
 
     def finish(self) -> None:
         """At the end of the input: fewer lines than an earlier run read means some were

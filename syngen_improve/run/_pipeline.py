@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ async def improve_dataset(
     improver = Improver(cfg, backend=backend, state_dir=layout.batch_state,
                         judge_cache=layout.judge_cache)  # fmt: skip
     started = time.monotonic()
+    run_id = uuid.uuid4().hex[:12]
     opened = False
     accepted: list[str] = []
 
@@ -97,15 +99,18 @@ async def improve_dataset(
             await stack.enter_async_context(improver)
             held.enter_context(FolderLock(layout.lock, folder=layout.root))
             _check_fresh(layout, cfg)  # again, now that no other run can write the folder
-            accepted.extend(check_settings(layout, settings_of(cfg, improver.model),
-                                           resume=cfg.resume,
+            settings = settings_of(cfg, improver.model)
+            accepted.extend(check_settings(layout, settings, resume=cfg.resume,
                                            accept_changes=cfg.accept_changes))  # fmt: skip
             if cfg.resume:
                 settle_failures(layout, retry_failed=cfg.retry_failed)
             prior = Prior.scan(layout) if cfg.resume else Prior()
             lines = stack.enter_context(InputLines(layout, source_path, resume=cfg.resume))
             opened = True  # from here on the run is recorded, whatever happens
-            sinks = await stack.enter_async_context(Sinks(layout))
+            provenance = {"run": run_id, "model": improver.model,
+                          "templates": settings["templates"],
+                          "schemas": settings["schemas"]}  # fmt: skip
+            sinks = await stack.enter_async_context(Sinks(layout, provenance))
             bar = stack.enter_context(Progress(
                 total=min(total, cfg.limit) if cfg.limit else total,
                 stats=improver.engine.stats, enabled=cfg.progress,
@@ -113,14 +118,14 @@ async def improve_dataset(
 
             async def handle(work: Work) -> None:
                 outcome = await improver.improve(work.example, issues=work.issues, key=work.line)
-                await sinks.outcome(outcome)
+                await sinks.outcome(outcome, work.key)
                 bar.advance(failed=outcome.status == "failed")
 
             await run_pool(source.work(sinks, bar, prior, lines), handle,
                            concurrency=cfg.concurrency_for(batch=improver.batch))  # fmt: skip
 
     def record(*, complete: bool, interrupted: bool) -> dict[str, Any]:
-        return {**improver.stats.to_dict(), "model": improver.model,
+        return {"run": run_id, **improver.stats.to_dict(), "model": improver.model,
                 "elapsed_s": round(time.monotonic() - started, 3),
                 **({"accepted_changes": accepted} if accepted else {}),
                 "interrupted": interrupted or not complete}  # fmt: skip

@@ -4,6 +4,12 @@ Each input line ends in exactly one place: ``quarantine.jsonl`` (unreadable), th
 desirable side (improved, or good with ``include_good``) or ``failed.jsonl``; a poor
 input also goes to ``poor_examples.jsonl`` with ``label: false``. The ledger says how
 each line ended (for the report and resume).
+
+Every record names its input line twice: ``_source_line`` (1-based line number) and
+``_source_key`` (a fingerprint of the line's content, the one the resume check uses),
+so a record can be joined back even to an edited copy of the input. Records also carry
+``_provenance``: the run that wrote them and the model, templates and tool schemas it
+used (the hashes ``state/manifest.json`` records).
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ __all__ = ["Sinks"]
 class Sinks:
     """The output folder's writers, open for one run (an async context manager)."""
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, provenance: Mapping[str, str]) -> None:
         self.layout = layout
+        self.provenance = dict(provenance)
         self._stack: AsyncExitStack | None = None
 
     async def __aenter__(self) -> Sinks:
@@ -51,33 +58,39 @@ class Sinks:
         if stack is not None:
             await stack.__aexit__(exc_type, exc, tb)
 
-    async def quarantined(self, item: Malformed) -> None:
-        await self._quarantine.put({"_source_line": item.line, "error": item.error,
+    def _stamp(self, line: int, key: str) -> dict[str, Any]:
+        return {"_source_line": line, "_source_key": key, "_provenance": self.provenance}
+
+    async def quarantined(self, item: Malformed, key: str) -> None:
+        await self._quarantine.put({"_source_line": item.line, "_source_key": key,
+                                    "error": item.error,
                                     "raw": item.raw.decode("utf-8", errors="replace")})  # fmt: skip
 
-    async def invalid(self, line: int, example: Mapping[str, Any], problem: str) -> None:
+    async def invalid(self, line: int, key: str, example: Mapping[str, Any], problem: str) -> None:
         """A JSON object of the wrong shape: quarantined with the reason."""
-        await self._quarantine.put({"_source_line": line, "error": problem,
+        await self._quarantine.put({"_source_line": line, "_source_key": key, "error": problem,
                                     "raw": orjson.dumps(example).decode()})  # fmt: skip
 
-    async def good(self, line: int, example: Mapping[str, Any]) -> None:
+    async def good(self, line: int, key: str, example: Mapping[str, Any]) -> None:
         """A good example passed through to the desirable side (``include_good``)."""
-        await self._improved.put({**example, "label": True, "_source_line": line})
+        await self._improved.put({**example, "label": True, **self._stamp(line, key)})
         await self._ledger.put({"line": line, "status": "good"})
 
-    async def poor(self, line: int, example: Mapping[str, Any]) -> None:
-        await self._poor.put({**example, "label": False, "_source_line": line})
+    async def poor(self, line: int, key: str, example: Mapping[str, Any]) -> None:
+        await self._poor.put({**example, "label": False, **self._stamp(line, key)})
 
-    async def outcome(self, outcome: Outcome) -> None:
-        """An improved or failed example, and its ledger entry. Returns once the record is
-        in its file: the caller's concurrency slot is held until then, so a crash loses
-        at most the examples in flight, never one that was answered."""
+    async def outcome(self, outcome: Outcome, key: str) -> None:
+        """An improved or failed example (``key``: its line's content key), and its ledger
+        entry. Returns once the record is in its file: the caller's concurrency slot is
+        held until then, so a crash loses at most the examples in flight, never one that
+        was answered."""
         line = outcome.key
+        stamp = self._stamp(line, key)
         if outcome.record is not None:
-            await self._improved.write({**outcome.record, "_source_line": line})
+            await self._improved.write({**outcome.record, **stamp})
         else:
             await self._failed.write(
-                {"_source_line": line, "reason": outcome.reason, "attempts": outcome.attempts,
+                {**stamp, "reason": outcome.reason, "attempts": outcome.attempts,
                  "errors": list(outcome.errors), "original": dict(outcome.example)}
                 | ({"transient": True} if outcome.transient else {})
             )  # fmt: skip

@@ -26,9 +26,11 @@ __all__ = ["Source", "Work"]
 
 @dataclass(frozen=True, slots=True)
 class Work:
-    """A poor example to improve: its input line, the example and its issue kinds."""
+    """A poor example to improve: its input line and content key, the example and its
+    issue kinds."""
 
     line: int
+    key: str
     example: dict[str, Any]
     issues: frozenset[str]
 
@@ -53,13 +55,13 @@ class Source:
         for n, item in enumerate(read_jsonl(self.path), 1):
             if cfg.limit is not None and n > cfg.limit:
                 return
-            lines.check(item)
+            key = lines.check(item)
             if cfg.shard is not None and (item.line - cfg.shard[0]) % cfg.shard[1]:
                 continue
             if isinstance(item, Malformed):
                 self.profile.add_malformed(item)
                 if item.line not in prior.quarantined:
-                    await sinks.quarantined(item)
+                    await sinks.quarantined(item, key)
                 bar.advance()
                 continue
             line, example = item.line, item.data
@@ -67,7 +69,7 @@ class Source:
             if problem is not None:
                 self.invalid += 1
                 if line not in prior.quarantined:
-                    await sinks.invalid(line, example, problem)
+                    await sinks.invalid(line, key, example, problem)
                 bar.advance()
                 continue
             poor, kinds = self.profile.add_with_issues(example)
@@ -75,15 +77,15 @@ class Source:
                 if cfg.include_good:
                     self.good_included += 1
                     if line not in prior.good:
-                        await sinks.good(line, example)
+                        await sinks.good(line, key, example)
                 bar.advance()
                 continue
             if line not in prior.poor:
-                await sinks.poor(line, example)
+                await sinks.poor(line, key, example)
             if line in prior.finished:
                 bar.advance()
                 continue
-            yield Work(line, example, kinds)
+            yield Work(line, key, example, kinds)
         lines.finish()
 
     def analysis(self, *, complete: bool) -> dict[str, Any]:

@@ -49,7 +49,8 @@ async def test_a_stream_gives_the_outcomes_of_a_file_run(tmp_path: Path) -> None
     from_file: dict[int, tuple[str, str]] = {}
     for r in read_jsonl(tmp_path / "improved_examples.jsonl"):
         assert isinstance(r, Record)
-        record = {k: v for k, v in r.data.items() if k != "_source_line"}
+        stamp = ("_source_line", "_source_key", "_provenance")  # the run's, not the improver's
+        record = {k: v for k, v in r.data.items() if k not in stamp}
         from_file[r.data["_source_line"]] = ("improved", json.dumps(record, sort_keys=True))
     for r in read_jsonl(tmp_path / "failed.jsonl"):
         assert isinstance(r, Record)

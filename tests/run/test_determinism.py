@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import orjson
 
 from syngen_improve import improve_dataset, sample_path
 from syngen_improve.llm import AnthropicBackend, RetryPolicy
@@ -31,9 +32,19 @@ async def run(out: Path, config: FakeConfig, **options: Any) -> dict[str, Any]:
         "cost_usd": report.cost_usd,
         "faults": dict(fake.counters.faults),
         "bad_outputs": dict(fake.counters.bad_outputs),
-        "improved": sorted((out / "improved_examples.jsonl").read_text().splitlines()),
-        "failed": sorted((out / "failed.jsonl").read_text().splitlines()),
+        "improved": records(out / "improved_examples.jsonl"),
+        "failed": records(out / "failed.jsonl"),
     }
+
+
+def records(path: Path) -> list[bytes]:
+    """The file's records, sorted, without the run id (new for every run by design)."""
+    rows = []
+    for line in path.read_bytes().splitlines():
+        record = orjson.loads(line)
+        assert len(record["_provenance"].pop("run")) == 12
+        rows.append(orjson.dumps(record))
+    return sorted(rows)
 
 
 async def test_the_demo_profile_gives_the_same_run_at_any_concurrency(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,54 @@ async def test_other_settings_are_refused_unless_accepted(
     assert "model: claude-haiku-5-5 -> claude-haiku-4-5" in capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     assert report["runs"] == 2  # the refused resume recorded nothing
+
+
+def documented_key(line: bytes) -> str:
+    """docs/improve.md's formula, written independently of the library."""
+    canonical = json.dumps(json.loads(line), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)  # fmt: skip
+    return hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()
+
+
+async def test_records_carry_their_lines_key_and_the_run_that_wrote_them(
+    lines: list[bytes], tmp_path: Path
+) -> None:
+    src, out = tmp_path / "in.jsonl", tmp_path / "out"
+    src.write_bytes(b"".join(lines[:30]))
+    await improve(src, out)
+    src.write_bytes(b"".join(lines))
+    await improve(src, out, resume=True)
+    runs = [json.loads(r)["run"] for r in (out / "state" / "runs.jsonl").read_text().splitlines()]
+    assert len(runs) == 2 and runs[0] != runs[1]
+    settings = json.loads((out / "state" / "manifest.json").read_text())["settings"]
+    seen = 0
+    for name in ("improved_examples.jsonl", "poor_examples.jsonl", "failed.jsonl"):
+        for raw in (out / name).read_bytes().splitlines():
+            record = json.loads(raw)
+            line = record["_source_line"]
+            assert record["_source_key"] == documented_key(lines[line - 1])
+            provenance = record["_provenance"]
+            assert provenance["run"] == runs[0 if line <= 30 else 1]
+            assert provenance["model"] == settings["model"]
+            assert provenance["templates"] == settings["templates"]
+            assert provenance["schemas"] == settings["schemas"]
+            seen += 1
+    assert seen >= 40  # every poor line has a poor record, and more besides
+
+
+async def test_an_input_that_carries_stamps_of_its_own_gets_the_runs(
+    lines: list[bytes], tmp_path: Path
+) -> None:
+    """Feeding a run's output to another run: the new records name the new input."""
+    src, out = tmp_path / "in.jsonl", tmp_path / "out"
+    stamped = []
+    for raw in lines:
+        example = json.loads(raw)
+        example |= {"_source_line": 999, "_source_key": "x", "_provenance": {"run": "old"}}
+        stamped.append(json.dumps(example).encode() + b"\n")
+    src.write_bytes(b"".join(stamped))
+    await improve(src, out)
+    for raw in (out / "improved_examples.jsonl").read_bytes().splitlines():
+        record = json.loads(raw)
+        assert record["_source_key"] == documented_key(stamped[record["_source_line"] - 1])
+        assert record["_provenance"]["run"] != "old"
