@@ -68,11 +68,6 @@ class Outcome:
         return self.rejections[-1] if self.rejections else "unknown"
 
 
-def _transient(status: int | None) -> bool:
-    """No response, or a status that says the service (not the request) failed."""
-    return status is None or status in (408, 409, 429) or status >= 500
-
-
 class Improver:
     """Improves examples one by one or as a stream; an async context manager that owns
     its backends (see the module docstring).
@@ -202,7 +197,7 @@ class Improver:
                     raise ServiceRefused(f"the API refused the run: {exc}") from exc
                 rejections.append("request_failed")
                 errors = [str(exc)]
-                transient = _transient(exc.status)
+                transient = exc.transient
                 break
             verdict = check_reply(
                 reply, example, schemas=self.schemas, require_result=cfg.require_result

@@ -3,12 +3,19 @@
 Service failures are answers that say nothing about the request: no response, a timeout,
 a 5xx or 529. After ``threshold`` of them in a row with no success between, the breaker
 opens: requests wait instead of being sent (so they do not use up their retries), and one
-probe at a time goes out, backing off from ``probe_min`` to ``probe_max`` seconds. The first
-success closes it and everyone goes on: a short outage is waited out. An outage longer
-than ``patience`` ends the run with :class:`ServiceUnavailable` (exit 75, resumable).
-Random faults at soak rates (10-20%) practically never make ``threshold`` failures in a
-row (20 at 20%: about 1 in 10^14). The clock and the sleep are injectable, so tests of the
-breaker do not wait.
+probe at a time goes out, backing off from ``probe_min`` to ``probe_max`` seconds (a failed
+probe costs its request no attempt either). The first answer closes it and everyone goes
+on: a short outage is waited out. An outage longer than ``patience`` ends the run with
+:class:`ServiceUnavailable` (exit 75, resumable). Random faults at soak rates (10-20%)
+practically never make ``threshold`` failures in a row (20 at 20%: about 1 in 10^14). The
+clock and the sleep are injectable, so tests of the breaker do not wait.
+
+A refusal (400: the request is invalid) usually concerns one example (a prompt too long),
+but when every request gets one the requests, not the examples, are at fault: a proxy or
+base URL that does not speak this API, a setting it rejects. So refusals are counted too:
+one that follows another refusal, or comes before any success, is the service's failure
+(the example is retried on resume), and ``threshold`` refusals in a row with no success
+between stop the run with :class:`ServiceUnavailable` at once (waiting would not help).
 """
 
 from __future__ import annotations
@@ -72,12 +79,21 @@ class CircuitBreaker:
         self._probing = False
         self._probe_wait = self.policy.probe_min
         self.opened = 0  # times the breaker opened (for stats and tests)
+        self._succeeded = False
+        self._refusals = 0
+        self._refused: str | None = None  # set when every request is refused
 
     @property
     def is_open(self) -> bool:
         return self._opened_at is not None
 
     def success(self) -> None:
+        self._answered()
+        self._succeeded = True
+        self._refusals = 0
+
+    def _answered(self) -> None:
+        """The service answered: it is up."""
         self._failures = 0
         if self._opened_at is not None:
             self._opened_at = None
@@ -91,10 +107,31 @@ class CircuitBreaker:
             self.opened += 1
             self._closed.clear()
 
-    async def admit(self) -> None:
+    def refusal(self, detail: str) -> bool:
+        """A request was refused as invalid (``detail``: the server's message, redacted).
+        Returns whether that is the service's failure rather than the example's (see the
+        module docstring)."""
+        self._answered()
+        self._refusals += 1
+        if self._refusals >= self.policy.threshold and self._refused is None:
+            self._refused = detail
+        return self._refusals > 1 or not self._succeeded
+
+    def _check_refused(self) -> None:
+        if self._refused is not None:
+            raise ServiceUnavailable(
+                f"the last {self.policy.threshold} requests were all refused as invalid "
+                f"(last: {self._refused}): the requests, not the examples, are at fault "
+                "(a base URL or proxy that does not speak this API, a model or setting it "
+                "rejects); stopped; fix that and rerun with --resume"
+            )
+
+    async def admit(self) -> bool:
         """Return when a request may be sent: at once while closed; while open, when it
-        is this request's turn to probe or the breaker closed. Raises
-        :class:`ServiceUnavailable` once the service has been failing beyond patience."""
+        is this request's turn to probe (returns True) or the breaker closed. Raises
+        :class:`ServiceUnavailable` once the service has been failing beyond patience, or
+        has refused every request."""
+        self._check_refused()
         while self._opened_at is not None:
             self._check_patience()
             if not self._probing:
@@ -105,12 +142,13 @@ class CircuitBreaker:
                 finally:
                     self._probing = False
                 self._probe_wait = min(self.policy.probe_max, self._probe_wait * 2)
-                return  # this request is the probe
+                return True  # this request is the probe
             waiter = asyncio.ensure_future(self._closed.wait())
             try:
                 await asyncio.wait({waiter}, timeout=self.policy.probe_max)
             finally:
                 waiter.cancel()
+        return False
 
     def _check_patience(self) -> None:
         if self._opened_at is not None and self._clock() - self._opened_at > self.policy.patience:

@@ -28,6 +28,8 @@ __all__ = ["Engine", "EngineStats", "RequestFailed", "estimate_input_tokens"]
 #: Statuses that will fail the same way for every request of the run (bad key,
 #: no permission, unknown model): the run stops instead of failing each example.
 FATAL_STATUSES = frozenset({401, 403, 404})
+#: Statuses that say the service, not the request, failed: the request may succeed later.
+TRANSIENT_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
 
 def estimate_input_tokens(body_size: int) -> int:
@@ -40,12 +42,18 @@ def estimate_input_tokens(body_size: int) -> int:
 
 
 class RequestFailed(SyngenError):
-    """A request that did not succeed within the retry policy."""
+    """A request that did not succeed within the retry policy.
 
-    def __init__(self, error: BackendError, *, attempts: int) -> None:
+    ``transient`` says the service, not the request, failed, so the same request may
+    succeed later: no response, a timeout, a 5xx, 408/409/429, a retry-after too long to
+    wait, or a refusal (400) that other requests got too (see the circuit breaker).
+    """
+
+    def __init__(self, error: BackendError, *, attempts: int, transient: bool = False) -> None:
         super().__init__(f"gave up after {attempts} attempt(s): {error}")
         self.error = error
         self.attempts = attempts
+        self.transient = transient
 
     @property
     def status(self) -> int | None:
@@ -143,7 +151,7 @@ class Engine:
         attempt = 0
         while True:
             attempt += 1
-            await self.breaker.admit()
+            probe = await self.breaker.admit()
             reserved = await self.limiter.acquire(estimate, request.max_tokens)
             stats.requests += 1
             if attempt > 1:
@@ -168,8 +176,13 @@ class Engine:
                 return reply
             self.limiter.settle(reserved, None)
             self.limiter.observe(error.rate_limits)
+            transient = error.status is None or error.status in TRANSIENT_STATUSES
             if is_service_failure(error.status):
                 self.breaker.failure()
+                if probe:  # the service is still down, which is not this request's fault
+                    attempt -= 1
+            elif error.status == 400:
+                transient = self.breaker.refusal(str(error))
             elif error.status != 429:
                 self.breaker.success()  # the service answered: it is up
             if error.status is not None:
@@ -184,9 +197,9 @@ class Engine:
                     self.limiter.pause(error.retry_after)
             if too_long or not self.retry.should_retry(attempt, error.status):
                 stats.failed += 1
-                raise RequestFailed(error, attempts=attempt)
+                raise RequestFailed(error, attempts=attempt, transient=transient or too_long)
             await asyncio.sleep(
-                self.retry.delay(attempt, retry_after=error.retry_after, rng=self._rng)
+                self.retry.delay(max(1, attempt), retry_after=error.retry_after, rng=self._rng)
             )
 
 

@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--output-tpm", type=int, help="output tokens per minute before 429")
     p.add_argument("--fault", action="append", default=[], metavar="KIND=RATE")
     p.add_argument("--bad-output", action="append", default=[], metavar="KIND=RATE")
+    p.add_argument("--outage", type=float, default=0.0,
+                   help="seconds from the first request when every request fails")  # fmt: skip
+    p.add_argument("--outage-fault", default="529", choices=FAULTS, help="how (default 529)")
     p.add_argument("--api-key", help="accept only this key (401 otherwise)")
     p.add_argument("--batch-delay", type=float, default=0.0, help="seconds a batch takes")
     p.add_argument("--seed", type=int, default=0)
@@ -55,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         fault_rates=_rates(args.fault, FAULTS, "--fault"),
         bad_output_rates=_rates(args.bad_output, BAD_OUTPUTS, "--bad-output"),
         api_key=args.api_key,
+        outage=args.outage,
+        outage_fault=args.outage_fault,
         batch_delay=args.batch_delay,
         seed=args.seed,
     )

@@ -27,6 +27,7 @@ _FAULT_ERRORS: Final = {
     "429": "rate_limit_error",
     "529": "overloaded_error",
     "500": "api_error",
+    "400": "invalid_request_error",
     "drop": "api_error",
     "hang": "api_error",
 }

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 __all__ = ["BAD_OUTPUTS", "DEMO_CONFIG", "FAULTS", "HOSTILE", "Counters", "FakeConfig"]
 
-FAULTS: Final = ("429", "529", "500", "drop", "hang")
+FAULTS: Final = ("429", "529", "500", "400", "drop", "hang")
 BAD_OUTPUTS: Final = ("truncated_json", "broken_rules", "wrong_tool", "text_json")
 #: Replies a misbehaving server or proxy sends: a 200 whose body breaks the wire format,
 #: headers that lie, and answers that echo the caller's key.
@@ -35,7 +35,8 @@ class FakeConfig:
     - ``rpm`` / ``input_tpm`` / ``output_tpm``: server limits; over them the reply is a
       429 with ``retry-after``. Buckets start full and refill continuously.
     - ``fault_rates``: probability per request of each fault (``429``, ``529``, ``500``,
-      ``drop``, ``hang``); ``first_faults``: the first requests *for each example* fail
+      ``400`` (refused as invalid, as a misconfigured proxy does), ``drop``, ``hang``);
+      ``first_faults``: the first requests *for each example* fail
       with these faults in order, then it succeeds (deterministic retries in tests).
     - ``bad_output_rates`` / ``first_bad_outputs``: the same for bad model output
       (``truncated_json``, ``broken_rules``, ``wrong_tool``, ``text_json``).
@@ -43,6 +44,8 @@ class FakeConfig:
     - ``retry_after``: seconds sent with fault 429s (rate-limit 429s compute their own).
     - ``api_key``: when set, any other key gets a 401.
     - ``hang_seconds``: how long a hung request waits before the server gives up.
+    - ``outage`` / ``outage_fault``: for ``outage`` seconds from the first request, every
+      message request fails with ``outage_fault`` (a fault kind, ``529`` by default).
     - ``batch_delay``: seconds a Message Batch takes to end; ``batch_expire_rate``: the share
       of a batch's requests that expire (the faults above become ``errored`` results).
     - ``seed``: every random choice (fault, bad output, jitter, expiry) is a hash of the
@@ -64,6 +67,8 @@ class FakeConfig:
     retry_after: float = 1.0
     api_key: str | None = None
     hang_seconds: float = 3600.0
+    outage: float = 0.0
+    outage_fault: str = "529"
     batch_delay: float = 0.0
     batch_expire_rate: float = 0.0
     seed: int = 0
@@ -71,7 +76,11 @@ class FakeConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.batch_expire_rate <= 1:
             raise ValueError("'batch_expire_rate' must be between 0 and 1")
-        for name in ("latency", "jitter", "retry_after", "hang_seconds", "batch_delay"):
+        if self.outage_fault not in FAULTS:
+            raise ValueError(
+                f"unknown outage_fault {self.outage_fault!r}; expected one of {FAULTS}"
+            )
+        for name in ("latency", "jitter", "retry_after", "hang_seconds", "outage", "batch_delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name!r} must be >= 0")
         for name in ("rpm", "input_tpm", "output_tpm"):

@@ -62,6 +62,7 @@ class FakeAnthropic:
         self.counters = Counters()
         self.answers = Answers(self.config, self.model, self.counters)
         self._batches = BatchRoute(self.answers)
+        self._started: float | None = None  # the first message request (for ``outage``)
         self._buckets = {
             name: _Bucket(limit)
             for name, limit in (
@@ -143,6 +144,11 @@ class FakeAnthropic:
         """``POST /v1/messages`` with a valid body: a fault, a 429, a hostile reply, or the
         model's answer."""
         answers = self.answers
+        now = time.monotonic()
+        self._started = now if self._started is None else self._started
+        if now - self._started < self.config.outage:
+            self.counters.faults["outage"] += 1
+            return await self._fault(self.config.outage_fault)
         attempt = answers.attempt(payload)
         if attempt.fault is not None:
             return await self._fault(attempt.fault)
@@ -176,6 +182,8 @@ class FakeAnthropic:
             return error(529, "overloaded_error", "fault injected: overloaded")
         if fault == "500":
             return error(500, "api_error", "fault injected: internal error")
+        if fault == "400":
+            return error(400, "invalid_request_error", "fault injected: refused as invalid")
         if fault == "drop":
             raise DropConnection
         await self.answers.hang()

@@ -72,6 +72,28 @@ async def test_it_stops_after_its_patience() -> None:
     assert ServiceUnavailable.exit_code == 75
 
 
+async def test_refusals_in_a_row_are_the_services_and_stop_the_run() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(threshold=3))
+    assert breaker.refusal("bad 1") is True  # before any success: cannot blame the example
+    breaker.success()
+    assert breaker.refusal("bad 2") is False  # amid successes: this example's own problem
+    assert breaker.refusal("bad 3") is True  # a second in a row: the service's
+    await breaker.admit()  # two in a row do not stop anything
+    assert breaker.refusal("bad 4") is True
+    with pytest.raises(ServiceUnavailable, match=r"last 3 requests were all refused .*bad 4"):
+        await breaker.admit()
+    assert not breaker.is_open  # nothing to wait for: the run stops at once
+
+
+async def test_a_success_between_refusals_resets_the_count() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(threshold=2))
+    breaker.success()
+    for _ in range(5):
+        assert breaker.refusal("one example's") is False
+        breaker.success()
+    await breaker.admit()
+
+
 def test_a_fresh_breaker_checks_its_policy() -> None:
     with pytest.raises(ValueError, match="'threshold' must be >= 1"):
         BreakerPolicy(threshold=0)

@@ -108,7 +108,8 @@ async def test_records_carry_their_lines_key_and_the_run_that_wrote_them(
     src.write_bytes(b"".join(lines))
     await improve(src, out, resume=True)
     runs = [json.loads(r)["run"] for r in (out / "state" / "runs.jsonl").read_text().splitlines()]
-    assert len(runs) == 2 and runs[0] != runs[1]
+    assert len(runs) == 2
+    assert runs[0] != runs[1]
     settings = json.loads((out / "state" / "manifest.json").read_text())["settings"]
     seen = 0
     for name in ("improved_examples.jsonl", "poor_examples.jsonl", "failed.jsonl"):

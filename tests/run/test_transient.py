@@ -4,14 +4,20 @@ never kept in failed.jsonl for good; what the model could not fix stays failed."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 
 from syngen_improve import Record, improve_dataset, read_jsonl, sample_path
-from syngen_improve.llm import AnthropicBackend, BreakerPolicy, RetryPolicy
+from syngen_improve.llm import AnthropicBackend, BreakerPolicy, RetryPolicy, ServiceUnavailable
 from syngen_improve.testing import FakeAnthropic, FakeConfig
+from tests.helpers import fake_server_process
 
 FAST = RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.002)
 
@@ -19,10 +25,16 @@ FAST = RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.002)
 async def improve(out: Path, config: FakeConfig, **options: Any) -> tuple[Any, FakeAnthropic]:
     fake = FakeAnthropic(config)
     client = httpx2.AsyncClient(transport=fake.transport())
+    options = {"retry": FAST, **options}
     async with AnthropicBackend(api_key="sk", base_url="http://fake", http_client=client) as b:
-        result = await improve_dataset(sample_path(), out, backend=b, retry=FAST, progress=False,
+        result = await improve_dataset(sample_path(), out, backend=b, progress=False,
                                        limit=60, **options)  # fmt: skip
     return result, fake
+
+
+def fake_requests(out: Path) -> int:
+    runs = (out / "state" / "runs.jsonl").read_text().splitlines()
+    return sum(json.loads(r)["requests"]["total"] for r in runs)
 
 
 def failed(out: Path) -> list[dict[str, Any]]:
@@ -61,3 +73,65 @@ async def test_content_failures_stay_unless_asked(tmp_path: Path) -> None:
     assert retried.counts.failed == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["counts"]["retryable"] == 0
+
+
+async def test_a_400_on_every_request_stops_the_run_and_loses_nothing(tmp_path: Path) -> None:
+    """A proxy that refuses every request (400) is not 60 examples' fault."""
+    with pytest.raises(ServiceUnavailable, match="all refused as invalid"):
+        await improve(tmp_path, FakeConfig(fault_rates={"400": 1.0}), concurrency=4)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["complete"] is False
+    assert all(r["transient"] is True for r in failed(tmp_path))  # none lost for good
+    assert fake_requests(tmp_path) <= 20 + 4  # stopped at the threshold, not after 60
+    up, _ = await improve(tmp_path, FakeConfig(), resume=True)
+    assert up.counts.improved == up.counts.poor
+    assert up.counts.failed == 0
+
+
+async def test_a_400_that_one_example_gets_is_that_examples_failure(tmp_path: Path) -> None:
+    # One at a time, so every refusal comes right after a success (or before the first).
+    result, fake = await improve(tmp_path, FakeConfig(fault_rates={"400": 0.1}, seed=3),
+                                 concurrency=1, answers=1)  # fmt: skip
+    assert result.counts.failed == fake.counters.faults["400"] >= 2
+    kept = [r for r in failed(tmp_path) if "transient" not in r]
+    assert kept  # permanent: the service answered the requests around it
+    assert all("400" in r["errors"][0] for r in failed(tmp_path))
+    again, fake = await improve(tmp_path, FakeConfig(), resume=True)
+    assert fake.counters.requests == result.counts.retryable  # only those retried
+    assert again.counts.failed == len(kept)
+
+
+async def test_a_short_outage_is_waited_out(tmp_path: Path) -> None:
+    """Retries outlast the failures before the breaker opens; probes cost no attempt."""
+    waits = BreakerPolicy(threshold=5, patience=30, probe_min=0.05, probe_max=0.2)
+    retry = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+    result, fake = await improve(tmp_path, FakeConfig(outage=0.5), breaker=waits,
+                                 concurrency=4, retry=retry)  # fmt: skip
+    assert fake.counters.faults["outage"] >= 5
+    assert result.counts.improved == result.counts.poor
+    assert result.counts.failed == 0
+
+
+@pytest.mark.slow
+def test_a_10_s_outage_at_the_start_of_a_200_line_run(tmp_path: Path) -> None:
+    """The acceptance scenario, over real HTTP with the default retry and breaker: the run
+    waits the outage out (patience is 5 minutes), and a plain --resume finds nothing left."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "syngen_improve", "improve", str(sample_path()), "--out",
+           str(out), "--no-progress", "--concurrency", "16"]  # fmt: skip
+    with fake_server_process("--outage", "10", "--latency", "0.02") as url:
+        env = {**os.environ, "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": "sk-outage"}
+        first = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        assert first.returncode == 0, first.stderr
+        again = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True,
+                               check=False)  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        with urllib.request.urlopen(url + "/_fake/counters") as resp:
+            counters = json.loads(resp.read())
+    assert counters["faults"]["outage"] >= 20  # the outage happened
+    report = json.loads((out / "report.json").read_text())
+    assert report["counts"]["improved"] == report["counts"]["poor"] == 120
+    assert report["counts"]["failed"] == report["counts"]["retryable"] == 0
+    improved = [r.data["_source_line"] for r in read_jsonl(out / "improved_examples.jsonl")
+                if isinstance(r, Record)]  # fmt: skip
+    assert len(improved) == len(set(improved)) == 120
