@@ -29,6 +29,7 @@ __all__ = [
     "SettingsChanged",
     "SyngenError",
     "Terminated",
+    "TooManyOpenFiles",
     "UsageError",
     "WriteFailed",
 ]
@@ -104,6 +105,13 @@ class Terminated(SyngenError):
     Ctrl-C, with the report written and marked interrupted. Resumable."""
 
     exit_code: ClassVar[int] = EXIT_TERMINATED
+
+
+class TooManyOpenFiles(SyngenError):
+    """The process ran out of file descriptors (``ulimit -n``): the message gives the limit
+    and what to change. Resumable once the limit is raised or the concurrency lowered."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
 
 
 class WriteFailed(SyngenError):

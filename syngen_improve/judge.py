@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import orjson
 
+from ._fdlimit import ensure_open_files
 from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl, read_records
 from ._model import DIMENSIONS
 from ._paths import refuse_overwrite
@@ -286,7 +287,9 @@ async def judge_dataset(
             await out.put({**item.data, "quality_scores": scores, "_source_line": item.line})
             bar.advance()
 
-        await run_pool(read_jsonl(source), one, concurrency=cfg.concurrency_for(batch=False))
+        concurrency = cfg.concurrency_for(batch=False)
+        ensure_open_files(concurrency)
+        await run_pool(read_jsonl(source), one, concurrency=concurrency)
     result.means = mean_scores(scored)
     result.stats = engine.stats.to_dict()
     return result

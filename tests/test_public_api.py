@@ -89,6 +89,7 @@ PUBLIC: dict[str, set[str]] = {
         "SettingsChanged",
         "SyngenError",
         "Terminated",
+        "TooManyOpenFiles",
         "UsageError",
         "WriteFailed",
     },

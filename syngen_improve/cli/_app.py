@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
+from .._fdlimit import is_out_of_files, out_of_files
 from .._version import __version__
 from ..errors import EXIT_INTERRUPTED, EXIT_SOFTWARE, EXIT_USAGE, SyngenError, Terminated
 from . import analyze, demo, export, interleave, judge, merge, report, validate
@@ -52,6 +53,8 @@ def _stopped(what: str, hint: str) -> str:
 
 
 def _describe(exc: OSError) -> str:
+    if is_out_of_files(exc):  # the file named is just the one that came next
+        return str(out_of_files())
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{exc.strerror or exc}"
 

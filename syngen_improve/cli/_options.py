@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
+from .._fdlimit import ensure_open_files
 from ..analyze import SeedPolicy
 from ..config import ImproveConfig
 from ..errors import Terminated
@@ -140,11 +141,15 @@ def run_async(job: Callable[[], Awaitable[T]]) -> T:
 
 
 @contextlib.asynccontextmanager
-async def fake_backend(model: str, fake: FakeConfig | None) -> AsyncIterator[Backend | None]:
-    """A backend on the built-in fake server (real HTTP on 127.0.0.1), or ``None``."""
+async def fake_backend(
+    model: str, fake: FakeConfig | None, *, concurrency: int
+) -> AsyncIterator[Backend | None]:
+    """A backend on the built-in fake server (real HTTP on 127.0.0.1), or ``None``. The
+    server is in this process: each request in flight holds both ends of a socket."""
     if fake is None:
         yield None
         return
+    ensure_open_files(2 * concurrency)
     from ..llm import AnthropicBackend
     from ..testing import FakeAnthropicServer
 

@@ -104,7 +104,9 @@ def improve_file(
     ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)  # fmt: skip
 
     async def job() -> Report:
-        async with fake_backend(args.model, fake) as backend:
+        async with fake_backend(
+            args.model, fake, concurrency=config.concurrency_for(batch=False)
+        ) as backend:
             # Without --backend fake, improve_dataset makes the backend after its checks.
             name = None if args.backend in ("fake", "anthropic") else args.backend
             result = await improve_dataset(input_path, out, config, backend=backend or name)

@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     fake = FakeConfig() if args.backend == "fake" else None
 
     async def job() -> JudgeResult:
-        async with fake_backend(args.model, fake) as backend:
+        async with fake_backend(
+            args.model, fake, concurrency=config.concurrency_for(batch=False)
+        ) as backend:
             return await judge_dataset(args.input, args.out, config, backend=backend,
                                        cache=args.cache)  # fmt: skip
 

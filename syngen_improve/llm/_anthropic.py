@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
+from .._fdlimit import is_out_of_files, out_of_files
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request, rate_limit_headers
 from ._pricing import Usage, usage_count
@@ -100,6 +101,8 @@ class AnthropicBackend(ClosingBackend):
         except sdk.APITimeoutError:
             raise BackendError("request timed out", error_type="timeout") from None
         except sdk.APIConnectionError as exc:
+            if is_out_of_files(exc):  # our process's limit, not the service
+                raise out_of_files() from None
             cause = exc.__cause__ or exc
             message = self._redact(f"connection error: {type(cause).__name__}: {cause}")
             raise BackendError(message, error_type="connection") from None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .._fdlimit import is_out_of_files, out_of_files
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request
 from ._pricing import Usage, usage_count
@@ -161,6 +162,8 @@ class OpenAIBackend(ClosingBackend):
                 raw = await resp.read()
                 status, resp_headers = resp.status, {k.lower(): v for k, v in resp.headers.items()}
         except (aiohttp.ClientError, OSError) as exc:
+            if is_out_of_files(exc):  # our process's limit, not the service
+                raise out_of_files() from None
             message = self._redact(f"connection error: {type(exc).__name__}: {exc}")
             raise BackendError(message, error_type="connection") from None
         try:

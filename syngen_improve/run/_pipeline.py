@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
 
+from .._fdlimit import ensure_open_files
 from .._lock import FolderLock
 from .._pool import run_pool
 from .._progress import Progress
@@ -97,6 +98,8 @@ async def improve_dataset(
         nonlocal opened
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(improver)
+            if not improver.batch:
+                ensure_open_files(cfg.concurrency_for(batch=False))
             held.enter_context(FolderLock(layout.lock, folder=layout.root))
             _check_fresh(layout, cfg)  # again, now that no other run can write the folder
             settings = settings_of(cfg, improver.model)
