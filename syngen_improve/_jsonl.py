@@ -96,10 +96,12 @@ def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
 
 
 def repair_torn_tail(path: str | os.PathLike[str]) -> int:
-    """Cut a trailing partial line (no final newline) back to the last newline.
+    """Make the file end with a whole line before appending to it.
 
-    Returns the number of bytes removed. Used when reopening an output file that
-    a crashed run may have left with a torn last record.
+    A last line without its newline is either a record cut short by a crash (a strict
+    prefix of a JSON object never decodes as one), which is cut back to the last newline,
+    or a complete record whose newline an editor dropped, which is kept and given its
+    newline. Returns the number of bytes removed.
     """
     p = Path(path)
     if not p.exists():
@@ -124,6 +126,10 @@ def repair_torn_tail(path: str | os.PathLike[str]) -> int:
                 keep = start + idx + 1
                 break
             end = start
+        fh.seek(keep)
+        if isinstance(_decode(0, fh.read()), Record):
+            fh.write(b"\n")  # the read left the position at the end
+            return 0
         fh.truncate(keep)
         return size - keep
 

@@ -120,6 +120,20 @@ def test_torn_tail_without_any_newline_and_across_blocks(tmp_path: Path) -> None
     assert repair_torn_tail(tmp_path / "missing.jsonl") == 0
 
 
+def test_a_whole_last_line_without_its_newline_is_kept(tmp_path: Path) -> None:
+    """An editor that drops the final newline must not cost the last record."""
+    p = tmp_path / "failed.jsonl"
+    p.write_bytes(b'{"a":1}\n{"b":2}')
+    assert repair_torn_tail(p) == 0
+    assert p.read_bytes() == b'{"a":1}\n{"b":2}\n'
+    with JsonlWriter(p) as w:
+        w.write({"c": 3})
+    assert p.read_bytes() == b'{"a":1}\n{"b":2}\n{"c":3}\n'
+    p.write_bytes(b'  {"only": true}  ')  # no newline at all, spaces around
+    assert repair_torn_tail(p) == 0
+    assert [i.data for i in _read(p) if isinstance(i, Record)] == [{"only": True}]
+
+
 def test_a_torn_tail_is_never_read_as_data(tmp_path: Path) -> None:
     # A strict prefix of a JSON object never decodes as an object.
     line = orjson.dumps({"k": [1, {"x": "}"}], "s": 'a\\"b'})

@@ -135,3 +135,19 @@ def test_a_10_s_outage_at_the_start_of_a_200_line_run(tmp_path: Path) -> None:
     improved = [r.data["_source_line"] for r in read_jsonl(out / "improved_examples.jsonl")
                 if isinstance(r, Record)]  # fmt: skip
     assert len(improved) == len(set(improved)) == 120
+
+
+async def test_output_files_whose_final_newline_was_dropped_lose_nothing(tmp_path: Path) -> None:
+    """A user opened the results in an editor that saves without the final newline."""
+    half = FakeConfig(bad_output_rates={"broken_rules": 0.5}, seed=4)
+    first, _ = await improve(tmp_path, half, answers=1)
+    assert first.counts.failed > 0
+    assert first.counts.improved > 0
+    for name in ("failed.jsonl", "improved_examples.jsonl", "poor_examples.jsonl"):
+        path = tmp_path / name
+        path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    again, fake = await improve(tmp_path, FakeConfig(), resume=True)
+    assert fake.counters.requests == 0  # nothing was lost, so nothing is asked again
+    assert again.counts.failed == first.counts.failed
+    assert again.counts.improved == first.counts.improved
+    assert again.counts.poor_written == first.counts.poor_written
