@@ -23,6 +23,7 @@ import orjson
 from .._fdlimit import is_out_of_files, out_of_files
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request, rate_limit_headers
+from ._connect import check_base_url, clean_key
 from ._pricing import Usage, usage_count
 from ._redact import Redactor
 from ._retry import parse_retry_after
@@ -37,14 +38,24 @@ Transport = Literal["aiohttp", "httpx"]
 
 
 def resolve_key(api_key: str | None) -> str:
-    """The key from the argument or ``ANTHROPIC_API_KEY``; a clear error without one."""
+    """The key from the argument or ``ANTHROPIC_API_KEY`` (surrounding whitespace
+    stripped); a clear error without one, or with one a header cannot carry."""
+    source = "api_key" if api_key is not None else "ANTHROPIC_API_KEY"
     key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
-    if not key:
+    if not key or not key.strip():
         raise UsageError(
             "no API key: pass api_key=... or set ANTHROPIC_API_KEY (offline: "
             "`syngen-improve demo`, `--backend fake`, or syngen_improve.testing)"
         )
-    return key
+    return clean_key(key, source=source)
+
+
+def resolve_base_url(base_url: str | None) -> str | None:
+    """The base URL from the argument or ``ANTHROPIC_BASE_URL`` (``None``: the API's)."""
+    if base_url:
+        return check_base_url(base_url, source="base_url")
+    url = os.environ.get("ANTHROPIC_BASE_URL")
+    return check_base_url(url, source="ANTHROPIC_BASE_URL") if url else None
 
 
 class AnthropicBackend(ClosingBackend):
@@ -73,7 +84,7 @@ class AnthropicBackend(ClosingBackend):
         self.model = model
         self._key = key
         self._redact = Redactor(key)
-        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        self.base_url = resolve_base_url(base_url)
         import anthropic
 
         self._sdk = anthropic

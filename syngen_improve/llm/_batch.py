@@ -31,7 +31,13 @@ import orjson
 
 from .._jsonl import JsonlWriter, read_records
 from ..errors import EXIT_USAGE, SyngenError, UsageError
-from ._anthropic import DEFAULT_MODEL, AnthropicBackend, read_reply, resolve_key
+from ._anthropic import (
+    DEFAULT_MODEL,
+    AnthropicBackend,
+    read_reply,
+    resolve_base_url,
+    resolve_key,
+)
 from ._backend import BackendError, ClosingBackend, Reply, Request
 from ._redact import Redactor
 
@@ -95,7 +101,7 @@ class BatchBackend(ClosingBackend):
         self.model = model
         self._key = resolve_key(api_key)
         self._redact = Redactor(self._key)
-        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        self.base_url = resolve_base_url(base_url)
         import anthropic
 
         self._sdk = anthropic

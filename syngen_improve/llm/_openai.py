@@ -20,6 +20,7 @@ import orjson
 from .._fdlimit import is_out_of_files, out_of_files
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request
+from ._connect import check_base_url, clean_key
 from ._pricing import Usage, usage_count
 from ._redact import Redactor
 from ._retry import parse_retry_after
@@ -133,10 +134,13 @@ class OpenAIBackend(ClosingBackend):
         if not model:
             raise UsageError("'model' must be a non-empty model id")
         self.model = model
-        self._key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
+        source = "api_key" if api_key is not None else "OPENAI_API_KEY"
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
+        self._key = clean_key(key, source=source)
         self._redact = Redactor(self._key)
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = url.rstrip("/")
+        source = "base_url" if base_url else "OPENAI_BASE_URL"
+        self.base_url = check_base_url(url, source=source).rstrip("/")
         self.json_mode = json_mode
         self._session: aiohttp.ClientSession | None = None
 
