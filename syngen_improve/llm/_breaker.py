@@ -82,6 +82,7 @@ class CircuitBreaker:
         self._succeeded = False
         self._refusals = 0
         self._refused: str | None = None  # set when every request is refused
+        self._last_failure = ""
 
     @property
     def is_open(self) -> bool:
@@ -100,7 +101,9 @@ class CircuitBreaker:
             self._probe_wait = self.policy.probe_min
             self._closed.set()
 
-    def failure(self) -> None:
+    def failure(self, detail: str = "") -> None:
+        """A service failure (``detail``: what happened, redacted; said if the run stops)."""
+        self._last_failure = detail or self._last_failure
         self._failures += 1
         if self._opened_at is None and self._failures >= self.policy.threshold:
             self._opened_at = self._clock()
@@ -152,8 +155,9 @@ class CircuitBreaker:
 
     def _check_patience(self) -> None:
         if self._opened_at is not None and self._clock() - self._opened_at > self.policy.patience:
+            last = f"; last: {self._last_failure}" if self._last_failure else ""
             raise ServiceUnavailable(
                 f"the service failed every request for over {self.policy.patience:g} s "
-                "(connection errors, timeouts, 5xx): stopped; rerun with --resume when it is "
-                "back"
+                f"(connection errors, timeouts, 5xx{last}): stopped; check the base URL if "
+                "it never answered, and rerun with --resume when it is back"
             )

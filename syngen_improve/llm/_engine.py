@@ -178,7 +178,7 @@ class Engine:
             self.limiter.observe(error.rate_limits)
             transient = error.status is None or error.status in TRANSIENT_STATUSES
             if is_service_failure(error.status):
-                self.breaker.failure()
+                self.breaker.failure(str(error))
                 if probe:  # the service is still down, which is not this request's fault
                     attempt -= 1
             elif error.status == 400:

@@ -62,11 +62,11 @@ async def test_it_stops_after_its_patience() -> None:
     breaker.failure()
 
     async def keep_failing() -> None:
-        for _ in range(10):
+        for n in range(10):
             await breaker.admit()
-            breaker.failure()
+            breaker.failure(f"connection error: refused #{n}")
 
-    with pytest.raises(ServiceUnavailable, match="over 10 s"):
+    with pytest.raises(ServiceUnavailable, match=r"over 10 s .*last: connection error: refused #1"):
         await keep_failing()
     assert clock.now == 12  # three probes, 4 s apart; the third finds patience gone
     assert ServiceUnavailable.exit_code == 75
