@@ -160,17 +160,24 @@ def is_transient(record: Mapping[str, Any]) -> bool:
     return record.get("transient") is True
 
 
-def settle_failures(layout: Layout, *, retry_failed: bool) -> int:
+def settle_failures(layout: Layout, *, retry_failed: bool) -> set[int]:
     """Before a resumed run: keep in ``failed.jsonl`` only the failures it will not retry
     (the permanent ones, none with ``retry_failed``), rewriting the file atomically.
-    Returns how many will be retried."""
+    Returns the lines retried whose request was refused as invalid (HTTP 400) taken for
+    the service's fault: refused again, they are their own (see :class:`Sinks`)."""
     if not layout.failed.exists():
-        return 0
+        return set()
     records = list(read_records(layout.failed))
     keep = [r for r in records if not retry_failed and not is_transient(r)]
     if len(keep) != len(records):
         write_jsonl_atomic(layout.failed, keep)
-    return len(records) - len(keep)
+    return {
+        line
+        for r in records
+        if is_transient(r)
+        and r.get("http_status") == 400
+        and isinstance(line := r.get("_source_line"), int)
+    }
 
 
 @dataclass

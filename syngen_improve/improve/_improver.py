@@ -46,8 +46,9 @@ class Outcome:
     ``good`` (not poor under the relabel policy: nothing was asked). ``attempts`` counts
     the answers, ``rejections`` the reason each rejected one was rejected. ``transient``
     marks a failure of the service (no answer after the retries: connection errors,
-    timeouts, 429/5xx/529), which a resume retries, unlike an example the model could not
-    improve or the API refused (a 4xx for this request).
+    timeouts, 429/5xx/529, a 400 that other requests got too), which a resume retries,
+    unlike an example the model could not improve or the API refused (a 4xx for this
+    request). ``http_status`` is the last failed request's status (``None``: no response).
     """
 
     key: int
@@ -59,6 +60,7 @@ class Outcome:
     errors: tuple[str, ...] = ()
     issues: frozenset[str] = field(default_factory=frozenset)
     transient: bool = False
+    http_status: int | None = None
 
     @property
     def reason(self) -> str | None:
@@ -184,7 +186,7 @@ class Improver:
         schemas_text = tool_schemas_text(example, self.schemas)
         rejections: list[str] = []
         errors: list[str] = []
-        transient = False
+        transient, http_status = False, None
         for attempt in range(1, cfg.answers + 1):
             request = build_request(
                 messages, templates=self.templates, schemas_text=schemas_text,
@@ -197,7 +199,7 @@ class Improver:
                     raise ServiceRefused(f"the API refused the run: {exc}") from exc
                 rejections.append("request_failed")
                 errors = [str(exc)]
-                transient = exc.transient
+                transient, http_status = exc.transient, exc.status
                 break
             verdict = check_reply(
                 reply, example, schemas=self.schemas, require_result=cfg.require_result
@@ -213,7 +215,7 @@ class Improver:
             if attempt < cfg.answers:
                 messages = reask_messages(messages, reply, errors, self.templates)
         return Outcome(key, "failed", example, None, len(rejections), tuple(rejections),
-                       tuple(errors), kinds, transient)  # fmt: skip
+                       tuple(errors), kinds, transient, http_status)  # fmt: skip
 
     async def _add_scores(self, record: dict[str, Any], original: Mapping[str, Any]) -> None:
         """Put the judge's scores of the improvement in ``quality_scores.after``, and score

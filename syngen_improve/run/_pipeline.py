@@ -105,15 +105,18 @@ async def improve_dataset(
             settings = settings_of(cfg, improver.model)
             accepted.extend(check_settings(layout, settings, resume=cfg.resume,
                                            accept_changes=cfg.accept_changes))  # fmt: skip
-            if cfg.resume:
-                settle_failures(layout, retry_failed=cfg.retry_failed)
+            refused = (
+                settle_failures(layout, retry_failed=cfg.retry_failed) if cfg.resume else set()
+            )
             prior = Prior.scan(layout) if cfg.resume else Prior()
             lines = stack.enter_context(InputLines(layout, source_path, resume=cfg.resume))
             opened = True  # from here on the run is recorded, whatever happens
             provenance = {"run": run_id, "model": improver.model,
                           "templates": settings["templates"],
                           "schemas": settings["schemas"]}  # fmt: skip
-            sinks = await stack.enter_async_context(Sinks(layout, provenance))
+            sinks = await stack.enter_async_context(
+                Sinks(layout, provenance, refused_before=refused)
+            )
             bar = stack.enter_context(Progress(
                 total=min(total, cfg.limit) if cfg.limit else total,
                 stats=improver.engine.stats, enabled=cfg.progress,

@@ -32,9 +32,13 @@ __all__ = ["Sinks"]
 class Sinks:
     """The output folder's writers, open for one run (an async context manager)."""
 
-    def __init__(self, layout: Layout, provenance: Mapping[str, str]) -> None:
+    def __init__(
+        self, layout: Layout, provenance: Mapping[str, str], *, refused_before: set[int]
+    ) -> None:
         self.layout = layout
         self.provenance = dict(provenance)
+        # Lines a resume retries after a refusal (400) taken for the service's fault.
+        self._refused_before = refused_before
         self._stack: AsyncExitStack | None = None
 
     async def __aenter__(self) -> Sinks:
@@ -89,10 +93,14 @@ class Sinks:
         if outcome.record is not None:
             await self._improved.write({**outcome.record, **stamp})
         else:
+            status = outcome.http_status
+            # Refused again in another run: the example's own problem, not the service's.
+            transient = outcome.transient and not (status == 400 and line in self._refused_before)
             await self._failed.write(
                 {**stamp, "reason": outcome.reason, "attempts": outcome.attempts,
                  "errors": list(outcome.errors), "original": dict(outcome.example)}
-                | ({"transient": True} if outcome.transient else {})
+                | ({"http_status": status} if status is not None else {})
+                | ({"transient": True} if transient else {})
             )  # fmt: skip
         await self._ledger.put({"line": line, "status": outcome.status,
                                 "attempts": outcome.attempts,

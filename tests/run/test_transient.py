@@ -15,7 +15,15 @@ import httpx2
 import pytest
 
 from syngen_improve import Record, improve_dataset, read_jsonl, sample_path
-from syngen_improve.llm import AnthropicBackend, BreakerPolicy, RetryPolicy, ServiceUnavailable
+from syngen_improve.llm import (
+    AnthropicBackend,
+    BackendError,
+    BreakerPolicy,
+    Reply,
+    Request,
+    RetryPolicy,
+    ServiceUnavailable,
+)
 from syngen_improve.testing import FakeAnthropic, FakeConfig
 from tests.helpers import fake_server_process
 
@@ -151,3 +159,49 @@ async def test_output_files_whose_final_newline_was_dropped_lose_nothing(tmp_pat
     assert again.counts.failed == first.counts.failed
     assert again.counts.improved == first.counts.improved
     assert again.counts.poor_written == first.counts.poor_written
+
+
+class RefusesOneLine:
+    """A backend that refuses (400, prompt too long) every request for one input line:
+    the first line it is asked about, unless told which."""
+
+    def __init__(self, inner: AnthropicBackend, line: str | None = None) -> None:
+        self.inner, self.model, self.line = inner, inner.model, line
+
+    async def send(self, request: Request) -> Reply:
+        line = (request.key or "").split("-")[0]
+        self.line = self.line or line
+        if line == self.line:
+            raise BackendError("prompt is too long", status=400, error_type="invalid_request_error")
+        return await self.inner.send(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_refusal_first_in_two_runs_is_the_examples_own(tmp_path: Path) -> None:
+    """Before any success a 400 cannot be blamed on the example, so a resume asks again;
+    refused again, it is that example's failure for good, not retried forever."""
+
+    async def run(line: str | None, **options: Any) -> tuple[Any, RefusesOneLine]:
+        client = httpx2.AsyncClient(transport=FakeAnthropic().transport())
+        inner = AnthropicBackend(api_key="sk", base_url="http://fake", http_client=client)
+        backend = RefusesOneLine(inner, line)
+        try:
+            result = await improve_dataset(sample_path(), tmp_path, backend=backend, retry=FAST,
+                                           progress=False, limit=60, concurrency=1,
+                                           **options)  # fmt: skip
+        finally:
+            await backend.aclose()
+        return result, backend
+
+    first, backend = await run(None)
+    assert first.counts.failed == first.counts.retryable == 1  # before any success
+    [record] = failed(tmp_path)
+    assert record["http_status"] == 400
+    assert record["transient"] is True
+    second, _ = await run(backend.line, resume=True)
+    assert second.counts.failed == 1
+    assert second.counts.retryable == 0  # refused again: its own
+    assert "transient" not in failed(tmp_path)[0]
+    assert second.counts.improved == first.counts.improved
