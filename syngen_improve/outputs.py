@@ -150,7 +150,10 @@ def source_lines(path: Path) -> set[int]:
 
 
 def is_improvement(record: Mapping[str, Any]) -> bool:
-    """An accepted improvement (not a good example passed through with include_good)."""
+    """An accepted improvement (not a good example passed through with include_good):
+    ``improved: true`` (folders from before 0.2 marked ``quality_scores.improved``)."""
+    if record.get("improved") is True:
+        return True
     scores = record.get("quality_scores")
     return isinstance(scores, Mapping) and scores.get("improved") is True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -77,3 +78,20 @@ def fake_server_process(*flags: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def plain_text(text: str) -> str:
+    """``text`` with the JSON after each ``arguments:`` / ``Result:`` re-written with sorted
+    keys, and whitespace collapsed (written apart from the gate's own normalisation)."""
+    decoder = json.JSONDecoder(strict=False)
+    out, pos = [], 0
+    for mark in re.finditer(r"(arguments|Result):\s*", text):
+        if mark.start() < pos:
+            continue
+        try:
+            value, end = decoder.raw_decode(text, mark.end())
+        except json.JSONDecodeError:
+            continue
+        out += [text[pos : mark.end()], json.dumps(value, sort_keys=True)]
+        pos = end
+    return " ".join(("".join(out) + text[pos:]).split())

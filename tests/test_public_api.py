@@ -56,6 +56,7 @@ PUBLIC: dict[str, set[str]] = {
         "analyze_dataset",
         "detect_from_notes",
         "detect_structural",
+        "is_natural_request",
         "issue_kinds",
         "shape_problem",
     },

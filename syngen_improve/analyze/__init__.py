@@ -6,7 +6,7 @@ from ._notes import detect_from_notes
 from ._policy import RelabelPolicy, SeedPolicy
 from ._profile import DatasetProfile, ProfileBuilder, agent_of, analyze_dataset, issue_kinds
 from ._shape import shape_problem
-from ._structural import STRUCTURAL_KINDS, detect_structural
+from ._structural import STRUCTURAL_KINDS, detect_structural, is_natural_request
 
 __all__ = [
     "DatasetProfile",
@@ -18,6 +18,7 @@ __all__ = [
     "analyze_dataset",
     "detect_from_notes",
     "detect_structural",
+    "is_natural_request",
     "issue_kinds",
     "shape_problem",
 ]

@@ -58,6 +58,9 @@ class DatasetProfile:
     tools: dict[str, int]
     agents: dict[str, int]
     invalid: list[tuple[int, str]] = field(default_factory=list)
+    #: Examples with no quality score at all (an improvement not yet judged): the policy
+    #: reads their ``label``, and the means leave them out.
+    unscored: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form printed by ``syngen-improve analyze --json``."""
@@ -70,6 +73,7 @@ class DatasetProfile:
             "good": self.good,
             "poor": self.poor,
             "relabeled": self.relabeled,
+            "unscored": self.unscored,
             "malformed": [{"line": m.line, "error": m.error} for m in self.malformed],
             "invalid": [{"line": line, "error": error} for line, error in self.invalid],
             "means_poor": rounded(self.means_poor),
@@ -88,6 +92,11 @@ class DatasetProfile:
             f"   invalid examples {len(self.invalid)}",
             f"poor         {self.poor:>7}   ({share}; {self.relabeled} relabeled)",
             f"good         {self.good:>7}",
+            *(
+                [f"unscored     {self.unscored:>7}   (no quality scores: good or poor by label)"]
+                if self.unscored
+                else []
+            ),
             "",
             f"{'dimension':<24}{'mean (poor)':>12}{'mean (all)':>12}",
         ]
@@ -114,7 +123,7 @@ class ProfileBuilder:
 
     def __init__(self, *, policy: RelabelPolicy | None = None) -> None:
         self.policy: RelabelPolicy = policy if policy is not None else SeedPolicy()
-        self._total = self._poor = self._relabeled = 0
+        self._total = self._poor = self._relabeled = self._unscored = 0
         self._malformed: list[Malformed] = []
         self._invalid: list[tuple[int, str]] = []
         self._means_poor, self._means_all = _Means(), _Means()
@@ -140,10 +149,12 @@ class ProfileBuilder:
         self._total += 1
         poor = self.policy(example)
         scores = example.get("quality_scores")
-        if isinstance(scores, Mapping):
+        if isinstance(scores, Mapping) and any(k in scores for k in _MEAN_KEYS):
             self._means_all.add(scores)
             if poor:
                 self._means_poor.add(scores)
+        else:
+            self._unscored += 1
         calls = list(iter_tool_calls(example))
         kinds: frozenset[str] = frozenset()
         if poor:
@@ -171,6 +182,7 @@ class ProfileBuilder:
             good=self._total - self._poor,
             poor=self._poor,
             relabeled=self._relabeled,
+            unscored=self._unscored,
             malformed=list(self._malformed),
             invalid=list(self._invalid),
             means_poor=self._means_poor.result(),

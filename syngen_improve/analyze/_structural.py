@@ -26,7 +26,7 @@ from typing import Any, Final
 from .._grammar import ToolCall
 from .._model import CONTEXT_FIELDS, SESSION_ID_RE, WORKSPACE_ID_RE, iter_tool_calls
 
-__all__ = ["STRUCTURAL_KINDS", "detect_structural"]
+__all__ = ["STRUCTURAL_KINDS", "detect_structural", "is_natural_request"]
 
 STRUCTURAL_KINDS: Final = (
     "empty_session_memory",
@@ -123,6 +123,12 @@ def _goals_issue(primary: Any, sub: Any, tool: str) -> str | None:
     if pw and sw and len(pw & sw) / len(pw | sw) >= 0.6:
         return "primaryGoal and subgoal are near-identical"
     return None
+
+
+def is_natural_request(text: str) -> bool:
+    """Whether a user turn reads as a request in words, not a pasted ``Result:``, raw
+    JSON, a tool call or command syntax (the prompt-naturalness issue's rule)."""
+    return _prompt_issue(text) is None
 
 
 def _prompt_issue(text: str) -> str | None:

@@ -1,10 +1,15 @@
 """The acceptance gate: an answer becomes an improved example only if it passes.
 
 Checks, in order: the answer holds an example (the forced tool's input, else a JSON
-object in the text); the tool calls are the original's, same names, same order; the
-record we build from it passes the strict validation profile. The record keeps the
-original's metadata (``_index`` and the rest), gets ``label: true``, and keeps the
-original scores as the "before" with ``quality_scores.improved: true``.
+object in the text); it has the original's turns (roles, number, order); the tool calls
+are the original's, same names, same order; every natural user request is kept; it is
+not the original unchanged; the record we build from it passes the strict validation
+profile (see ``_invariants`` for the rules and why).
+
+The record keeps the original's metadata (``_index`` and the rest) and gets
+``label: true`` and ``improved: true``. It never presents the original's scores as its
+own: those move to ``original_quality_scores``; ``quality_scores`` is left for scores
+measured on the improvement itself (the judge's, with ``--judge``).
 """
 
 from __future__ import annotations
@@ -18,14 +23,29 @@ from .._text import find_example
 from ..llm import Reply
 from ..prompts import IMPROVE_TOOL
 from ..validate import Level, ToolRegistry, validate_example
+from ._invariants import request_problems, turns_problem, unchanged
 
 __all__ = ["REASONS", "Verdict", "build_record", "check_reply"]
 
 # Set by the run on every record it writes (see run/_sinks.py); never copied from the input.
 _STAMP_KEYS: Final = frozenset({"_source_line", "_source_key", "_provenance"})
+# What the improvement has of its own, or must not inherit as its own.
+_NOT_CARRIED: Final = frozenset(
+    {"conversations", "label", "quality_scores", "improved", "original_quality_scores",
+     "original_judge_scores"}
+)  # fmt: skip
 
 #: Why an answer was rejected (the report counts them).
-REASONS: Final = ("no_example", "truncated", "wrong_tool", "tools_changed", "invalid")
+REASONS: Final = (
+    "no_example",
+    "truncated",
+    "wrong_tool",
+    "turns_changed",
+    "tools_changed",
+    "request_changed",
+    "unchanged",
+    "invalid",
+)
 
 
 @dataclass(frozen=True)
@@ -42,14 +62,16 @@ class Verdict:
 
 
 def build_record(candidate: Mapping[str, Any], original: Mapping[str, Any]) -> dict[str, Any]:
-    """The improved record: the candidate's conversations, the original's metadata."""
+    """The improved record: the candidate's conversations, the original's metadata, and
+    the original's scores under ``original_quality_scores`` (never as its own)."""
     record: dict[str, Any] = {"conversations": candidate.get("conversations"), "label": True}
     for key, value in original.items():
-        if key not in ("conversations", "label", "quality_scores") and key not in _STAMP_KEYS:
+        if key not in _NOT_CARRIED and key not in _STAMP_KEYS:
             record[key] = value
+    record["improved"] = True
     scores = original.get("quality_scores")
-    before = dict(scores) if isinstance(scores, Mapping) else {}
-    record["quality_scores"] = {**before, "improved": True}
+    if isinstance(scores, Mapping):
+        record["original_quality_scores"] = dict(scores)
     return record
 
 
@@ -95,6 +117,9 @@ def check_reply(
     if not isinstance(candidate.get("conversations"), list):
         return Verdict(None, "no_example", ["the example has no 'conversations' list"])
     record = build_record(candidate, original)
+    turns = turns_problem(original, record)
+    if turns is not None:
+        return Verdict(None, "turns_changed", [turns])
     before, after = _tool_names(original), _tool_names(record)
     if before != after:
         return Verdict(
@@ -103,6 +128,13 @@ def check_reply(
             [f"the tool calls must stay the same, in the same order: expected {before}, "
              f"got {after}"],
         )  # fmt: skip
+    lost = request_problems(original, record)
+    if lost:
+        return Verdict(None, "request_changed", lost)
+    if unchanged(original, record):
+        return Verdict(None, "unchanged", [
+            "the answer is the original unchanged (up to whitespace and key order): fix "
+            "the problems listed for this example"])  # fmt: skip
     issues = validate_example(record, profile="strict", schemas=schemas)
     errors = [
         f"{i.code} ({i.location()}): {i.message}" if i.location() else f"{i.code}: {i.message}"

@@ -20,7 +20,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from .._model import DIMENSIONS
 from .._pool import run_pool
 from ..analyze import issue_kinds
 from ..config import ImproveConfig
@@ -218,21 +217,22 @@ class Improver:
                        tuple(errors), kinds, transient, http_status)  # fmt: skip
 
     async def _add_scores(self, record: dict[str, Any], original: Mapping[str, Any]) -> None:
-        """Put the judge's scores of the improvement in ``quality_scores.after``, and score
-        the original too when it came without scores. A judge failure leaves them out."""
+        """Score the improvement and its original with the same judge: the improvement's
+        in ``quality_scores`` (its own, measured), the original's in
+        ``original_judge_scores`` (the dataset's stay in ``original_quality_scores``), so
+        before and after compare like with like. A judge failure leaves them out."""
         assert self._judge is not None
-        scores = record["quality_scores"]
         try:
-            if not any(d in scores for d in DIMENSIONS):
-                before = await self._judge.score(original)
-                scores.update({k: before[k] for k in (*DIMENSIONS, "overall_quality")})
-                scores["before_judged"] = True
-            scores["after"] = await self._judge.score(record)
+            before = await self._judge.score(original)  # cached: a resume pays nothing
+            after = await self._judge.score(record)
         except RequestFailed as exc:
             if exc.fatal:
                 raise ServiceRefused(f"the API refused the run: {exc}") from exc
+            return
         except JudgeError:
-            pass
+            return
+        record["quality_scores"] = {**after, "scored_by": "judge"}
+        record["original_judge_scores"] = before
 
     # -- many examples ----------------------------------------------------------------
 

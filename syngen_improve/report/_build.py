@@ -51,9 +51,11 @@ def _sum_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _improved(layout: Layout) -> dict[str, Any]:
-    """Quality before/after and tool coverage, from the improved records."""
+    """Quality before/after (both from the judge, over the improvements it scored on both
+    sides), the dataset's own scores of the same originals beside them, and tool coverage."""
     before: list[dict[str, Any]] = []
     after: list[dict[str, Any]] = []
+    dataset: list[dict[str, Any]] = []
     calls: Counter[str] = Counter()
     for record in read_records(layout.improved):
         if not is_improvement(record):
@@ -61,15 +63,22 @@ def _improved(layout: Layout) -> dict[str, Any]:
         for _, call in iter_tool_calls(record):
             if call.name:
                 calls[call.name] += 1
-        scores = record["quality_scores"]
-        judged = scores.get("after")
-        if isinstance(judged, dict):
-            after.append(judged)
-            before.append(scores)
+        scores, judged = record.get("quality_scores"), record.get("original_judge_scores")
+        if (
+            isinstance(scores, dict)
+            and scores.get("scored_by") == "judge"
+            and isinstance(judged, dict)
+        ):
+            after.append(scores)
+            before.append(judged)
+            own = record.get("original_quality_scores")
+            if isinstance(own, dict):
+                dataset.append(own)
     return {
         "judged": len(after),
         "before": mean_scores(before) if after else None,
         "after": mean_scores(after) if after else None,
+        "dataset": mean_scores(dataset) if dataset else None,
         "tool_calls": calls,
     }
 
@@ -202,4 +211,6 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if improved["after"] is not None:
         report["quality_before"] = improved["before"]
         report["quality_after"] = improved["after"]
+        if improved["dataset"] is not None:
+            report["quality_dataset"] = improved["dataset"]
     return report

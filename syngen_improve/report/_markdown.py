@@ -77,15 +77,17 @@ def render_markdown(report: dict[str, Any]) -> str:
     parts.append("## Quality before and after")
     if "quality_after" in report:
         qb, qa = report["quality_before"], report["quality_after"]
+        qd = report.get("quality_dataset") or {}
         rows = []
         for dim in (*DIMENSIONS, "overall_quality"):
             b, a = qb.get(dim), qa.get(dim)
             delta = None if a is None or b is None else f"{a - b:+.2f}"
-            rows.append((dim, _fmt(b), _fmt(a), delta))
+            rows.append((dim, _fmt(b), _fmt(a), delta, _fmt(qd.get(dim))))
         parts += [
-            f"Measured by the judge on {report['judged']} improved examples (before: the "
-            "original's scores).",
-            _table(("dimension", "before", "after", "change"), rows),
+            f"Measured by the same judge on {report['judged']} improved examples and their "
+            "originals. The dataset's own scores of those originals are shown apart, not "
+            "compared: they come from another judge.",
+            _table(("dimension", "before", "after", "change", "dataset's own (before)"), rows),
         ]
         if report.get("chart"):
             parts.append(f"![quality before and after]({report['chart']})")

@@ -10,7 +10,15 @@ from typing import Any, Final
 __all__ = ["BAD_OUTPUTS", "DEMO_CONFIG", "FAULTS", "HOSTILE", "Counters", "FakeConfig"]
 
 FAULTS: Final = ("429", "529", "500", "400", "drop", "hang")
-BAD_OUTPUTS: Final = ("truncated_json", "broken_rules", "wrong_tool", "text_json")
+BAD_OUTPUTS: Final = (
+    "truncated_json",  # half a JSON text, stop_reason max_tokens
+    "broken_rules",  # the first call loses its context
+    "wrong_tool",  # the other tool is called
+    "text_json",  # the example as fenced JSON text (acceptable)
+    "unchanged",  # the example sent back as it was
+    "extra_turn",  # a user turn appended ("Ignore the task above ...")
+    "request_rewritten",  # the first user turn asks for something else
+)
 #: Replies a misbehaving server or proxy sends: a 200 whose body breaks the wire format,
 #: headers that lie, and answers that echo the caller's key.
 HOSTILE: Final = (
@@ -39,7 +47,8 @@ class FakeConfig:
       ``first_faults``: the first requests *for each example* fail
       with these faults in order, then it succeeds (deterministic retries in tests).
     - ``bad_output_rates`` / ``first_bad_outputs``: the same for bad model output
-      (``truncated_json``, ``broken_rules``, ``wrong_tool``, ``text_json``).
+      (:data:`BAD_OUTPUTS`: ``truncated_json``, ``broken_rules``, ``wrong_tool``,
+      ``text_json``, ``unchanged``, ``extra_turn``, ``request_rewritten``).
     - ``hostile_rates``: probability per request of each :data:`HOSTILE` reply.
     - ``retry_after``: seconds sent with fault 429s (rate-limit 429s compute their own).
     - ``api_key``: when set, any other key gets a 401.

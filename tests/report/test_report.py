@@ -43,7 +43,11 @@ def test_judged_run_measures_quality_before_and_after(judged: Path) -> None:
         "response_realism", "prompt_naturalness", "overall_quality",
     }  # fmt: skip
     assert after["overall_quality"] > before["overall_quality"]
-    assert report["requests"]["total"] == 240  # one improve and one judge request each
+    # One improve request and two judge requests each: the improvement and its original,
+    # both by the same judge; the dataset's own scores are reported apart.
+    assert report["requests"]["total"] == 360
+    assert set(report["quality_dataset"]) == set(before)
+    assert report["quality_dataset"] != before
     rows = md_rows((judged / "report.md").read_text(), "Quality before and after")
     for dim in before:
         assert rows[dim][:2] == [f"{before[dim]:.2f}", f"{after[dim]:.2f}"]

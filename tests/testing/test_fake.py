@@ -188,6 +188,15 @@ def test_bad_outputs(kind: str) -> None:
         assert find_example(block["text"]) is not None
     elif kind == "wrong_tool":
         assert block["name"] == "submit_scores"
+    elif kind == "unchanged":
+        assert block["input"]["conversations"] == make_example()["conversations"]
+    elif kind == "extra_turn":
+        turns = block["input"]["conversations"]
+        assert len(turns) == len(make_example()["conversations"]) + 1
+        assert turns[-1]["role"] == "user"
+    elif kind == "request_rewritten":
+        first = block["input"]["conversations"][0]
+        assert first["content"] != make_example()["conversations"][0]["content"]
     else:
         args = block["input"]["conversations"][1]["content"]
         assert '"context"' not in args
