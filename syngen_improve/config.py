@@ -80,6 +80,9 @@ class ImproveConfig:
       ``retry_failed`` the others too.
     - ``limit``: stop after that many input lines; ``include_good``: good examples
       also go to the desirable side; ``shard``: ``(i, n)`` takes lines i, i+n, ...
+    - ``prompt_gap``: in the KTO file, rows that share a prompt (an improvement and its
+      original) are kept more than this many rows apart (default 8: TRL builds its KL
+      pairs within a batch; keep it at least the batch size minus one).
     - ``progress``: show a progress bar.
     """
 
@@ -102,6 +105,7 @@ class ImproveConfig:
     limit: int | None = None
     include_good: bool = False
     shard: tuple[int, int] | None = None
+    prompt_gap: int = 8
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -115,6 +119,12 @@ class ImproveConfig:
             value = getattr(self, name)
             if value is not None and not isinstance(value, int):
                 raise UsageError(f"{name!r} must be a whole number, got {value!r}")
+        if (
+            isinstance(self.prompt_gap, bool)
+            or not isinstance(self.prompt_gap, int)
+            or (self.prompt_gap < 0)
+        ):
+            raise UsageError(f"'prompt_gap' must be a whole number >= 0, got {self.prompt_gap!r}")
         if self.shard is not None:
             i, n = self.shard
             if not (isinstance(i, int) and isinstance(n, int) and 1 <= i <= n):

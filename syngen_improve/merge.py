@@ -102,5 +102,5 @@ def _write_merged(shards: list[Layout], target: Layout) -> Report:
                           "cost_usd": report.get("cost_usd"),
                           "requests": (report.get("requests") or {}).get("total")})  # fmt: skip
     replace_bytes(target.shards, orjson.dumps(summaries, option=orjson.OPT_INDENT_2))
-    interleave_files(target.improved, target.poor, target.interleaved, pairs=True)
+    interleave_files(target.improved, target.poor, target.interleaved, policy="kto")
     return write_report(target.root)

@@ -111,12 +111,15 @@ PUBLIC: dict[str, set[str]] = {
         "check_reply",
     },
     "syngen_improve.interleave": {
+        "DEFAULT_GAP",
         "InterleaveReport",
         "InterleaveStats",
         "POLICIES",
+        "PairStream",
         "Policy",
         "interleave",
         "interleave_files",
+        "last_prompts",
         "verify_interleaving",
     },
     "syngen_improve.judge": {

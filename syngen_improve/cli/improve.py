@@ -77,6 +77,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--include-good", action="store_true", help="also put good examples on the desirable side"
     )
     p.add_argument(
+        "--prompt-gap",
+        type=int,
+        default=8,
+        metavar="W",
+        help="in the KTO file, keep rows that share a prompt more than W rows apart "
+        "(default 8; at least your per-device batch size minus one)",
+    )
+    p.add_argument(
         "--no-require-result",
         action="store_true",
         help="accept tool calls without Result: (for datasets whose format has none)",
@@ -100,7 +108,7 @@ def improve_file(
         accept_changes=args.accept_changes, retry_failed=args.retry_failed,
         limit=args.limit, include_good=args.include_good,
         require_result=not args.no_require_result, judge=args.judge,
-        reask_online=args.reask_online,
+        reask_online=args.reask_online, prompt_gap=args.prompt_gap,
     ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)  # fmt: skip
 
     async def job() -> Report:

@@ -22,9 +22,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="F", help="the interleaved JSONL file")
     p.add_argument(
         "--policy",
-        choices=["spread", "truncate", "oversample", "tail"],
+        choices=["kto", "spread", "truncate", "oversample", "tail"],
         default="spread",
-        help="where the surplus of the longer side goes (default spread)",
+        help="where the surplus of the longer side goes (default spread; kto: what improve "
+        "writes, rows sharing a prompt kept --gap rows apart)",
+    )
+    p.add_argument(
+        "--gap",
+        type=int,
+        default=8,
+        metavar="W",
+        help="with --policy kto, and for the check: rows that share a prompt more than W "
+        "rows apart (default 8)",
     )
     p.add_argument(
         "--pairs", action="store_true", help="each example right before its own original"
@@ -44,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
         policy=args.policy,
         pairs=args.pairs,
         shuffle_seed=args.shuffle_seed,
+        gap=args.gap,
     )
-    report = verify_interleaving(args.out, batch_size=args.batch_size)
+    report = verify_interleaving(args.out, batch_size=args.batch_size, gap=args.gap)
     if args.json:
         print_json({"interleave": stats.to_dict(), "verify": report.to_dict()})
     else:

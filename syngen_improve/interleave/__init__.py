@@ -5,6 +5,11 @@ order of training. The interleaver streams a desirable and an undesirable file i
 True, False, True, False, ... and places the surplus of the longer side by a stated
 policy:
 
+- ``kto`` (what ``improve`` writes): labels alternate, the unpaired rows of either side are
+  spread evenly (longest run ``ceil(max(D, U) / min(D, U))``), and rows that share a prompt
+  (an improvement and its original, or repeated inputs) are kept more than ``gap`` rows
+  apart, because TRL builds its KL pairs from neighbouring rows (see ``_arrange``);
+
 - ``truncate``: drop the surplus;
 - ``spread`` (default): place the surplus evenly, so the longest run of one label is
   ``ceil(max(D, U) / min(D, U))`` and every trainer batch holds both labels whenever the
@@ -23,15 +28,19 @@ inputs are often sorted by tool or agent. Memory does not grow with the input, e
 
 from __future__ import annotations
 
+from ._arrange import DEFAULT_GAP, PairStream, last_prompts
 from ._merge import POLICIES, InterleaveStats, Policy, interleave, interleave_files
 from ._verify import InterleaveReport, verify_interleaving
 
 __all__ = [
+    "DEFAULT_GAP",
     "InterleaveReport",
     "InterleaveStats",
     "POLICIES",
+    "PairStream",
     "Policy",
     "interleave",
     "interleave_files",
+    "last_prompts",
     "verify_interleaving",
 ]

@@ -18,11 +18,12 @@ import orjson
 from .._jsonl import JsonlWriter, read_records, write_jsonl_atomic
 from .._paths import refuse_overwrite
 from ..errors import InputNotFound, UsageError
+from ._arrange import DEFAULT_GAP, kto_records
 
 __all__ = ["POLICIES", "InterleaveStats", "Policy", "interleave", "interleave_files"]
 
-Policy = Literal["truncate", "spread", "oversample", "tail"]
-POLICIES: Final = ("truncate", "spread", "oversample", "tail")
+Policy = Literal["kto", "truncate", "spread", "oversample", "tail"]
+POLICIES: Final = ("kto", "truncate", "spread", "oversample", "tail")
 _Item = tuple[dict[str, Any], bool]
 
 
@@ -36,6 +37,7 @@ class InterleaveStats:
     dropped: int = 0
     repeated: int = 0
     pairs: int = 0
+    close_prompts: int = 0
 
     @property
     def written(self) -> int:
@@ -167,6 +169,8 @@ def interleave(
     ``again(label)`` to restart the minority side's stream.
     """
     _check_policy(policy)
+    if policy == "kto":
+        raise UsageError("policy 'kto' reorders whole files: use interleave_files")
     stats = stats if stats is not None else InterleaveStats(policy)
     good, bad = iter(desirable), iter(undesirable)
     if policy == "spread":
@@ -252,10 +256,16 @@ def interleave_files(
     pairs: bool = False,
     shuffle_seed: int | None = None,
     shuffle_buffer: int = 10_000,
+    gap: int = DEFAULT_GAP,
+    pairs_only: bool = False,
 ) -> InterleaveStats:
     """Interleave two JSONL files into ``out`` (see the module docstring). The file is
-    written beside ``out`` and renamed over it, so a reader never sees half of it."""
+    written beside ``out`` and renamed over it, so a reader never sees half of it.
+    ``gap`` is the ``kto`` policy's distance between rows that share a prompt;
+    ``pairs_only`` (``kto``) leaves out rows whose partner is not in the other file."""
     _check_policy(policy)
+    if gap < 0:
+        raise UsageError(f"'gap' must be >= 0, got {gap}")
     if shuffle_buffer < 1:
         raise UsageError(f"'shuffle_buffer' must be >= 1, got {shuffle_buffer}")
     if pairs and policy == "oversample":
@@ -275,7 +285,12 @@ def interleave_files(
         return _shuffled(records, random.Random(seed * 2 + salt), shuffle_buffer)
 
     rows: Iterable[dict[str, Any]]
-    if pairs:
+    if policy == "kto":
+        rows, kto_counts = kto_records(good_path, bad_path, gap=gap, seed=seed,
+                                       pairs_only=pairs_only)  # fmt: skip
+        for name, value in kto_counts.items():
+            setattr(stats, name, value)
+    elif pairs:
         rows = _paired(good_path, bad_path, policy, stats, side, seed, shuffle_buffer)
     else:
         counts = (_count(good_path), _count(bad_path)) if policy == "spread" else None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._jsonl import Record, read_jsonl
 from ..errors import UsageError
+from ._arrange import prompt_key
 
 __all__ = ["InterleaveReport", "verify_interleaving"]
 
@@ -30,6 +32,11 @@ class InterleaveReport:
     batches_lacking_a_label: int = 0
     desirable_weight: float = 1.0
     undesirable_weight: float = 1.0
+    #: Rows sharing a first user turn within ``gap`` rows of each other (TRL's KL pairs
+    #: within a batch would then share a prompt), and the first few such line pairs.
+    gap: int = 8
+    close_prompts: int = 0
+    close_prompt_lines: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def weighted_ratio(self) -> float | None:
@@ -57,11 +64,17 @@ class InterleaveReport:
 
     @property
     def ok(self) -> bool:
-        return not self.bad_labels and self.batches_lacking_a_label == 0 and self.weights_ok
+        return (
+            not self.bad_labels
+            and self.batches_lacking_a_label == 0
+            and self.weights_ok
+            and self.close_prompts == 0
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["bad_labels"] = self.bad_labels[:20]
+        out["close_prompt_lines"] = [list(p) for p in self.close_prompt_lines]
         out.update(
             weighted_ratio=self.weighted_ratio,
             weights_ok=self.weights_ok,
@@ -81,6 +94,8 @@ class InterleaveReport:
             f"longest run: {self.longest_run} ({self.longest_run_label})",
             f"batches of {self.batch_size}: {self.batches}, lacking a label: "
             f"{self.batches_lacking_a_label}",
+            f"rows within {self.gap} rows of a row with the same prompt: {self.close_prompts}"
+            + (f" (lines {self.close_prompt_lines[:5]})" if self.close_prompt_lines else ""),
             f"weighted ratio (w_d*D)/(w_u*U) = {ratio} "
             f"({'within' if self.weights_ok else 'outside'} TRL's 1:1 to 4:3); "
             f"suggested {self.suggested_weights()}",
@@ -96,9 +111,13 @@ def verify_interleaving(
     batch_size: int = 8,
     desirable_weight: float = 1.0,
     undesirable_weight: float = 1.0,
+    gap: int = 8,
 ) -> InterleaveReport:
     """Check a KTO file in trainer order: alternation, balance, longest run, batches of
-    ``batch_size`` lacking a label, and TRL's weight range. One streaming pass."""
+    ``batch_size`` lacking a label, TRL's weight range, and rows sharing a prompt within
+    ``gap`` rows of each other. One streaming pass."""
+    if gap < 0:
+        raise UsageError(f"'gap' must be >= 0, got {gap}")
     if batch_size < 1:
         raise UsageError(f"'batch_size' must be >= 1, got {batch_size}")
     for name, w in (("desirable_weight", desirable_weight),
@@ -107,8 +126,9 @@ def verify_interleaving(
             raise UsageError(f"{name!r} must be > 0, got {w}")
     report = InterleaveReport(
         str(path), batch_size, desirable_weight=desirable_weight,
-        undesirable_weight=undesirable_weight,
+        undesirable_weight=undesirable_weight, gap=gap,
     )  # fmt: skip
+    recent: deque[tuple[int | None, int]] = deque(maxlen=gap) if gap else deque(maxlen=0)
     previous: bool | None = None
     run = 0
     in_batch: set[bool] = set()
@@ -122,6 +142,15 @@ def verify_interleaving(
             report.bad_labels.append(item.line)
             continue
         report.total += 1
+        prompt = prompt_key(item.data)
+        if prompt is not None:
+            near = next((line for p, line in recent if p == prompt), None)
+            if near is not None:
+                report.close_prompts += 1
+                if len(report.close_prompt_lines) < 20:
+                    report.close_prompt_lines.append((near, item.line))
+        if gap:
+            recent.append((prompt, item.line))
         if label:
             report.desirable += 1
         else:

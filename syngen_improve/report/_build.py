@@ -111,12 +111,12 @@ def _validation(layout: Layout) -> dict[str, Any]:
     }
 
 
-def _interleaving(layout: Layout) -> dict[str, Any] | None:
+def _interleaving(layout: Layout, gap: int) -> dict[str, Any] | None:
     from ..interleave import verify_interleaving
 
     if not layout.interleaved.exists():
         return None
-    v = verify_interleaving(layout.interleaved, batch_size=_BATCH)
+    v = verify_interleaving(layout.interleaved, batch_size=_BATCH, gap=gap)
     return {
         "rows": v.total,
         "desirable": v.desirable,
@@ -128,6 +128,8 @@ def _interleaving(layout: Layout) -> dict[str, Any] | None:
         "batches_lacking_a_label": v.batches_lacking_a_label,
         "weighted_ratio": None if v.weighted_ratio is None else round(v.weighted_ratio, 4),
         "suggested_weights": v.suggested_weights(),
+        "prompt_gap": gap,
+        "close_prompts": v.close_prompts,
     }
 
 
@@ -183,7 +185,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "rejections": dict(reasons.most_common()),
         "failed_reasons": failed_reasons,
         "strict_validation": _validation(layout),
-        "interleaving": _interleaving(layout),
+        "interleaving": _interleaving(layout, int(runs[-1].get("prompt_gap", 8)) if runs else 8),
         "judged": improved["judged"],
         "quality_poor_input": {
             k: None if v is None else round(v, 4)

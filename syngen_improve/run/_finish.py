@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from .._jsonl import replace_bytes
-from ..interleave import interleave_files
+from ..interleave import DEFAULT_GAP, interleave_files
 from ..outputs import Layout
 from ..report import Report, write_report
 
@@ -29,8 +29,9 @@ def finish(layout: Layout, analysis: Mapping[str, Any], run: Mapping[str, Any]) 
     with layout.runs.open("ab") as fh:
         fh.write(orjson.dumps(run) + b"\n")
     if layout.improved.exists() and layout.poor.exists():
-        # Each improvement right before its own original; unpaired rows spread after.
-        interleave_files(layout.improved, layout.poor, layout.interleaved, pairs=True)
+        # Alternating, unpaired rows spread in, rows sharing a prompt kept apart.
+        gap = int(run.get("prompt_gap", DEFAULT_GAP))
+        interleave_files(layout.improved, layout.poor, layout.interleaved, policy="kto", gap=gap)
     return write_report(layout.root)
 
 

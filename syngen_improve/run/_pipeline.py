@@ -115,7 +115,7 @@ async def improve_dataset(
                           "templates": settings["templates"],
                           "schemas": settings["schemas"]}  # fmt: skip
             sinks = await stack.enter_async_context(
-                Sinks(layout, provenance, refused_before=refused)
+                Sinks(layout, provenance, refused_before=refused, prompt_gap=cfg.prompt_gap)
             )
             bar = stack.enter_context(Progress(
                 total=min(total, cfg.limit) if cfg.limit else total,
@@ -132,6 +132,7 @@ async def improve_dataset(
 
     def record(*, complete: bool, interrupted: bool) -> dict[str, Any]:
         return {"run": run_id, **improver.stats.to_dict(), "model": improver.model,
+                "prompt_gap": cfg.prompt_gap,
                 "elapsed_s": round(time.monotonic() - started, 3),
                 **({"accepted_changes": accepted} if accepted else {}),
                 "interrupted": interrupted or not complete}  # fmt: skip

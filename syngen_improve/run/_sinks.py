@@ -3,7 +3,9 @@
 Each input line ends in exactly one place: ``quarantine.jsonl`` (unreadable), the
 desirable side (improved, or good with ``include_good``) or ``failed.jsonl``; a poor
 input also goes to ``poor_examples.jsonl`` with ``label: false``. The ledger says how
-each line ended (for the report and resume).
+each line ended (for the report and resume). The KTO file grows as pairs are made, in the
+``kto`` order (alternating, rows sharing a prompt kept apart), so a killed run leaves a
+usable prefix; the run's end rebuilds it whole with the unpaired rows spread in.
 
 Every record names its input line twice: ``_source_line`` (1-based line number) and
 ``_source_key`` (a fingerprint of the line's content, the one the resume check uses),
@@ -14,6 +16,7 @@ used (the hashes ``state/manifest.json`` records).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -24,6 +27,7 @@ import orjson
 from .._jsonl import Malformed
 from .._pool import Writer
 from ..improve import Outcome
+from ..interleave import PairStream, interleave_files, last_prompts
 from ..outputs import Layout
 
 __all__ = ["Sinks"]
@@ -33,10 +37,16 @@ class Sinks:
     """The output folder's writers, open for one run (an async context manager)."""
 
     def __init__(
-        self, layout: Layout, provenance: Mapping[str, str], *, refused_before: set[int]
+        self,
+        layout: Layout,
+        provenance: Mapping[str, str],
+        *,
+        refused_before: set[int],
+        prompt_gap: int,
     ) -> None:
         self.layout = layout
         self.provenance = dict(provenance)
+        self.prompt_gap = prompt_gap
         # Lines a resume retries after a refusal (400) taken for the service's fault.
         self._refused_before = refused_before
         self._stack: AsyncExitStack | None = None
@@ -49,8 +59,20 @@ class Sinks:
             self._failed = await stack.enter_async_context(Writer(layout.failed))
             self._quarantine = await stack.enter_async_context(Writer(layout.quarantine))
             self._ledger = await stack.enter_async_context(Writer(layout.ledger))
+            if layout.improved.exists() and layout.poor.exists():  # a resume: a valid prefix
+                await asyncio.to_thread(self._prefix)
+            recent = last_prompts(layout.interleaved, self.prompt_gap)
+            self._stream = PairStream(self.prompt_gap, recent)
+            self._interleaved = await stack.enter_async_context(Writer(layout.interleaved))
             self._stack = stack.pop_all()
         return self
+
+    def _prefix(self) -> None:
+        """The KTO file of what earlier runs paired (alternating; the unpaired rows wait
+        for the end of the run)."""
+        layout = self.layout
+        interleave_files(layout.improved, layout.poor, layout.interleaved, policy="kto",
+                         gap=self.prompt_gap, pairs_only=True)  # fmt: skip
 
     async def __aexit__(
         self,
@@ -91,7 +113,11 @@ class Sinks:
         line = outcome.key
         stamp = self._stamp(line, key)
         if outcome.record is not None:
-            await self._improved.write({**outcome.record, **stamp})
+            improved = {**outcome.record, **stamp}
+            await self._improved.write(improved)
+            original = {**outcome.example, "label": False, **stamp}
+            for row in self._stream.add(improved, original):
+                await self._interleaved.put(row)
         else:
             status = outcome.http_status
             # Refused again in another run: the example's own problem, not the service's.

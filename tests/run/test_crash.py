@@ -52,6 +52,23 @@ def started_with_ten_done(out: Path, env: dict[str, str]) -> subprocess.Popen[st
     return proc
 
 
+def prefix_is_a_kto_file(out: Path) -> None:
+    """What a killed run leaves in the KTO file is usable as it is: whole rows that
+    alternate True, False, ..., each already in its side's file, no prompt repeated within
+    8 rows."""
+    rows = [i.data for i in read_jsonl(out / "improved_interleaved.jsonl")
+            if isinstance(i, Record)]  # fmt: skip
+    assert len(rows) == count_lines(out / "improved_interleaved.jsonl")
+    assert [r["label"] for r in rows] == [n % 2 == 0 for n in range(len(rows))]
+    improved = set(lines_of(out / "improved_examples.jsonl"))
+    poor = set(lines_of(out / "poor_examples.jsonl"))
+    for row in rows:
+        assert row["_source_line"] in (improved if row["label"] else poor)
+    prompts = [r["conversations"][0]["content"] for r in rows]
+    for n, prompt in enumerate(prompts):
+        assert prompt not in prompts[max(0, n - 8) : n]
+
+
 @pytest.mark.slow
 def test_sigkill_three_times_then_resume(tmp_path: Path, fake_url: str) -> None:
     env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-crash"}
@@ -71,6 +88,7 @@ def test_sigkill_three_times_then_resume(tmp_path: Path, fake_url: str) -> None:
         proc.wait()
         assert proc.returncode == -signal.SIGKILL
         after_kills.append(len(lines_of(out / "improved_examples.jsonl")))
+        prefix_is_a_kto_file(out)
     print("improved after each kill:", after_kills)
     assert all(0 < n < 120 for n in after_kills)  # every kill landed mid-run
     done = subprocess.run(improve_cmd(out), env=env, capture_output=True, text=True, check=False)
