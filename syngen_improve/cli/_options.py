@@ -175,3 +175,5 @@ def print_summary(report: Report, out: str) -> None:
         f"cost ${report.cost_usd:.4f}\n"
         f"outputs in {Path(out)}/ (report.md, report.json)"
     )
+    for warning in report.get("warnings") or []:
+        print(f"warning: {warning}", file=sys.stderr)

@@ -133,6 +133,41 @@ def _interleaving(layout: Layout, gap: int) -> dict[str, Any] | None:
     }
 
 
+def _warnings(report: dict[str, Any]) -> list[str]:
+    """What a trainer of the KTO file should know before training (also printed by the
+    command line)."""
+    out: list[str] = []
+    il = report.get("interleaving")
+    if il:
+        d, u = il["desirable"], il["undesirable"]
+        bound = -(-max(d, u) // min(d, u)) if min(d, u) else max(d, u)
+        if il["longest_run"] > bound:
+            out.append(f"the KTO file has a run of {il['longest_run']} rows with one label "
+                       f"(the ratio allows {bound})")  # fmt: skip
+        if il["batches_lacking_a_label"]:
+            out.append(f"{il['batches_lacking_a_label']} batches of {il['batch_size']} in the "
+                       "KTO file hold one label only")  # fmt: skip
+        if il.get("close_prompts"):
+            out.append(f"{il['close_prompts']} rows of the KTO file are within "
+                       f"{il['prompt_gap']} rows of a row with the same prompt (TRL's KL "
+                       "pairs would share it)")  # fmt: skip
+    shortcuts = report.get("label_shortcuts")
+    if shortcuts and shortcuts["flagged"]:
+        aucs = ", ".join(f"{n} (AUC {shortcuts['features'][n]['auc']:.2f})"
+                         for n in shortcuts["flagged"])  # fmt: skip
+        out.append(f"label shortcuts: {aucs} alone tell the labels apart (see report.md)")
+    return out
+
+
+def _shortcuts(layout: Layout) -> dict[str, Any] | None:
+    """The label-shortcut audit of the KTO file (see :mod:`syngen_improve.audit`)."""
+    from ..audit import audit_file
+
+    if not layout.interleaved.exists():
+        return None
+    return audit_file(layout.interleaved).to_dict()
+
+
 def _coverage(analysis: dict[str, Any], improved_calls: Counter[str]) -> dict[str, Any]:
     tools: dict[str, int] = analysis.get("tools", {})
     agents: dict[str, dict[str, int]] = {}
@@ -186,6 +221,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "failed_reasons": failed_reasons,
         "strict_validation": _validation(layout),
         "interleaving": _interleaving(layout, int(runs[-1].get("prompt_gap", 8)) if runs else 8),
+        "label_shortcuts": _shortcuts(layout),
         "judged": improved["judged"],
         "quality_poor_input": {
             k: None if v is None else round(v, 4)
@@ -207,6 +243,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "version": __version__,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    report["warnings"] = _warnings(report)
     shards = layout.read_json(layout.shards)
     if shards:
         report["shards"] = shards

@@ -20,6 +20,30 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
+def _shortcuts(audit: dict[str, Any] | None) -> list[str]:
+    if not audit:
+        return []
+    rows = [
+        (name, _fmt(f["auc"]), _fmt(f["mean_desirable"]), _fmt(f["mean_undesirable"]),
+         "yes" if f["flagged"] else "")
+        for name, f in audit["features"].items()
+    ]  # fmt: skip
+    parts = [
+        "## Label shortcuts",
+        f"How well each surface feature alone tells label=true rows from label=false rows "
+        f"in the KTO file (ROC AUC; 0.5 = not at all). Flagged at AUC >= "
+        f"{audit['threshold']} or <= {1 - audit['threshold']:.1f}.",
+        _table(("feature", "AUC", "mean (true)", "mean (false)", "shortcut"), rows),
+    ]
+    if audit["flagged"]:
+        parts.append(
+            f"**Warning:** {', '.join(audit['flagged'])} alone separate(s) the labels: a model "
+            "trained on this file can learn that feature instead of the quality. Balance it "
+            "(e.g. originals that have it too) or keep it in mind when you evaluate."
+        )
+    return parts
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """report.md: the same numbers as report.json, for people."""
     c = report["counts"]
@@ -31,6 +55,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         "# Dataset improvement report",
         f"Run {status}; model `{report['model']}`; syngen_improve {report['version']}; "
         f"generated {report['generated_at']}.",
+        *(
+            ["## Warnings", "\n".join(f"- {w}" for w in report["warnings"])]
+            if report.get("warnings")
+            else []
+        ),
         "## Summary",
         _table(("", "count"), [(k, v) for k, v in c.items()]),
         "## Analysis",
@@ -71,9 +100,12 @@ def render_markdown(report: dict[str, Any]) -> str:
                  ("longest run", il["longest_run"]),
                  (f"batches of {il['batch_size']} lacking a label", il["batches_lacking_a_label"]),
                  ("weighted ratio D/U", il["weighted_ratio"]),
-                 ("suggested weights", il["suggested_weights"])],
+                 ("suggested weights", il["suggested_weights"]),
+                 (f"rows within {il.get('prompt_gap', 8)} rows of the same prompt",
+                  il.get("close_prompts", 0))],
             ),
         ]  # fmt: skip
+    parts += _shortcuts(report.get("label_shortcuts"))
     parts.append("## Quality before and after")
     if "quality_after" in report:
         qb, qa = report["quality_before"], report["quality_after"]

@@ -1,0 +1,173 @@
+"""The label-shortcut audit: can one surface feature tell the labels apart?
+
+A preference dataset teaches what separates its desirable rows from its undesirable ones.
+If a cheap surface feature alone does (every improvement has a ``Result:``, improvements
+are much longer), a model can learn the feature instead of the quality. For each feature
+the audit gives the ROC AUC of "this feature, alone, ranks desirable rows above
+undesirable ones" (0.5: no information; 1.0 or 0.0: a perfect shortcut) and its
+*separation*, ``max(AUC, 1 - AUC)``. A separation at or above :data:`THRESHOLD` (0.8) is
+flagged: before training, make the undesirable side carry the feature too (or the
+desirable side lack it), or at least know the model may key on it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from ._jsonl import Record, read_jsonl
+from ._model import iter_tool_calls
+from .errors import InputNotFound, UsageError
+
+__all__ = ["FEATURES", "THRESHOLD", "ShortcutAudit", "audit_file", "audit_rows", "roc_auc"]
+
+#: Separation (max(AUC, 1 - AUC)) at or above which a feature is flagged.
+THRESHOLD: Final = 0.8
+
+
+def _turns(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    turns = row.get("conversations")
+    return [t for t in turns if isinstance(t, Mapping)] if isinstance(turns, list) else []
+
+
+def _text(row: Mapping[str, Any], role: str) -> str:
+    return "\n".join(
+        t["content"]
+        for t in _turns(row)
+        if t.get("role") == role and isinstance(t.get("content"), str)
+    )
+
+
+def _completion_length(row: Mapping[str, Any]) -> float:
+    return float(len(_text(row, "assistant")))
+
+
+def _prompt_length(row: Mapping[str, Any]) -> float:
+    return float(len(_text(row, "user")))
+
+
+def _has_result(row: Mapping[str, Any]) -> float:
+    return float("Result:" in _text(row, "assistant"))
+
+
+def _tool_calls(row: Mapping[str, Any]) -> float:
+    return float(sum(1 for _ in iter_tool_calls(row)))
+
+
+def _argument_keys(row: Mapping[str, Any]) -> float:
+    total = 0
+    for _, call in iter_tool_calls(row):
+        if isinstance(call.arguments, dict):
+            total += len(call.arguments)
+            context = call.arguments.get("context")
+            total += len(context) if isinstance(context, dict) else 0
+    return float(total)
+
+
+#: The surface features audited: name -> (what it measures, how).
+FEATURES: Final[dict[str, tuple[str, Callable[[Mapping[str, Any]], float]]]] = {
+    "completion_length": ("characters in the assistant turns", _completion_length),
+    "prompt_length": ("characters in the user turns", _prompt_length),
+    "turns": ("number of turns", lambda r: float(len(_turns(r)))),
+    "has_result": ("a `Result:` in an assistant turn", _has_result),
+    "tool_calls": ("number of tool calls", _tool_calls),
+    "argument_keys": ("keys in the calls' arguments and context", _argument_keys),
+}  # fmt: skip
+
+
+def roc_auc(desirable: list[float], undesirable: list[float]) -> float | None:
+    """P(a desirable value > an undesirable one) + half the ties (Mann-Whitney), or None
+    when a side is empty. O(n log n)."""
+    if not desirable or not undesirable:
+        return None
+    values = sorted([(v, 1) for v in desirable] + [(v, 0) for v in undesirable])
+    rank_sum = 0.0
+    i = 0
+    while i < len(values):
+        j = i
+        while j < len(values) and values[j][0] == values[i][0]:
+            j += 1
+        mean_rank = (i + 1 + j) / 2  # ranks i+1 .. j share their mean
+        rank_sum += mean_rank * sum(label for _, label in values[i:j])
+        i = j
+    n1, n0 = len(desirable), len(undesirable)
+    return (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+@dataclass
+class ShortcutAudit:
+    """The audit of one file: per feature its AUC, separation, means and whether flagged."""
+
+    desirable: int = 0
+    undesirable: int = 0
+    threshold: float = THRESHOLD
+    features: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> list[str]:
+        return [name for name, f in self.features.items() if f["flagged"]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "desirable": self.desirable,
+            "undesirable": self.undesirable,
+            "threshold": self.threshold,
+            "features": self.features,
+            "flagged": self.flagged,
+        }
+
+    def format_text(self) -> str:
+        out = [
+            f"{self.desirable} desirable, {self.undesirable} undesirable rows; a feature is "
+            f"flagged when it alone separates the labels with AUC >= {self.threshold} "
+            f"(or <= {1 - self.threshold:.1f})",
+            f"{'feature':<20}{'AUC':>7}{'mean (True)':>14}{'mean (False)':>14}",
+        ]
+        for name, f in self.features.items():
+            auc = "n/a" if f["auc"] is None else f"{f['auc']:.3f}"
+            mark = "  <- shortcut" if f["flagged"] else ""
+            out.append(f"{name:<20}{auc:>7}{f['mean_desirable']:>14.2f}"
+                       f"{f['mean_undesirable']:>14.2f}{mark}")  # fmt: skip
+        for name in self.flagged:
+            out.append(f"warning: {name} ({FEATURES[name][0]}) alone tells the labels apart: "
+                       "a model can learn it instead of the quality")  # fmt: skip
+        return "\n".join(out)
+
+
+def audit_rows(rows: Iterable[Mapping[str, Any]], *, threshold: float = THRESHOLD) -> ShortcutAudit:
+    """Audit labelled rows (``label`` True / False; others are skipped)."""
+    if not 0.5 < threshold <= 1.0:
+        raise UsageError(f"'threshold' must be in (0.5, 1], got {threshold}")
+    values: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in FEATURES}
+    audit = ShortcutAudit(threshold=threshold)
+    for row in rows:
+        label = row.get("label")
+        if not isinstance(label, bool):
+            continue
+        audit.desirable += label
+        audit.undesirable += not label
+        for name, (_, measure) in FEATURES.items():
+            values[name][0 if label else 1].append(float(measure(row)))
+    for name, (good, bad) in values.items():
+        auc = roc_auc(good, bad)
+        separation = None if auc is None else max(auc, 1 - auc)
+        audit.features[name] = {
+            "auc": None if auc is None else round(auc, 4),
+            "separation": None if separation is None else round(separation, 4),
+            "mean_desirable": round(sum(good) / len(good), 4) if good else 0.0,
+            "mean_undesirable": round(sum(bad) / len(bad), 4) if bad else 0.0,
+            "flagged": separation is not None and separation >= threshold,
+        }
+    return audit
+
+
+def audit_file(path: str | os.PathLike[str], *, threshold: float = THRESHOLD) -> ShortcutAudit:
+    """Audit a labelled JSONL file (one streaming pass; unreadable lines are skipped)."""
+    source = Path(path)
+    if not source.is_file():
+        raise InputNotFound(f"input file not found: {source}")
+    rows = (item.data for item in read_jsonl(source) if isinstance(item, Record))
+    return audit_rows(rows, threshold=threshold)
