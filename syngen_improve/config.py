@@ -80,6 +80,9 @@ class ImproveConfig:
       ``retry_failed`` the others too.
     - ``limit``: stop after that many input lines; ``include_good``: good examples
       also go to the desirable side; ``shard``: ``(i, n)`` takes lines i, i+n, ...
+    - ``dedupe``: an input line whose content repeats an earlier line's (same
+      ``_source_key``) is quarantined as a duplicate instead of processed; without it
+      duplicates are processed and counted in the report.
     - ``prompt_gap``: in the KTO file, rows that share a prompt (an improvement and its
       original) are kept more than this many rows apart (default 8: TRL builds its KL
       pairs within a batch; keep it at least the batch size minus one).
@@ -105,6 +108,7 @@ class ImproveConfig:
     limit: int | None = None
     include_good: bool = False
     shard: tuple[int, int] | None = None
+    dedupe: bool = False
     prompt_gap: int = 8
     progress: bool = True
 

@@ -18,6 +18,7 @@ JSON schemas of the tools the row calls.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from ._jsonl import Malformed, read_jsonl, write_jsonl_atomic
+from ._jsonl import JsonlWriter, Malformed, read_jsonl, write_jsonl_atomic
 from ._model import iter_tool_calls
 from ._paths import refuse_overwrite
 from .errors import InputNotFound, InvalidInput, UsageError
@@ -39,6 +40,8 @@ __all__ = [
     "FORMATS",
     "export_file",
     "export_record",
+    "in_eval",
+    "split_group",
 ]
 
 ExportFormat = Literal["chatml", "kto", "kto-conversational", "sft"]
@@ -51,12 +54,14 @@ class ExportError(InvalidInput):
 
 @dataclass
 class ExportStats:
-    """Rows read, written and skipped (``sft`` skips undesirable rows)."""
+    """Rows read, written and skipped (``sft`` skips undesirable rows); with a split, how
+    many of the written rows went to the eval file."""
 
     format: str
     read: int = 0
     written: int = 0
     skipped: int = 0
+    eval: int = 0
 
 
 def _messages(example: Mapping[str, Any], line: int) -> list[dict[str, str]]:
@@ -135,8 +140,36 @@ def export_record(
     return row
 
 
+def split_group(example: Mapping[str, Any]) -> str:
+    """What must not be split between train and eval: the input line a record came from
+    (``_source_key``: an improvement and its original share it, and so do repeated
+    inputs), else its ``_source_line``, else its first user turn."""
+    key = example.get("_source_key")
+    if isinstance(key, str) and key:
+        return key
+    line = example.get("_source_line")
+    if isinstance(line, int):
+        return f"line:{line}"
+    turns = example.get("conversations")
+    for turn in turns if isinstance(turns, list) else []:
+        if isinstance(turn, Mapping) and turn.get("role") == "user":
+            return f"prompt:{turn.get('content')}"
+    return orjson.dumps(example, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def in_eval(example: Mapping[str, Any], fraction: float, seed: int) -> bool:
+    """Whether the record's group goes to eval: a hash of the group and the seed, so the
+    split is stable across runs and machines and needs no memory."""
+    digest = hashlib.blake2b(f"{seed}:{split_group(example)}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") / 2**64 < fraction
+
+
 def _rows(
-    path: Path, fmt: ExportFormat, tools: ToolRegistry | None, stats: ExportStats
+    path: Path,
+    fmt: ExportFormat,
+    tools: ToolRegistry | None,
+    stats: ExportStats,
+    evaluation: tuple[JsonlWriter, float, int] | None = None,
 ) -> Iterator[dict[str, Any]]:
     for item in read_jsonl(path):
         if isinstance(item, Malformed):
@@ -147,6 +180,10 @@ def _rows(
             stats.skipped += 1
             continue
         stats.written += 1
+        if evaluation is not None and in_eval(item.data, evaluation[1], evaluation[2]):
+            stats.eval += 1
+            evaluation[0].write(row)
+            continue
         yield row
 
 
@@ -156,11 +193,20 @@ def export_file(
     *,
     fmt: ExportFormat,
     tools: bool | ToolRegistry = False,
+    eval_fraction: float = 0.0,
+    eval_out: str | os.PathLike[str] | None = None,
+    split_seed: int = 0,
 ) -> ExportStats:
     """Convert a JSONL file of examples to ``fmt`` at ``out`` (streaming; the file is
-    renamed into place only when every row converted)."""
+    renamed into place only when every row converted). With ``eval_fraction`` about that
+    share of the rows goes to ``eval_out`` instead, split by :func:`split_group` so an
+    improvement and its original (or a repeated input) never straddle the two files."""
     if fmt not in FORMATS:
         raise UsageError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
+    if not 0.0 <= eval_fraction < 1.0:
+        raise UsageError(f"'eval_fraction' must be in [0, 1), got {eval_fraction}")
+    if eval_fraction and eval_out is None:
+        raise UsageError("'eval_fraction' needs 'eval_out' (--eval-out), the eval file")
     source, target = Path(path), Path(out)
     if not source.is_file():
         raise InputNotFound(f"input file not found: {source}")
@@ -169,5 +215,19 @@ def export_file(
         tools if isinstance(tools, ToolRegistry) else (ToolRegistry.default() if tools else None)
     )
     stats = ExportStats(fmt)
-    write_jsonl_atomic(target, _rows(source, fmt, registry, stats))
+    if not eval_fraction or eval_out is None:
+        write_jsonl_atomic(target, _rows(source, fmt, registry, stats))
+        return stats
+    evaluation = Path(eval_out)
+    refuse_overwrite(evaluation, source)
+    if evaluation.resolve() == target.resolve():
+        raise UsageError(f"--eval-out {evaluation} is also --out: name two files")
+    partial = evaluation.with_name(evaluation.name + ".partial")
+    try:
+        with JsonlWriter(partial) as eval_writer:
+            rows = _rows(source, fmt, registry, stats, (eval_writer, eval_fraction, split_seed))
+            write_jsonl_atomic(target, rows)
+        partial.replace(evaluation)
+    finally:
+        partial.unlink(missing_ok=True)
     return stats

@@ -103,3 +103,38 @@ def test_export_rejects_unreadable_input(tmp_path: Path) -> None:
         export_file(tmp_path / "none.jsonl", tmp_path / "o.jsonl", fmt="chatml")
     with pytest.raises(ValueError, match="'fmt' must be one of"):
         export_file(sample_path(), tmp_path / "o.jsonl", fmt="csv")  # type: ignore[arg-type]
+
+
+def test_a_split_keeps_each_improvement_with_its_original(tmp_path: Path) -> None:
+    """Rows of one source (an improvement, its original, a repeated input) land on one
+    side; about the asked share goes to eval; the two files hold every row once."""
+    rows = []
+    for n in range(300):
+        key = f"{n % 250:016x}"  # 50 sources repeat: duplicated inputs share the key
+        for label in (True, False):
+            rows.append({**make_example(user=f"Show folder {n}"), "label": label,
+                         "_source_key": key, "_source_line": n + 1})  # fmt: skip
+    src = tmp_path / "kto.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    train, held = tmp_path / "train.jsonl", tmp_path / "eval.jsonl"
+    stats = export_file(src, train, fmt="kto", eval_fraction=0.2, eval_out=held, split_seed=7)
+    got_train = [json.loads(x) for x in train.read_text().splitlines()]
+    got_eval = [json.loads(x) for x in held.read_text().splitlines()]
+    assert len(got_train) + len(got_eval) == stats.written == 600
+    assert stats.eval == len(got_eval)
+    assert 0.12 < len(got_eval) / 600 < 0.28
+    prompts_train = {r["prompt"] for r in got_train}
+    keys = {}
+    for row in rows:
+        keys.setdefault(row["_source_key"], set()).add(row["conversations"][0]["content"])
+    for prompts in keys.values():  # a source is wholly on one side
+        sides = {p in prompts_train for p in prompts}
+        assert len(sides) == 1
+    again = tmp_path / "again.jsonl"
+    export_file(src, again, fmt="kto", eval_fraction=0.2, eval_out=tmp_path / "e2.jsonl",
+                split_seed=7)  # fmt: skip
+    assert again.read_bytes() == train.read_bytes()  # stable
+    with pytest.raises(ValueError, match="needs 'eval_out'"):
+        export_file(src, tmp_path / "x.jsonl", fmt="kto", eval_fraction=0.1)
+    with pytest.raises(ValueError, match=r"'eval_fraction' must be in \[0, 1\)"):
+        export_file(src, tmp_path / "x.jsonl", fmt="kto", eval_fraction=1.5, eval_out=held)

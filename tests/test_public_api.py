@@ -101,6 +101,8 @@ PUBLIC: dict[str, set[str]] = {
         "FORMATS",
         "export_file",
         "export_record",
+        "in_eval",
+        "split_group",
     },
     "syngen_improve.improve": {
         "Improver",

@@ -27,12 +27,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tools", action="store_true", help="add a 'tools' column (JSON schemas, as a string)"
     )
+    p.add_argument(
+        "--eval-fraction",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="send about this share of rows to --eval-out, grouped by source: an improvement "
+        "and its original always land on the same side",
+    )
+    p.add_argument("--eval-out", metavar="F", help="the eval JSONL file (with --eval-fraction)")
+    p.add_argument("--split-seed", type=int, default=0, metavar="N", help="seed of the split")
 
 
 def run(args: argparse.Namespace) -> int:
-    stats = export_file(args.file, args.out, fmt=args.fmt, tools=args.tools)
+    stats = export_file(args.file, args.out, fmt=args.fmt, tools=args.tools,
+                        eval_fraction=args.eval_fraction, eval_out=args.eval_out,
+                        split_seed=args.split_seed)  # fmt: skip
     print(
-        f"wrote {stats.written} {args.fmt} rows to {args.out} "
+        f"wrote {stats.written - stats.eval} {args.fmt} rows to {args.out} "
         f"({stats.read} read, {stats.skipped} skipped)"
+        + (f"; {stats.eval} rows to {args.eval_out}" if args.eval_fraction else "")
     )
     return 0

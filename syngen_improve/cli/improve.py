@@ -77,6 +77,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--include-good", action="store_true", help="also put good examples on the desirable side"
     )
     p.add_argument(
+        "--dedupe",
+        action="store_true",
+        help="quarantine input lines whose content repeats an earlier line (counted anyway)",
+    )
+    p.add_argument(
         "--prompt-gap",
         type=int,
         default=8,
@@ -108,7 +113,7 @@ def improve_file(
         accept_changes=args.accept_changes, retry_failed=args.retry_failed,
         limit=args.limit, include_good=args.include_good,
         require_result=not args.no_require_result, judge=args.judge,
-        reask_online=args.reask_online, prompt_gap=args.prompt_gap,
+        reask_online=args.reask_online, prompt_gap=args.prompt_gap, dedupe=args.dedupe,
     ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)  # fmt: skip
 
     async def job() -> Report:

@@ -212,6 +212,8 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
             "poor_written": count_lines(layout.poor),
             "interleaved": count_lines(layout.interleaved),
             "quarantined": count_lines(layout.quarantine),
+            "duplicates": analysis.get("duplicates", 0),
+            "deduped": analysis.get("deduped", 0),
         },
         "issues": analysis.get("issues_structural", {}),
         "issues_notes": analysis.get("issues_notes", {}),

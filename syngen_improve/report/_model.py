@@ -42,6 +42,8 @@ class Counts:
     poor_written: int = 0
     interleaved: int = 0
     quarantined: int = 0
+    duplicates: int = 0
+    deduped: int = 0
 
 
 @dataclass(frozen=True, slots=True)

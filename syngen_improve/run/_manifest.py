@@ -53,6 +53,7 @@ def settings_of(config: ImproveConfig, model: str) -> dict[str, str]:
         "schemas": _digest(schemas),
         "policy": _policy_name(config.policy),
         "require_result": str(config.require_result),
+        **({"dedupe": "True"} if config.dedupe else {}),
     }
 
 

@@ -1,9 +1,10 @@
 """The source: read the input once and route every line.
 
-A malformed line goes to quarantine, a good one passes (to the desirable side with
-``include_good``), a poor one is written as the undesirable original and, unless an
-earlier run finished it, handed on to be improved. The profile of the input (the
-report's analysis) is built on the way.
+A malformed line goes to quarantine (so does, with ``dedupe``, a line whose content
+repeats an earlier one's; duplicates are counted either way), a good one passes (to the
+desirable side with ``include_good``), a poor one is written as the undesirable original
+and, unless an earlier run finished it, handed on to be improved. The profile of the
+input (the report's analysis) is built on the way.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Source:
         self.profile = ProfileBuilder(policy=config.policy)
         self.good_included = 0
         self.invalid = 0
+        self.duplicates = 0
+        self._first: dict[str, int] = {}  # content key -> first line with that content
 
     async def work(
         self, sinks: Sinks, bar: Progress, prior: Prior, lines: InputLines
@@ -65,6 +68,14 @@ class Source:
                 bar.advance()
                 continue
             line, example = item.line, item.data
+            first = self._first.setdefault(key, line)
+            if first != line:
+                self.duplicates += 1
+                if cfg.dedupe:
+                    if line not in prior.quarantined:
+                        await sinks.invalid(line, key, example, f"duplicate of line {first}")
+                    bar.advance()
+                    continue
             problem = shape_problem(example)
             if problem is not None:
                 self.invalid += 1
@@ -91,13 +102,16 @@ class Source:
     def analysis(self, *, complete: bool) -> dict[str, Any]:
         """``state/analysis.json``: the input's profile as far as it was read."""
         profile = self.profile.build()
+        deduped = self.duplicates if self.config.dedupe else 0
         return {
-            "input": profile.total + len(profile.malformed) + self.invalid,
+            "input": profile.total + len(profile.malformed) + self.invalid + deduped,
             "malformed": len(profile.malformed),
             "invalid": self.invalid,
             "good": profile.good,
             "poor": profile.poor,
             "good_included": self.good_included,
+            "duplicates": self.duplicates,
+            "deduped": self.duplicates if self.config.dedupe else 0,
             "issues_structural": profile.issues_structural,
             "issues_notes": profile.issues_notes,
             "means_poor": profile.means_poor,
