@@ -124,3 +124,20 @@ async def test_a_misbehaving_model_gets_nothing_past_the_gate(
     # Each bad answer is counted under its own reason, and nothing else was rejected.
     assert report["rejections"] == {"unchanged": sent["unchanged"],
                                     "turns_changed": sent["extra_turn"]}  # fmt: skip
+
+
+async def test_analyze_does_not_call_the_improvements_poor(tmp_path: Path) -> None:
+    """The improved file's records carry no scores of their own (the original's are under
+    original_quality_scores): analyze counts them as unscored, never as poor."""
+    from syngen_improve import analyze_dataset, sample_path
+
+    client = httpx2.AsyncClient(transport=FakeAnthropic().transport())
+    async with AnthropicBackend(api_key="sk", base_url="http://fake", http_client=client) as b:
+        result = await improve_dataset(sample_path(), tmp_path, backend=b, progress=False)
+    profile = analyze_dataset(tmp_path / "improved_examples.jsonl")
+    assert profile.total == result.counts.improved == 120
+    assert profile.poor == 0
+    assert profile.unscored == 120
+    assert profile.to_dict()["unscored"] == 120
+    originals = analyze_dataset(tmp_path / "poor_examples.jsonl")
+    assert originals.poor == 120  # the same records' originals are still poor
