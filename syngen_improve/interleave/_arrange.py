@@ -15,7 +15,8 @@ The order is built greedily: a label plan spreads the majority label evenly (lon
 label whose prompt is not among the last ``gap`` rows placed. Originals are queued rotated
 by about ``gap / 2`` pairs against their improvements, so a pair's two rows land about
 ``gap + 1`` rows apart, and the last originals placed are those of the first improvements.
-Only offsets and 8-byte prompt hashes are held in memory; rows are read back by offset.
+Only a small record per row (byte offset, prompt hash, source line) is held in memory;
+rows are read back by offset when the file is written.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class _Window:
     """The prompts of the last ``gap`` rows placed."""
 
     def __init__(self, gap: int) -> None:
-        self.recent: deque[int | None] = deque(maxlen=gap) if gap > 0 else deque(maxlen=0)
+        self.recent: deque[int | None] = deque(maxlen=max(gap, 0))
         self.counts: Counter[int] = Counter()
 
     def clear(self, prompt: int | None) -> bool:
