@@ -1,8 +1,10 @@
 """The engine: one call to :meth:`Engine.complete` is one request made reliable.
 
 It waits for the rate limiter, sends through the backend with a per-attempt
-timeout, retries by the :class:`RetryPolicy`, pauses every worker on a 429's
-``retry-after``, and accounts requests, tokens and cost in :class:`EngineStats`.
+timeout, retries by the :class:`RetryPolicy` (never sooner than a ``retry-after``),
+pauses every worker when a 429's headers say the account's bucket is empty (any other
+429 backs off its own request only), and accounts requests, tokens and cost in
+:class:`EngineStats`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import orjson
 from ..errors import SyngenError
 from ._backend import Backend, BackendError, Reply, Request
 from ._breaker import CircuitBreaker, is_service_failure
-from ._limits import RateLimiter, RateLimits
+from ._limits import RateLimiter, RateLimits, exhausted_for
 from ._pricing import Pricing, Usage, price_for
 from ._retry import MAX_RETRY_AFTER, RetryPolicy
 
@@ -193,8 +195,10 @@ class Engine:
             too_long = error.retry_after is not None and error.retry_after >= MAX_RETRY_AFTER
             if error.status == 429:
                 stats.rate_limited += 1
-                if error.retry_after and not too_long:
-                    self.limiter.pause(error.retry_after)
+                need = {"requests": 1.0, "input": estimate, "output": request.max_tokens}
+                empty = exhausted_for(error.rate_limits, need=need)
+                if empty is not None and not too_long:  # the account's bucket: everyone waits
+                    self.limiter.pause(min(max(empty, error.retry_after or 0.0), MAX_RETRY_AFTER))
             if too_long or not self.retry.should_retry(attempt, error.status):
                 stats.failed += 1
                 raise RequestFailed(error, attempts=attempt, transient=transient or too_long)

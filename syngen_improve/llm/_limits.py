@@ -6,7 +6,10 @@ against the reply's usage; output tokens are reserved up to ``max_tokens`` and t
 unused part is given back. Every response's ``anthropic-ratelimit-*`` headers
 tighten the buckets when the server has less left than we think (another client
 on the same key, a lower tier), and a limit the user did not set is learned from
-them. A 429's ``retry-after`` pauses every worker, not just the one that got it.
+them. A 429 pauses every worker only when its headers say a bucket cannot serve the
+request (requests remaining 0, or fewer tokens remaining than the request needs), until
+that bucket's reset; any other 429 (random, or from a proxy without headers) backs off
+the request that got it alone: pausing everyone for it would throw capacity away.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ import asyncio
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from aiolimiter import AsyncLimiter
 
 from ..errors import UsageError
 from ._pricing import Usage
 
-__all__ = ["RateLimiter", "RateLimits"]
+__all__ = ["RateLimiter", "RateLimits", "exhausted_for"]
 
 #: Bucket name -> the header infix the API uses for it.
 _HEADER_NAMES = {"requests": "requests", "input": "input-tokens", "output": "output-tokens"}
@@ -87,6 +92,37 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) and number >= 0 else None
+
+
+def _reset_in(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds until an ``anthropic-ratelimit-*-reset`` time (RFC 3339 or an HTTP date),
+    0 when past, ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def exhausted_for(headers: Mapping[str, str], *, need: Mapping[str, float]) -> float | None:
+    """When a 429's headers say a bucket cannot serve a request needing ``need``
+    (``requests``/``input``/``output`` amounts), the seconds until that bucket resets (0 if
+    the headers give no time); ``None`` when they do not say so."""
+    wait: float | None = None
+    for name, infix in _HEADER_NAMES.items():
+        remaining = _number(headers, f"anthropic-ratelimit-{infix}-remaining")
+        if remaining is None or remaining >= max(1.0, need.get(name, 1.0)):
+            continue
+        reset = _reset_in(headers.get(f"anthropic-ratelimit-{infix}-reset"))
+        wait = max(wait or 0.0, reset or 0.0)
+    return wait
 
 
 class RateLimiter:

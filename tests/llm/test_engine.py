@@ -13,6 +13,7 @@ from syngen_improve.llm import (
     AnthropicBackend,
     BackendError,
     Engine,
+    RateLimiter,
     RateLimits,
     Request,
     RequestFailed,
@@ -89,7 +90,9 @@ async def test_sdk_retries_are_off_so_attempts_never_multiply() -> None:
     assert not info.value.fatal
 
 
-async def test_retry_after_pauses_every_worker() -> None:
+async def test_a_bare_429_backs_off_only_its_own_request() -> None:
+    """A 429 with no rate-limit headers (a random one, a proxy's) says nothing about the
+    account's bucket: the request that got it waits its retry-after, nobody else does."""
     pause = 0.25
     config = FakeConfig(first_faults=["429"], retry_after=pause)
     async with FakeAnthropicServer(config=config) as server:
@@ -102,13 +105,36 @@ async def test_retry_after_pauses_every_worker() -> None:
         while eng.stats.rate_limited == 0:
             await asyncio.sleep(0.001)
         limited_at = server.counters.started[-1]
-        await eng.complete(other)  # a different worker, not the one that got the 429
+        await eng.complete(other)  # a different worker goes at once
+        other_at = server.counters.started[-1]
         await first
+        retried_at = server.counters.started[-1]
         await eng.backend.aclose()
-    later = [t for t in server.counters.started if t > limited_at]
-    assert later
-    assert min(later) - limited_at >= pause * 0.95
-    assert eng.limiter.pauses == 1
+    assert other_at - limited_at < pause / 2
+    assert retried_at - limited_at >= pause * 0.95  # its own retry-after is honoured
+    assert eng.limiter.pauses == 0
+
+
+async def test_a_429_that_says_the_bucket_is_empty_pauses_every_worker() -> None:
+    """The server's requests bucket (2 a minute) is empty: its headers say remaining 0 and
+    when it resets, so every worker waits, not only the one that was told."""
+    async with FakeAnthropicServer(config=FakeConfig(rpm=2)) as server:
+        # Not learning the limit from the headers, so the third request reaches the server.
+        eng = engine(server, limits=RateLimiter(adaptive=False))
+        await eng.complete(request(1))
+        await eng.complete(request(2))
+        third = asyncio.create_task(eng.complete(request(3)))
+        while eng.stats.rate_limited == 0:
+            await asyncio.sleep(0.001)
+        limited_at = server.counters.started[-1]
+        fourth = asyncio.create_task(eng.complete(request(4)))
+        await asyncio.sleep(0.3)
+        assert server.counters.started[-1] == limited_at  # the fourth is held too
+        assert eng.limiter.pauses == 1
+        third.cancel()
+        fourth.cancel()
+        await asyncio.gather(third, fourth, return_exceptions=True)
+        await eng.backend.aclose()
 
 
 async def test_401_fails_fast_and_never_shows_the_key() -> None:

@@ -82,3 +82,30 @@ async def test_pause_holds_acquire_for_everyone() -> None:
 def test_limits_are_validated() -> None:
     with pytest.raises(ValueError, match="'rpm' must be at least 1"):
         RateLimits(rpm=0)
+
+
+def test_a_429_says_the_bucket_is_empty_only_through_its_headers() -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from syngen_improve.llm._limits import exhausted_for
+
+    need = {"requests": 1.0, "input": 5_000.0, "output": 1_000.0}
+    soon = datetime.now(UTC) + timedelta(seconds=20)
+    assert exhausted_for({}, need=need) is None  # a bare 429: nothing about the account
+    assert exhausted_for({"retry-after": "3"}, need=need) is None
+    plenty = {"anthropic-ratelimit-requests-remaining": "40",
+              "anthropic-ratelimit-input-tokens-remaining": "90000"}  # fmt: skip
+    assert exhausted_for(plenty, need=need) is None  # a random 429: back off alone
+    rfc3339 = soon.isoformat().replace("+00:00", "Z")
+    empty = {"anthropic-ratelimit-requests-remaining": "0",
+             "anthropic-ratelimit-requests-reset": rfc3339}  # fmt: skip
+    assert 18 < (exhausted_for(empty, need=need) or 0) <= 20
+    http_date = format_datetime(soon, usegmt=True)
+    short = {"anthropic-ratelimit-input-tokens-remaining": "4000",
+             "anthropic-ratelimit-input-tokens-reset": http_date}  # fmt: skip
+    assert 18 < (exhausted_for(short, need=need) or 0) <= 20  # fewer tokens than needed
+    no_time = {"anthropic-ratelimit-output-tokens-remaining": "0"}
+    assert exhausted_for(no_time, need=need) == 0.0
+    lying = {"anthropic-ratelimit-requests-remaining": "-5"}  # ignored, like every bad value
+    assert exhausted_for(lying, need=need) is None
