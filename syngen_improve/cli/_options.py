@@ -69,9 +69,10 @@ def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> Non
     p.add_argument(
         "--timeout",
         type=float,
-        default=RetryPolicy().timeout,
         metavar="S",
-        help="seconds one request may take before it is retried (default %(default)g)",
+        help="seconds one request may take before it is retried (default: adapted to the "
+        f"latencies seen, 4x their 99th percentile, {RetryPolicy().min_timeout:g} to "
+        f"{RetryPolicy().timeout:g} s)",
     )
     p.add_argument(
         "--patience",
@@ -90,7 +91,9 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
         model=args.model,
         concurrency=args.concurrency,
         limits=RateLimits(rpm=args.rpm, input_tpm=args.tpm, output_tpm=args.output_tpm),
-        retry=RetryPolicy(timeout=args.timeout),
+        retry=RetryPolicy()
+        if args.timeout is None
+        else RetryPolicy(timeout=args.timeout, adaptive=False),
         breaker=BreakerPolicy(patience=args.patience),
         answers=args.answers,
         progress=not args.no_progress,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections import Counter
+import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,9 @@ __all__ = ["Engine", "EngineStats", "RequestFailed", "estimate_input_tokens"]
 #: Statuses that will fail the same way for every request of the run (bad key,
 #: no permission, unknown model): the run stops instead of failing each example.
 FATAL_STATUSES = frozenset({401, 403, 404})
+#: Replies the adaptive timeout learns from (the most recent), and how many it needs first.
+_LATENCY_WINDOW = 512
+_MIN_SAMPLES = 32
 #: Statuses that say the service, not the request, failed: the request may succeed later.
 TRANSIENT_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
@@ -136,10 +140,34 @@ class Engine:
         self.pricing = pricing if pricing is not None else price_for(backend.model)
         self.batch = batch or bool(getattr(backend, "batch", False))
         # A batch backend's answer can take hours: its minimum outranks the policy's.
-        self._timeout = max(self.retry.timeout, float(getattr(backend, "min_attempt_timeout", 0)))
+        floor = float(getattr(backend, "min_attempt_timeout", 0))
+        self._timeout = max(self.retry.timeout, floor)
+        self._adapt = self.retry.adaptive and not floor
+        self._latencies: deque[float] = deque(maxlen=_LATENCY_WINDOW)
+        self._adapted: float | None = None
+        self._seen = 0
         self.stats = EngineStats()
         self._rng = rng or random.Random()
         self.breaker = breaker if breaker is not None else CircuitBreaker()
+
+    @property
+    def attempt_timeout(self) -> float:
+        """Seconds the next attempt may take: the policy's timeout, or once enough replies
+        were seen (and the policy is adaptive), a multiple of their 99th percentile."""
+        return self._adapted if self._adapted is not None else self._timeout
+
+    def _observe_latency(self, seconds: float) -> None:
+        if not self._adapt:
+            return
+        self._latencies.append(seconds)
+        n = len(self._latencies)
+        if (n >= _MIN_SAMPLES and n % 16 == 0) or n == _MIN_SAMPLES:
+            ordered = sorted(self._latencies)
+            p99 = ordered[min(n - 1, int(0.99 * n))]
+            policy = self.retry
+            self._adapted = min(
+                policy.timeout, max(policy.min_timeout, p99 * policy.timeout_factor)
+            )
 
     async def complete(self, request: Request, *, body_size: int | None = None) -> Reply:
         """Send ``request`` until it succeeds or the policy gives up (:class:`RequestFailed`).
@@ -158,15 +186,18 @@ class Engine:
             stats.requests += 1
             if attempt > 1:
                 stats.retried += 1
+            limit = self.attempt_timeout
+            sent = time.monotonic()
             try:
-                async with asyncio.timeout(self._timeout):
+                async with asyncio.timeout(limit):
                     reply = await self.backend.send(request)
             except TimeoutError:
                 stats.timeouts += 1
-                error = BackendError(f"no reply within {self._timeout:g} s", error_type="timeout")
+                error = BackendError(f"no reply within {limit:g} s", error_type="timeout")
             except BackendError as exc:
                 error = exc
             else:
+                self._observe_latency(time.monotonic() - sent)
                 self.breaker.success()
                 self.limiter.settle(reserved, reply.usage)
                 self.limiter.observe(reply.rate_limits)

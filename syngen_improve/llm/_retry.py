@@ -64,9 +64,13 @@ def _retry_after(headers: Mapping[str, str], *, now: datetime | None) -> float |
 class RetryPolicy:
     """When and how to retry a failed request.
 
-    ``max_attempts`` counts the first try; ``timeout`` is per attempt, so a hung
-    request is abandoned and retried. Client errors (400, 401, 403, 404, 413, ...)
-    are never retried.
+    ``max_attempts`` counts the first try; ``timeout`` is the most one attempt may take,
+    so a hung request is abandoned and retried. With ``adaptive`` (the default unless a
+    timeout is set explicitly: ``timeout=`` / ``--timeout``) the engine cuts an attempt
+    sooner, at ``timeout_factor`` x the 99th percentile of the run's observed latencies,
+    never below ``min_timeout`` nor above ``timeout``: a hung request costs a few typical
+    latencies, not two minutes. Client errors (400, 401, 403, 404, 413, ...) are never
+    retried.
     """
 
     max_attempts: int = 6
@@ -74,11 +78,14 @@ class RetryPolicy:
     max_delay: float = 60.0
     timeout: float = 120.0
     retry_statuses: frozenset[int] = field(default=RETRYABLE_STATUSES)
+    adaptive: bool = True
+    min_timeout: float = 15.0
+    timeout_factor: float = 4.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise UsageError(f"'max_attempts' must be >= 1, got {self.max_attempts}")
-        for name in ("base_delay", "max_delay", "timeout"):
+        for name in ("base_delay", "max_delay", "timeout", "min_timeout", "timeout_factor"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"{name!r} must be > 0, got {getattr(self, name)}")
         if self.max_delay < self.base_delay:

@@ -201,3 +201,37 @@ def test_input_estimate_counts_everything_the_request_sends() -> None:
     assert _rough_size(plain) - _rough_size(no_tools) == len(
         json.dumps([TOOL], separators=(",", ":"))
     )
+
+
+async def test_the_attempt_timeout_adapts_to_the_latencies_seen() -> None:
+    """After 32 replies at ~20 ms, an attempt is cut at 4x their 99th percentile (here the
+    0.2 s floor), not at the 30 s ceiling: a hung request costs a fraction of a second."""
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.01, timeout=30, min_timeout=0.2)
+    config = FakeConfig(latency=0.02, hang_seconds=30)
+    async with FakeAnthropicServer(config=config) as server:
+        eng = engine(server, retry=retry)
+        assert eng.attempt_timeout == 30  # nothing seen yet: the ceiling
+        for n in range(32):
+            await eng.complete(request(n))
+        assert eng.attempt_timeout == pytest.approx(0.2)  # 4 x ~0.02 s is below the floor
+        # From now on the server hangs on each example's first request.
+        hanging = FakeConfig(latency=0.02, hang_seconds=30, first_faults=["hang"])
+        server.fake.config = server.fake.answers.config = hanging
+        reply = await eng.complete(request(100))
+        await eng.backend.aclose()
+    assert reply.tool_use("submit_improved_example") is not None
+    assert eng.stats.timeouts == 1
+
+
+def test_a_timeout_set_by_the_user_is_not_adapted() -> None:
+    from syngen_improve import ImproveConfig
+    from syngen_improve.cli import build_parser
+    from syngen_improve.cli._options import config_from_args
+
+    assert ImproveConfig().retry.adaptive
+    assert not ImproveConfig.of(timeout=45).retry.adaptive
+    assert ImproveConfig.of(timeout=45).retry.timeout == 45
+    args = build_parser().parse_args(["improve", "x.jsonl", "--out", "o", "--timeout", "45"])
+    assert not config_from_args(args).retry.adaptive
+    args = build_parser().parse_args(["improve", "x.jsonl", "--out", "o"])
+    assert config_from_args(args).retry.adaptive
