@@ -18,13 +18,12 @@ import asyncio
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from aiolimiter import AsyncLimiter
 
 from ..errors import UsageError
 from ._pricing import Usage
+from ._retry import seconds_until
 
 __all__ = ["RateLimiter", "RateLimits", "exhausted_for"]
 
@@ -94,23 +93,6 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
     return number if math.isfinite(number) and number >= 0 else None
 
 
-def _reset_in(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds until an ``anthropic-ratelimit-*-reset`` time (RFC 3339 or an HTTP date),
-    0 when past, ``None`` when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 def exhausted_for(headers: Mapping[str, str], *, need: Mapping[str, float]) -> float | None:
     """When a 429's headers say a bucket cannot serve a request needing ``need``
     (``requests``/``input``/``output`` amounts), the seconds until that bucket resets (0 if
@@ -120,7 +102,8 @@ def exhausted_for(headers: Mapping[str, str], *, need: Mapping[str, float]) -> f
         remaining = _number(headers, f"anthropic-ratelimit-{infix}-remaining")
         if remaining is None or remaining >= max(1.0, need.get(name, 1.0)):
             continue
-        reset = _reset_in(headers.get(f"anthropic-ratelimit-{infix}-reset"))
+        value = headers.get(f"anthropic-ratelimit-{infix}-reset")
+        reset = seconds_until(value) if value else None
         wait = max(wait or 0.0, reset or 0.0)
     return wait
 

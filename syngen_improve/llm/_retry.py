@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 
 from ..errors import UsageError
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["RetryPolicy", "parse_retry_after", "seconds_until"]
 
 #: The longest wait a server's ``retry-after`` can impose (seconds): a larger value, or
 #: ``inf``, is read as this, so no header can hang a run.
@@ -50,14 +50,22 @@ def _retry_after(headers: Mapping[str, str], *, now: datetime | None) -> float |
         return max(0.0, float(value))
     except ValueError:
         pass
+    return seconds_until(value, now=now)
+
+
+def seconds_until(value: str, *, now: datetime | None = None) -> float | None:
+    """Seconds from ``now`` until a time written as an HTTP date or RFC 3339 (0 when
+    past), or ``None`` when ``value`` is neither."""
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    current = now or datetime.now(UTC)
-    return max(0.0, (when - current).total_seconds())
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass(frozen=True)
