@@ -1,15 +1,19 @@
 """Client-side rate limits: requests, input tokens and output tokens per minute.
 
-Three aiolimiter buckets (they start with the whole minute's allowance, so a run
-does not crawl at start). Input tokens are estimated before the call and settled
-against the reply's usage; output tokens are reserved up to ``max_tokens`` and the
-unused part is given back. Every response's ``anthropic-ratelimit-*`` headers
-tighten the buckets when the server has less left than we think (another client
-on the same key, a lower tier), and a limit the user did not set is learned from
-them. A 429 pauses every worker only when its headers say a bucket cannot serve the
-request (requests remaining 0, or fewer tokens remaining than the request needs), until
-that bucket's reset; any other 429 (random, or from a proxy without headers) backs off
-the request that got it alone: pausing everyone for it would throw capacity away.
+Three aiolimiter buckets. A requests limit you set starts with ``burst`` (a tenth) of the
+minute's allowance available and refills continuously, so a sliding-window or token-bucket
+server sees a smooth rate instead of a minute's worth at once followed by a stall; token
+limits start full (one large request must not wait at start), and a limit learned from the
+headers starts from what the server says remains. Input tokens are estimated before the
+call and settled against the reply's usage; output tokens are reserved up to
+``max_tokens`` and the unused part is given back. Every response's
+``anthropic-ratelimit-*`` headers tighten the buckets when the server has less left than
+we think (another client on the same key, a lower tier), and a limit the user did not
+set is learned from them. A 429 pauses every worker only when its headers say a bucket
+cannot serve the request (requests remaining 0, or fewer tokens remaining than the
+request needs), until that bucket's reset; any other 429 (random, or from a proxy without
+headers) backs off the request that got it alone: pausing everyone for it would throw
+capacity away.
 """
 
 from __future__ import annotations
@@ -33,17 +37,22 @@ _HEADER_NAMES = {"requests": "requests", "input": "input-tokens", "output": "out
 
 @dataclass(frozen=True, slots=True)
 class RateLimits:
-    """Per-minute limits; ``None`` means "learn it from the server's headers"."""
+    """Per-minute limits; ``None`` means "learn it from the server's headers". ``burst``
+    is the share of a set limit available at once when the run starts (the rest comes at
+    the limit's rate); 1.0 starts with the whole minute."""
 
     rpm: float | None = None
     input_tpm: float | None = None
     output_tpm: float | None = None
+    burst: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("rpm", "input_tpm", "output_tpm"):
             value = getattr(self, name)
             if value is not None and not value >= 1:
                 raise UsageError(f"{name!r} must be at least 1 (a count per minute), got {value}")
+        if not 0 < self.burst <= 1:
+            raise UsageError(f"'burst' must be in (0, 1], got {self.burst}")
 
 
 class _Bucket(AsyncLimiter):
@@ -121,7 +130,9 @@ class RateLimiter:
             ("output", limits.output_tpm),
         ):
             if value is not None:
-                self._buckets[name] = _Bucket(value, 60)
+                bucket = self._buckets[name] = _Bucket(value, 60)
+                if name == "requests":  # at least a second's worth: the first never waits
+                    bucket.take(value - max(value * limits.burst, value / 60, 1.0))
         self._paused_until = 0.0
         self.pauses = 0
 

@@ -176,7 +176,7 @@ async def test_limits_are_learned_from_the_headers() -> None:
 
 async def test_client_rpm_below_server_rpm_gets_no_429() -> None:
     async with FakeAnthropicServer(config=FakeConfig(rpm=12)) as server:
-        eng = engine(server, limits=RateLimits(rpm=12))
+        eng = engine(server, limits=RateLimits(rpm=12, burst=1.0))
 
         async def handle(n: int) -> None:
             await eng.complete(request(n))

@@ -1,4 +1,4 @@
-"""The rate limiter: full buckets at start, give-back, header adaptation, pauses."""
+"""The rate limiter: paced start, give-back, header adaptation, pauses."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from syngen_improve.llm import RateLimiter, RateLimits, Usage
 
 
-async def test_buckets_start_full() -> None:
-    limiter = RateLimiter(RateLimits(rpm=50, input_tpm=10_000, output_tpm=5_000))
+async def test_buckets_start_full_when_asked() -> None:
+    limiter = RateLimiter(RateLimits(rpm=50, input_tpm=10_000, output_tpm=5_000, burst=1.0))
     loop = asyncio.get_running_loop()
     start = loop.time()
     for _ in range(5):
@@ -18,6 +18,24 @@ async def test_buckets_start_full() -> None:
     assert loop.time() - start < 0.5  # five requests go at once, no waiting
     assert not limiter._buckets["output"].has_capacity(1)
     assert not limiter._buckets["input"].has_capacity(5_001)
+
+
+async def test_a_set_rpm_starts_with_a_tenth_then_paces() -> None:
+    """rpm=600: 60 requests at once, then 10 a second (not 600 at once, then a stall)."""
+    limiter = RateLimiter(RateLimits(rpm=600, input_tpm=50_000))
+    bucket = limiter._buckets["requests"]
+    assert bucket.has_capacity(59)
+    assert not bucket.has_capacity(61)
+    assert limiter._buckets["input"].has_capacity(50_000)  # token limits start full
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for _ in range(60):
+        await limiter.acquire(10, 10)
+    assert loop.time() - start < 0.05
+    await limiter.acquire(10, 10)  # the 61st waits for the refill (0.1 s at 10 a second)
+    assert 0.05 < loop.time() - start < 0.5
+    with pytest.raises(ValueError, match="'burst' must be in"):
+        RateLimits(rpm=10, burst=0)
 
 
 async def test_unused_output_is_given_back_and_input_settled() -> None:
@@ -35,7 +53,7 @@ async def test_unused_output_is_given_back_and_input_settled() -> None:
 
 
 async def test_failed_requests_give_tokens_back() -> None:
-    limiter = RateLimiter(RateLimits(rpm=10, output_tpm=1_000))
+    limiter = RateLimiter(RateLimits(rpm=10, output_tpm=1_000, burst=1.0))
     reserved = await limiter.acquire(10, 1_000)
     limiter.settle(reserved, None)
     assert limiter._buckets["output"].has_capacity(1_000)
@@ -49,7 +67,7 @@ async def test_a_request_larger_than_the_bucket_is_capped() -> None:
 
 
 async def test_headers_tighten_and_teach_the_buckets() -> None:
-    limiter = RateLimiter(RateLimits(rpm=100))
+    limiter = RateLimiter(RateLimits(rpm=100, burst=1.0))
     limiter.observe(
         {
             "anthropic-ratelimit-requests-limit": "60",
