@@ -261,8 +261,8 @@ def main() -> None:
             limited.stop()
         finished = r["finished"]
         steady = [t for t in finished if 10 <= t < 60]
-        print(f"completed in 60 s: {r['done']} (the first minute includes the full bucket "
-              f"of 600); server 429s: {counters['rate_limited']}, "
+        print(f"completed in 60 s: {r['done']} (a tenth of the minute at once, then paced: "
+              f"about 60 + 600); server 429s: {counters['rate_limited']}, "
               f"client saw rate_limited={r['stats']['requests']['rate_limited']}")  # fmt: skip
         print(f"steady state 10-60 s: {len(steady)} requests = {len(steady) / 50 * 60:.0f}/min "
               f"= {len(steady) / 50 * 60 / 600:.1%} of 600 (target >= 95%)")  # fmt: skip
