@@ -249,3 +249,23 @@ def test_verify_names_rows_that_share_a_prompt_too_close(tmp_path: Path) -> None
     assert report.close_prompt_lines[0] == (1, 2)
     assert not report.ok
     assert "same prompt: 10" in report.format_text()
+
+
+def test_the_run_stream_alternates_and_stays_bounded_when_every_prompt_repeats() -> None:
+    from syngen_improve.interleave import PairStream
+
+    stream = PairStream(8)
+    out: list[dict[str, Any]] = []
+    for n in range(2000):  # one prompt for everything: nothing can ever be kept apart
+        row = {"conversations": conversation("do the task"), "n": n}
+        out += stream.add({**row, "label": True}, {**row, "label": False})
+    assert len(out) >= 2 * (2000 - 256)  # held back: at most the lookahead per side
+    assert [r["label"] for r in out] == [n % 2 == 0 for n in range(len(out))]
+    varied = PairStream(8)
+    rows: list[dict[str, Any]] = []
+    for n in range(100):
+        row = {"conversations": conversation(f"ask {n}")}
+        rows += varied.add({**row, "label": True}, {**row, "label": False})
+    prompts = [r["conversations"][0]["content"] for r in rows]
+    assert all(p not in prompts[max(0, i - 8) : i] for i, p in enumerate(prompts))
+    assert len(rows) >= 2 * 100 - 12  # only the last few pairs wait for later ones

@@ -22,6 +22,7 @@ rows are read back by offset when the file is written.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
@@ -213,7 +214,9 @@ class PairStream:
     """The ``kto`` order while a run goes: pairs (an improvement, its original) come in as
     they are made and rows go out strictly alternating, True first, each only once its
     prompt is more than ``gap`` rows from the same prompt. What is held back waits for
-    later pairs; the run's end rebuilds the whole file with :func:`arrange`."""
+    later pairs (at most :data:`_LOOKAHEAD` a side: past that the oldest goes out anyway,
+    so a dataset whose prompts all repeat cannot fill memory); the run's end rebuilds the
+    whole file with :func:`arrange`."""
 
     def __init__(self, gap: int, recent: Sequence[int | None] = ()) -> None:
         self._window = _Window(gap)
@@ -229,10 +232,10 @@ class PairStream:
         out: list[dict[str, Any]] = []
         while True:
             queue = self._queues[self._next]
-            found = next(
-                (i for i, (p, _) in enumerate(queue) if i < _LOOKAHEAD and self._window.clear(p)),
-                None,
-            )
+            ahead = itertools.islice(enumerate(queue), _LOOKAHEAD)
+            found = next((i for i, (p, _) in ahead if self._window.clear(p)), None)
+            if found is None and len(queue) >= _LOOKAHEAD:
+                found = 0  # the data leaves no choice: memory stays bounded, order kept
             if found is None:
                 return out
             prompt, row = queue[found]
