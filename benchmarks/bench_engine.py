@@ -41,6 +41,7 @@ from syngen_improve import Record, read_jsonl
 from syngen_improve._pool import Writer, run_pool
 from syngen_improve.llm import (
     AnthropicBackend,
+    DirectBackend,
     Engine,
     RateLimits,
     Request,
@@ -73,8 +74,12 @@ HEADERS = {
 
 
 async def ours(path: Path, url: str, out: Path, concurrency: int, rpm: float | None,
-               duration: float | None) -> dict[str, Any]:  # fmt: skip
-    backend = AnthropicBackend(api_key="sk-bench", base_url=url)
+               duration: float | None, direct: bool = False) -> dict[str, Any]:  # fmt: skip
+    backend: AnthropicBackend | DirectBackend = (
+        DirectBackend(api_key="sk-bench", base_url=url)
+        if direct
+        else AnthropicBackend(api_key="sk-bench", base_url=url)
+    )
     engine = Engine(backend, limits=RateLimits(rpm=rpm), retry=RetryPolicy(timeout=60))
     finished: list[float] = []
     start = time.perf_counter()
@@ -152,9 +157,9 @@ def child(args: argparse.Namespace) -> None:
     import anthropic  # noqa: F401 - setup, like aiohttp for the bare loop: imported untimed
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    if args.child == "ours":
+    if args.child in ("ours", "direct"):
         result = asyncio.run(ours(Path(args.input), args.url, out, args.concurrency,
-                                  args.rpm, args.duration))  # fmt: skip
+                                  args.rpm, args.duration, args.child == "direct"))  # fmt: skip
     else:
         result = asyncio.run(bare(Path(args.input), args.url, out, args.concurrency))
     result["wall_s"] = time.perf_counter() - wall0
@@ -204,7 +209,7 @@ def run_child(kind: str, data: Path, url: str, tmp: Path, *extra: str) -> dict[s
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--child", choices=["ours", "bare"])
+    p.add_argument("--child", choices=["ours", "direct", "bare"])
     p.add_argument("--input")
     p.add_argument("--url")
     p.add_argument("--out")
@@ -237,6 +242,12 @@ def main() -> None:
                 )
             print(f"median wall ratio {statistics.median(ratios):.3f} (target <= 1.10); "
                   f"our CPU {statistics.median(cpus):.2f} ms/example (target <= 1.5)")  # fmt: skip
+            for rnd in (1, 2):  # the same pipeline through DirectBackend (no SDK request path)
+                b = run_child("bare", data2k, server.url, tmp)
+                d = run_child("direct", data2k, server.url, tmp)
+                print(f"direct round {rnd}: bare {b['wall_s']:.2f} s ({b['cpu_s'] / 2:.2f} ms "
+                      f"CPU/ex), DirectBackend {d['wall_s']:.2f} s ({d['cpu_s'] / 2:.2f} ms "
+                      f"CPU/ex); wall ratio {d['wall_s'] / b['wall_s']:.3f}")  # fmt: skip
             counters = server.counters()
             print(f"server: max in flight {counters['max_in_flight']}, "
                   f"statuses {counters['by_status']}")  # fmt: skip

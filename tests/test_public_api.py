@@ -145,6 +145,7 @@ PUBLIC: dict[str, set[str]] = {
         "BreakerPolicy",
         "CircuitBreaker",
         "DEFAULT_MODEL",
+        "DirectBackend",
         "Engine",
         "EngineStats",
         "OpenAIBackend",

@@ -11,6 +11,7 @@ from ._anthropic import DEFAULT_MODEL, AnthropicBackend
 from ._backend import Backend, BackendError, Reply, Request
 from ._batch import BatchBackend, BatchStopped
 from ._breaker import BreakerPolicy, CircuitBreaker, ServiceUnavailable
+from ._direct import DirectBackend
 from ._engine import Engine, EngineStats, RequestFailed, estimate_input_tokens
 from ._limits import RateLimiter, RateLimits
 from ._openai import OpenAIBackend
@@ -26,6 +27,7 @@ __all__ = [
     "BreakerPolicy",
     "CircuitBreaker",
     "DEFAULT_MODEL",
+    "DirectBackend",
     "Engine",
     "EngineStats",
     "OpenAIBackend",

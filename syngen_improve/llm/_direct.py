@@ -1,0 +1,126 @@
+"""A minimal Messages API client over aiohttp, without importing the SDK.
+
+Importing ``anthropic`` 2.x takes 1.0-1.5 s here, which is most of a run's time to first
+request, and its request path costs ~1 ms of CPU a request. This backend sends the same
+request (``POST {base}/v1/messages`` with the body :meth:`Request.body` builds, API version
+``2026-10-21``, ``Authorization: Bearer``) and reads the reply with the same validation
+as :class:`AnthropicBackend`, so errors, retries and redaction behave the same. It is an
+opt-in for measurement (``DirectBackend(model=...)`` as ``backend=``); the SDK stays the
+default, and everything else (batches, token counting) keeps using it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+
+from .._fdlimit import is_out_of_files, out_of_files
+from ..errors import UsageError
+from ._anthropic import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key
+from ._backend import BackendError, ClosingBackend, Reply, Request, rate_limit_headers
+from ._redact import Redactor
+from ._retry import parse_retry_after
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["API_VERSION", "DirectBackend"]
+
+#: The API version anthropic 2.x speaks (sent as ``anthropic-version``).
+API_VERSION: Final = "2026-10-21"
+_DEFAULT_BASE: Final = "https://api.anthropic.com"
+
+
+class DirectBackend(ClosingBackend):
+    """Messages API calls straight over aiohttp (see the module docstring). ``api_key`` /
+    ``base_url`` default to ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_BASE_URL``."""
+
+    def __init__(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        api_key: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        if not model:
+            raise UsageError("'model' must be a non-empty model id")
+        self.model = model
+        self._key = resolve_key(api_key)
+        self._redact = Redactor(self._key)
+        self.base_url = (resolve_base_url(base_url) or _DEFAULT_BASE).rstrip("/")
+        self._headers = {
+            "authorization": f"Bearer {self._key}",
+            "anthropic-version": API_VERSION,
+            "content-type": "application/json",
+            "accept": "application/json",
+        }
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"DirectBackend(model={self.model!r}, base_url={self.base_url!r})"
+
+    async def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            import aiohttp
+
+            # The engine bounds concurrency; the connector must not add a second limit.
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    async def send(self, request: Request) -> Reply:
+        """One attempt; failures become :class:`BackendError` without the key."""
+        import aiohttp
+
+        session = await self._open()
+        body = orjson.dumps(request.body(self.model))
+        try:
+            async with session.post(
+                f"{self.base_url}/v1/messages", data=body, headers=self._headers
+            ) as resp:
+                raw = await resp.read()
+                status, headers = resp.status, {k.lower(): v for k, v in resp.headers.items()}
+        except (aiohttp.ClientError, OSError) as exc:
+            if is_out_of_files(exc):
+                raise out_of_files() from None
+            message = self._redact(f"connection error: {type(exc).__name__}: {exc}")
+            raise BackendError(message, error_type="connection") from None
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if status != 200:
+                data = None
+            else:
+                raise BackendError(
+                    f"the reply body is not JSON ({exc})",
+                    error_type="bad_response",
+                    request_id=self._redact.optional(headers.get("request-id")),
+                ) from None
+        if status != 200:
+            raise self._status_error(status, data, headers)
+        return read_reply(data, headers, self._redact)
+
+    def _status_error(self, status: int, data: Any, headers: Mapping[str, str]) -> BackendError:
+        error_type: str | None = None
+        message = f"HTTP {status}"
+        err = data.get("error") if isinstance(data, dict) else None
+        if isinstance(err, dict):
+            error_type = err.get("type") if isinstance(err.get("type"), str) else None
+            message = str(err.get("message", message))
+        if status in (401, 403):
+            message = f"{message} (check ANTHROPIC_API_KEY / api_key)"
+        return BackendError(
+            self._redact(message),
+            status=status,
+            error_type=self._redact.optional(error_type),
+            request_id=self._redact.optional(headers.get("request-id")),
+            retry_after=parse_retry_after(headers),
+            rate_limits=rate_limit_headers(headers),
+        )
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
