@@ -128,29 +128,39 @@ class AnthropicBackend(ClosingBackend):
         return read_reply(data, raw.headers, self._redact)
 
     def _status_error(self, exc: anthropic.APIStatusError) -> BackendError:
-        headers = exc.response.headers
+        message: str = exc.message
         error_type: str | None = None
-        message = exc.message
         body = exc.body
-        if isinstance(body, dict):
-            err = body.get("error")
-            if isinstance(err, dict):
-                error_type = err.get("type")
-                message = str(err.get("message", message))
-        status = exc.status_code
-        if status in (401, 403):
-            message = f"{message} (check ANTHROPIC_API_KEY / api_key)"
-        return BackendError(
-            self._redact(message),
-            status=status,
-            error_type=self._redact.optional(error_type),
-            request_id=self._redact.optional(headers.get("request-id")),
-            retry_after=parse_retry_after(headers),
-            rate_limits=rate_limit_headers(headers),
-        )
+        err = body.get("error") if isinstance(body, dict) else None
+        if isinstance(err, dict):
+            error_type = err.get("type")
+            message = str(err.get("message", message))
+        return status_error(exc.status_code, message, error_type, exc.response.headers,
+                            self._redact)  # fmt: skip
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def status_error(
+    status: int,
+    message: str,
+    error_type: str | None,
+    headers: Mapping[str, str],
+    redact: Redactor,
+) -> BackendError:
+    """An API error response as a :class:`BackendError`: the server's message and type
+    (redacted), its request id, ``retry-after`` and rate-limit headers."""
+    if status in (401, 403):
+        message = f"{message} (check ANTHROPIC_API_KEY / api_key)"
+    return BackendError(
+        redact(message),
+        status=status,
+        error_type=redact.optional(error_type if isinstance(error_type, str) else None),
+        request_id=redact.optional(headers.get("request-id")),
+        retry_after=parse_retry_after(headers),
+        rate_limits=rate_limit_headers(headers),
+    )
 
 
 def read_reply(data: Any, headers: Mapping[str, str], redact: Redactor) -> Reply:

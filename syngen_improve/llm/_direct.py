@@ -18,10 +18,9 @@ import orjson
 
 from .._fdlimit import is_out_of_files, out_of_files
 from ..errors import UsageError
-from ._anthropic import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key
-from ._backend import BackendError, ClosingBackend, Reply, Request, rate_limit_headers
+from ._anthropic import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key, status_error
+from ._backend import BackendError, ClosingBackend, Reply, Request
 from ._redact import Redactor
-from ._retry import parse_retry_after
 
 if TYPE_CHECKING:
     import aiohttp
@@ -103,22 +102,11 @@ class DirectBackend(ClosingBackend):
         return read_reply(data, headers, self._redact)
 
     def _status_error(self, status: int, data: Any, headers: Mapping[str, str]) -> BackendError:
-        error_type: str | None = None
-        message = f"HTTP {status}"
         err = data.get("error") if isinstance(data, dict) else None
-        if isinstance(err, dict):
-            error_type = err.get("type") if isinstance(err.get("type"), str) else None
-            message = str(err.get("message", message))
-        if status in (401, 403):
-            message = f"{message} (check ANTHROPIC_API_KEY / api_key)"
-        return BackendError(
-            self._redact(message),
-            status=status,
-            error_type=self._redact.optional(error_type),
-            request_id=self._redact.optional(headers.get("request-id")),
-            retry_after=parse_retry_after(headers),
-            rate_limits=rate_limit_headers(headers),
-        )
+        if not isinstance(err, dict):
+            return status_error(status, f"HTTP {status}", None, headers, self._redact)
+        message = str(err.get("message", f"HTTP {status}"))
+        return status_error(status, message, err.get("type"), headers, self._redact)
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
