@@ -8,21 +8,23 @@ from ..errors import UsageError
 from ._anthropic import AnthropicBackend
 from ._backend import Backend
 from ._batch import BatchBackend
+from ._direct import DirectBackend
 from ._openai import OpenAIBackend
 
 __all__ = ["BackendName", "check_backend", "open_backend"]
 
-BackendName = Literal["anthropic", "batch", "openai"]
+BackendName = Literal["anthropic", "direct", "batch", "openai"]
 
 
 def check_backend(backend: object) -> None:
     """Raise :class:`UsageError` unless ``backend`` is ``None``, a known name or an object
     that looks like a :class:`Backend` (checked before any work is done)."""
-    if backend is None or backend in ("anthropic", "batch", "openai"):
+    if backend is None or backend in ("anthropic", "direct", "batch", "openai"):
         return
     if isinstance(backend, str) or not isinstance(backend, Backend):
         raise UsageError(
-            f"'backend' must be 'anthropic', 'batch', 'openai' or a Backend, got {backend!r}"
+            "'backend' must be 'anthropic', 'direct', 'batch', 'openai' or a Backend, "
+            f"got {backend!r}"
         )
 
 
@@ -31,6 +33,8 @@ def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[
     ``None`` and the names make one from the environment; an instance is used as is."""
     if backend is None or backend == "anthropic":
         return AnthropicBackend(model=model), True
+    if backend == "direct":
+        return DirectBackend(model=model), True
     if backend == "batch":
         return BatchBackend(model=model), True
     if backend == "openai":

@@ -3,6 +3,7 @@ real HTTP to the fake, without importing the SDK."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from syngen_improve import improve_dataset, sample_path
 from syngen_improve.llm import AnthropicBackend, BackendError, DirectBackend, Engine, RetryPolicy
 from syngen_improve.testing import FakeAnthropicServer, FakeConfig
+from tests.helpers import fake_server_process
 from tests.llm.test_anthropic import improve_request
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.002)
@@ -89,3 +91,19 @@ def test_it_does_not_import_the_sdk() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_cli_runs_with_backend_direct(tmp_path: Path) -> None:
+    """`--backend direct` (and `backend="direct"`) makes the client from the environment."""
+    out = tmp_path / "out"
+    with fake_server_process("--api-key", KEY) as url:
+        env = {**os.environ, "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": KEY}
+        done = subprocess.run(
+            [sys.executable, "-m", "syngen_improve", "improve", str(sample_path()), "--out",
+             str(out), "--backend", "direct", "--no-progress", "--limit", "30"],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = (out / "report.json").read_text()
+    assert '"improved": ' in report
+    assert (out / "improved_examples.jsonl").read_text().count("\n") > 0
