@@ -159,15 +159,27 @@ def _take(queue: deque[Row], window: _Window, left: Counter[int]) -> Row | None:
     return row
 
 
+def paired_sources(desirable: Sequence[Row], undesirable: Sequence[Row]) -> set[int]:
+    """The ``_source_line``s that have a row on both sides."""
+    return {r.source for r in desirable if r.source is not None} & {
+        r.source for r in undesirable if r.source is not None
+    }
+
+
 def arrange(
-    desirable: list[Row], undesirable: list[Row], *, gap: int, strict: bool = False
+    desirable: list[Row],
+    undesirable: list[Row],
+    *,
+    gap: int,
+    strict: bool = False,
+    pairs: set[int] | None = None,
 ) -> tuple[list[Row], int]:
     """The ``kto`` order of all rows, and how many rows had to be placed within ``gap``
     of a row with the same prompt (0 unless the data leaves no other choice). ``strict``
-    stops instead, at an even length: a prefix, the rest left out."""
-    pairs = {r.source for r in desirable if r.source is not None} & {
-        r.source for r in undesirable if r.source is not None
-    }
+    stops instead, at an even length: a prefix, the rest left out. ``pairs`` is
+    :func:`paired_sources` when the caller has it already."""
+    if pairs is None:
+        pairs = paired_sources(desirable, undesirable)
     good_paired = [r for r in desirable if r.source in pairs]
     good_rest = [r for r in desirable if r.source not in pairs]
     order = {row.source: n for n, row in enumerate(good_paired)}
@@ -259,19 +271,18 @@ def kto_records(
     originals still being improved would otherwise appear twice) and stops where no row
     fits (too few pairs yet): the run's end places everything."""
     good, bad = read_rows(desirable, 0), read_rows(undesirable, 1)
+    pairs = paired_sources(good, bad)
     if pairs_only:
-        both = {r.source for r in good} & {r.source for r in bad} - {None}
-        good = [r for r in good if r.source in both]
-        bad = [r for r in bad if r.source in both]
+        good = [r for r in good if r.source in pairs]
+        bad = [r for r in bad if r.source in pairs]
     if seed is not None:  # inputs are often sorted by tool or agent
         random.Random(seed).shuffle(good)
         random.Random(seed + 1).shuffle(bad)
-    order, close = arrange(good, bad, gap=gap, strict=pairs_only)
-    sources = {r.source for r in good} & {r.source for r in bad}
+    order, close = arrange(good, bad, gap=gap, strict=pairs_only, pairs=pairs)
     counts = {
         "desirable": len(good),
         "undesirable": len(bad),
-        "pairs": len(sources - {None}),
+        "pairs": len(pairs),
         "close_prompts": close,
     }
 

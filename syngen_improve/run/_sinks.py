@@ -59,7 +59,8 @@ class Sinks:
             self._failed = await stack.enter_async_context(Writer(layout.failed))
             self._quarantine = await stack.enter_async_context(Writer(layout.quarantine))
             self._ledger = await stack.enter_async_context(Writer(layout.ledger))
-            if layout.improved.exists() and layout.poor.exists():  # a resume: a valid prefix
+            # A resume: rewrite the KTO file as a valid prefix (a fresh run has no pairs).
+            if layout.improved.stat().st_size and layout.poor.stat().st_size:
                 await asyncio.to_thread(self._prefix)
             recent = last_prompts(layout.interleaved, self.prompt_gap)
             self._stream = PairStream(self.prompt_gap, recent)
