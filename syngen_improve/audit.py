@@ -18,48 +18,50 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from ._grammar import ToolCall
 from ._jsonl import Record, read_jsonl
 from ._model import iter_tool_calls
 from .errors import InputNotFound, UsageError
 
-__all__ = ["FEATURES", "THRESHOLD", "ShortcutAudit", "audit_file", "audit_rows", "roc_auc"]
+__all__ = [
+    "FEATURES",
+    "ShortcutAudit",
+    "Surface",
+    "THRESHOLD",
+    "audit_file",
+    "audit_rows",
+    "roc_auc",
+]
 
 #: Separation (max(AUC, 1 - AUC)) at or above which a feature is flagged.
 THRESHOLD: Final = 0.8
 
 
-def _turns(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    turns = row.get("conversations")
-    return [t for t in turns if isinstance(t, Mapping)] if isinstance(turns, list) else []
+@dataclass(frozen=True, slots=True)
+class Surface:
+    """What the features read of one row, taken apart once (tool calls are parsed once)."""
+
+    turns: int
+    prompt: str
+    completion: str
+    calls: tuple[ToolCall, ...]
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Surface:
+        raw = row.get("conversations")
+        turns = [t for t in raw if isinstance(t, Mapping)] if isinstance(raw, list) else []
+
+        def text(role: str) -> str:
+            texts = (t.get("content") for t in turns if t.get("role") == role)
+            return "\n".join(t for t in texts if isinstance(t, str))
+
+        calls = tuple(call for _, call in iter_tool_calls(row))
+        return cls(len(turns), text("user"), text("assistant"), calls)
 
 
-def _text(row: Mapping[str, Any], role: str) -> str:
-    return "\n".join(
-        t["content"]
-        for t in _turns(row)
-        if t.get("role") == role and isinstance(t.get("content"), str)
-    )
-
-
-def _completion_length(row: Mapping[str, Any]) -> float:
-    return float(len(_text(row, "assistant")))
-
-
-def _prompt_length(row: Mapping[str, Any]) -> float:
-    return float(len(_text(row, "user")))
-
-
-def _has_result(row: Mapping[str, Any]) -> float:
-    return float("Result:" in _text(row, "assistant"))
-
-
-def _tool_calls(row: Mapping[str, Any]) -> float:
-    return float(sum(1 for _ in iter_tool_calls(row)))
-
-
-def _argument_keys(row: Mapping[str, Any]) -> float:
+def _argument_keys(surface: Surface) -> float:
     total = 0
-    for _, call in iter_tool_calls(row):
+    for call in surface.calls:
         if isinstance(call.arguments, dict):
             total += len(call.arguments)
             context = call.arguments.get("context")
@@ -67,13 +69,13 @@ def _argument_keys(row: Mapping[str, Any]) -> float:
     return float(total)
 
 
-#: The surface features audited: name -> (what it measures, how).
-FEATURES: Final[dict[str, tuple[str, Callable[[Mapping[str, Any]], float]]]] = {
-    "completion_length": ("characters in the assistant turns", _completion_length),
-    "prompt_length": ("characters in the user turns", _prompt_length),
-    "turns": ("number of turns", lambda r: float(len(_turns(r)))),
-    "has_result": ("a `Result:` in an assistant turn", _has_result),
-    "tool_calls": ("number of tool calls", _tool_calls),
+#: The surface features audited: name -> (what it measures, how, from a :class:`Surface`).
+FEATURES: Final[dict[str, tuple[str, Callable[[Surface], float]]]] = {
+    "completion_length": ("characters in the assistant turns", lambda s: float(len(s.completion))),
+    "prompt_length": ("characters in the user turns", lambda s: float(len(s.prompt))),
+    "turns": ("number of turns", lambda s: float(s.turns)),
+    "has_result": ("a `Result:` in an assistant turn", lambda s: float("Result:" in s.completion)),
+    "tool_calls": ("number of tool calls", lambda s: float(len(s.calls))),
     "argument_keys": ("keys in the calls' arguments and context", _argument_keys),
 }  # fmt: skip
 
@@ -149,8 +151,9 @@ def audit_rows(rows: Iterable[Mapping[str, Any]], *, threshold: float = THRESHOL
             continue
         audit.desirable += label
         audit.undesirable += not label
+        surface = Surface.of(row)
         for name, (_, measure) in FEATURES.items():
-            values[name][0 if label else 1].append(float(measure(row)))
+            values[name][0 if label else 1].append(measure(surface))
     for name, (good, bad) in values.items():
         auc = roc_auc(good, bad)
         separation = None if auc is None else max(auc, 1 - auc)

@@ -60,6 +60,15 @@ PUBLIC: dict[str, set[str]] = {
         "issue_kinds",
         "shape_problem",
     },
+    "syngen_improve.audit": {
+        "FEATURES",
+        "THRESHOLD",
+        "ShortcutAudit",
+        "Surface",
+        "audit_file",
+        "audit_rows",
+        "roc_auc",
+    },
     "syngen_improve.cli": {
         "build_parser",
         "main",
