@@ -160,14 +160,13 @@ class Engine:
         if not self._adapt:
             return
         self._latencies.append(seconds)
-        n = len(self._latencies)
-        if (n >= _MIN_SAMPLES and n % 16 == 0) or n == _MIN_SAMPLES:
+        self._seen += 1
+        if self._seen >= _MIN_SAMPLES and self._seen % 16 == 0:  # a sort every 16 replies
             ordered = sorted(self._latencies)
-            p99 = ordered[min(n - 1, int(0.99 * n))]
+            p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
             policy = self.retry
-            self._adapted = min(
-                policy.timeout, max(policy.min_timeout, p99 * policy.timeout_factor)
-            )
+            adapted = max(policy.min_timeout, p99 * policy.timeout_factor)
+            self._adapted = min(policy.timeout, adapted)
 
     async def complete(self, request: Request, *, body_size: int | None = None) -> Reply:
         """Send ``request`` until it succeeds or the policy gives up (:class:`RequestFailed`).
