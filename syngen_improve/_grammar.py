@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
-__all__ = ["ToolCall", "parse_tool_calls"]
+__all__ = ["ToolCall", "parse_tool_calls", "shared_tool_calls"]
 
 _DECODER = json.JSONDecoder(strict=False)
 _CALL_MARK = "tool_call:"
@@ -171,3 +172,11 @@ def parse_tool_calls(content: str) -> list[ToolCall]:
         )
         pos = seg_end
     return calls
+
+
+@lru_cache(maxsize=256)
+def shared_tool_calls(content: str) -> tuple[ToolCall, ...]:
+    """:func:`parse_tool_calls` remembered for the last 256 texts: one example is read by
+    the analysis, the prompt, the gate and the invariant checks in turn. The calls are
+    shared between callers: read them, never change their ``arguments`` or ``result``."""
+    return tuple(parse_tool_calls(content))

@@ -8,9 +8,7 @@ build or inspect examples, and for the improve step's structured output.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -22,6 +20,13 @@ from pydantic import (
     model_validator,
 )
 
+from ._conventions import (
+    CONTEXT_FIELDS,
+    DIMENSIONS,
+    SESSION_ID_RE,
+    WORKSPACE_ID_RE,
+    iter_tool_calls,
+)
 from ._grammar import ToolCall, parse_tool_calls
 
 __all__ = [
@@ -35,27 +40,6 @@ __all__ = [
     "QualityScores",
     "iter_tool_calls",
 ]
-
-#: The seven fields of the context object, in the dataset's order.
-CONTEXT_FIELDS: Final = (
-    "sessionId",
-    "workspaceId",
-    "sessionDescription",
-    "sessionMemory",
-    "toolContext",
-    "primaryGoal",
-    "subgoal",
-)
-#: The five judged quality dimensions, in the data README's order.
-DIMENSIONS: Final = (
-    "sessionMemory_quality",
-    "toolContext_quality",
-    "goal_coherence",
-    "response_realism",
-    "prompt_naturalness",
-)
-SESSION_ID_RE: Final = re.compile(r"session_\d{13}_[a-z0-9]{9}")
-WORKSPACE_ID_RE: Final = re.compile(r"ws_\d{13}_[a-z0-9]{9}")
 
 
 class _Model(BaseModel):
@@ -136,20 +120,3 @@ class Example(_Model):
     def tool_calls(self) -> list[ToolCall]:
         """All tool calls of all assistant turns, in order."""
         return [call for m in self.conversations for call in m.tool_calls()]
-
-
-def iter_tool_calls(example: Mapping[str, Any]) -> Iterator[tuple[int, ToolCall]]:
-    """Yield ``(turn index, call)`` for each tool call of a raw example dict.
-
-    Tolerates any shape: turns that are not dicts or whose content is not a
-    string are skipped.
-    """
-    convs = example.get("conversations")
-    if not isinstance(convs, list):
-        return
-    for turn_no, msg in enumerate(convs):
-        if isinstance(msg, dict) and msg.get("role") == "assistant":
-            content = msg.get("content")
-            if isinstance(content, str):
-                for call in parse_tool_calls(content):
-                    yield turn_no, call

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from ._conventions import iter_tool_calls
 from ._grammar import ToolCall
 from ._jsonl import Record, read_jsonl
-from ._model import iter_tool_calls
 from .errors import InputNotFound, UsageError
 
 __all__ = [

@@ -27,8 +27,8 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from ._conventions import iter_tool_calls
 from ._jsonl import JsonlWriter, Malformed, read_jsonl, write_jsonl_atomic
-from ._model import iter_tool_calls
 from ._paths import refuse_overwrite
 from .errors import InputNotFound, InvalidInput, UsageError
 from .validate import ToolRegistry

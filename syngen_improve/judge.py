@@ -19,9 +19,9 @@ from typing import Any, Final
 
 import orjson
 
+from ._conventions import DIMENSIONS
 from ._fdlimit import ensure_open_files
 from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl, read_records
-from ._model import DIMENSIONS
 from ._paths import refuse_overwrite
 from ._pool import Writer, run_pool
 from ._progress import Progress

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._conventions import DIMENSIONS, iter_tool_calls
 from .._jsonl import Malformed, Record, read_jsonl
-from .._model import DIMENSIONS, iter_tool_calls
 from ._notes import detect_from_notes
 from ._policy import RelabelPolicy, SeedPolicy
 from ._shape import shape_problem

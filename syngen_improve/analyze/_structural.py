@@ -23,8 +23,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from .._conventions import CONTEXT_FIELDS, SESSION_ID_RE, WORKSPACE_ID_RE, iter_tool_calls
 from .._grammar import ToolCall
-from .._model import CONTEXT_FIELDS, SESSION_ID_RE, WORKSPACE_ID_RE, iter_tool_calls
 
 __all__ = ["STRUCTURAL_KINDS", "detect_structural", "is_natural_request"]
 

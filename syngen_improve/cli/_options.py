@@ -153,11 +153,11 @@ async def fake_backend(
         yield None
         return
     ensure_open_files(2 * concurrency)
-    from ..llm import AnthropicBackend
+    from ..llm import DirectBackend
     from ..testing import FakeAnthropicServer
 
     async with FakeAnthropicServer(config=fake) as server:
-        backend = AnthropicBackend(model=model, api_key="sk-fake", base_url=server.url)
+        backend = DirectBackend(model=model, api_key="sk-fake", base_url=server.url)
         try:
             yield backend
         finally:

@@ -44,10 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_run_options(p, concurrency_help="default 16; 10,000 with --backend batch")
     p.add_argument(
         "--backend",
-        choices=["anthropic", "direct", "batch", "openai", "fake"],
+        choices=["anthropic", "sdk", "batch", "openai", "fake"],
         default="anthropic",
-        help="anthropic (ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL), direct (the same API "
-        "without the SDK: faster start, less CPU), batch (Message Batches, half price), "
+        help="anthropic (the Messages API; ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL), sdk (the "
+        "same through the official anthropic SDK), batch (Message Batches, half price), "
         "openai (OPENAI_BASE_URL / OPENAI_API_KEY: vLLM, Ollama, LM Studio) or the built-in "
         "fake server",
     )
@@ -122,7 +122,7 @@ def improve_file(
             args.model, fake, concurrency=config.concurrency_for(batch=False)
         ) as backend:
             # Without --backend fake, improve_dataset makes the backend after its checks.
-            name = None if args.backend in ("fake", "anthropic") else args.backend
+            name = None if args.backend == "fake" else args.backend
             result = await improve_dataset(input_path, out, config, backend=backend or name)
         return result.report
 
@@ -143,7 +143,9 @@ def improve_file(
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..testing import FakeConfig
+    fake = None
+    if args.backend == "fake":  # the testing package costs start-up time: only when used
+        from ..testing import FakeConfig
 
-    fake = FakeConfig() if args.backend == "fake" else None
+        fake = FakeConfig()
     return improve_file(args, input_path=args.input, out=args.out, fake=fake)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .._model import iter_tool_calls
+from .._conventions import iter_tool_calls
 from .._text import find_example
 from ..llm import Reply
 from ..prompts import IMPROVE_TOOL

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import orjson
 
-from .._grammar import parse_tool_calls
+from .._grammar import shared_tool_calls
 from ..analyze import is_natural_request
 
 __all__ = ["MIN_REQUEST_KEPT", "request_problems", "turns_problem", "unchanged"]
@@ -99,7 +99,7 @@ def _canonical_text(text: str) -> str:
     pieces: list[str] = []
     pos = 0
     spans: list[tuple[tuple[int, int], Any]] = []
-    for call in parse_tool_calls(text):
+    for call in shared_tool_calls(text):
         if call.arguments_span is not None and call.arguments_error is None:
             spans.append((call.arguments_span, call.arguments))
         if call.result_span is not None and call.result_error is None:

@@ -25,7 +25,7 @@ import hashlib
 import itertools
 import random
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -140,19 +140,47 @@ class _Window:
             self.counts[prompt] += 1
 
 
-def _take(queue: deque[Row], window: _Window, left: Counter[int]) -> Row | None:
+class _Left:
+    """How many rows each prompt still has to place, and the largest such count (kept
+    as placements go, so a scan can stop at the first row that reaches it)."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self.counts: Counter[int] = Counter(r.prompt for r in rows if r.prompt is not None)
+        self._sizes: Counter[int] = Counter(self.counts.values())
+        self.top = max(self._sizes, default=0)
+
+    def placed(self, prompt: int | None) -> None:
+        if prompt is None:
+            return
+        n = self.counts[prompt]
+        self.counts[prompt] = n - 1
+        self._sizes[n] -= 1
+        self._sizes[n - 1] += 1
+        while self.top > 0 and not self._sizes[self.top]:
+            self.top -= 1
+
+
+def _take(queue: deque[Row], window: _Window, left: _Left) -> Row | None:
     """The row to place from ``queue``: among the first :data:`_LOOKAHEAD` whose prompt is
     clear of the window, the one whose prompt has the most rows still to place (they are
     the hardest to keep apart later), the earliest on ties."""
-    best, best_i = None, -1
+    best, best_i = -1, -1
+    recent, counts, top = window.counts, left.counts, left.top
     for i, row in enumerate(queue):
         if i >= _LOOKAHEAD:
             break
-        if window.clear(row.prompt):
-            weight = left[row.prompt] if row.prompt is not None else 0
-            if best is None or weight > best:
-                best, best_i = weight, i
-    if best is None:
+        prompt = row.prompt
+        if prompt is None:
+            weight = 0
+        elif recent[prompt]:
+            continue
+        else:
+            weight = counts[prompt]
+        if weight > best:
+            best, best_i = weight, i
+            if weight >= top:  # no row can weigh more: the earliest such one wins
+                break
+    if best_i < 0:
         return None
     row = queue[best_i]
     del queue[best_i]
@@ -191,9 +219,7 @@ def arrange(
     bad_paired = bad_paired[shift:] + bad_paired[:shift]
     queues = (deque(spread_in(good_paired, good_rest)), deque(spread_in(bad_paired, bad_rest)))
     window = _Window(gap)
-    left: Counter[int] = Counter(
-        r.prompt for r in (*desirable, *undesirable) if r.prompt is not None
-    )
+    left = _Left(itertools.chain(desirable, undesirable))
     out: list[Row] = []
     close = 0
     placed = [0, 0]
@@ -213,8 +239,7 @@ def arrange(
         if row is None:  # nothing fits: keep the plan, accept a close prompt
             row = (queues[side] or queues[other]).popleft()
             close += 1
-        if row.prompt is not None:
-            left[row.prompt] -= 1
+        left.placed(row.prompt)
         window.add(row.prompt)
         out.append(row)
         placed[row.side] += 1

@@ -26,7 +26,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-import httpx2
 import orjson
 
 from .._jsonl import JsonlWriter, read_records
@@ -271,6 +270,13 @@ class BatchBackend(ClosingBackend):
                 self._has_pending.clear()
             await self._submit(chunk)
 
+    @staticmethod
+    def _raw_response() -> type[Any]:
+        """The SDK's HTTP response class (imported with the SDK, only when batches run)."""
+        import httpx2
+
+        return httpx2.Response
+
     async def _submit(self, chunk: list[tuple[str, bytes]]) -> None:
         assert self.state_dir is not None
         body = b'{"requests":[' + b",".join(line for _, line in chunk) + b"]}"
@@ -278,7 +284,7 @@ class BatchBackend(ClosingBackend):
             raw = await self._client.post(
                 "/v1/messages/batches",
                 body=orjson.loads(body),
-                cast_to=httpx2.Response,
+                cast_to=self._raw_response(),
             )
             data = orjson.loads(raw.content)
         except self._sdk.APIError as exc:
@@ -321,7 +327,7 @@ class BatchBackend(ClosingBackend):
             while not path.exists():
                 raw = await self._client.get(
                     f"/v1/messages/batches/{batch_id}",
-                    cast_to=httpx2.Response,
+                    cast_to=self._raw_response(),
                 )
                 data = orjson.loads(raw.content)
                 if data.get("processing_status") == "ended" and data.get("results_url"):

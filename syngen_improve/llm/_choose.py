@@ -13,28 +13,30 @@ from ._openai import OpenAIBackend
 
 __all__ = ["BackendName", "check_backend", "open_backend"]
 
-BackendName = Literal["anthropic", "direct", "batch", "openai"]
+BackendName = Literal["anthropic", "sdk", "batch", "openai"]
+_NAMES = ("anthropic", "sdk", "batch", "openai")
 
 
 def check_backend(backend: object) -> None:
     """Raise :class:`UsageError` unless ``backend`` is ``None``, a known name or an object
     that looks like a :class:`Backend` (checked before any work is done)."""
-    if backend is None or backend in ("anthropic", "direct", "batch", "openai"):
+    if backend is None or backend in _NAMES:
         return
     if isinstance(backend, str) or not isinstance(backend, Backend):
         raise UsageError(
-            "'backend' must be 'anthropic', 'direct', 'batch', 'openai' or a Backend, "
-            f"got {backend!r}"
+            f"'backend' must be 'anthropic', 'sdk', 'batch', 'openai' or a Backend, got {backend!r}"
         )
 
 
 def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[Backend, bool]:
     """The backend to use and whether it was made here (then the caller closes it).
-    ``None`` and the names make one from the environment; an instance is used as is."""
+    ``None`` and the names make one from the environment; an instance is used as is.
+    ``anthropic`` (the default) is the Messages API through :class:`DirectBackend`;
+    ``sdk`` is the same API through the official SDK (:class:`AnthropicBackend`)."""
     if backend is None or backend == "anthropic":
-        return AnthropicBackend(model=model), True
-    if backend == "direct":
         return DirectBackend(model=model), True
+    if backend == "sdk":
+        return AnthropicBackend(model=model), True
     if backend == "batch":
         return BatchBackend(model=model), True
     if backend == "openai":

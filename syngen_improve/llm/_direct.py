@@ -1,22 +1,24 @@
-"""A minimal Messages API client over aiohttp, without importing the SDK.
+"""The default Messages API client: the request straight over aiohttp, no SDK import.
 
-Importing ``anthropic`` 2.x takes 1.0-1.5 s here, which is most of a run's time to first
-request, and its request path costs ~1 ms of CPU a request. This backend sends the same
-request (``POST {base}/v1/messages`` with the body :meth:`Request.body` builds, API version
-``2026-10-21``, ``Authorization: Bearer``) and reads the reply with the same validation
-as :class:`AnthropicBackend`, so errors, retries and redaction behave the same. It is an
-opt-in for measurement (``DirectBackend(model=...)`` as ``backend=``); the SDK stays the
-default, and everything else (batches, token counting) keeps using it.
+Importing ``anthropic`` 2.x takes 1.0-1.5 s here, which was most of a run's time to first
+request, and its request path costs ~1 ms of CPU a request (measurements in
+docs/benchmarks.md). This backend sends the request the SDK would (``POST
+{base}/v1/messages`` with the body :meth:`Request.body` builds, API version ``2026-10-21``,
+``Authorization: Bearer``) and reads the reply with the same validation as
+:class:`AnthropicBackend`, so errors, retries and redaction behave the same. The SDK stays
+one name away (``backend="sdk"``) and keeps doing everything else (batches, token counting).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 import orjson
 
 from .._fdlimit import is_out_of_files, out_of_files
+from .._version import __version__
 from ..errors import UsageError
 from ._anthropic import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key, status_error
 from ._backend import BackendError, ClosingBackend, Reply, Request
@@ -30,11 +32,14 @@ __all__ = ["API_VERSION", "DirectBackend"]
 #: The API version anthropic 2.x speaks (sent as ``anthropic-version``).
 API_VERSION: Final = "2026-10-21"
 _DEFAULT_BASE: Final = "https://api.anthropic.com"
+_LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
 
 
 class DirectBackend(ClosingBackend):
     """Messages API calls straight over aiohttp (see the module docstring). ``api_key`` /
-    ``base_url`` default to ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_BASE_URL``."""
+    ``base_url`` default to ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_BASE_URL``; proxies come
+    from ``HTTPS_PROXY`` / ``NO_PROXY`` as with the SDK; ``default_headers`` are added to
+    every request (an API gateway's own headers)."""
 
     def __init__(
         self,
@@ -42,6 +47,7 @@ class DirectBackend(ClosingBackend):
         model: str = DEFAULT_MODEL,
         api_key: str | None = None,
         base_url: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         if not model:
             raise UsageError("'model' must be a non-empty model id")
@@ -54,7 +60,10 @@ class DirectBackend(ClosingBackend):
             "anthropic-version": API_VERSION,
             "content-type": "application/json",
             "accept": "application/json",
+            "user-agent": f"syngen-improve/{__version__}",
         }
+        for name, value in (default_headers or {}).items():  # a gateway's own headers
+            self._headers[name.lower()] = value
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
@@ -64,9 +73,15 @@ class DirectBackend(ClosingBackend):
         if self._session is None:
             import aiohttp
 
-            # The engine bounds concurrency; the connector must not add a second limit.
+            # The engine bounds concurrency and times attempts out: the session adds no
+            # second limit and no total timeout of its own (aiohttp's default is 300 s).
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector)
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
+            # A proxy cannot reach this machine's loopback: the built-in fake never uses one.
+            host = urlsplit(self.base_url).hostname
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=timeout, trust_env=host not in _LOOPBACK
+            )
         return self._session
 
     async def send(self, request: Request) -> Reply:

@@ -7,7 +7,7 @@ from typing import Any, Final
 
 import orjson
 
-from .._model import iter_tool_calls
+from .._conventions import iter_tool_calls
 from ..llm import Reply, Request
 from ..validate import ToolRegistry
 from ._templates import Templates

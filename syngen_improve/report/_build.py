@@ -9,8 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .._conventions import iter_tool_calls
 from .._jsonl import read_records
-from .._model import iter_tool_calls
 from .._version import __version__
 from ..analyze import agent_of
 from ..errors import InputNotFound

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._model import DIMENSIONS
+from .._conventions import DIMENSIONS
 from ..outputs import Layout
 
 __all__ = ["render_markdown", "write_chart"]

@@ -75,7 +75,8 @@ async def improve_dataset(
     ``config`` is an :class:`~syngen_improve.ImproveConfig`; ``options`` change any of its
     fields for this call (``concurrency=32``, ``answers=4``, ``rpm=4000``, ...).
     ``backend`` is a backend instance (yours, or ``syngen_improve.testing``'s) or the
-    name of one to make from the environment: ``"anthropic"`` (default), ``"batch"``
+    name of one to make from the environment: ``"anthropic"`` (default; the Messages API
+    without the SDK), ``"sdk"`` (the same through the anthropic SDK), ``"batch"``
     (Message Batches, half price, state under ``output_dir/state/batch``), ``"openai"``.
     Without ``resume=True`` a folder that holds results is refused.
     """

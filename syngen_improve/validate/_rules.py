@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from .._grammar import ToolCall, parse_tool_calls
-from .._model import CONTEXT_FIELDS, SESSION_ID_RE, WORKSPACE_ID_RE
+from .._conventions import CONTEXT_FIELDS, SESSION_ID_RE, WORKSPACE_ID_RE
+from .._grammar import ToolCall, shared_tool_calls
 from ..errors import UsageError
 from ._schemas import ToolRegistry
 
@@ -219,6 +219,8 @@ def _check_params(
                 c.add("P303", f"{name} has no parameter {key!r}", n)
     if c.strict:
         params = {k: v for k, v in args.items() if k != "context"}
+        if tool.surely_valid(params):
+            return
         schema_params = {k: v for k, v in props.items() if k != "context"}
         for err in tool.validator.iter_errors(params):
             # Missing and unexpected keys are P302/P303; report type/enum errors here.
@@ -270,7 +272,7 @@ def validate_example(
             if not content.strip():
                 c.add("S106", "assistant content is empty")
                 continue
-            calls = parse_tool_calls(content)
+            calls = shared_tool_calls(content)
             if not calls:
                 c.add("S107", "assistant turn has no `tool_call:`")
             for call in calls:

@@ -18,6 +18,7 @@ import orjson
 
 from .._resources import tool_schemas_path
 from ..errors import InvalidInput
+from ._quick import Check, compile_check
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -72,6 +73,7 @@ class ToolSchema:
     agent: str | None = None
     description: str = ""
     _validator: Draft202012Validator | None = field(default=None, repr=False, compare=False)
+    _quick: tuple[Check | None] | None = field(default=None, repr=False, compare=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The compiled validator is rebuilt where it is needed, never pickled.
@@ -86,6 +88,17 @@ class ToolSchema:
     def required(self) -> tuple[str, ...]:
         req = self.parameters.get("required")
         return tuple(req) if isinstance(req, list) else ()
+
+    def surely_valid(self, params: Any) -> bool:
+        """True when ``params`` certainly passes :attr:`validator` apart from the schema's
+        top-level ``required`` (a compiled check, see :mod:`._quick`); False means "ask
+        the validator", which names the problem if there is one."""
+        quick = self._quick
+        if quick is None:
+            quick = (compile_check(self.parameters),)
+            object.__setattr__(self, "_quick", quick)
+        check = quick[0]
+        return check is not None and check(params)
 
     @property
     def validator(self) -> Draft202012Validator:

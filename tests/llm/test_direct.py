@@ -93,17 +93,84 @@ def test_it_does_not_import_the_sdk() -> None:
     assert done.stdout.strip() == "False"
 
 
-def test_the_cli_runs_with_backend_direct(tmp_path: Path) -> None:
-    """`--backend direct` (and `backend="direct"`) makes the client from the environment."""
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The CLI in a child process; its last stdout line says whether the SDK was imported."""
+    code = (
+        "import sys\n"
+        "from syngen_improve.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print('sdk imported:', 'anthropic' in sys.modules)\n"
+        "sys.exit(code)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
+                          text=True, check=False)  # fmt: skip
+
+
+@pytest.mark.parametrize(("backend", "sdk"), [([], False), (["--backend", "sdk"], True)])
+def test_the_cli_default_is_this_client_and_sdk_names_the_sdk(
+    tmp_path: Path, backend: list[str], sdk: bool
+) -> None:
     out = tmp_path / "out"
     with fake_server_process("--api-key", KEY) as url:
         env = {**os.environ, "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": KEY}
-        done = subprocess.run(
-            [sys.executable, "-m", "syngen_improve", "improve", str(sample_path()), "--out",
-             str(out), "--backend", "direct", "--no-progress", "--limit", "30"],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+        done = _cli(["improve", str(sample_path()), "--out", str(out), "--no-progress",
+                     "--limit", "30", *backend], env)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == f"sdk imported: {sdk}"
     report = (out / "report.json").read_text()
     assert '"improved": ' in report
     assert (out / "improved_examples.jsonl").read_text().count("\n") > 0
+
+
+async def test_a_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP(S)_PROXY is honoured as the SDK honours it; the fake plays the proxy and
+    answers the absolute-form request meant for a host that does not resolve."""
+    async with FakeAnthropicServer(config=FakeConfig(api_key=KEY)) as server:
+        monkeypatch.setenv("HTTP_PROXY", server.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with DirectBackend(api_key=KEY, base_url="http://api.anthropic.invalid") as b:
+            reply = await b.send(improve_request())
+        assert reply.content
+        assert server.counters.requests == 1
+
+
+async def test_loopback_never_goes_through_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    async with (
+        FakeAnthropicServer(config=FakeConfig(api_key=KEY)) as server,
+        DirectBackend(api_key=KEY, base_url=server.url) as direct,
+    ):
+        assert (await direct.send(improve_request())).content
+
+
+async def test_headers_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's auth and version headers, our user agent, and a gateway's extra headers."""
+    from aiohttp import web
+
+    seen: list[dict[str, str]] = []
+
+    async def messages(request: web.Request) -> web.Response:
+        seen.append({k.lower(): v for k, v in request.headers.items()})
+        return web.json_response({"error": {"type": "overloaded_error", "message": "busy"}},
+                                 status=529)  # fmt: skip
+
+    app = web.Application()
+    app.router.add_post("/v1/messages", messages)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with DirectBackend(api_key=KEY, base_url=f"http://127.0.0.1:{port}",
+                                 default_headers={"X-Gateway-Team": "kto"}) as direct:  # fmt: skip
+            with pytest.raises(BackendError):
+                await direct.send(improve_request())
+    finally:
+        await runner.cleanup()
+    (headers,) = seen
+    assert headers["authorization"] == f"Bearer {KEY}"
+    assert headers["anthropic-version"] == "2026-10-21"
+    assert headers["user-agent"].startswith("syngen-improve/")
+    assert headers["x-gateway-team"] == "kto"

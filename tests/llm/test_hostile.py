@@ -12,18 +12,34 @@ import pytest
 
 import syngen_improve.llm._retry
 from syngen_improve import improve_dataset, sample_path
-from syngen_improve.llm import AnthropicBackend, RetryPolicy, parse_retry_after
+from syngen_improve.llm import AnthropicBackend, DirectBackend, RetryPolicy, parse_retry_after
 from syngen_improve.llm._redact import MIN_PIECE, Redactor
-from syngen_improve.testing import FakeAnthropic, FakeConfig
+from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeConfig
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.005)
 SENTINEL = "sk-ant-api03-SENTINEL-7c1d9e2f4a6b8c0d2e4f6a8b"
 
 
-async def run(out: Path, config: FakeConfig, key: str = "sk-test") -> tuple[Any, FakeAnthropic]:
+@pytest.fixture(params=["direct", "sdk"])
+def client(request: pytest.FixtureRequest) -> str:
+    """Both clients: the default (real HTTP to the fake) and the SDK (in-process)."""
+    return str(request.param)
+
+
+async def run(
+    out: Path, config: FakeConfig, key: str = "sk-test", client: str = "sdk"
+) -> tuple[Any, FakeAnthropic]:
     fake = FakeAnthropic(config)
-    client = httpx2.AsyncClient(transport=fake.transport())
-    backend = AnthropicBackend(api_key=key, base_url="http://fake", http_client=client)
+    if client == "direct":
+        async with (
+            FakeAnthropicServer(fake) as server,
+            DirectBackend(api_key=key, base_url=server.url) as direct,
+        ):
+            result = await improve_dataset(sample_path(), out, backend=direct, retry=FAST,
+                                           progress=False, concurrency=16)  # fmt: skip
+        return result, fake
+    http = httpx2.AsyncClient(transport=fake.transport())
+    backend = AnthropicBackend(api_key=key, base_url="http://fake", http_client=http)
     async with backend:
         result = await improve_dataset(sample_path(), out, backend=backend, retry=FAST,
                                        progress=False, concurrency=16)  # fmt: skip
@@ -35,8 +51,11 @@ async def run(out: Path, config: FakeConfig, key: str = "sk-test") -> tuple[Any,
     ["content_string", "block_not_object", "body_array", "usage_string", "usage_negative",
      "remaining_negative"],
 )  # fmt: skip
-async def test_a_hostile_reply_costs_one_request_not_the_run(kind: str, tmp_path: Path) -> None:
-    result, fake = await run(tmp_path, FakeConfig(hostile_rates={kind: 0.05}, seed=5))
+async def test_a_hostile_reply_costs_one_request_not_the_run(
+    kind: str, tmp_path: Path, client: str
+) -> None:
+    result, fake = await run(tmp_path, FakeConfig(hostile_rates={kind: 0.05}, seed=5),
+                             client=client)  # fmt: skip
     assert fake.counters.hostile[kind] > 0
     assert result.counts.improved == 120
     assert result.report.complete
@@ -60,11 +79,11 @@ async def test_a_day_long_retry_after_is_capped(
 
 
 async def test_the_key_never_reaches_any_output(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], client: str
 ) -> None:
     config = FakeConfig(hostile_rates={"key_echo": 0.3, "key_in_request_id": 0.3}, seed=4,
                         fault_rates={"500": 0.2})  # fmt: skip
-    result, fake = await run(tmp_path, config, key=SENTINEL)
+    result, fake = await run(tmp_path, config, key=SENTINEL, client=client)
     assert fake.counters.hostile["key_echo"] > 0
     assert fake.counters.hostile["key_in_request_id"] > 0
     out = capsys.readouterr()
@@ -87,11 +106,13 @@ def test_the_redactor_catches_pieces_in_any_case() -> None:
     assert Redactor(None)("anything") == "anything"
 
 
-async def test_a_server_that_says_come_back_tomorrow_ends_the_run_fast(tmp_path: Path) -> None:
+async def test_a_server_that_says_come_back_tomorrow_ends_the_run_fast(
+    tmp_path: Path, client: str
+) -> None:
     """retry-after of a day on 30% of requests: those requests give up at once as service
     failures (a resume retries them); nobody waits a day, or a minute."""
     config = FakeConfig(hostile_rates={"retry_after_day": 0.3}, seed=9)
-    result, fake = await run(tmp_path, config)
+    result, fake = await run(tmp_path, config, client=client)
     assert fake.counters.hostile["retry_after_day"] > 0
     assert result.counts.retryable > 0
     assert result.counts.improved + result.counts.retryable == 120

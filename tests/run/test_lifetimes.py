@@ -13,12 +13,12 @@ import syngen_improve.run._finish
 from syngen_improve import improve_dataset, sample_path
 from syngen_improve._lock import FolderLock
 from syngen_improve.errors import FolderBusy, OutputExists, ServiceRefused
-from syngen_improve.llm import AnthropicBackend
+from syngen_improve.llm import DirectBackend
 from syngen_improve.outputs import Layout
 from syngen_improve.testing import FakeAnthropicServer, FakeConfig
 
 
-class Counting(AnthropicBackend):
+class Counting(DirectBackend):
     """The backend ``improve_dataset`` makes, counting how many are open."""
 
     opened: ClassVar[int] = 0
@@ -36,7 +36,7 @@ class Counting(AnthropicBackend):
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropicServer]:
     Counting.opened = Counting.closed = 0
-    monkeypatch.setattr(syngen_improve.llm._choose, "AnthropicBackend", Counting)
+    monkeypatch.setattr(syngen_improve.llm._choose, "DirectBackend", Counting)
     with FakeAnthropicServer(config=FakeConfig(api_key="sk-good")) as srv:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-good")

@@ -128,9 +128,7 @@ async def test_options_are_checked_before_any_work(tmp_path: Path) -> None:
             await improve_dataset(sample_path(), tmp_path, backend=backend, **bad)
     with pytest.raises(FileNotFoundError, match="input file not found"):
         await improve_dataset(tmp_path / "nope.jsonl", tmp_path / "o", backend=backend)
-    with pytest.raises(
-        ValueError, match="'backend' must be 'anthropic', 'direct', 'batch', 'openai'"
-    ):
+    with pytest.raises(ValueError, match="'backend' must be 'anthropic', 'sdk', 'batch', 'openai'"):
         await improve_dataset(sample_path(), tmp_path, backend="gpt")  # type: ignore[arg-type]
     await backend.aclose()
     assert not (tmp_path / "state").exists()
