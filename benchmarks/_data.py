@@ -35,3 +35,21 @@ def repeated(path: Path, n: int, *, valid_only: bool = False) -> Path:
         for i in range(n):
             fh.write(lines[i % len(lines)])
     return path
+
+
+def all_poor(path: Path, n: int) -> Path:
+    """The valid sample lines repeated to ``n``, each scored poor (overall 2.0), so that an
+    improve run sends one request per line; written once per path."""
+    if path.exists():
+        return path
+    import orjson
+
+    lines = sample_lines(valid_only=True)
+    with open(path, "wb") as fh:
+        for i in range(n):
+            example = orjson.loads(lines[i % len(lines)])
+            scores = example.get("quality_scores")
+            example["quality_scores"] = {**(scores if isinstance(scores, dict) else {}),
+                                         "overall_quality": 2.0}  # fmt: skip
+            fh.write(orjson.dumps(example) + b"\n")
+    return path

@@ -158,9 +158,10 @@ class JsonlWriter:
         self._write_bytes(orjson.dumps(record) + b"\n")
         self.count += 1
 
-    def write_many(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Append several records with one system call."""
-        lines = [orjson.dumps(r) for r in records]
+    def write_many(self, records: Iterable[Mapping[str, Any] | bytes]) -> None:
+        """Append several records with one system call (``bytes``: one JSON line, already
+        encoded, without its newline)."""
+        lines = [r if isinstance(r, bytes) else orjson.dumps(r) for r in records]
         if lines:
             self._write_bytes(b"\n".join(lines) + b"\n")
             self.count += len(lines)
@@ -206,7 +207,10 @@ def replace_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def write_jsonl_atomic(
-    path: str | os.PathLike[str], records: Iterable[Mapping[str, Any]], *, batch: int = 512
+    path: str | os.PathLike[str],
+    records: Iterable[Mapping[str, Any] | bytes],
+    *,
+    batch: int = 512,
 ) -> int:
     """Write ``records`` (consumed lazily, ``batch`` lines per system call) to a file
     beside ``path`` and rename it over ``path`` once all are written, so a reader never
@@ -216,7 +220,7 @@ def write_jsonl_atomic(
     tmp.unlink(missing_ok=True)
     try:
         with JsonlWriter(tmp) as writer:
-            chunk: list[Mapping[str, Any]] = []
+            chunk: list[Mapping[str, Any] | bytes] = []
             for record in records:
                 chunk.append(record)
                 if len(chunk) >= batch:

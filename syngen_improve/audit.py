@@ -24,6 +24,7 @@ from ._jsonl import Record, read_jsonl
 from .errors import InputNotFound, UsageError
 
 __all__ = [
+    "Auditor",
     "FEATURES",
     "ShortcutAudit",
     "Surface",
@@ -139,32 +140,49 @@ class ShortcutAudit:
         return "\n".join(out)
 
 
-def audit_rows(rows: Iterable[Mapping[str, Any]], *, threshold: float = THRESHOLD) -> ShortcutAudit:
-    """Audit labelled rows (``label`` True / False; others are skipped)."""
-    if not 0.5 < threshold <= 1.0:
-        raise UsageError(f"'threshold' must be in (0.5, 1], got {threshold}")
-    values: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in FEATURES}
-    audit = ShortcutAudit(threshold=threshold)
-    for row in rows:
+class Auditor:
+    """:func:`audit_rows` one row at a time: :meth:`add` each row, then :meth:`result`
+    (the report feeds it from the same pass as its other checks)."""
+
+    def __init__(self, *, threshold: float = THRESHOLD) -> None:
+        if not 0.5 < threshold <= 1.0:
+            raise UsageError(f"'threshold' must be in (0.5, 1], got {threshold}")
+        self.threshold = threshold
+        self._values: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in FEATURES}
+        self._counts = [0, 0]
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Count a labelled row (``label`` True / False; others are skipped)."""
         label = row.get("label")
         if not isinstance(label, bool):
-            continue
-        audit.desirable += label
-        audit.undesirable += not label
+            return
+        side = 0 if label else 1
+        self._counts[side] += 1
         surface = Surface.of(row)
         for name, (_, measure) in FEATURES.items():
-            values[name][0 if label else 1].append(measure(surface))
-    for name, (good, bad) in values.items():
-        auc = roc_auc(good, bad)
-        separation = None if auc is None else max(auc, 1 - auc)
-        audit.features[name] = {
-            "auc": None if auc is None else round(auc, 4),
-            "separation": None if separation is None else round(separation, 4),
-            "mean_desirable": round(sum(good) / len(good), 4) if good else 0.0,
-            "mean_undesirable": round(sum(bad) / len(bad), 4) if bad else 0.0,
-            "flagged": separation is not None and separation >= threshold,
-        }
-    return audit
+            self._values[name][side].append(measure(surface))
+
+    def result(self) -> ShortcutAudit:
+        audit = ShortcutAudit(self._counts[0], self._counts[1], threshold=self.threshold)
+        for name, (good, bad) in self._values.items():
+            auc = roc_auc(good, bad)
+            separation = None if auc is None else max(auc, 1 - auc)
+            audit.features[name] = {
+                "auc": None if auc is None else round(auc, 4),
+                "separation": None if separation is None else round(separation, 4),
+                "mean_desirable": round(sum(good) / len(good), 4) if good else 0.0,
+                "mean_undesirable": round(sum(bad) / len(bad), 4) if bad else 0.0,
+                "flagged": separation is not None and separation >= self.threshold,
+            }
+        return audit
+
+
+def audit_rows(rows: Iterable[Mapping[str, Any]], *, threshold: float = THRESHOLD) -> ShortcutAudit:
+    """Audit labelled rows (``label`` True / False; others are skipped)."""
+    auditor = Auditor(threshold=threshold)
+    for row in rows:
+        auditor.add(row)
+    return auditor.result()
 
 
 def audit_file(path: str | os.PathLike[str], *, threshold: float = THRESHOLD) -> ShortcutAudit:

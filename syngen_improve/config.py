@@ -151,6 +151,13 @@ class ImproveConfig:
             return self.concurrency
         return BATCH_CONCURRENCY if batch else ONLINE_CONCURRENCY
 
+    def examples_in_flight(self, *, batch: bool) -> int:
+        """Examples in progress at once: online, twice the requests in flight, so that
+        examples waiting out a back-off (a 429's retry-after, a 529) do not leave request
+        slots idle; with batches, the requests in flight."""
+        requests = self.concurrency_for(batch=batch)
+        return requests if batch else 2 * requests
+
     @property
     def prompt_templates(self) -> Templates:
         """The templates in use (the bundled ones unless replaced)."""

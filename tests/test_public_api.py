@@ -61,6 +61,7 @@ PUBLIC: dict[str, set[str]] = {
         "shape_problem",
     },
     "syngen_improve.audit": {
+        "Auditor",
         "FEATURES",
         "THRESHOLD",
         "ShortcutAudit",

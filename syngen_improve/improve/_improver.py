@@ -117,7 +117,9 @@ class Improver:
                     )
                 backend.attach(self._state_dir)
             breaker = CircuitBreaker(cfg.breaker)
-            self._engine = Engine(backend, limits=cfg.limits, retry=cfg.retry, breaker=breaker)
+            requests = None if self.batch else cfg.concurrency_for(batch=False)
+            self._engine = Engine(backend, limits=cfg.limits, retry=cfg.retry, breaker=breaker,
+                                  concurrency=requests)  # fmt: skip
             self._reask = self._engine
             if cfg.reask_online and isinstance(backend, BatchBackend):
                 online = backend.online()
@@ -249,7 +251,7 @@ class Improver:
         limit = (
             concurrency
             if concurrency is not None
-            else self.config.concurrency_for(batch=self.batch)
+            else self.config.examples_in_flight(batch=self.batch)
         )
         if isinstance(limit, bool) or limit < 1:
             raise UsageError(f"'concurrency' must be > 0, got {limit!r}")

@@ -284,7 +284,7 @@ def interleave_files(
             return records
         return _shuffled(records, random.Random(seed * 2 + salt), shuffle_buffer)
 
-    rows: Iterable[dict[str, Any]]
+    rows: Iterable[dict[str, Any] | bytes]
     if policy == "kto":
         rows, kto_counts = kto_records(good_path, bad_path, gap=gap, seed=seed,
                                        pairs_only=pairs_only)  # fmt: skip

@@ -7,11 +7,11 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .._jsonl import Record, read_jsonl
+from .._jsonl import Malformed, Record, read_jsonl
 from ..errors import UsageError
 from ._arrange import prompt_key
 
-__all__ = ["InterleaveReport", "verify_interleaving"]
+__all__ = ["InterleaveReport", "Verifier", "verifier", "verify_interleaving"]
 
 
 @dataclass
@@ -105,6 +105,93 @@ class InterleaveReport:
         return "\n".join(lines)
 
 
+class Verifier:
+    """:func:`verify_interleaving` one row at a time: :meth:`add` each line in file
+    order, then :meth:`finish` (the report also feeds other checks from the same pass)."""
+
+    def __init__(self, report: InterleaveReport) -> None:
+        self.report = report
+        gap = report.gap
+        self._recent: deque[tuple[int | None, int]] = deque(maxlen=gap)
+        self._previous: bool | None = None
+        self._run = 0
+        self._in_batch: set[bool] = set()
+        self._alternating_prefix = 0  # leading labels that read True, False, True, ...
+
+    def add(self, item: Record | Malformed) -> None:
+        report = self.report
+        if not isinstance(item, Record):
+            report.bad_labels.append(item.line)
+            return
+        label = item.data.get("label")
+        if not isinstance(label, bool):
+            report.bad_labels.append(item.line)
+            return
+        report.total += 1
+        prompt = prompt_key(item.data)
+        if prompt is not None:
+            near = next((line for p, line in self._recent if p == prompt), None)
+            if near is not None:
+                report.close_prompts += 1
+                if len(report.close_prompt_lines) < 20:
+                    report.close_prompt_lines.append((near, item.line))
+        if report.gap:
+            self._recent.append((prompt, item.line))
+        if label:
+            report.desirable += 1
+        else:
+            report.undesirable += 1
+        if len(report.first_labels) < 20:
+            report.first_labels.append(label)
+        prefix = self._alternating_prefix
+        if prefix == report.total - 1 and label is (prefix % 2 == 0):
+            self._alternating_prefix += 1
+        self._run = self._run + 1 if label == self._previous else 1
+        if self._run > report.longest_run:
+            report.longest_run, report.longest_run_label = self._run, label
+        self._previous = label
+        self._in_batch.add(label)
+        if report.total % report.batch_size == 0:
+            report.batches += 1
+            report.batches_lacking_a_label += len(self._in_batch) < 2
+            self._in_batch = set()
+
+    def finish(self) -> InterleaveReport:
+        report = self.report
+        if self._in_batch:
+            report.batches += 1
+            report.batches_lacking_a_label += len(self._in_batch) < 2
+            self._in_batch = set()
+        # Alternating while both sides last: the first 2 x min(D, U) labels alternate.
+        report.alternating = self._alternating_prefix >= 2 * min(
+            report.desirable, report.undesirable
+        )
+        return report
+
+
+def verifier(
+    path: str | os.PathLike[str],
+    *,
+    batch_size: int = 8,
+    desirable_weight: float = 1.0,
+    undesirable_weight: float = 1.0,
+    gap: int = 8,
+) -> Verifier:
+    """A :class:`Verifier` for ``path`` (the options checked up front)."""
+    if gap < 0:
+        raise UsageError(f"'gap' must be >= 0, got {gap}")
+    if batch_size < 1:
+        raise UsageError(f"'batch_size' must be >= 1, got {batch_size}")
+    for name, w in (("desirable_weight", desirable_weight),
+                    ("undesirable_weight", undesirable_weight)):  # fmt: skip
+        if w <= 0:
+            raise UsageError(f"{name!r} must be > 0, got {w}")
+    return Verifier(InterleaveReport(
+        str(path), batch_size, desirable_weight=desirable_weight,
+        undesirable_weight=undesirable_weight, gap=gap,
+    ))  # fmt: skip
+
+
 def verify_interleaving(
     path: str | os.PathLike[str],
     *,
@@ -116,61 +203,8 @@ def verify_interleaving(
     """Check a KTO file in trainer order: alternation, balance, longest run, batches of
     ``batch_size`` lacking a label, TRL's weight range, and rows sharing a prompt within
     ``gap`` rows of each other. One streaming pass."""
-    if gap < 0:
-        raise UsageError(f"'gap' must be >= 0, got {gap}")
-    if batch_size < 1:
-        raise UsageError(f"'batch_size' must be >= 1, got {batch_size}")
-    for name, w in (("desirable_weight", desirable_weight),
-                    ("undesirable_weight", undesirable_weight)):  # fmt: skip
-        if w <= 0:
-            raise UsageError(f"{name!r} must be > 0, got {w}")
-    report = InterleaveReport(
-        str(path), batch_size, desirable_weight=desirable_weight,
-        undesirable_weight=undesirable_weight, gap=gap,
-    )  # fmt: skip
-    recent: deque[tuple[int | None, int]] = deque(maxlen=gap) if gap else deque(maxlen=0)
-    previous: bool | None = None
-    run = 0
-    in_batch: set[bool] = set()
-    alternating_prefix = 0  # leading labels that read True, False, True, ...
+    check = verifier(path, batch_size=batch_size, desirable_weight=desirable_weight,
+                     undesirable_weight=undesirable_weight, gap=gap)  # fmt: skip
     for item in read_jsonl(path):
-        if not isinstance(item, Record):
-            report.bad_labels.append(item.line)
-            continue
-        label = item.data.get("label")
-        if not isinstance(label, bool):
-            report.bad_labels.append(item.line)
-            continue
-        report.total += 1
-        prompt = prompt_key(item.data)
-        if prompt is not None:
-            near = next((line for p, line in recent if p == prompt), None)
-            if near is not None:
-                report.close_prompts += 1
-                if len(report.close_prompt_lines) < 20:
-                    report.close_prompt_lines.append((near, item.line))
-        if gap:
-            recent.append((prompt, item.line))
-        if label:
-            report.desirable += 1
-        else:
-            report.undesirable += 1
-        if len(report.first_labels) < 20:
-            report.first_labels.append(label)
-        if alternating_prefix == report.total - 1 and label is (alternating_prefix % 2 == 0):
-            alternating_prefix += 1
-        run = run + 1 if label == previous else 1
-        if run > report.longest_run:
-            report.longest_run, report.longest_run_label = run, label
-        previous = label
-        in_batch.add(label)
-        if report.total % batch_size == 0:
-            report.batches += 1
-            report.batches_lacking_a_label += len(in_batch) < 2
-            in_batch = set()
-    if in_batch:
-        report.batches += 1
-        report.batches_lacking_a_label += len(in_batch) < 2
-    # Alternating while both sides last: the first 2 x min(D, U) labels alternate.
-    report.alternating = alternating_prefix >= 2 * min(report.desirable, report.undesirable)
-    return report
+        check.add(item)
+    return check.finish()

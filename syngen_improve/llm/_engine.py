@@ -10,6 +10,7 @@ pauses every worker when a 429's headers say the account's bucket is empty (any 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import time
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import SyngenError
+from ..errors import SyngenError, UsageError
 from ._backend import Backend, BackendError, Reply, Request
 from ._breaker import CircuitBreaker, is_service_failure
 from ._limits import RateLimiter, RateLimits, exhausted_for
@@ -133,8 +134,14 @@ class Engine:
         batch: bool = False,
         rng: random.Random | None = None,
         breaker: CircuitBreaker | None = None,
+        concurrency: int | None = None,
     ) -> None:
+        if concurrency is not None and concurrency < 1:
+            raise UsageError(f"'concurrency' must be > 0, got {concurrency}")
         self.backend = backend
+        # Attempts in flight at once (None: as many as callers make); a caller waiting out
+        # a back-off holds none.
+        self._slots = asyncio.Semaphore(concurrency) if concurrency is not None else None
         self.limiter = limits if isinstance(limits, RateLimiter) else RateLimiter(limits)
         self.retry = retry or RetryPolicy()
         self.pricing = pricing if pricing is not None else price_for(backend.model)
@@ -146,6 +153,8 @@ class Engine:
         self._latencies: deque[float] = deque(maxlen=_LATENCY_WINDOW)
         self._adapted: float | None = None
         self._seen = 0
+        # Attempts in flight: their timeout, when they were sent (loop time), their cuts.
+        self._inflight: dict[asyncio.Timeout, tuple[float, int]] = {}
         self.stats = EngineStats()
         self._rng = rng or random.Random()
         self.breaker = breaker if breaker is not None else CircuitBreaker()
@@ -165,8 +174,38 @@ class Engine:
             ordered = sorted(self._latencies)
             p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
             policy = self.retry
-            adapted = max(policy.min_timeout, p99 * policy.timeout_factor)
-            self._adapted = min(policy.timeout, adapted)
+            adapted = min(policy.timeout, max(policy.min_timeout, p99 * policy.timeout_factor))
+            if self._adapted is None or adapted < self._adapted:
+                self._shorten_inflight(adapted)
+            self._adapted = adapted
+
+    def _shorten_inflight(self, limit: float) -> None:
+        """Bring in the deadlines of the attempts in flight to a new, shorter limit: the
+        first wave of a run is sent before any latency is known, and a hung request in it
+        would otherwise hold its worker for the whole ceiling."""
+        now = asyncio.get_running_loop().time()
+        for cm, (sent, cuts) in self._inflight.items():
+            deadline = sent + min(limit * 2**cuts, self._timeout)
+            current = cm.when()
+            if current is None or deadline < current:
+                cm.reschedule(max(deadline, now))
+
+    async def _attempt(self, request: Request, cuts: int) -> tuple[Reply, float]:
+        """One attempt within its time limit (doubled for each earlier cut of this request:
+        a long reply still lands), holding a slot: the reply and when it was sent."""
+        async with self._slots if self._slots is not None else contextlib.nullcontext():
+            limit = min(self.attempt_timeout * 2**cuts, self._timeout)
+            sent = time.monotonic()
+            started = asyncio.get_running_loop().time()
+            try:
+                async with asyncio.timeout(limit) as cm:
+                    self._inflight[cm] = (started, cuts)
+                    try:
+                        return await self.backend.send(request), sent
+                    finally:
+                        del self._inflight[cm]
+            except TimeoutError:
+                raise _Cut((cm.when() or started + limit) - started) from None
 
     async def complete(self, request: Request, *, body_size: int | None = None) -> Reply:
         """Send ``request`` until it succeeds or the policy gives up (:class:`RequestFailed`).
@@ -177,7 +216,7 @@ class Engine:
         size = body_size if body_size is not None else _rough_size(request)
         estimate = estimate_input_tokens(size)
         stats = self.stats
-        attempt = 0
+        attempt = cuts = 0
         while True:
             attempt += 1
             probe = await self.breaker.admit()
@@ -185,14 +224,12 @@ class Engine:
             stats.requests += 1
             if attempt > 1:
                 stats.retried += 1
-            limit = self.attempt_timeout
-            sent = time.monotonic()
             try:
-                async with asyncio.timeout(limit):
-                    reply = await self.backend.send(request)
-            except TimeoutError:
+                reply, sent = await self._attempt(request, cuts)
+            except _Cut as cut:
                 stats.timeouts += 1
-                error = BackendError(f"no reply within {limit:g} s", error_type="timeout")
+                cuts += 1
+                error = BackendError(f"no reply within {cut.waited:.3g} s", error_type="timeout")
             except BackendError as exc:
                 error = exc
             else:
@@ -235,6 +272,14 @@ class Engine:
             await asyncio.sleep(
                 self.retry.delay(max(1, attempt), retry_after=error.retry_after, rng=self._rng)
             )
+
+
+class _Cut(Exception):
+    """An attempt that hit its time limit (``waited`` seconds)."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(waited)
+        self.waited = waited
 
 
 def _rough_size(request: Request) -> int:

@@ -77,8 +77,9 @@ class RetryPolicy:
     timeout is set explicitly: ``timeout=`` / ``--timeout``) the engine cuts an attempt
     sooner, at ``timeout_factor`` x the 99th percentile of the run's observed latencies,
     never below ``min_timeout`` nor above ``timeout``: a hung request costs a few typical
-    latencies, not two minutes. Client errors (400, 401, 403, 404, 413, ...) are never
-    retried.
+    latencies, not two minutes. A request that was cut gets twice the time on its next
+    attempt (up to ``timeout``), so a reply that is merely long still arrives. Client
+    errors (400, 401, 403, 404, 413, ...) are never retried.
     """
 
     max_attempts: int = 6
@@ -87,7 +88,7 @@ class RetryPolicy:
     timeout: float = 120.0
     retry_statuses: frozenset[int] = field(default=RETRYABLE_STATUSES)
     adaptive: bool = True
-    min_timeout: float = 15.0
+    min_timeout: float = 2.0
     timeout_factor: float = 4.0
 
     def __post_init__(self) -> None:

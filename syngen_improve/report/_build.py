@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._conventions import iter_tool_calls
-from .._jsonl import read_records
+from .._jsonl import Record, read_jsonl, read_records
 from .._version import __version__
 from ..analyze import agent_of
 from ..errors import InputNotFound
@@ -50,74 +50,98 @@ def _sum_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _improved(layout: Layout) -> dict[str, Any]:
+class _Improvements:
     """Quality before/after (both from the judge, over the improvements it scored on both
-    sides), the dataset's own scores of the same originals beside them, and tool coverage."""
-    before: list[dict[str, Any]] = []
-    after: list[dict[str, Any]] = []
-    dataset: list[dict[str, Any]] = []
-    calls: Counter[str] = Counter()
-    for record in read_records(layout.improved):
+    sides), the dataset's own scores of the same originals beside them, tool coverage,
+    and the strict validation of every desirable row: fed one row at a time."""
+
+    def __init__(self, path: Path) -> None:
+        from ..validate import ToolRegistry, ValidationReport
+
+        self.validation = ValidationReport(path=str(path), profile="strict")
+        self._schemas = ToolRegistry.default()
+        self.before: list[dict[str, Any]] = []
+        self.after: list[dict[str, Any]] = []
+        self.dataset: list[dict[str, Any]] = []
+        self.calls: Counter[str] = Counter()
+
+    def add(self, item: Record) -> None:
+        self.validation.add(item, self._schemas)
+        record = item.data
         if not is_improvement(record):
-            continue
+            return
         for _, call in iter_tool_calls(record):
             if call.name:
-                calls[call.name] += 1
+                self.calls[call.name] += 1
         scores, judged = record.get("quality_scores"), record.get("original_judge_scores")
         if (
             isinstance(scores, dict)
             and scores.get("scored_by") == "judge"
             and isinstance(judged, dict)
         ):
-            after.append(scores)
-            before.append(judged)
+            self.after.append(scores)
+            self.before.append(judged)
             own = record.get("original_quality_scores")
             if isinstance(own, dict):
-                dataset.append(own)
-    return {
-        "judged": len(after),
-        "before": mean_scores(before) if after else None,
-        "after": mean_scores(after) if after else None,
-        "dataset": mean_scores(dataset) if dataset else None,
-        "tool_calls": calls,
-    }
+                self.dataset.append(own)
+
+    def quality(self) -> dict[str, Any]:
+        return {
+            "judged": len(self.after),
+            "before": mean_scores(self.before) if self.after else None,
+            "after": mean_scores(self.after) if self.after else None,
+            "dataset": mean_scores(self.dataset) if self.dataset else None,
+            "tool_calls": self.calls,
+        }
+
+    def strict_validation(self) -> dict[str, Any]:
+        from ..validate import Level
+
+        v = self.validation
+        if not v.total:
+            return {"profile": "strict", "total": 0, "passed": 0, "pass_rate": None,
+                    "warnings": {}}  # fmt: skip
+        warnings = {
+            code: n for code, n in v.by_code.most_common() if v.levels.get(code) is Level.WARN
+        }
+        return {
+            "profile": "strict",
+            "total": v.total,
+            "passed": v.passed,
+            "pass_rate": round(v.pass_rate, 6),
+            "warnings": dict(list(warnings.items())[:10]),
+        }
 
 
-def _failures(layout: Layout) -> tuple[dict[str, int], int]:
-    """The failures by reason, and how many of them a resume retries (one read)."""
-    reasons: Counter[str] = Counter()
-    retryable = 0
-    for record in read_records(layout.failed):
-        reasons[str(record.get("reason"))] += 1
-        retryable += is_transient(record)
-    return dict(reasons.most_common()), retryable
+def _from_rows(layout: Layout, gap: int) -> tuple[_Improvements, dict[str, Any] | None,
+                                                   dict[str, Any] | None]:  # fmt: skip
+    """The sections read from rows: the improvements (quality, coverage, strict
+    validation), the KTO file's order and its label shortcuts. One pass over the KTO file
+    when it holds every desirable row (each row decoded, its tool calls parsed, once for
+    all of them); the desirable file is read only when it does not."""
+    from ..audit import Auditor
+    from ..interleave._verify import verifier
 
-
-def _validation(layout: Layout) -> dict[str, Any]:
-    from ..validate import Level, validate_file
-
-    if not layout.improved.exists() or not layout.improved.stat().st_size:
-        return {"profile": "strict", "total": 0, "passed": 0, "pass_rate": None, "warnings": {}}
-    report = validate_file(layout.improved, profile="strict", workers=1)
-    warnings = {
-        code: n for code, n in report.by_code.most_common() if report.levels.get(code) is Level.WARN
-    }
-    return {
-        "profile": "strict",
-        "total": report.total,
-        "passed": report.passed,
-        "pass_rate": round(report.pass_rate, 6),
-        "warnings": dict(list(warnings.items())[:10]),
-    }
-
-
-def _interleaving(layout: Layout, gap: int) -> dict[str, Any] | None:
-    from ..interleave import verify_interleaving
-
+    improvements = _Improvements(layout.improved)
     if not layout.interleaved.exists():
-        return None
-    v = verify_interleaving(layout.interleaved, batch_size=_BATCH, gap=gap)
-    return {
+        for item in read_jsonl(layout.improved):
+            if isinstance(item, Record):
+                improvements.add(item)
+        return improvements, None, None
+    check, auditor = verifier(layout.interleaved, batch_size=_BATCH, gap=gap), Auditor()
+    for item in read_jsonl(layout.interleaved):
+        check.add(item)
+        if isinstance(item, Record):
+            auditor.add(item.data)
+            if item.data.get("label") is True:
+                improvements.add(item)
+    if improvements.validation.total != count_lines(layout.improved):
+        improvements = _Improvements(layout.improved)  # another policy left rows out
+        for item in read_jsonl(layout.improved):
+            if isinstance(item, Record):
+                improvements.add(item)
+    v = check.finish()
+    interleaving = {
         "rows": v.total,
         "desirable": v.desirable,
         "undesirable": v.undesirable,
@@ -131,6 +155,17 @@ def _interleaving(layout: Layout, gap: int) -> dict[str, Any] | None:
         "prompt_gap": gap,
         "close_prompts": v.close_prompts,
     }
+    return improvements, interleaving, auditor.result().to_dict()
+
+
+def _failures(layout: Layout) -> tuple[dict[str, int], int]:
+    """The failures by reason, and how many of them a resume retries (one read)."""
+    reasons: Counter[str] = Counter()
+    retryable = 0
+    for record in read_records(layout.failed):
+        reasons[str(record.get("reason"))] += 1
+        retryable += is_transient(record)
+    return dict(reasons.most_common()), retryable
 
 
 def _warnings(report: dict[str, Any]) -> list[str]:
@@ -159,15 +194,6 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def _shortcuts(layout: Layout) -> dict[str, Any] | None:
-    """The label-shortcut audit of the KTO file (see :mod:`syngen_improve.audit`)."""
-    from ..audit import audit_file
-
-    if not layout.interleaved.exists():
-        return None
-    return audit_file(layout.interleaved).to_dict()
-
-
 def _coverage(analysis: dict[str, Any], improved_calls: Counter[str]) -> dict[str, Any]:
     tools: dict[str, int] = analysis.get("tools", {})
     agents: dict[str, dict[str, int]] = {}
@@ -188,7 +214,9 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     attempts, reasons = _ledger(layout)
     failed_reasons, retryable = _failures(layout)
     runs = list(read_records(layout.runs))
-    improved = _improved(layout)
+    gap = int(runs[-1].get("prompt_gap", 8)) if runs else 8
+    rows, interleaving, shortcuts = _from_rows(layout, gap)
+    improved = rows.quality()
     good_included = int(analysis.get("good_included", 0))
     improved_count = count_lines(layout.improved) - good_included
     poor = int(analysis.get("poor", 0))
@@ -221,9 +249,9 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "attempts": {str(k): v for k, v in sorted(attempts.items())},
         "rejections": dict(reasons.most_common()),
         "failed_reasons": failed_reasons,
-        "strict_validation": _validation(layout),
-        "interleaving": _interleaving(layout, int(runs[-1].get("prompt_gap", 8)) if runs else 8),
-        "label_shortcuts": _shortcuts(layout),
+        "strict_validation": rows.strict_validation(),
+        "interleaving": interleaving,
+        "label_shortcuts": shortcuts,
         "judged": improved["judged"],
         "quality_poor_input": {
             k: None if v is None else round(v, 4)

@@ -129,7 +129,7 @@ async def improve_dataset(
                 bar.advance(failed=outcome.status == "failed")
 
             await run_pool(source.work(sinks, bar, prior, lines), handle,
-                           concurrency=cfg.concurrency_for(batch=improver.batch))  # fmt: skip
+                           concurrency=cfg.examples_in_flight(batch=improver.batch))  # fmt: skip
 
     def record(*, complete: bool, interrupted: bool) -> dict[str, Any]:
         return {"run": run_id, **improver.stats.to_dict(), "model": improver.model,

@@ -42,12 +42,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--outage", type=float, default=0.0,
                    help="seconds from the first request when every request fails")  # fmt: skip
     p.add_argument("--outage-fault", default="529", choices=FAULTS, help="how (default 529)")
+    p.add_argument("--retry-after", type=float, default=1.0,
+                   help="seconds sent with fault 429s (default 1)")  # fmt: skip
+    p.add_argument("--hang-seconds", type=float, default=3600.0,
+                   help="how long a hung request hangs (default 3600)")  # fmt: skip
     p.add_argument("--api-key", help="accept only this key (401 otherwise)")
     p.add_argument("--batch-delay", type=float, default=0.0, help="seconds a batch takes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--replay", metavar="PAIRS", help="JSONL of {original, improved}: answer known inputs"
     )
+    p.add_argument("--record", metavar="FILE",
+                   help="append every Messages request body to FILE (JSONL)")  # fmt: skip
     args = p.parse_args(argv)
     config = FakeConfig(
         latency=args.latency,
@@ -58,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         fault_rates=_rates(args.fault, FAULTS, "--fault"),
         bad_output_rates=_rates(args.bad_output, BAD_OUTPUTS, "--bad-output"),
         api_key=args.api_key,
+        retry_after=args.retry_after,
+        hang_seconds=args.hang_seconds,
         outage=args.outage,
         outage_fault=args.outage_fault,
         batch_delay=args.batch_delay,
@@ -65,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     model = FakeModel.from_pairs(args.replay) if args.replay else None
     fake = FakeAnthropic(config, model=model)
-    asyncio.run(_serve(FakeAnthropicServer(fake, host=args.host, port=args.port)))
+    server = FakeAnthropicServer(fake, host=args.host, port=args.port, record=args.record)
+    asyncio.run(_serve(server))
 
 
 async def _serve(server: FakeAnthropicServer) -> None:

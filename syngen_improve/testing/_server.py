@@ -3,13 +3,18 @@
 The server runs either on the caller's event loop (``async with``) or on its own
 thread (``with``), so synchronous tests, async tests and scripts can all use it.
 Besides the Messages API it answers ``GET /_fake/counters`` (the counters as JSON),
-which is how a client reads them from a server in another process.
+which is how a client reads them from a server in another process, and ``GET
+/_fake/timeline`` (when each request arrived, ``time.monotonic()`` seconds). ``record=PATH``
+appends the body of every ``POST /v1/messages`` to PATH, one JSON line each, so a
+benchmark can replay exactly what a client sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +28,8 @@ from ._wire import DropConnection
 __all__ = ["FakeAnthropicServer"]
 
 COUNTERS_PATH = "/_fake/counters"
+TIMELINE_PATH = "/_fake/timeline"
+MESSAGES_PATH = "/v1/messages"
 
 
 class FakeAnthropicServer:
@@ -39,12 +46,15 @@ class FakeAnthropicServer:
         config: FakeConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        record: str | os.PathLike[str] | None = None,
     ) -> None:
         if fake is not None and config is not None:
             raise ValueError("pass either 'fake' or 'config', not both")
         self.fake = fake or FakeAnthropic(config)
         self.host = host
         self.port = port
+        self.record = Path(record) if record is not None else None
+        self._recording: int | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -67,7 +77,16 @@ class FakeAnthropicServer:
                 body=orjson.dumps(self.fake.counters.snapshot(), option=orjson.OPT_NON_STR_KEYS),
                 content_type="application/json",
             )
+        if request.method == "GET" and request.path == TIMELINE_PATH:
+            return web.Response(body=orjson.dumps(self.fake.counters.started),
+                                content_type="application/json")  # fmt: skip
         body = await request.read()
+        if (
+            self._recording is not None
+            and request.method == "POST"
+            and request.path == MESSAGES_PATH
+        ):
+            os.write(self._recording, body.strip() + b"\n")
         try:
             answer = await self.fake.handle(request.method, request.path, request.headers, body)
         except DropConnection:
@@ -78,6 +97,8 @@ class FakeAnthropicServer:
 
     async def start(self) -> None:
         """Start serving on the running event loop."""
+        if self.record is not None and self._recording is None:
+            self._recording = os.open(self.record, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -96,6 +117,9 @@ class FakeAnthropicServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._recording is not None:
+            os.close(self._recording)
+            self._recording = None
 
     async def __aenter__(self) -> FakeAnthropicServer:
         await self.start()

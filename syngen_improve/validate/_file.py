@@ -40,7 +40,7 @@ class ValidationReport:
     """
 
     path: str
-    profile: str
+    profile: Profile
     total: int = 0
     failed_lines: list[int] = field(default_factory=list)
     ignored: int = 0
@@ -113,6 +113,24 @@ class ValidationReport:
             level = self.levels.get(code, RULES[code].level)
             yield f"  {code} {level:<5} {RULES[code].name:<28} {count}"
 
+    def add(self, item: Record | Malformed, schemas: ToolRegistry) -> None:
+        """Validate one more line with the report's profile (a file is these, in order)."""
+        if isinstance(item, Malformed):
+            self.malformed.append(item)
+            return
+        self.total += 1
+        issues = validate_example(item.data, profile=self.profile, schemas=schemas, line=item.line)
+        if not issues:
+            return
+        self.issues[item.line] = issues
+        for i in issues:
+            self.by_code[i.code] += 1
+            self.levels[i.code] = i.level
+        if example_fails(item.data, issues):
+            self.failed_lines.append(item.line)
+        elif item.data.get("label") is False and any(i.level is Level.ERROR for i in issues):
+            self.ignored += 1
+
     def _absorb(self, other: ValidationReport, offset: int) -> None:
         """Add a report of a later part of the file whose line numbers start at 1."""
 
@@ -136,21 +154,7 @@ def _validate_stream(
 ) -> ValidationReport:
     report = ValidationReport(path=path, profile=profile)
     for item in items:
-        if isinstance(item, Malformed):
-            report.malformed.append(item)
-            continue
-        report.total += 1
-        issues = validate_example(item.data, profile=profile, schemas=schemas, line=item.line)
-        if not issues:
-            continue
-        report.issues[item.line] = issues
-        for i in issues:
-            report.by_code[i.code] += 1
-            report.levels[i.code] = i.level
-        if example_fails(item.data, issues):
-            report.failed_lines.append(item.line)
-        elif item.data.get("label") is False and any(i.level is Level.ERROR for i in issues):
-            report.ignored += 1
+        report.add(item, schemas)
     return report
 
 

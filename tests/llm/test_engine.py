@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -221,6 +222,45 @@ async def test_the_attempt_timeout_adapts_to_the_latencies_seen() -> None:
         await eng.backend.aclose()
     assert reply.tool_use("submit_improved_example") is not None
     assert eng.stats.timeouts == 1
+
+
+async def test_a_cut_request_gets_twice_the_time_on_its_next_attempt() -> None:
+    """A reply slower than the adapted limit (but not hung) arrives after one cut: the
+    second attempt may take 2x as long. The ceiling still bounds it."""
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.002, timeout=30, min_timeout=0.15)
+    async with FakeAnthropicServer(config=FakeConfig(latency=0.01)) as server:
+        eng = engine(server, retry=retry)
+        for n in range(32):
+            await eng.complete(request(n))
+        assert eng.attempt_timeout == pytest.approx(0.15)
+        # Now every reply takes 0.2 s: cut at 0.15 s, then allowed 0.3 s.
+        slow = FakeConfig(latency=0.2)
+        server.fake.config = server.fake.answers.config = slow
+        reply = await eng.complete(request(200))
+        await eng.backend.aclose()
+    assert reply.tool_use("submit_improved_example") is not None
+    assert eng.stats.timeouts == 1
+    assert eng.stats.retried == 1
+
+
+async def test_a_request_hung_in_the_first_wave_is_cut_once_the_limit_is_learned() -> None:
+    """The first requests leave before any latency is known (the limit is the 30 s
+    ceiling); when the limit is learned, the hung ones among them are held to it."""
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.002, timeout=30, min_timeout=0.2)
+    config = FakeConfig(latency=0.01, fault_rates={"hang": 0.05}, hang_seconds=60, seed=3)
+    async with FakeAnthropicServer(config=config) as server:
+        eng = engine(server, retry=retry)
+        started = time.monotonic()
+        async with asyncio.TaskGroup() as tg:
+            for n in range(64):  # one wave: all sent before the first reply
+                tg.create_task(eng.complete(request(n)))
+        elapsed = time.monotonic() - started
+        hung = server.counters.faults["hang"]
+        await eng.backend.aclose()
+    assert hung >= 1
+    assert eng.stats.timeouts == hung
+    assert eng.stats.succeeded == 64
+    assert elapsed < 15  # not the 30 s ceiling, nor the 60 s hang
 
 
 def test_a_timeout_set_by_the_user_is_not_adapted() -> None:

@@ -101,3 +101,29 @@ async def test_unjudged_report_says_so_and_covers_everything(tmp_path: Path) -> 
     assert set(report["coverage"]["agents"]) >= {"contentManager", "vaultManager"}
     md = (tmp_path / "report.md").read_text()
     assert "Not judged" in md
+
+
+def test_row_sections_do_not_depend_on_what_the_kto_file_holds(
+    judged: Path, tmp_path: Path
+) -> None:
+    """The report reads the improvements from the KTO file in one pass when it holds them
+    all; with rows missing (or no KTO file at all) it reads the desirable file, and the
+    improvements' figures stay the same."""
+    import shutil
+
+    full = build_report(judged)
+    copy = tmp_path / "copy"
+    shutil.copytree(judged, copy)
+    interleaved = copy / "improved_interleaved.jsonl"
+    rows = interleaved.read_text().splitlines(keepends=True)
+    interleaved.write_text("".join(rows[: len(rows) // 3]))  # a third of the rows
+    part = build_report(copy)
+    for key in ("strict_validation", "quality_before", "quality_after", "coverage", "judged"):
+        assert part[key] == full[key], key
+    assert part["interleaving"]["rows"] == len(rows) // 3
+    interleaved.unlink()
+    none = build_report(copy)
+    assert none["interleaving"] is None
+    assert none["label_shortcuts"] is None
+    assert none["strict_validation"] == full["strict_validation"]
+    assert full["strict_validation"]["total"] == full["counts"]["improved"]
