@@ -39,7 +39,9 @@ def repeated(path: Path, n: int, *, valid_only: bool = False) -> Path:
 
 def all_poor(path: Path, n: int) -> Path:
     """The valid sample lines repeated to ``n``, each scored poor (overall 2.0), so that an
-    improve run sends one request per line; written once per path."""
+    improve run sends one request per line; every repeat is made distinct (its turns end
+    with `` [copy K]``), so no cache can serve a repeat from an earlier copy. Written once
+    per path."""
     if path.exists():
         return path
     import orjson
@@ -51,5 +53,11 @@ def all_poor(path: Path, n: int) -> Path:
             scores = example.get("quality_scores")
             example["quality_scores"] = {**(scores if isinstance(scores, dict) else {}),
                                          "overall_quality": 2.0}  # fmt: skip
+            copy = i // len(lines)
+            turns = example.get("conversations")
+            if copy and isinstance(turns, list):
+                for turn in turns:
+                    if isinstance(turn, dict) and isinstance(turn.get("content"), str):
+                        turn["content"] += f" [copy {copy}]"
             fh.write(orjson.dumps(example) + b"\n")
     return path

@@ -69,11 +69,17 @@ def _decode_at(text: str, pos: int, stop: int) -> tuple[Any, int]:
     text up to there, orjson decodes it much faster than the stdlib scanner.
     """
     tail = text[pos:stop].rstrip()
-    if tail.endswith("}"):
+    # The value fills the text up to ``stop``, or up to its last "}" when prose follows it
+    # (a parse that succeeds is the whole value: JSON allows nothing after it).
+    ends = [pos + len(tail)] if tail.endswith("}") else []
+    last = text.rfind("}", pos, stop)
+    if last >= 0 and last + 1 not in ends:
+        ends.append(last + 1)
+    for end in ends:
         try:
-            return orjson.loads(tail), pos + len(tail)
+            return orjson.loads(text[pos:end]), end
         except orjson.JSONDecodeError:
-            pass  # raw control characters or trailing prose: fall back below
+            pass  # raw control characters, or a "}" in the prose: fall back below
     value, end = _DECODER.raw_decode(text, pos)
     return value, end
 
@@ -174,9 +180,14 @@ def parse_tool_calls(content: str) -> list[ToolCall]:
     return calls
 
 
-@lru_cache(maxsize=256)
 def shared_tool_calls(content: str) -> tuple[ToolCall, ...]:
-    """:func:`parse_tool_calls` remembered for the last 256 texts: one example is read by
-    the analysis, the prompt, the gate and the invariant checks in turn. The calls are
-    shared between callers: read them, never change their ``arguments`` or ``result``."""
+    """:func:`parse_tool_calls`, remembered for the last 4,096 texts that have a call: one
+    example is read by the analysis, the prompt, the gate and the invariant checks in turn,
+    with up to twice the concurrency of other examples in between. The calls are shared
+    between callers: read them, never change their ``arguments`` or ``result``."""
+    return _remembered(content) if _CALL_MARK in content else ()
+
+
+@lru_cache(maxsize=4096)
+def _remembered(content: str) -> tuple[ToolCall, ...]:
     return tuple(parse_tool_calls(content))

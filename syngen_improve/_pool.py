@@ -29,7 +29,7 @@ __all__ = ["Writer", "run_pool"]
 
 T = TypeVar("T")
 #: A queued record, and the future of the writer waiting for it (``write``), if any.
-_Item = tuple[Mapping[str, Any], "asyncio.Future[None] | None"]
+_Item = tuple[Mapping[str, Any] | bytes, "asyncio.Future[None] | None"]
 
 
 async def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterable[T]:
@@ -98,24 +98,27 @@ class Writer:
         self._error: BaseException | None = None
         self.count = 0
 
-    async def put(self, record: Mapping[str, Any]) -> None:
-        """Queue one record; waits while the queue is full."""
+    async def put(self, record: Mapping[str, Any] | bytes) -> None:
+        """Queue one record (or its JSON line, already encoded, without the newline);
+        waits while the queue is full."""
         await self._enqueue(record, None)
 
-    async def write(self, record: Mapping[str, Any]) -> None:
-        """Queue one record and wait until it is in the file."""
+    async def write(self, record: Mapping[str, Any] | bytes) -> None:
+        """Queue one record (or its encoded line) and wait until it is in the file."""
         done = asyncio.get_running_loop().create_future()
         await self._enqueue(record, done)
         await done
 
-    async def _enqueue(self, record: Mapping[str, Any], done: asyncio.Future[None] | None) -> None:
+    async def _enqueue(
+        self, record: Mapping[str, Any] | bytes, done: asyncio.Future[None] | None
+    ) -> None:
         if self._queue is None:
             raise RuntimeError("Writer is not open: use 'async with Writer(...)'")
         if self._error is not None:
             raise self._failed() from self._error
         await self._queue.put((record, done))
 
-    async def _write(self, batch: list[Mapping[str, Any]]) -> None:
+    async def _write(self, batch: list[Mapping[str, Any] | bytes]) -> None:
         """Append ``batch`` (one system call). Must not await once bytes are written."""
         assert self._sink is not None
         self._sink.write_many(batch)

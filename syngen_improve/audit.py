@@ -13,13 +13,14 @@ desirable side lack it), or at least know the model may key on it.
 from __future__ import annotations
 
 import os
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ._conventions import iter_tool_calls
-from ._grammar import ToolCall
+from ._grammar import ToolCall, shared_tool_calls
 from ._jsonl import Record, read_jsonl
 from .errors import InputNotFound, UsageError
 
@@ -51,13 +52,19 @@ class Surface:
     def of(cls, row: Mapping[str, Any]) -> Surface:
         raw = row.get("conversations")
         turns = [t for t in raw if isinstance(t, Mapping)] if isinstance(raw, list) else []
-
-        def text(role: str) -> str:
-            texts = (t.get("content") for t in turns if t.get("role") == role)
-            return "\n".join(t for t in texts if isinstance(t, str))
-
-        calls = tuple(call for _, call in iter_tool_calls(row))
-        return cls(len(turns), text("user"), text("assistant"), calls)
+        user: list[str] = []
+        assistant: list[str] = []
+        calls: list[ToolCall] = []
+        for turn in turns:  # one pass; the same calls as iter_tool_calls(row)
+            content, role = turn.get("content"), turn.get("role")
+            if not isinstance(content, str):
+                continue
+            if role == "user":
+                user.append(content)
+            elif role == "assistant":
+                assistant.append(content)
+                calls.extend(shared_tool_calls(content))
+        return cls(len(turns), "\n".join(user), "\n".join(assistant), tuple(calls))
 
 
 def _argument_keys(surface: Surface) -> float:
@@ -83,21 +90,16 @@ FEATURES: Final[dict[str, tuple[str, Callable[[Surface], float]]]] = {
 
 def roc_auc(desirable: list[float], undesirable: list[float]) -> float | None:
     """P(a desirable value > an undesirable one) + half the ties (Mann-Whitney), or None
-    when a side is empty. O(n log n)."""
+    when a side is empty. O(n log n): each distinct desirable value is placed among the
+    sorted undesirable ones."""
     if not desirable or not undesirable:
         return None
-    values = sorted([(v, 1) for v in desirable] + [(v, 0) for v in undesirable])
-    rank_sum = 0.0
-    i = 0
-    while i < len(values):
-        j = i
-        while j < len(values) and values[j][0] == values[i][0]:
-            j += 1
-        mean_rank = (i + 1 + j) / 2  # ranks i+1 .. j share their mean
-        rank_sum += mean_rank * sum(label for _, label in values[i:j])
-        i = j
-    n1, n0 = len(desirable), len(undesirable)
-    return (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
+    below = sorted(undesirable)
+    wins = 0.0
+    for value, times in Counter(desirable).items():
+        lo, hi = bisect_left(below, value), bisect_right(below, value)
+        wins += times * (lo + (hi - lo) / 2)
+    return wins / (len(desirable) * len(below))
 
 
 @dataclass

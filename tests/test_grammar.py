@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from syngen_improve import parse_tool_calls
 from syngen_improve._jsonl import Record, read_jsonl
 from tests.helpers import call_text
@@ -112,3 +114,23 @@ def test_every_call_in_the_real_sample_parses(shared_data: Path) -> None:
                 assert next(iter(c.arguments)) == "context"
             calls += len(parsed)
     assert calls == 903
+
+
+@pytest.mark.parametrize("prose", [
+    "\n\nDone: the note is open.",
+    "\n\nDone {as asked}.",  # a "}" in the prose: the fast path falls back
+    "\n\nDone \x01 with a control character.",
+    "",
+])  # fmt: skip
+def test_a_result_followed_by_prose_decodes_to_the_same_value(prose: str) -> None:
+    result = {"success": True, "data": {"path": "a/b.md", "note": "x}y"}}
+    text = (
+        'tool_call: vaultManager_openNote\narguments: {"context": {}, "path": "a/b.md"}\n\n'
+        f"Result: {json.dumps(result)}{prose}"
+    )
+    (call,) = parse_tool_calls(text)
+    assert call.result == result
+    assert call.result_error is None
+    assert call.result_span is not None
+    start, end = call.result_span
+    assert json.loads(text[start:end]) == result

@@ -175,7 +175,9 @@ class Engine:
             p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
             policy = self.retry
             adapted = min(policy.timeout, max(policy.min_timeout, p99 * policy.timeout_factor))
-            if self._adapted is None or adapted < self._adapted:
+            # Only a big change is worth moving every deadline in flight (the first limit
+            # learned replaces the ceiling; later ones drift by a few percent).
+            if self._adapted is None or adapted < 0.5 * self._adapted:
                 self._shorten_inflight(adapted)
             self._adapted = adapted
 

@@ -50,6 +50,8 @@ class Sinks:
         # Lines a resume retries after a refusal (400) taken for the service's fault.
         self._refused_before = refused_before
         self._stack: AsyncExitStack | None = None
+        # The encoded line of each row the KTO stream holds (by the row's id while held).
+        self._encoded: dict[int, bytes] = {}
 
     async def __aenter__(self) -> Sinks:
         layout = self.layout
@@ -115,10 +117,13 @@ class Sinks:
         stamp = self._stamp(line, key)
         if outcome.record is not None:
             improved = {**outcome.record, **stamp}
-            await self._improved.write(improved)
             original = {**outcome.example, "label": False, **stamp}
+            # Each row is encoded once, for its own file and for the KTO file.
+            self._encoded[id(improved)] = encoded = orjson.dumps(improved)
+            self._encoded[id(original)] = orjson.dumps(original)
+            await self._improved.write(encoded)
             for row in self._stream.add(improved, original):
-                await self._interleaved.put(row)
+                await self._interleaved.put(self._encoded.pop(id(row)))
         else:
             status = outcome.http_status
             # Refused again in another run: the example's own problem, not the service's.

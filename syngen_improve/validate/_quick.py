@@ -78,10 +78,21 @@ def _compile(schema: Any, *, required: bool = True) -> Check:
         if key == "required" and not required:
             continue
         checks.append(maker(value, schema))
+    return _every(checks)
+
+
+def _every(checks: list[Check]) -> Check:
+    """All of ``checks`` (closures for the usual one to three: no generator per call)."""
     if not checks:
         return lambda _: True
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        a, b = checks
+        return lambda v: a(v) and b(v)
+    if len(checks) == 3:
+        a, b, c = checks
+        return lambda v: a(v) and b(v) and c(v)
     return lambda v: all(check(v) for check in checks)
 
 
@@ -90,6 +101,8 @@ def _type(value: Any, _: Mapping[str, Any]) -> Check:
     if not isinstance(names, list) or any(n not in _TYPES for n in names):
         raise _Unsupported
     tests = [_TYPES[n] for n in names]
+    if len(tests) == 1:
+        return tests[0]
     return lambda v: any(test(v) for test in tests)
 
 
@@ -113,11 +126,16 @@ def _const(value: Any, _: Mapping[str, Any]) -> Check:
 def _properties(value: Any, _: Mapping[str, Any]) -> Check:
     if not isinstance(value, Mapping):
         raise _Unsupported
-    subs = {name: _compile(sub) for name, sub in value.items()}
+    subs = [(name, _compile(sub)) for name, sub in value.items()]
 
-    return lambda v: (
-        not isinstance(v, dict) or all(sub(v[name]) for name, sub in subs.items() if name in v)
-    )
+    def check(v: Any) -> bool:
+        if isinstance(v, dict):
+            for name, sub in subs:
+                if name in v and not sub(v[name]):
+                    return False
+        return True
+
+    return check
 
 
 def _required(value: Any, _: Mapping[str, Any]) -> Check:
