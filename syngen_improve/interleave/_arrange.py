@@ -134,7 +134,7 @@ class _Window:
         self.counts: Counter[int] = Counter()
 
     def clear(self, prompt: int | None) -> bool:
-        return prompt is None or self.counts[prompt] == 0
+        return prompt is None or not self.counts.get(prompt)  # .get: no __missing__ call
 
     def add(self, prompt: int | None) -> None:
         if self.recent.maxlen == 0:
