@@ -6,9 +6,10 @@
 Scenarios (each client run is its own process, so peak RSS is its own):
 
 1. wall time and client CPU: 2,000 real examples, concurrency 100, fake latency 200 ms;
-   our pipeline (read_jsonl -> run_pool -> Engine -> AnthropicBackend over aiohttp ->
+   our pipeline (read_jsonl -> run_pool -> Engine -> DirectBackend, the default client ->
    Writer) against a bare aiohttp loop that reads the same lines, sends the same
-   bodies and writes the replies. Alternated, two rounds.
+   bodies and writes the replies. Alternated, two rounds; then the same pipeline through
+   the SDK (AnthropicBackend over aiohttp), for the transport choice.
 2. peak RSS of our pipeline at 1,000 and 20,000 examples.
 3. rate limits: server RPM = client RPM = 600 for 60 s: server 429s and requests used.
 """
@@ -74,11 +75,11 @@ HEADERS = {
 
 
 async def ours(path: Path, url: str, out: Path, concurrency: int, rpm: float | None,
-               duration: float | None, direct: bool = False) -> dict[str, Any]:  # fmt: skip
+               duration: float | None, sdk: bool = False) -> dict[str, Any]:  # fmt: skip
     backend: AnthropicBackend | DirectBackend = (
-        DirectBackend(api_key="sk-bench", base_url=url)
-        if direct
-        else AnthropicBackend(api_key="sk-bench", base_url=url)
+        AnthropicBackend(api_key="sk-bench", base_url=url)
+        if sdk
+        else DirectBackend(api_key="sk-bench", base_url=url)
     )
     engine = Engine(backend, limits=RateLimits(rpm=rpm), retry=RetryPolicy(timeout=60))
     finished: list[float] = []
@@ -157,9 +158,9 @@ def child(args: argparse.Namespace) -> None:
     import anthropic  # noqa: F401 - setup, like aiohttp for the bare loop: imported untimed
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    if args.child in ("ours", "direct"):
+    if args.child in ("ours", "sdk"):
         result = asyncio.run(ours(Path(args.input), args.url, out, args.concurrency,
-                                  args.rpm, args.duration, args.child == "direct"))  # fmt: skip
+                                  args.rpm, args.duration, args.child == "sdk"))  # fmt: skip
     else:
         result = asyncio.run(bare(Path(args.input), args.url, out, args.concurrency))
     result["wall_s"] = time.perf_counter() - wall0
@@ -209,7 +210,7 @@ def run_child(kind: str, data: Path, url: str, tmp: Path, *extra: str) -> dict[s
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--child", choices=["ours", "direct", "bare"])
+    p.add_argument("--child", choices=["ours", "sdk", "bare"])
     p.add_argument("--input")
     p.add_argument("--url")
     p.add_argument("--out")
@@ -242,11 +243,11 @@ def main() -> None:
                 )
             print(f"median wall ratio {statistics.median(ratios):.3f} (target <= 1.10); "
                   f"our CPU {statistics.median(cpus):.2f} ms/example (target <= 1.5)")  # fmt: skip
-            for rnd in (1, 2):  # the same pipeline through DirectBackend (no SDK request path)
+            for rnd in (1, 2):  # the same pipeline through the SDK's request path
                 b = run_child("bare", data2k, server.url, tmp)
-                d = run_child("direct", data2k, server.url, tmp)
-                print(f"direct round {rnd}: bare {b['wall_s']:.2f} s ({b['cpu_s'] / 2:.2f} ms "
-                      f"CPU/ex), DirectBackend {d['wall_s']:.2f} s ({d['cpu_s'] / 2:.2f} ms "
+                d = run_child("sdk", data2k, server.url, tmp)
+                print(f"sdk round {rnd}: bare {b['wall_s']:.2f} s ({b['cpu_s'] / 2:.2f} ms "
+                      f"CPU/ex), AnthropicBackend {d['wall_s']:.2f} s ({d['cpu_s'] / 2:.2f} ms "
                       f"CPU/ex); wall ratio {d['wall_s'] / b['wall_s']:.3f}")  # fmt: skip
             counters = server.counters()
             print(f"server: max in flight {counters['max_in_flight']}, "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
+from .cli import main_exit
 
-from .cli import main
-
-sys.exit(main())
+main_exit()

@@ -41,3 +41,21 @@ def test_an_unknown_name_is_still_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="NoSuchThing"):
         syngen_improve.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_the_gc_is_tuned_for_the_command_line_only() -> None:
+    """A command-line run collects the youngest generation less often; importing or
+    calling the library never changes the caller's collector."""
+    code = (
+        "import gc, sys\n"
+        "before = gc.get_threshold()\n"
+        "import syngen_improve, syngen_improve.cli\n"
+        "assert syngen_improve.cli.main(['report', '/nonexistent/folder']) == 2\n"
+        "library = gc.get_threshold()\n"
+        "from syngen_improve.cli._app import _tune_gc\n"
+        "_tune_gc()\n"
+        "print(before == library, gc.get_threshold()[0] > before[0], gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.stdout.split()[-3:] == ["True", "True", "True"], done.stderr

@@ -12,6 +12,7 @@ bug: its traceback and exit 70.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import traceback
 from collections.abc import Sequence
@@ -88,5 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def main_exit() -> None:
-    """Console-script entry point: exit with :func:`main`'s code."""
+    """Console-script entry point (and ``python -m syngen_improve``): exit with
+    :func:`main`'s code."""
+    _tune_gc()
     sys.exit(main())
+
+
+def _tune_gc() -> None:
+    """For a command-line process only (never for a library caller's process): a run
+    allocates millions of short-lived dicts, so collect the youngest generation less often
+    and leave what the imports built out of every collection (3-4% of a run's CPU)."""
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 50)
