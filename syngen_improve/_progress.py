@@ -64,6 +64,17 @@ class Progress:
             self._next = now + self._interval
             self._bar.set_postfix_str(self.postfix(), refresh=False)
 
+    def refine(self, total: int) -> None:
+        """A better total than the one the bar started with (an estimate, at first)."""
+        if self._bar is not None and self._bar.total != total:
+            self._bar.total = total
+            self._bar.refresh()
+
+    def at_least(self, lines: int) -> None:
+        """``lines`` were read: an estimate that fell short grows by a tenth past them."""
+        if self._bar is not None and self._bar.total is not None and lines >= self._bar.total:
+            self.refine(lines + lines // 10)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.set_postfix_str(self.postfix(), refresh=False)

@@ -181,6 +181,7 @@ PUBLIC: dict[str, set[str]] = {
         "Layout",
         "Prior",
         "count_lines",
+        "estimate_lines",
         "is_improvement",
         "is_transient",
         "settle_failures",

@@ -27,7 +27,7 @@ from ..errors import InputNotFound, OutputExists, UsageError
 from ..improve import Improver
 from ..llm import Backend
 from ..llm._choose import BackendName, check_backend
-from ..outputs import Layout, Prior, count_lines, settle_failures
+from ..outputs import Layout, Prior, estimate_lines, settle_failures
 from ._finish import finish_off_loop
 from ._manifest import InputLines, check_settings, settings_of
 from ._result import ImproveResult
@@ -84,7 +84,11 @@ async def improve_dataset(
     check_backend(backend)
     source_path, layout = _check_paths(input, output_dir, cfg)
     source = Source(source_path, cfg)
-    total = count_lines(source_path)
+    # The bar starts from an estimate (the size over the first MiB's lines) and the source
+    # refines it as it reads: a big input is not read once just to count its lines.
+    total = estimate_lines(source_path)
+    if cfg.shard is not None:
+        total = -(-total // cfg.shard[1])
     improver = Improver(cfg, backend=backend, state_dir=layout.batch_state,
                         judge_cache=layout.judge_cache)  # fmt: skip
     started = time.monotonic()

@@ -55,12 +55,16 @@ class Source:
         everything else is routed on the way. Every line is checked against what earlier
         runs read (``lines``) before it is used."""
         cfg = self.config
+        counted = 0  # lines the bar counts (those of this shard)
         for n, item in enumerate(read_jsonl(self.path), 1):
             if cfg.limit is not None and n > cfg.limit:
-                return
+                break
             key = lines.check(item)
             if cfg.shard is not None and (item.line - cfg.shard[0]) % cfg.shard[1]:
                 continue
+            counted += 1
+            if counted % 4096 == 0:
+                bar.at_least(counted)
             if isinstance(item, Malformed):
                 self.profile.add_malformed(item)
                 if item.line not in prior.quarantined:
@@ -97,7 +101,9 @@ class Source:
                 bar.advance()
                 continue
             yield Work(line, key, example, kinds)
-        lines.finish()
+        else:
+            lines.finish()
+        bar.refine(counted)
 
     def analysis(self, *, complete: bool) -> dict[str, Any]:
         """``state/analysis.json``: the input's profile as far as it was read."""

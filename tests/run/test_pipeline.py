@@ -253,3 +253,16 @@ async def test_replayed_real_improvements_fail_only_for_missing_results(
                    if isinstance(r, Record)]  # fmt: skip
     assert collections.Counter(f["reason"] for f in turned_down) == expected
     assert relaxed.counts.improved == poor - 12
+
+
+async def test_the_progress_total_ends_at_the_lines_read(
+    server: FakeAnthropicServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bar starts from an estimate (the input is not read once just to count it) and
+    ends at the lines actually read, here a limit and a shard of them."""
+    backend = AnthropicBackend(api_key="sk-test", base_url=server.url)
+    async with backend:
+        await improve_dataset(sample_path(), tmp_path / "a", backend=backend, retry=FAST,
+                              progress=True, limit=90, shard=(1, 3))  # fmt: skip
+    err = capsys.readouterr().err
+    assert "30/30" in err
