@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/bench_engine.py            # everything (~3 minutes)
     .venv/bin/python benchmarks/bench_engine.py --quick    # wall/CPU only
 
+This measures the engine and its transport inside one process; the whole command line
+(start-up, concurrency 400, the fault profile, RPM/TPM-limited servers, each beside a bare
+loop that replays the recorded bodies) is ``bench_cli.py``.
+
 Scenarios (each client run is its own process, so peak RSS is its own):
 
 1. wall time and client CPU: 2,000 real examples, concurrency 100, fake latency 200 ms;
