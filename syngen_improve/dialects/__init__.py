@@ -1,0 +1,32 @@
+"""Dialects: the file formats of tool-calling examples, read into one model and written back.
+
+:class:`Conversation` (turns of text and :class:`Call` parts) is the model; a dialect is a
+reader and a writer around it. Today: ``text`` (the ``tool_call:`` / ``arguments:`` /
+``Result:`` grammar inside ``conversations``) and ``openai`` (``messages`` with
+``tool_calls`` and ``tool`` results). The pipeline still reads the text grammar directly;
+this package is the first step of making every stage work on the model.
+"""
+
+from __future__ import annotations
+
+from ._conversation import ROLES, Call, Conversation, Turn, render_call
+from ._detect import DIALECTS, Dialect, detect_dialect
+from ._openai import read_openai, write_openai
+from ._read import read_conversation
+from ._text import read_text, write_text
+
+__all__ = [
+    "Call",
+    "Conversation",
+    "DIALECTS",
+    "Dialect",
+    "ROLES",
+    "Turn",
+    "detect_dialect",
+    "read_conversation",
+    "read_openai",
+    "read_text",
+    "render_call",
+    "write_openai",
+    "write_text",
+]

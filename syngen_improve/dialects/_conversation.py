@@ -1,0 +1,103 @@
+"""One model of a tool-calling example, whatever file format it came in.
+
+A :class:`Conversation` is a sequence of :class:`Turn` s; an assistant turn is a sequence of
+parts, each either text or a :class:`Call` (a tool's name, its arguments, and its result
+when the example shows one). Dialects (``_text``, ``_openai``) read rows into this model and
+write it back; everything that reasons about examples can work on it instead of on one
+dialect's strings.
+
+Text parts are kept stripped, and empty ones dropped: two rows that differ only in the
+whitespace around their calls are the same conversation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+__all__ = [
+    "Call",
+    "Conversation",
+    "ROLES",
+    "Turn",
+    "render_call",
+]
+
+#: The roles a turn can have (a tool's result belongs to the call that asked for it).
+ROLES: Final = ("system", "user", "assistant")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One tool call: ``arguments`` is the decoded object (or the undecodable text, as a
+    string), ``result`` the decoded result when ``has_result``. ``id`` is the dialect's
+    call id when it has one (OpenAI's ``tool_call_id``); it does not take part in
+    equality, since other dialects have none."""
+
+    name: str
+    arguments: Any
+    result: Any = None
+    has_result: bool = False
+    id: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A turn: its role and its parts in order (text, or a :class:`Call` in assistant
+    turns)."""
+
+    role: str
+    parts: tuple[str | Call, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The turn's text parts, joined by blank lines."""
+        return "\n\n".join(p for p in self.parts if isinstance(p, str))
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        return tuple(p for p in self.parts if isinstance(p, Call))
+
+    @staticmethod
+    def of(role: str, parts: Iterator[str | Call] | tuple[str | Call, ...] | list[Any]) -> Turn:
+        """A turn with its text parts stripped and the empty ones left out."""
+        kept: list[str | Call] = []
+        for part in parts:
+            if isinstance(part, str):
+                part = part.strip()
+                if not part:
+                    continue
+                if kept and isinstance(kept[-1], str):  # adjacent texts are one part
+                    part = f"{kept.pop()}\n\n{part}"
+            kept.append(part)
+        return Turn(role, tuple(kept))
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """An example's turns, and the tool definitions the row itself carries (OpenAI rows
+    often do), as given."""
+
+    turns: tuple[Turn, ...]
+    tools: tuple[Mapping[str, Any], ...] | None = field(default=None, compare=False)
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        return tuple(c for t in self.turns for c in t.calls)
+
+
+def render_call(call: Call) -> str:
+    """A call in the text tool-call grammar (the canonical rendering the model sees)."""
+    arguments = call.arguments if isinstance(call.arguments, str) else _json(call.arguments)
+    text = f"tool_call: {call.name}\narguments: {arguments}"
+    if call.has_result:
+        result = call.result if isinstance(call.result, str) else _json(call.result)
+        text += f"\n\nResult: {result}"
+    return text
+
+
+def _json(value: Any) -> str:
+    """JSON as the dataset writes it (``json.dumps`` separators, non-ASCII kept)."""
+    return json.dumps(value, ensure_ascii=False)

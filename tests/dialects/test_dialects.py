@@ -1,0 +1,177 @@
+"""The text grammar and OpenAI chat read into the same conversation, and write back to it.
+
+The OpenAI rows are made by a converter written here, independently of the dialect's
+writer, so that reader and writer are not only checked against each other.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from syngen_improve import parse_tool_calls, sample_path
+from syngen_improve.dialects import (
+    Call,
+    Conversation,
+    Turn,
+    detect_dialect,
+    read_conversation,
+    read_openai,
+    read_text,
+    write_openai,
+    write_text,
+)
+
+
+def rows(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for line in path.read_bytes().splitlines():
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("conversations"), list):
+            out.append(row)
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_rows(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    """The real slice when present, else the bundled sample (both real data)."""
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    path = shared / "scored_sample.jsonl"
+    return rows(path if path.exists() else sample_path())
+
+
+def to_openai(row: dict[str, Any]) -> dict[str, Any]:
+    """The test's own converter: each assistant content split at its calls' spans."""
+    messages: list[dict[str, Any]] = []
+    for t, turn in enumerate(row["conversations"]):
+        content = turn["content"]
+        if turn["role"] != "assistant":
+            messages.append({"role": turn["role"], "content": content})
+            continue
+        pos, text, calls = 0, "", []
+        for n, call in enumerate(parse_tool_calls(content)):
+            between = content[pos : call.span[0]].strip()
+            if between and calls:  # prose after calls: the next assistant message
+                messages.extend(emit(text, calls))
+                text, calls = between, []
+            elif between:
+                text = between
+            calls.append((f"c{t}_{n}", call))
+            pos = call.span[1]
+        rest = content[pos:].strip()
+        messages.extend(emit(text, calls))
+        if rest:
+            messages.append({"role": "assistant", "content": rest})
+    return {"messages": messages}
+
+
+def emit(text: str, calls: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    if not text and not calls:
+        return []
+    out: list[dict[str, Any]] = [{
+        "role": "assistant", "content": text or None,
+        "tool_calls": [{"id": cid, "type": "function",
+                        "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+                       for cid, c in calls],
+    }]  # fmt: skip
+    out += [{"role": "tool", "tool_call_id": cid, "content": json.dumps(c.result)}
+            for cid, c in calls if c.has_result]  # fmt: skip
+    return out
+
+
+def well_formed(row: dict[str, Any]) -> bool:
+    """Every call decodes (a malformed call has no OpenAI form to compare with)."""
+    return all(
+        c.arguments_error is None and c.result_error is None
+        for t in row["conversations"] if t.get("role") == "assistant"
+        for c in parse_tool_calls(t["content"])
+    )  # fmt: skip
+
+
+def test_the_text_grammar_round_trips_on_real_rows(real_rows: list[dict[str, Any]]) -> None:
+    calls = 0
+    for row in real_rows:
+        conversation = read_text(row)
+        assert read_text({"conversations": write_text(conversation)}) == conversation
+        parsed = [c for t in row["conversations"] if t["role"] == "assistant"
+                  for c in parse_tool_calls(t["content"])]  # fmt: skip
+        assert [c.name for c in conversation.calls] == [c.name for c in parsed]
+        calls += len(parsed)
+    assert calls > len(real_rows)  # the rows do call tools
+
+
+def test_openai_rows_read_as_the_same_conversation(real_rows: list[dict[str, Any]]) -> None:
+    checked = 0
+    for row in filter(well_formed, real_rows):
+        converted = to_openai(row)
+        assert detect_dialect(converted) == "openai"
+        assert read_openai(converted) == read_text(row), row["conversations"][0]["content"][:80]
+        # and our writer gives a row the reader takes back to the same conversation
+        written = write_openai(read_text(row))
+        assert read_conversation(written) == read_text(row)
+        checked += 1
+    assert checked > 0.9 * len(real_rows)
+
+
+def test_openai_specifics() -> None:
+    row = {
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
+            {"role": "user", "content": "Open both notes."},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "a", "type": "function",
+                 "function": {"name": "open", "arguments": '{"p": 1}'}},
+                {"id": "b", "type": "function",
+                 "function": {"name": "open", "arguments": {"p": 2}}},  # an object, not text
+            ]},
+            {"role": "tool", "tool_call_id": "b", "content": '{"ok": 2}'},  # out of order
+            {"role": "tool", "tool_call_id": "a", "content": "plain text"},
+            {"role": "assistant", "content": "Both are open."},
+            {"role": "user", "content": "Thanks"},
+        ],
+        "tools": [{"type": "function", "function": {"name": "open", "parameters": {}}}],
+    }  # fmt: skip
+    conversation = read_openai(row)
+    assert [t.role for t in conversation.turns] == ["system", "user", "assistant", "user"]
+    assistant = conversation.turns[2]
+    assert assistant.parts == (
+        Call("open", {"p": 1}, "plain text", True),
+        Call("open", {"p": 2}, {"ok": 2}, True),
+        "Both are open.",
+    )
+    assert conversation.turns[0].text == "Be brief."
+    assert conversation.tools == tuple(row["tools"])
+    again = write_openai(conversation)
+    assert again["tools"] == row["tools"]
+    assert [m["tool_call_id"] for m in again["messages"] if m["role"] == "tool"] == ["a", "b"]
+    assert read_openai(again) == conversation
+
+
+def test_calls_without_results_stay_in_their_turn() -> None:
+    turn = Turn.of("assistant", ["Saving.", Call("save", {"x": 1}), "Done."])
+    conversation = Conversation((Turn.of("user", ["Save it"]), turn))
+    assert read_openai(write_openai(conversation)) == conversation
+    assert read_text({"conversations": write_text(conversation)}) == conversation
+
+
+def test_detection_and_unknown_rows() -> None:
+    assert detect_dialect({"conversations": [{"role": "user", "content": "hi"}]}) == "text"
+    assert detect_dialect({"messages": [{"role": "user", "content": "hi"}]}) == "openai"
+    assert detect_dialect({"conversations": [{"from": "human", "value": "hi"}]}) is None
+    with pytest.raises(ValueError, match="no known dialect"):
+        read_conversation({"rows": []})
+
+
+def test_whitespace_around_calls_does_not_matter() -> None:
+    call = 'tool_call: open\narguments: {"p": 1}\n\nResult: {"ok": true}'
+    a = read_text({"conversations": [{"role": "assistant", "content": f"Sure.\n\n{call}"}]})
+    b = read_text({"conversations": [{"role": "assistant", "content": f"  Sure.\n{call}\n\n"}]})
+    assert a == b
+    assert a.turns[0].parts == ("Sure.", Call("open", {"p": 1}, {"ok": True}, True))
