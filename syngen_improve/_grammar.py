@@ -136,7 +136,9 @@ def parse_tool_calls(content: str) -> list[ToolCall]:
         if mark < 0:
             args_error: str | None = "arguments: missing"
         else:
-            at_line_start = content[mark - 1] == "\n"
+            # Indentation before it is fine (the dataset's own validator accepts it).
+            line_start = content.rfind("\n", 0, mark) + 1
+            at_line_start = line_start > 0 and not content[line_start:mark].strip(" \t")
             body = mark + len(_ARGS_MARK)
             result_line = content.find("\n" + _RESULT_MARK, body, seg_end)
             stop = result_line if result_line >= 0 else seg_end

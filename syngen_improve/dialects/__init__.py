@@ -1,9 +1,11 @@
 """Dialects: the file formats of tool-calling examples, read into one model and written back.
 
 :class:`Conversation` (turns of text and :class:`Call` parts) is the model; a dialect is a
-reader and a writer around it. Today: ``text`` (the ``tool_call:`` / ``arguments:`` /
-``Result:`` grammar inside ``conversations``) and ``openai`` (``messages`` with
-``tool_calls`` and ``tool`` results). The pipeline still reads the text grammar directly;
+reader and a writer around it: ``text`` (the ``tool_call:`` / ``arguments:`` /
+``Result:`` grammar inside ``conversations``), ``openai`` (``messages`` with
+``tool_calls`` and ``tool`` results), ``sharegpt`` (``from``/``value`` with
+``function_call`` and ``observation`` entries) and ``hermes`` (``<tool_call>`` /
+``<tool_response>`` tags). The pipeline still reads the text grammar directly;
 this package is the first step of making every stage work on the model.
 """
 
@@ -13,6 +15,7 @@ from ._conversation import ROLES, Call, Conversation, Turn, render_call
 from ._detect import DIALECTS, Dialect, detect_dialect
 from ._openai import read_openai, write_openai
 from ._read import read_conversation
+from ._tagged import read_hermes, read_sharegpt, write_hermes, write_sharegpt
 from ._text import read_text, write_text
 
 __all__ = [
@@ -24,9 +27,13 @@ __all__ = [
     "Turn",
     "detect_dialect",
     "read_conversation",
+    "read_hermes",
     "read_openai",
+    "read_sharegpt",
     "read_text",
     "render_call",
+    "write_hermes",
     "write_openai",
+    "write_sharegpt",
     "write_text",
 ]

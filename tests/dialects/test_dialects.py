@@ -164,7 +164,12 @@ def test_calls_without_results_stay_in_their_turn() -> None:
 def test_detection_and_unknown_rows() -> None:
     assert detect_dialect({"conversations": [{"role": "user", "content": "hi"}]}) == "text"
     assert detect_dialect({"messages": [{"role": "user", "content": "hi"}]}) == "openai"
-    assert detect_dialect({"conversations": [{"from": "human", "value": "hi"}]}) is None
+    assert detect_dialect({"conversations": [{"from": "human", "value": "hi"}]}) == "sharegpt"
+    tagged = {"role": "assistant", "content": '<tool_call>{"name": "x"}</tool_call>'}
+    assert detect_dialect({"conversations": [tagged]}) == "hermes"
+    assert detect_dialect({"messages": [tagged]}) == "hermes"
+    assert detect_dialect({"conversations": [{"speaker": "a", "text": "hi"}]}) is None
+    assert detect_dialect({"conversations": ["hi"]}) is None
     with pytest.raises(ValueError, match="no known dialect"):
         read_conversation({"rows": []})
 
@@ -175,3 +180,129 @@ def test_whitespace_around_calls_does_not_matter() -> None:
     b = read_text({"conversations": [{"role": "assistant", "content": f"  Sure.\n{call}\n\n"}]})
     assert a == b
     assert a.turns[0].parts == ("Sure.", Call("open", {"p": 1}, {"ok": True}, True))
+
+
+def assistant_steps(content: str) -> list[tuple[str, list[Any]]]:
+    """(text before, calls) of each step of an assistant content, split at the calls' spans
+    (text after calls starts a new step)."""
+    steps: list[tuple[str, list[Any]]] = []
+    pos, text, calls = 0, "", []
+    for call in parse_tool_calls(content):
+        between = content[pos : call.span[0]].strip()
+        if between and calls:
+            steps.append((text, calls))
+            text, calls = between, []
+        elif between:
+            text = between
+        calls.append(call)
+        pos = call.span[1]
+    steps.append((text, calls))
+    rest = content[pos:].strip()
+    if rest:
+        steps.append((rest, []))
+    return [s for s in steps if s[0] or s[1]]
+
+
+def to_sharegpt(row: dict[str, Any]) -> dict[str, Any]:
+    names = {"user": "human", "assistant": "gpt", "system": "system"}
+    out: list[dict[str, str]] = []
+    for turn in row["conversations"]:
+        if turn["role"] != "assistant":
+            out.append({"from": names[turn["role"]], "value": turn["content"]})
+            continue
+        for text, calls in assistant_steps(turn["content"]):
+            if text:
+                out.append({"from": "gpt", "value": text})
+            if calls:
+                shown = [{"name": c.name, "arguments": c.arguments} for c in calls]
+                out.append(
+                    {
+                        "from": "function_call",
+                        "value": json.dumps(shown if len(shown) > 1 else shown[0]),
+                    }
+                )
+                results = [c.result for c in calls if c.has_result]
+                if results:
+                    out.append(
+                        {
+                            "from": "observation",
+                            "value": json.dumps(results if len(calls) > 1 else results[0]),
+                        }
+                    )
+    return {"conversations": out}  # fmt: skip
+
+
+def to_hermes(row: dict[str, Any]) -> dict[str, Any]:
+    out: list[dict[str, str]] = []
+    for turn in row["conversations"]:
+        if turn["role"] != "assistant":
+            out.append(dict(turn))
+            continue
+        for text, calls in assistant_steps(turn["content"]):
+            tags = "".join(
+                f'<tool_call>{{"name": "{c.name}", "arguments": '
+                f"{json.dumps(c.arguments)}}}</tool_call>"
+                for c in calls
+            )
+            out.append({"role": "assistant", "content": f"{text}\n{tags}".strip()})
+            replies = "".join(
+                f"<tool_response>{json.dumps(c.result)}</tool_response>"
+                for c in calls
+                if c.has_result
+            )
+            if replies:
+                out.append({"role": "tool", "content": replies})
+    return {"conversations": out}  # fmt: skip
+
+
+@pytest.mark.parametrize(("dialect", "convert"), [
+    ("sharegpt", to_sharegpt), ("hermes", to_hermes), ("openai", to_openai),
+])  # fmt: skip
+def test_every_dialect_reads_the_real_slice_as_the_text_grammar_does(
+    real_rows: list[dict[str, Any]], dialect: str, convert: Any
+) -> None:
+    from syngen_improve import dialects
+
+    write = getattr(dialects, f"write_{dialect}")
+    checked = calls = 0
+    for row in filter(well_formed, real_rows):
+        converted = convert(row)
+        assert detect_dialect(converted) == dialect
+        want = read_text(row)
+        assert read_conversation(converted) == want
+        written = write(want)
+        row_again = written if isinstance(written, dict) else {"conversations": written}
+        assert read_conversation(row_again, dialect) == want  # type: ignore[arg-type]
+        checked += 1
+        calls += len(want.calls)
+    assert checked > 0.9 * len(real_rows)
+    assert calls > checked  # the calls are seen, not passed over
+
+
+def test_a_hermes_row_has_visible_calls_and_results() -> None:
+    row = {"conversations": [
+        {"role": "user", "content": "Weather in Lisbon?"},
+        {"role": "assistant", "content": 'Checking.\n<tool_call>\n{"name": "weather", '
+                                         '"arguments": {"city": "Lisbon"}}\n</tool_call>'},
+        {"role": "tool", "content": '<tool_response>\n{"name": "weather", "content": '
+                                    '{"temp": 21}}\n</tool_response>'},
+        {"role": "assistant", "content": "21 degrees."},
+    ]}  # fmt: skip
+    (user, assistant) = read_conversation(row).turns
+    assert assistant.parts == ("Checking.", Call("weather", {"city": "Lisbon"}, {"temp": 21}, True),
+                               "21 degrees.")  # fmt: skip
+    assert user.text == "Weather in Lisbon?"
+
+
+def test_a_sharegpt_result_that_is_a_list_belongs_to_its_one_call() -> None:
+    row = {"system": "Be brief.", "tools": '[{"name": "ls"}]', "conversations": [
+        {"from": "human", "value": "List it"},
+        {"from": "function_call", "value": '{"name": "ls", "arguments": "{\\"p\\": \\"/\\"}"}'},
+        {"from": "observation", "value": '["a.md", "b.md"]'},
+        {"from": "gpt", "value": "Two files."},
+    ]}  # fmt: skip
+    conversation = read_conversation(row)
+    assert [t.role for t in conversation.turns] == ["system", "user", "assistant"]
+    assert conversation.turns[2].parts == (Call("ls", {"p": "/"}, ["a.md", "b.md"], True),
+                                           "Two files.")  # fmt: skip
+    assert conversation.tools == ({"name": "ls"},)

@@ -59,7 +59,7 @@ TRIGGERS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "S112": (lambda: _with_assistant("tool_call: vaultManager_listDirectory\n"), "compatible"),
     "S113": (
         lambda: _with_assistant(
-            call_text(params={"path": "x"}).replace("\narguments:", "\n arguments:")
+            call_text(params={"path": "x"}).replace("\narguments:", "\nwith arguments:")
         ),
         "compatible",
     ),
@@ -133,6 +133,21 @@ def test_a_good_example_triggers_nothing(profile: str) -> None:
         ("P304", _with_assistant(call_text("get_tools", params={"managers": []}, result={}))),
         ("Q603", _with_assistant(call_text(params={"path": "x"}, result={}))),
         ("C204", make_example(sessionId="session_1731398400000_abcdefghi")),
+        # an indented `arguments:` line: valid grammar, as the dataset's own validator says
+        (
+            "S113",
+            _with_assistant(
+                call_text(params={"path": "x"}, result={}).replace(
+                    "\narguments:", "\n    arguments:"
+                )
+            ),
+        ),
+        (
+            "S113",
+            _with_assistant(
+                call_text(params={"path": "x"}, result={}).replace("\narguments:", "\n\targuments:")
+            ),
+        ),
     ],
 )
 def test_rule_does_not_trigger(code: str, example: dict[str, Any]) -> None:

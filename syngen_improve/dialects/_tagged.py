@@ -1,0 +1,207 @@
+"""Two dialects whose turns are ``from``/``value`` or ``role``/``content`` entries:
+
+- ShareGPT with function calls (LLaMA-Factory's layout): ``human`` / ``gpt`` / ``system``
+  entries, a ``function_call`` entry whose value is ``{"name", "arguments"}`` (or a list of
+  them), and an ``observation`` entry with the result (or a list, one per call);
+- Hermes tags: assistant text with ``<tool_call>{"name", "arguments"}</tool_call>`` blocks, and
+  a ``tool`` turn of ``<tool_response>{"name", "content"}</tool_response>`` blocks, in either
+  container.
+
+As in OpenAI chat, one assistant :class:`Turn` may span several entries: text, calls, their
+results, then more text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ._conversation import Call, Conversation, Turn
+
+__all__ = ["read_hermes", "read_sharegpt", "write_hermes", "write_sharegpt"]
+
+_ROLE_OF: Final = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                   "system": "system"}  # fmt: skip
+_CALL_RE: Final = re.compile(r"<tool_call>(.*?)</tool_call>", re.S)
+_RESPONSE_RE: Final = re.compile(r"<tool_response>(.*?)</tool_response>", re.S)
+
+
+def _json(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _dump(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _entries(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(kind, text) of each turn of either container, kinds lower-cased."""
+    out = []
+    for turn in row.get("conversations") or row.get("messages") or ():
+        if not isinstance(turn, Mapping):
+            continue
+        kind = turn.get("from", turn.get("role"))
+        text = turn.get("value", turn.get("content"))
+        if isinstance(kind, str):
+            out.append((kind.lower(), text if isinstance(text, str) else ""))
+    return out
+
+
+class _Turns:
+    """Assistant turns that continue across call and result entries."""
+
+    def __init__(self) -> None:
+        self.turns: list[Turn] = []
+        self.role: str | None = None
+        self.parts: list[str | Call] = []
+        self.goes_on = False  # the last entry was a call or a result: text continues the turn
+
+    def start(self, role: str) -> None:
+        if self.role is not None:
+            self.turns.append(Turn.of(self.role, self.parts))
+        self.role, self.parts, self.goes_on = role, [], False
+
+    def assistant(self) -> None:
+        if self.role != "assistant" or not self.goes_on:
+            self.start("assistant")
+
+    def results(self, values: Any, *, each: bool = False) -> None:
+        """Give the calls still without a result their results, in order: ``values`` is a
+        list of them when ``each`` or when several calls wait (one call's result may be a
+        list itself)."""
+        waiting = [i for i, p in enumerate(self.parts) if isinstance(p, Call) and not p.has_result]
+        if not (isinstance(values, list) and (each or len(waiting) > 1)):
+            values = [values]
+        for i, value in zip(waiting, values, strict=False):
+            call = self.parts[i]
+            assert isinstance(call, Call)
+            self.parts[i] = Call(call.name, call.arguments, value, True, call.id)
+        self.goes_on = True
+
+    def done(self, tools: Any) -> Conversation:
+        self.start("end")
+        tools = _json(tools)
+        return Conversation(tuple(self.turns), tuple(tools) if isinstance(tools, list) else None)
+
+
+def _call(value: Any) -> Call:
+    value = _json(value)
+    if isinstance(value, Mapping):
+        return Call(str(value.get("name", "")), _json(value.get("arguments")))
+    return Call("", value)
+
+
+def read_sharegpt(row: Mapping[str, Any]) -> Conversation:
+    """The conversation of a ShareGPT row (``system`` may also be a top-level string)."""
+    build = _Turns()
+    system = row.get("system")
+    if isinstance(system, str) and system.strip():
+        build.start("system")
+        build.parts.append(system)
+    for kind, text in _entries(row):
+        if kind == "function_call":  # goes on from the assistant's text before it
+            if build.role != "assistant":
+                build.start("assistant")
+            value = _json(text)
+            build.parts.extend(_call(v) for v in (value if isinstance(value, list) else [value]))
+            build.goes_on = True
+        elif kind == "observation":
+            build.results(_json(text))
+        elif _ROLE_OF.get(kind) == "assistant":
+            build.assistant()
+            build.parts.append(text)
+            build.goes_on = False
+        elif kind in _ROLE_OF:
+            build.start(_ROLE_OF[kind])
+            build.parts.append(text)
+    return build.done(row.get("tools"))
+
+
+def read_hermes(row: Mapping[str, Any]) -> Conversation:
+    """The conversation of a row with Hermes ``<tool_call>`` / ``<tool_response>`` tags."""
+    build = _Turns()
+    for kind, text in _entries(row):
+        if kind in ("tool", "observation", "function"):
+            results = [_json(m.strip()) for m in _RESPONSE_RE.findall(text)]
+            build.results([
+                r["content"] if isinstance(r, Mapping) and set(r) == {"name", "content"} else r
+                for r in results
+            ], each=True)  # fmt: skip
+        elif _ROLE_OF.get(kind) == "assistant":
+            build.assistant()
+            pos = 0
+            for match in _CALL_RE.finditer(text):
+                build.parts.append(text[pos : match.start()])
+                build.parts.append(_call(match.group(1).strip()))
+                pos = match.end()
+            build.parts.append(text[pos:])
+            build.goes_on = pos > 0
+        elif kind in _ROLE_OF:
+            build.start(_ROLE_OF[kind])
+            build.parts.append(text)
+    return build.done(row.get("tools"))
+
+
+def _steps(turn: Turn) -> list[tuple[list[str], list[Call]]]:
+    steps: list[tuple[list[str], list[Call]]] = [([], [])]
+    for part in turn.parts:
+        if isinstance(part, str):
+            if steps[-1][1]:
+                steps.append(([], []))
+            steps[-1][0].append(part)
+        else:
+            steps[-1][1].append(part)
+    return [s for s in steps if s[0] or s[1]]
+
+
+def write_sharegpt(conversation: Conversation) -> list[dict[str, str]]:
+    """The ``conversations`` list of a ShareGPT row."""
+    out: list[dict[str, str]] = []
+    names = {"user": "human", "assistant": "gpt", "system": "system"}
+    for turn in conversation.turns:
+        if turn.role != "assistant":
+            out.append({"from": names.get(turn.role, turn.role), "value": turn.text})
+            continue
+        for texts, calls in _steps(turn):
+            if texts:
+                out.append({"from": "gpt", "value": "\n\n".join(texts)})
+            if calls:
+                shown = [{"name": c.name, "arguments": c.arguments} for c in calls]
+                out.append({"from": "function_call", "value": _dump(shown[0] if len(shown) == 1
+                                                                   else shown)})  # fmt: skip
+                results = [c.result for c in calls if c.has_result]
+                if results:
+                    value = results[0] if len(calls) == 1 else results
+                    out.append({"from": "observation", "value": _dump(value)})
+    return out
+
+
+def write_hermes(conversation: Conversation) -> list[dict[str, str]]:
+    """``role``/``content`` turns with Hermes tags (results in ``tool`` turns)."""
+    out: list[dict[str, str]] = []
+    for turn in conversation.turns:
+        if turn.role != "assistant":
+            out.append({"role": turn.role, "content": turn.text})
+            continue
+        for texts, calls in _steps(turn):
+            blocks = [
+                "<tool_call>\n" + json.dumps({"name": c.name, "arguments": c.arguments},
+                                             ensure_ascii=False) + "\n</tool_call>"
+                for c in calls
+            ]  # fmt: skip
+            out.append({"role": "assistant", "content": "\n\n".join([*texts, *blocks])})
+            responses = [
+                "<tool_response>\n" + json.dumps({"name": c.name, "content": c.result},
+                                                 ensure_ascii=False) + "\n</tool_response>"
+                for c in calls if c.has_result
+            ]  # fmt: skip
+            if responses:
+                out.append({"role": "tool", "content": "\n".join(responses)})
+    return out
