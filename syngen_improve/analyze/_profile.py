@@ -10,6 +10,7 @@ from typing import Any
 
 from .._conventions import DIMENSIONS, iter_tool_calls
 from .._jsonl import Malformed, Record, read_jsonl
+from ..dialects import FileDialect
 from ._notes import detect_from_notes
 from ._policy import RelabelPolicy, SeedPolicy
 from ._shape import shape_problem
@@ -204,11 +205,13 @@ def analyze_dataset(
     decides which examples are poor (default: :class:`SeedPolicy`).
     """
     builder = ProfileBuilder(policy=policy)
+    dialect = FileDialect()  # any dialect is read as the text grammar
     for item in read_jsonl(path):
         if isinstance(item, Record):
-            problem = shape_problem(item.data)
+            example = dialect.rows(item.data, item.line)
+            problem = shape_problem(example)
             if problem is None:
-                builder.add(item.data)
+                builder.add(example)
             else:
                 builder.add_invalid(item.line, problem)
         else:

@@ -12,6 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from .._jsonl import Malformed, Record, _line_item, read_jsonl
+from ..dialects import FileDialect
 from ..errors import UsageError
 from ._rules import (
     RULES,
@@ -153,7 +154,10 @@ def _validate_stream(
     items: Iterable[Record | Malformed], path: str, profile: Profile, schemas: ToolRegistry
 ) -> ValidationReport:
     report = ValidationReport(path=path, profile=profile)
+    dialect = FileDialect()  # any dialect is validated as the text grammar it reads as
     for item in items:
+        if isinstance(item, Record):
+            item = Record(item.line, dialect.rows(item.data, item.line))
         report.add(item, schemas)
     return report
 

@@ -1,0 +1,63 @@
+"""Rows of any dialect as the text grammar, the rendering the stages read (and the model
+is shown, DESIGN.md §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._detect import Dialect, detect_dialect
+from ._read import read_conversation
+from ._text import write_text
+
+__all__ = ["FileDialect", "as_text_grammar"]
+
+
+def as_text_grammar(row: Mapping[str, Any], dialect: Dialect | None = None) -> dict[str, Any]:
+    """``row`` with its turns as ``conversations`` in the text grammar, its other keys kept.
+    A row in the text grammar, or in no known dialect, comes back as it is (a dict)."""
+    found = dialect or detect_dialect(row)
+    if found is None or found == "text":
+        return row if isinstance(row, dict) else dict(row)
+    out = {k: v for k, v in row.items() if k not in ("messages", "conversations")}
+    out["conversations"] = write_text(read_conversation(row, found))
+    return out
+
+
+class FileDialect:
+    """The dialect of one file, decided by its first row in a known dialect; later rows
+    are read in it. A row whose own shape says another dialect is still read correctly and
+    counted in ``mixed`` (line numbers), so a mixed file can be reported by line."""
+
+    def __init__(self, forced: Dialect | None = None) -> None:
+        self.dialect: Dialect | None = forced
+        self._forced = forced is not None
+        self.mixed: list[int] = []
+
+    def rows(self, row: dict[str, Any], line: int) -> dict[str, Any]:
+        """``row`` in the text grammar."""
+        if self._forced:
+            return as_text_grammar(row, self.dialect)
+        if self.dialect == "text" and _plainly_text(row):
+            return row  # the common case, checked cheaply
+        found = detect_dialect(row)
+        if found is None:
+            return row
+        if self.dialect is None:
+            self.dialect = found
+        elif found != self.dialect:
+            self.mixed.append(line)
+        return as_text_grammar(row, found)
+
+
+def _plainly_text(row: Mapping[str, Any]) -> bool:
+    """A row of ``conversations`` of role/content turns without Hermes tags."""
+    turns = row.get("conversations")
+    if "messages" in row or not isinstance(turns, list):
+        return False
+    for turn in turns:
+        if not isinstance(turn, Mapping) or "from" in turn:
+            return False
+        if turn.get("role") == "assistant" and "<tool_call>" in str(turn.get("content")):
+            return False
+    return True
