@@ -18,6 +18,7 @@ from .._jsonl import Malformed, read_jsonl
 from .._progress import Progress
 from ..analyze import ProfileBuilder, shape_problem
 from ..config import ImproveConfig
+from ..dialects import FileDialect
 from ..outputs import Prior
 from ._manifest import InputLines
 from ._sinks import Sinks
@@ -47,6 +48,7 @@ class Source:
         self.invalid = 0
         self.duplicates = 0
         self._first: dict[str, int] = {}  # content key -> first line with that content
+        self.dialect = FileDialect()
 
     async def work(
         self, sinks: Sinks, bar: Progress, prior: Prior, lines: InputLines
@@ -71,20 +73,22 @@ class Source:
                     await sinks.quarantined(item, key)
                 bar.advance()
                 continue
-            line, example = item.line, item.data
+            line = item.line
+            # Any dialect is read as the text grammar; the outputs are in it too (for now).
+            example = self.dialect.rows(item.data, line)
             first = self._first.setdefault(key, line)
             if first != line:
                 self.duplicates += 1
                 if cfg.dedupe:
                     if line not in prior.quarantined:
-                        await sinks.invalid(line, key, example, f"duplicate of line {first}")
+                        await sinks.invalid(line, key, item.data, f"duplicate of line {first}")
                     bar.advance()
                     continue
             problem = shape_problem(example)
             if problem is not None:
                 self.invalid += 1
                 if line not in prior.quarantined:
-                    await sinks.invalid(line, key, example, problem)
+                    await sinks.invalid(line, key, item.data, problem)
                 bar.advance()
                 continue
             poor, kinds = self.profile.add_with_issues(example)

@@ -46,3 +46,26 @@ def test_analyze_and_validate_agree_across_dialects(
         b = validate_file(converted, profile=profile, workers=1)
         assert b.failed_lines == a.failed_lines, profile
         assert b.by_code == a.by_code, profile
+
+
+@pytest.mark.parametrize("convert", [to_openai, to_sharegpt, to_hermes],
+                         ids=["openai", "sharegpt", "hermes"])  # fmt: skip
+async def test_improve_takes_any_dialect(tmp_path: Path, convert: Any) -> None:
+    """The bundled sample in another dialect: the same poor examples, all improved, and
+    the improvements pass validation (written in the text grammar for now)."""
+    from syngen_improve import improve_dataset, sample_path
+    from syngen_improve.llm import DirectBackend
+    from syngen_improve.testing import FakeAnthropicServer
+
+    converted = write_converted(sample_path(), tmp_path / "in.jsonl", convert)
+    async with FakeAnthropicServer() as server:
+        results = []
+        for name, src in (("original", sample_path()), ("converted", converted)):
+            async with DirectBackend(api_key="sk-t", base_url=server.url) as backend:
+                results.append(await improve_dataset(src, tmp_path / name, backend=backend,
+                                                     progress=False))  # fmt: skip
+    original, other = (r.report.counts for r in results)
+    assert (other.poor, other.improved, other.failed) == (original.poor, original.improved, 0)
+    assert other.improved > 100
+    check = validate_file(tmp_path / "converted" / "improved_examples.jsonl", workers=1)
+    assert check.failed == 0
