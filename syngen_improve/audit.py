@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from ._grammar import ToolCall, shared_tool_calls
 from ._jsonl import Record, read_jsonl
+from .dialects import FileDialect
 from .errors import InputNotFound, UsageError
 
 __all__ = [
@@ -192,5 +193,7 @@ def audit_file(path: str | os.PathLike[str], *, threshold: float = THRESHOLD) ->
     source = Path(path)
     if not source.is_file():
         raise InputNotFound(f"input file not found: {source}")
-    rows = (item.data for item in read_jsonl(source) if isinstance(item, Record))
+    dialect = FileDialect()  # any dialect, read as the text grammar
+    rows = (dialect.rows(item.data, item.line) for item in read_jsonl(source)
+            if isinstance(item, Record))  # fmt: skip
     return audit_rows(rows, threshold=threshold)

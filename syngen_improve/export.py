@@ -30,6 +30,7 @@ import orjson
 from ._conventions import iter_tool_calls
 from ._jsonl import JsonlWriter, Malformed, read_jsonl, write_jsonl_atomic
 from ._paths import refuse_overwrite
+from .dialects import FileDialect
 from .errors import InputNotFound, InvalidInput, UsageError
 from .validate import ToolRegistry
 
@@ -171,11 +172,12 @@ def _rows(
     stats: ExportStats,
     evaluation: tuple[JsonlWriter, float, int] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    dialect = FileDialect()  # any dialect, read as the text grammar
     for item in read_jsonl(path):
         if isinstance(item, Malformed):
             raise ExportError(f"line {item.line}: not a JSON object ({item.error})")
         stats.read += 1
-        row = export_record(item.data, fmt, line=item.line, tools=tools)
+        row = export_record(dialect.rows(item.data, item.line), fmt, line=item.line, tools=tools)
         if row is None:
             stats.skipped += 1
             continue

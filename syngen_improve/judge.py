@@ -27,6 +27,7 @@ from ._pool import Writer, run_pool
 from ._progress import Progress
 from ._sync import run_sync
 from .config import ImproveConfig
+from .dialects import FileDialect
 from .errors import InputNotFound, ServiceRefused, SyngenError, UsageError
 from .llm import (
     Backend,
@@ -268,13 +269,15 @@ async def judge_dataset(
         )
         out = await stack.enter_async_context(Writer(target))
 
+        dialect = FileDialect()
+
         async def one(item: Record | Malformed) -> None:
             if isinstance(item, Malformed):
                 result.malformed += 1
                 return
             before = judge.hits
-            try:
-                scores = await judge.score(item.data)
+            try:  # the judge sees the text grammar whatever the file's dialect
+                scores = await judge.score(dialect.rows(item.data, item.line))
             except (JudgeError, RequestFailed) as exc:
                 if isinstance(exc, RequestFailed) and exc.fatal:
                     raise ServiceRefused(f"the API refused the run: {exc}") from exc

@@ -114,6 +114,7 @@ PUBLIC: dict[str, set[str]] = {
         "Turn",
         "as_text_grammar",
         "detect_dialect",
+        "in_dialect",
         "read_conversation",
         "read_hermes",
         "read_openai",

@@ -11,7 +11,7 @@ this package is the first step of making every stage work on the model.
 
 from __future__ import annotations
 
-from ._canonical import FileDialect, as_text_grammar
+from ._canonical import FileDialect, as_text_grammar, in_dialect
 from ._conversation import ROLES, Call, Conversation, Turn, render_call
 from ._detect import DIALECTS, Dialect, detect_dialect
 from ._openai import read_openai, write_openai
@@ -29,6 +29,7 @@ __all__ = [
     "Turn",
     "as_text_grammar",
     "detect_dialect",
+    "in_dialect",
     "read_conversation",
     "read_hermes",
     "read_openai",

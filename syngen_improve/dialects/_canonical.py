@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._detect import Dialect, detect_dialect
+from ._openai import write_openai
 from ._read import read_conversation
-from ._text import write_text
+from ._tagged import write_hermes, write_sharegpt
+from ._text import read_text, write_text
 
-__all__ = ["FileDialect", "as_text_grammar"]
+__all__ = ["FileDialect", "as_text_grammar", "in_dialect"]
 
 
 def as_text_grammar(row: Mapping[str, Any], dialect: Dialect | None = None) -> dict[str, Any]:
@@ -22,6 +24,19 @@ def as_text_grammar(row: Mapping[str, Any], dialect: Dialect | None = None) -> d
     out = {k: v for k, v in row.items() if k not in ("messages", "conversations")}
     out["conversations"] = write_text(read_conversation(row, found))
     return out
+
+
+def in_dialect(row: Mapping[str, Any], dialect: Dialect | None) -> dict[str, Any]:
+    """A row of the text grammar written in ``dialect`` (its turns first, its other keys
+    kept); ``text`` or ``None`` leaves it as it is."""
+    if dialect is None or dialect == "text":
+        return row if isinstance(row, dict) else dict(row)
+    conversation = read_text(row)
+    rest = {k: v for k, v in row.items() if k != "conversations"}
+    if dialect == "openai":
+        return {"messages": write_openai(conversation)["messages"], **rest}
+    turns = write_sharegpt(conversation) if dialect == "sharegpt" else write_hermes(conversation)
+    return {"conversations": turns, **rest}
 
 
 class FileDialect:

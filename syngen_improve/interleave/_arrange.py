@@ -56,13 +56,20 @@ _ARRANGE_LOOKAHEAD: Final = 64
 
 
 def prompt_key(record: Any) -> int | None:
-    """A 64-bit hash of the record's first user turn (``None`` when it has none)."""
-    turns = record.get("conversations") if isinstance(record, dict) else None
+    """A 64-bit hash of the record's first user turn (``None`` when it has none), in any
+    dialect: ``conversations`` or ``messages``, ``role``/``content`` or ``from``/``value``."""
+    if not isinstance(record, dict):
+        return None
+    turns = record.get("conversations")
+    if not isinstance(turns, list):
+        turns = record.get("messages")
     if not isinstance(turns, list):
         return None
     for turn in turns:
-        if isinstance(turn, dict) and turn.get("role") == "user":
-            content = turn.get("content")
+        if not isinstance(turn, dict):
+            continue
+        if turn.get("role") == "user" or turn.get("from") == "human":
+            content = turn.get("content", turn.get("value"))
             text = content if isinstance(content, str) else orjson.dumps(content).decode()
             digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
             return int.from_bytes(digest, "little")

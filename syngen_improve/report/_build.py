@@ -13,6 +13,7 @@ from .._conventions import iter_tool_calls
 from .._jsonl import Record, read_jsonl, read_records
 from .._version import __version__
 from ..analyze import agent_of
+from ..dialects import FileDialect
 from ..errors import InputNotFound
 from ..judge import mean_scores
 from ..outputs import FILES, Layout, count_lines, is_improvement, is_transient
@@ -113,6 +114,13 @@ class _Improvements:
         }
 
 
+def _read_desirable(layout: Layout, improvements: _Improvements) -> None:
+    dialect = FileDialect()
+    for item in read_jsonl(layout.improved):
+        if isinstance(item, Record):
+            improvements.add(Record(item.line, dialect.rows(item.data, item.line)))
+
+
 def _from_rows(layout: Layout, gap: int) -> tuple[_Improvements, dict[str, Any] | None,
                                                    dict[str, Any] | None]:  # fmt: skip
     """The sections read from rows: the improvements (quality, coverage, strict
@@ -124,22 +132,20 @@ def _from_rows(layout: Layout, gap: int) -> tuple[_Improvements, dict[str, Any] 
 
     improvements = _Improvements(layout.improved)
     if not layout.interleaved.exists():
-        for item in read_jsonl(layout.improved):
-            if isinstance(item, Record):
-                improvements.add(item)
+        _read_desirable(layout, improvements)
         return improvements, None, None
     check, auditor = verifier(layout.interleaved, batch_size=_BATCH, gap=gap), Auditor()
+    dialect = FileDialect()  # rows in the input's dialect, read as the text grammar
     for item in read_jsonl(layout.interleaved):
         check.add(item)
         if isinstance(item, Record):
+            item = Record(item.line, dialect.rows(item.data, item.line))
             auditor.add(item.data)
             if item.data.get("label") is True:
                 improvements.add(item)
     if improvements.validation.total != count_lines(layout.improved):
         improvements = _Improvements(layout.improved)  # another policy left rows out
-        for item in read_jsonl(layout.improved):
-            if isinstance(item, Record):
-                improvements.add(item)
+        _read_desirable(layout, improvements)
     v = check.finish()
     interleaving = {
         "rows": v.total,

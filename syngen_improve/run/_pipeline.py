@@ -120,7 +120,13 @@ async def improve_dataset(
                           "templates": settings["templates"],
                           "schemas": settings["schemas"]}  # fmt: skip
             sinks = await stack.enter_async_context(
-                Sinks(layout, provenance, refused_before=refused, prompt_gap=cfg.prompt_gap)
+                Sinks(
+                    layout,
+                    provenance,
+                    refused_before=refused,
+                    prompt_gap=cfg.prompt_gap,
+                    dialect=source.dialect,
+                )
             )
             bar = stack.enter_context(Progress(
                 total=min(total, cfg.limit) if cfg.limit else total,

@@ -26,6 +26,7 @@ import orjson
 
 from .._jsonl import Malformed
 from .._pool import Writer
+from ..dialects import FileDialect, in_dialect
 from ..improve import Outcome
 from ..interleave import PairStream, interleave_files, last_prompts
 from ..outputs import Layout
@@ -43,8 +44,11 @@ class Sinks:
         *,
         refused_before: set[int],
         prompt_gap: int,
+        dialect: FileDialect | None = None,
     ) -> None:
         self.layout = layout
+        # The input file's dialect (known once its first row is read): rows go out in it.
+        self._dialect = dialect
         self.provenance = dict(provenance)
         self.prompt_gap = prompt_gap
         # Lines a resume retries after a refusal (400) taken for the service's fault.
@@ -87,6 +91,10 @@ class Sinks:
         if stack is not None:
             await stack.__aexit__(exc_type, exc, tb)
 
+    def _out(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` (text grammar) in the input's dialect."""
+        return in_dialect(row, self._dialect.dialect if self._dialect is not None else None)
+
     def _stamp(self, line: int, key: str) -> dict[str, Any]:
         return {"_source_line": line, "_source_key": key, "_provenance": self.provenance}
 
@@ -102,11 +110,11 @@ class Sinks:
 
     async def good(self, line: int, key: str, example: Mapping[str, Any]) -> None:
         """A good example passed through to the desirable side (``include_good``)."""
-        await self._improved.put({**example, "label": True, **self._stamp(line, key)})
+        await self._improved.put(self._out({**example, "label": True, **self._stamp(line, key)}))
         await self._ledger.put({"line": line, "status": "good"})
 
     async def poor(self, line: int, key: str, example: Mapping[str, Any]) -> None:
-        await self._poor.put({**example, "label": False, **self._stamp(line, key)})
+        await self._poor.put(self._out({**example, "label": False, **self._stamp(line, key)}))
 
     async def outcome(self, outcome: Outcome, key: str) -> None:
         """An improved or failed example (``key``: its line's content key), and its ledger
@@ -116,8 +124,8 @@ class Sinks:
         line = outcome.key
         stamp = self._stamp(line, key)
         if outcome.record is not None:
-            improved = {**outcome.record, **stamp}
-            original = {**outcome.example, "label": False, **stamp}
+            improved = self._out({**outcome.record, **stamp})
+            original = self._out({**outcome.example, "label": False, **stamp})
             # Each row is encoded once, for its own file and for the KTO file.
             self._encoded[id(improved)] = encoded = orjson.dumps(improved)
             self._encoded[id(original)] = orjson.dumps(original)
@@ -130,7 +138,7 @@ class Sinks:
             transient = outcome.transient and not (status == 400 and line in self._refused_before)
             await self._failed.write(
                 {**stamp, "reason": outcome.reason, "attempts": outcome.attempts,
-                 "errors": list(outcome.errors), "original": dict(outcome.example)}
+                 "errors": list(outcome.errors), "original": self._out(dict(outcome.example))}
                 | ({"http_status": status} if status is not None else {})
                 | ({"transient": True} if transient else {})
             )  # fmt: skip

@@ -48,12 +48,17 @@ def test_analyze_and_validate_agree_across_dialects(
         assert b.by_code == a.by_code, profile
 
 
-@pytest.mark.parametrize("convert", [to_openai, to_sharegpt, to_hermes],
-                         ids=["openai", "sharegpt", "hermes"])  # fmt: skip
-async def test_improve_takes_any_dialect(tmp_path: Path, convert: Any) -> None:
-    """The bundled sample in another dialect: the same poor examples, all improved, and
-    the improvements pass validation (written in the text grammar for now)."""
+@pytest.mark.parametrize(("dialect", "convert"), [
+    ("openai", to_openai), ("sharegpt", to_sharegpt), ("hermes", to_hermes),
+])  # fmt: skip
+async def test_improve_takes_any_dialect_and_answers_in_it(
+    tmp_path: Path, dialect: str, convert: Any
+) -> None:
+    """The bundled sample in another dialect: the same poor examples, all improved; every
+    output row is in the input's dialect, passes validation, and exports."""
     from syngen_improve import improve_dataset, sample_path
+    from syngen_improve.dialects import detect_dialect, read_conversation
+    from syngen_improve.export import export_file
     from syngen_improve.llm import DirectBackend
     from syngen_improve.testing import FakeAnthropicServer
 
@@ -64,8 +69,24 @@ async def test_improve_takes_any_dialect(tmp_path: Path, convert: Any) -> None:
             async with DirectBackend(api_key="sk-t", base_url=server.url) as backend:
                 results.append(await improve_dataset(src, tmp_path / name, backend=backend,
                                                      progress=False))  # fmt: skip
-    original, other = (r.report.counts for r in results)
-    assert (other.poor, other.improved, other.failed) == (original.poor, original.improved, 0)
-    assert other.improved > 100
-    check = validate_file(tmp_path / "converted" / "improved_examples.jsonl", workers=1)
-    assert check.failed == 0
+    original, other = (r.report for r in results)
+    assert (other.counts.poor, other.counts.improved) == (original.counts.poor,
+                                                          original.counts.improved)  # fmt: skip
+    assert other.counts.improved > 100
+    assert other.counts.failed == 0
+    out = tmp_path / "converted"
+    for name in ("improved_examples.jsonl", "poor_examples.jsonl", "improved_interleaved.jsonl"):
+        rows = [orjson.loads(x) for x in (out / name).read_bytes().splitlines()]
+        assert {detect_dialect(r) for r in rows} == {dialect}, name
+        assert all(read_conversation(r).calls for r in rows)
+    assert validate_file(out / "improved_examples.jsonl", workers=1).failed == 0
+    # the report read the rows through the dialect: the same checks as for the original
+    mine, theirs = other.to_dict(), original.to_dict()
+    keys = ("rows", "desirable", "undesirable", "alternating", "longest_run", "close_prompts",
+            "batches_lacking_a_label")  # fmt: skip
+    assert {k: mine["interleaving"][k] for k in keys} == {
+        k: theirs["interleaving"][k] for k in keys}  # fmt: skip
+    assert mine["strict_validation"] == theirs["strict_validation"]
+    assert mine["label_shortcuts"]["desirable"] == theirs["label_shortcuts"]["desirable"]
+    stats = export_file(out / "improved_interleaved.jsonl", tmp_path / "kto.jsonl", fmt="kto")
+    assert stats.written == other.counts.interleaved
