@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .analyze import RelabelPolicy, SeedPolicy
+from .dialects import Dialect, check_dialect
 from .errors import UsageError
 from .llm import DEFAULT_MODEL, BreakerPolicy, RateLimits, RetryPolicy
 from .prompts import Templates
@@ -86,6 +87,8 @@ class ImproveConfig:
     - ``prompt_gap``: in the KTO file, rows that share a prompt (an improvement and its
       original) are kept more than this many rows apart (default 8: TRL builds its KL
       pairs within a batch; keep it at least the batch size minus one).
+    - ``dialect``: the input's dialect (``text``, ``openai``, ``sharegpt``, ``hermes``);
+      ``None`` (default) decides it from the file's first row. Outputs are written in it.
     - ``progress``: show a progress bar.
     """
 
@@ -110,6 +113,7 @@ class ImproveConfig:
     shard: tuple[int, int] | None = None
     dedupe: bool = False
     prompt_gap: int = 8
+    dialect: Dialect | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -129,6 +133,7 @@ class ImproveConfig:
             or (self.prompt_gap < 0)
         ):
             raise UsageError(f"'prompt_gap' must be a whole number >= 0, got {self.prompt_gap!r}")
+        check_dialect(self.dialect)
         if self.shard is not None:
             i, n = self.shard
             if not (isinstance(i, int) and isinstance(n, int) and 1 <= i <= n):

@@ -113,6 +113,7 @@ PUBLIC: dict[str, set[str]] = {
         "ROLES",
         "Turn",
         "as_text_grammar",
+        "check_dialect",
         "detect_dialect",
         "in_dialect",
         "read_conversation",

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._conventions import DIMENSIONS, iter_tool_calls
 from .._jsonl import Malformed, Record, read_jsonl
-from ..dialects import FileDialect
+from ..dialects import Dialect, FileDialect, check_dialect
 from ._notes import detect_from_notes
 from ._policy import RelabelPolicy, SeedPolicy
 from ._shape import shape_problem
@@ -196,19 +196,24 @@ class ProfileBuilder:
 
 
 def analyze_dataset(
-    path: str | os.PathLike[str], *, policy: RelabelPolicy | None = None
+    path: str | os.PathLike[str],
+    *,
+    policy: RelabelPolicy | None = None,
+    dialect: Dialect | None = None,
 ) -> DatasetProfile:
     """Profile a JSONL dataset in one streaming pass.
 
     Malformed lines (not a JSON object) and invalid examples (an object of the wrong
     shape, e.g. scores given as strings) are listed with their line numbers, never fatal. ``policy``
-    decides which examples are poor (default: :class:`SeedPolicy`).
+    decides which examples are poor (default: :class:`SeedPolicy`); ``dialect`` forces the
+    file's dialect (default: from its first row; see :mod:`syngen_improve.dialects`).
     """
+    check_dialect(dialect)
     builder = ProfileBuilder(policy=policy)
-    dialect = FileDialect()  # any dialect is read as the text grammar
+    rows = FileDialect(dialect)  # any dialect is read as the text grammar
     for item in read_jsonl(path):
         if isinstance(item, Record):
-            example = dialect.rows(item.data, item.line)
+            example = rows.rows(item.data, item.line)
             problem = shape_problem(example)
             if problem is None:
                 builder.add(example)

@@ -17,6 +17,7 @@ import orjson
 from .._fdlimit import ensure_open_files
 from ..analyze import SeedPolicy
 from ..config import ImproveConfig
+from ..dialects import DIALECTS
 from ..errors import Terminated
 from ..llm import DEFAULT_MODEL, BreakerPolicy, RateLimits, RetryPolicy
 
@@ -37,6 +38,13 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+def add_dialect_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dialect", choices=DIALECTS,
+                   help="the input's dialect (default: decided by its first row): text "
+                        "(tool_call:/arguments:/Result:), openai (messages, tool_calls), "
+                        "sharegpt (from/value) or hermes (<tool_call> tags)")  # fmt: skip
 
 
 def add_policy_options(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ._canonical import FileDialect, as_text_grammar, in_dialect
 from ._conversation import ROLES, Call, Conversation, Turn, render_call
-from ._detect import DIALECTS, Dialect, detect_dialect
+from ._detect import DIALECTS, Dialect, check_dialect, detect_dialect
 from ._openai import read_openai, write_openai
 from ._read import read_conversation
 from ._tagged import read_hermes, read_sharegpt, write_hermes, write_sharegpt
@@ -28,6 +28,7 @@ __all__ = [
     "ROLES",
     "Turn",
     "as_text_grammar",
+    "check_dialect",
     "detect_dialect",
     "in_dialect",
     "read_conversation",

@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
-__all__ = ["DIALECTS", "Dialect", "detect_dialect"]
+from ..errors import UsageError
+
+__all__ = ["DIALECTS", "Dialect", "check_dialect", "detect_dialect"]
 
 Dialect = Literal["text", "openai", "sharegpt", "hermes"]
 #: The dialects read and written.
 DIALECTS: Final = ("text", "openai", "sharegpt", "hermes")
+
+
+def check_dialect(dialect: object) -> None:
+    """Raise :class:`UsageError` (a ``ValueError``) unless ``dialect`` is ``None`` or one
+    of :data:`DIALECTS`."""
+    if dialect is not None and dialect not in DIALECTS:
+        raise UsageError(f"'dialect' must be one of {DIALECTS}, got {dialect!r}")
 
 
 def detect_dialect(row: Mapping[str, Any]) -> Dialect | None:

@@ -48,7 +48,7 @@ class Source:
         self.invalid = 0
         self.duplicates = 0
         self._first: dict[str, int] = {}  # content key -> first line with that content
-        self.dialect = FileDialect()
+        self.dialect = FileDialect(config.dialect)
 
     async def work(
         self, sinks: Sinks, bar: Progress, prior: Prior, lines: InputLines

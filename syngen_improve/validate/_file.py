@@ -12,7 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from .._jsonl import Malformed, Record, _line_item, read_jsonl
-from ..dialects import FileDialect
+from ..dialects import Dialect, FileDialect, check_dialect
 from ..errors import UsageError
 from ._rules import (
     RULES,
@@ -151,10 +151,14 @@ def _issue_text(issue: Issue) -> str:
 
 
 def _validate_stream(
-    items: Iterable[Record | Malformed], path: str, profile: Profile, schemas: ToolRegistry
+    items: Iterable[Record | Malformed],
+    path: str,
+    profile: Profile,
+    schemas: ToolRegistry,
+    forced: Dialect | None = None,
 ) -> ValidationReport:
     report = ValidationReport(path=path, profile=profile)
-    dialect = FileDialect()  # any dialect is validated as the text grammar it reads as
+    dialect = FileDialect(forced)  # any dialect is validated as the text grammar it reads as
     for item in items:
         if isinstance(item, Record):
             item = Record(item.line, dialect.rows(item.data, item.line))
@@ -186,10 +190,15 @@ class _Range:
 
 
 def _chunk_worker(
-    path: str, start: int, end: int, profile: Profile, schemas: ToolRegistry
+    path: str,
+    start: int,
+    end: int,
+    profile: Profile,
+    schemas: ToolRegistry,
+    dialect: Dialect | None = None,
 ) -> tuple[int, ValidationReport]:
     lines = _Range(path, start, end)
-    report = _validate_stream(lines, path, profile, schemas)
+    report = _validate_stream(lines, path, profile, schemas, dialect)
     return lines.lines, report
 
 
@@ -211,13 +220,17 @@ def validate_file(
     profile: Profile = "compatible",
     schemas: ToolRegistry | None = None,
     workers: int | None = None,
+    dialect: Dialect | None = None,
 ) -> ValidationReport:
     """Validate every line of a JSONL file; malformed lines are reported, never fatal.
 
     ``workers`` processes share a large file (default: the number of CPUs for
-    files over 4 MiB, else 1). Line numbers in the report are the file's own.
+    files over 4 MiB, else 1). Line numbers in the report are the file's own. Rows of
+    any dialect are validated as the text grammar they read as; ``dialect`` forces one
+    (default: from the first row).
     """
     check_profile(profile)
+    check_dialect(dialect)
     if workers is not None and workers < 1:
         raise UsageError(f"'workers' must be >= 1, got {workers}")
     registry = schemas if schemas is not None else ToolRegistry.default()
@@ -227,14 +240,16 @@ def validate_file(
         workers = (os.cpu_count() or 1) if size >= _PARALLEL_MIN_BYTES else 1
 
     if workers == 1:
-        return _validate_stream(read_jsonl(spath), spath, profile, registry)
+        return _validate_stream(read_jsonl(spath), spath, profile, registry, dialect)
     report = ValidationReport(path=spath, profile=profile)
     ranges = _split(spath, size, workers)
     # spawn, not fork: forking a process that runs threads (an event loop's executor,
     # a notebook kernel) can deadlock, and Python 3.12+ warns about it.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context) as pool:
-        futures = [pool.submit(_chunk_worker, spath, a, b, profile, registry) for a, b in ranges]
+        futures = [
+            pool.submit(_chunk_worker, spath, a, b, profile, registry, dialect) for a, b in ranges
+        ]
         offset = 0
         for fut in futures:
             lines, part = fut.result()

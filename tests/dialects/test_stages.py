@@ -90,3 +90,24 @@ async def test_improve_takes_any_dialect_and_answers_in_it(
     assert mine["label_shortcuts"]["desirable"] == theirs["label_shortcuts"]["desirable"]
     stats = export_file(out / "improved_interleaved.jsonl", tmp_path / "kto.jsonl", fmt="kto")
     assert stats.written == other.counts.interleaved
+
+
+def test_the_dialect_can_be_forced_and_is_checked(tmp_path: Path) -> None:
+    from syngen_improve import ImproveConfig, sample_path
+    from syngen_improve.cli import main
+
+    converted = write_converted(sample_path(), tmp_path / "in.jsonl", to_sharegpt)
+    forced, original = (
+        analyze_dataset(converted, dialect="sharegpt"),
+        analyze_dataset(sample_path()),
+    )
+    assert (forced.poor, forced.tools) == (original.poor, original.tools)
+    # read as the wrong dialect, the rows have no turns: no call is seen
+    assert analyze_dataset(converted, dialect="openai").tools == {}
+    with pytest.raises(ValueError, match="'dialect' must be one of"):
+        ImproveConfig(dialect="csv")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'dialect' must be one of"):
+        validate_file(converted, dialect="csv")  # type: ignore[arg-type]
+    assert main(["validate", str(converted), "--dialect", "sharegpt"]) == main(
+        ["validate", str(sample_path())])  # fmt: skip
+    assert main(["analyze", str(converted), "--dialect", "sharegpt", "--json"]) == 0
