@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._conventions import DIMENSIONS, iter_tool_calls
@@ -62,6 +62,11 @@ class DatasetProfile:
     #: Examples with no quality score at all (an improvement not yet judged): the policy
     #: reads their ``label``, and the means leave them out.
     unscored: int = 0
+    #: The file's dialect (see :mod:`syngen_improve.dialects`), and the rows in another
+    #: one (their count and first 20 lines): a mixed file is still read, row by row.
+    dialect: str | None = None
+    other_dialect: int = 0
+    other_dialect_lines: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form printed by ``syngen-improve analyze --json``."""
@@ -83,6 +88,9 @@ class DatasetProfile:
             "issues_structural": dict(self.issues_structural),
             "tools": dict(self.tools),
             "agents": dict(self.agents),
+            "dialect": self.dialect,
+            "other_dialect": self.other_dialect,
+            "other_dialect_lines": list(self.other_dialect_lines),
         }
 
     def format_table(self) -> str:
@@ -90,7 +98,7 @@ class DatasetProfile:
         share = f"{self.poor / self.total:.1%}" if self.total else "-"
         out = [
             f"examples     {self.total:>7}   malformed lines {len(self.malformed)}"
-            f"   invalid examples {len(self.invalid)}",
+            f"   invalid examples {len(self.invalid)}   dialect {self.dialect or '-'}",
             f"poor         {self.poor:>7}   ({share}; {self.relabeled} relabeled)",
             f"good         {self.good:>7}",
             *(
@@ -112,6 +120,10 @@ class DatasetProfile:
         out += [f"  {agent:<22}{count:>7} calls" for agent, count in self.agents.items()]
         for m in self.malformed:
             out.append(f"line {m.line}: malformed: {m.error}")
+        if self.other_dialect:
+            out.append(f"{self.other_dialect} rows are not in the file's dialect "
+                       f"({self.dialect}), lines {self.other_dialect_lines}: each was read "
+                       "in its own")  # fmt: skip
         return "\n".join(out)
 
 
@@ -221,7 +233,8 @@ def analyze_dataset(
                 builder.add_invalid(item.line, problem)
         else:
             builder.add_malformed(item)
-    return builder.build()
+    return replace(builder.build(), dialect=rows.dialect, other_dialect=rows.mixed_count,
+                   other_dialect_lines=list(rows.mixed))  # fmt: skip
 
 
 def issue_kinds(example: Mapping[str, Any]) -> frozenset[str]:

@@ -42,12 +42,14 @@ def in_dialect(row: Mapping[str, Any], dialect: Dialect | None) -> dict[str, Any
 class FileDialect:
     """The dialect of one file, decided by its first row in a known dialect; later rows
     are read in it. A row whose own shape says another dialect is still read correctly and
-    counted in ``mixed`` (line numbers), so a mixed file can be reported by line."""
+    counted (``mixed_count``, the first 20 lines in ``mixed``), so a mixed file can be
+    reported by line."""
 
     def __init__(self, forced: Dialect | None = None) -> None:
         self.dialect: Dialect | None = forced
         self._forced = forced is not None
-        self.mixed: list[int] = []
+        self.mixed: list[int] = []  # the first lines in another dialect (at most 20)
+        self.mixed_count = 0
 
     def rows(self, row: dict[str, Any], line: int) -> dict[str, Any]:
         """``row`` in the text grammar."""
@@ -61,7 +63,9 @@ class FileDialect:
         if self.dialect is None:
             self.dialect = found
         elif found != self.dialect:
-            self.mixed.append(line)
+            self.mixed_count += 1
+            if len(self.mixed) < 20:
+                self.mixed.append(line)
         return as_text_grammar(row, found)
 
 

@@ -280,6 +280,12 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     report["warnings"] = _warnings(report)
+    if analysis.get("other_dialect"):
+        report["warnings"].append(
+            f"{analysis['other_dialect']} input rows are not in the file's dialect "
+            f"({analysis.get('dialect')}), lines {analysis.get('other_dialect_lines')}: each "
+            "was read in its own"
+        )
     shards = layout.read_json(layout.shards)
     if shards:
         report["shards"] = shards

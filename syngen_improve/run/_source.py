@@ -127,5 +127,8 @@ class Source:
             "means_poor": profile.means_poor,
             "tools": profile.tools,
             "agents": profile.agents,
+            "dialect": self.dialect.dialect,
+            "other_dialect": self.dialect.mixed_count,
+            "other_dialect_lines": list(self.dialect.mixed),
             "complete": complete,
         }

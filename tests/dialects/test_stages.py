@@ -111,3 +111,38 @@ def test_the_dialect_can_be_forced_and_is_checked(tmp_path: Path) -> None:
     assert main(["validate", str(converted), "--dialect", "sharegpt"]) == main(
         ["validate", str(sample_path())])  # fmt: skip
     assert main(["analyze", str(converted), "--dialect", "sharegpt", "--json"]) == 0
+
+
+async def test_a_mixed_file_is_read_row_by_row_and_reported_by_line(tmp_path: Path) -> None:
+    """Rows in another dialect than the file's first are read in their own, and their lines
+    are named by analyze and in the run's report."""
+    from syngen_improve import improve_dataset, sample_path
+    from syngen_improve.llm import DirectBackend
+    from syngen_improve.testing import FakeAnthropicServer
+
+    src = tmp_path / "mixed.jsonl"
+    lines = sample_path().read_bytes().splitlines()
+    out_lines = []
+    for n, line in enumerate(lines, 1):
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            out_lines.append(line)
+            continue
+        if n in (5, 9):  # two rows in OpenAI form inside a text-grammar file
+            rest = {k: v for k, v in row.items() if k != "conversations"}
+            row = {**rest, **to_openai(row)}
+        out_lines.append(orjson.dumps(row))
+    src.write_bytes(b"\n".join(out_lines) + b"\n")
+    profile = analyze_dataset(src)
+    assert (profile.dialect, profile.other_dialect) == ("text", 2)
+    assert profile.other_dialect_lines == [5, 9]
+    assert profile.poor == analyze_dataset(sample_path()).poor
+    assert "lines [5, 9]" in profile.format_table()
+    async with (
+        FakeAnthropicServer() as server,
+        DirectBackend(api_key="k", base_url=server.url) as b,
+    ):
+        result = await improve_dataset(src, tmp_path / "out", backend=b, progress=False)
+    assert any("lines [5, 9]" in w for w in result.report.to_dict()["warnings"])
+    assert result.report.counts.failed == 0
