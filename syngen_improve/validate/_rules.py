@@ -246,6 +246,8 @@ def validate_example(
     """All issues of one example (a decoded JSON object), in reading order."""
     check_profile(profile)
     registry = schemas if schemas is not None else ToolRegistry.default()
+    if "tools" in example:  # the row's own tool definitions count too
+        registry = registry.with_row_tools(example["tools"])
     c = _Collector(line, profile == "strict")
     convs = example.get("conversations")
     if not isinstance(convs, list):

@@ -136,6 +136,7 @@ class ToolRegistry(Mapping[str, ToolSchema]):
 
     def __init__(self, tools: Iterable[ToolSchema]) -> None:
         self._tools = {t.name: t for t in tools}
+        self._with: dict[bytes, ToolRegistry] = {}  # merged with rows' own tools
 
     def __getitem__(self, name: str) -> ToolSchema:
         return self._tools[name]
@@ -198,6 +199,8 @@ class ToolRegistry(Mapping[str, ToolSchema]):
         if isinstance(data, list) and all(isinstance(t, Mapping) for t in data):
             if all("function" in t for t in data):
                 return cls.from_openai_tools(data)
+            if all("name" in t and "parameters" in t for t in data):  # ShareGPT rows' tools
+                return cls._from_list(data, "parameters")
             if all("inputSchema" in t for t in data):
                 return cls.from_mcp(data)
             if all("input_schema" in t for t in data):
@@ -217,6 +220,30 @@ class ToolRegistry(Mapping[str, ToolSchema]):
             return cls.from_any(orjson.loads(raw))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InvalidInput(f"{os.fspath(path)}: not usable tool schemas: {exc}") from exc
+
+    def with_row_tools(self, tools: Any) -> ToolRegistry:
+        """This registry and the tools a row carries (OpenAI rows often do; a JSON string
+        is decoded), the row's own definition winning; ``self`` when the row has none or
+        they are not in a format :meth:`from_any` knows. Remembered per list of tools."""
+        if isinstance(tools, str):
+            try:
+                tools = orjson.loads(tools)
+            except orjson.JSONDecodeError:
+                return self
+        if not tools:
+            return self
+        key = orjson.dumps(tools, option=orjson.OPT_SORT_KEYS)
+        merged = self._with.get(key)
+        if merged is None:
+            try:
+                own = ToolRegistry.from_any(tools)
+            except (InvalidInput, KeyError, TypeError):
+                return self
+            merged = ToolRegistry([*self.values(), *own.values()])
+            if len(self._with) >= 64:
+                self._with.clear()
+            self._with[key] = merged
+        return merged
 
     @classmethod
     def default(cls) -> ToolRegistry:

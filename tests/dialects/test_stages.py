@@ -146,3 +146,37 @@ async def test_a_mixed_file_is_read_row_by_row_and_reported_by_line(tmp_path: Pa
         result = await improve_dataset(src, tmp_path / "out", backend=b, progress=False)
     assert any("lines [5, 9]" in w for w in result.report.to_dict()["warnings"])
     assert result.report.counts.failed == 0
+
+
+def test_a_rows_own_tools_are_its_schemas(tmp_path: Path) -> None:
+    """An OpenAI row that defines its tools is validated against them (no schema file):
+    its tool is known, and a wrong argument type is found by that tool's schema."""
+    from syngen_improve import validate_example
+    from syngen_improve.dialects import as_text_grammar
+
+    tools = [{"type": "function", "function": {
+        "name": "weather_lookup", "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"]}}}]  # fmt: skip
+
+    def row(arguments: str, with_tools: bool) -> dict[str, Any]:
+        call = {"id": "a", "type": "function",
+                "function": {"name": "weather_lookup", "arguments": arguments}}  # fmt: skip
+        data: dict[str, Any] = {"label": True, "messages": [
+            {"role": "user", "content": "Weather in Lisbon?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "a", "content": '{"temp": 21}'},
+        ]}  # fmt: skip
+        if with_tools:
+            data["tools"] = tools
+        return as_text_grammar(data)
+
+    def codes(example: dict[str, Any]) -> set[str]:
+        return {i.code for i in validate_example(example, profile="strict")}
+
+    assert "P301" in codes(row('{"city": "Lisbon"}', with_tools=False))  # unknown tool
+    assert not {"P301", "Q603"} & codes(row('{"city": "Lisbon"}', with_tools=True))
+    assert "Q603" in codes(row('{"city": 5}', with_tools=True))  # its schema says string
+    as_string = row('{"city": 5}', with_tools=True)
+    as_string["tools"] = orjson.dumps(tools).decode()  # ShareGPT keeps tools as a string
+    assert "Q603" in codes(as_string)
