@@ -180,3 +180,27 @@ def test_a_rows_own_tools_are_its_schemas(tmp_path: Path) -> None:
     as_string = row('{"city": 5}', with_tools=True)
     as_string["tools"] = orjson.dumps(tools).decode()  # ShareGPT keeps tools as a string
     assert "Q603" in codes(as_string)
+
+
+async def test_a_resumed_run_keeps_its_dialect(tmp_path: Path) -> None:
+    """An OpenAI run stopped after 60 lines and resumed: every poor example once, every row
+    still OpenAI chat."""
+    from syngen_improve import improve_dataset, sample_path
+    from syngen_improve.dialects import detect_dialect
+    from syngen_improve.llm import DirectBackend
+    from syngen_improve.testing import FakeAnthropicServer
+
+    src = write_converted(sample_path(), tmp_path / "in.jsonl", to_openai)
+    out = tmp_path / "out"
+    async with (
+        FakeAnthropicServer() as server,
+        DirectBackend(api_key="k", base_url=server.url) as backend,
+    ):
+        first = await improve_dataset(src, out, backend=backend, progress=False, limit=60)
+        done = await improve_dataset(src, out, backend=backend, progress=False, resume=True)
+    assert 0 < first.counts.improved < done.counts.improved == done.counts.poor
+    for name in ("improved_examples.jsonl", "poor_examples.jsonl", "improved_interleaved.jsonl"):
+        rows = [orjson.loads(x) for x in (out / name).read_bytes().splitlines()]
+        assert {detect_dialect(r) for r in rows} == {"openai"}, name
+        lines = [(r["_source_line"], r["label"]) for r in rows]
+        assert len(lines) == len(set(lines)), f"a row twice in {name}"
