@@ -60,6 +60,19 @@ class Turn:
     def calls(self) -> tuple[Call, ...]:
         return tuple(p for p in self.parts if isinstance(p, Call))
 
+    def steps(self) -> list[tuple[list[str], list[Call]]]:
+        """The parts as (texts, calls) steps, the way chat formats send them: a message's
+        text, its calls and their results; text after calls starts the next step."""
+        steps: list[tuple[list[str], list[Call]]] = [([], [])]
+        for part in self.parts:
+            if isinstance(part, str):
+                if steps[-1][1]:
+                    steps.append(([], []))
+                steps[-1][0].append(part)
+            else:
+                steps[-1][1].append(part)
+        return [step for step in steps if step[0] or step[1]]
+
     @staticmethod
     def of(role: str, parts: Iterator[str | Call] | tuple[str | Call, ...] | list[Any]) -> Turn:
         """A turn with its text parts stripped and the empty ones left out."""
@@ -101,3 +114,19 @@ def render_call(call: Call) -> str:
 def _json(value: Any) -> str:
     """JSON as the dataset writes it (``json.dumps`` separators, non-ASCII kept)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def decoded(value: Any) -> Any:
+    """A JSON-encoded string decoded (chat formats send arguments and results as strings);
+    other values, and strings that are not JSON, as they are."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def encoded(value: Any) -> str:
+    """A value as JSON text (a string stays as it is)."""
+    return value if isinstance(value, str) else _json(value)

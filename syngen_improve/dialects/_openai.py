@@ -9,24 +9,12 @@ A user or system message starts a new turn.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._conversation import Call, Conversation, Turn
+from ._conversation import Call, Conversation, Turn, decoded, encoded
 
 __all__ = ["read_openai", "write_openai"]
-
-
-def _decoded(value: Any) -> Any:
-    """A JSON-encoded string decoded (OpenAI sends arguments and results as strings); other
-    values, and strings that are not JSON, as they are."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _text(content: Any) -> str:
@@ -68,7 +56,7 @@ class _Builder:
         if match is None:
             return  # a result for no call: nothing to attach it to
         i, call = match
-        result = _decoded(message.get("content"))
+        result = decoded(message.get("content"))
         self.parts[i] = Call(call.name, call.arguments, result, True, call.id)
         self.after_tool = True
 
@@ -97,46 +85,26 @@ def read_openai(row: Mapping[str, Any]) -> Conversation:
             if not isinstance(function, Mapping):
                 continue
             name, arguments = str(function.get("name", "")), function.get("arguments")
-            build.parts.append(Call(name, _decoded(arguments), id=item.get("id")))
+            build.parts.append(Call(name, decoded(arguments), id=item.get("id")))
     build.close()
     tools = row.get("tools")
     return Conversation(tuple(build.turns), tuple(tools) if isinstance(tools, list) else None)
 
 
-def _encoded(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _steps(turn: Turn) -> list[tuple[list[str], list[Call]]]:
-    """An assistant turn as messages' worth of (texts, calls): text after calls starts the
-    next message."""
-    steps: list[tuple[list[str], list[Call]]] = [([], [])]
-    for part in turn.parts:
-        texts, calls = steps[-1]
-        if isinstance(part, str):
-            if calls:
-                steps.append(([part], []))
-            else:
-                texts.append(part)
-        else:
-            calls.append(part)
-    return [step for step in steps if step[0] or step[1]]
-
-
 def _assistant(turn: Turn, t: int) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
-    for s, (texts, calls) in enumerate(_steps(turn)):
+    for s, (texts, calls) in enumerate(turn.steps()):
         ids = [c.id or f"call_{t}_{s}_{n}" for n, c in enumerate(calls)]
         message: dict[str, Any] = {"role": "assistant", "content": "\n\n".join(texts) or None}
         if calls:
             message["tool_calls"] = [
                 {"id": cid, "type": "function",
-                 "function": {"name": c.name, "arguments": _encoded(c.arguments)}}
+                 "function": {"name": c.name, "arguments": encoded(c.arguments)}}
                 for cid, c in zip(ids, calls, strict=True)
             ]  # fmt: skip
         messages.append(message)
         messages.extend(
-            {"role": "tool", "tool_call_id": cid, "content": _encoded(c.result)}
+            {"role": "tool", "tool_call_id": cid, "content": encoded(c.result)}
             for cid, c in zip(ids, calls, strict=True)
             if c.has_result
         )

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ._conversation import Call, Conversation, Turn
+from ._conversation import Call, Conversation, Turn, decoded, encoded
 
 __all__ = ["read_hermes", "read_sharegpt", "write_hermes", "write_sharegpt"]
 
@@ -26,19 +26,6 @@ _ROLE_OF: Final = {"human": "user", "user": "user", "gpt": "assistant", "assista
                    "system": "system"}  # fmt: skip
 _CALL_RE: Final = re.compile(r"<tool_call>(.*?)</tool_call>", re.S)
 _RESPONSE_RE: Final = re.compile(r"<tool_response>(.*?)</tool_response>", re.S)
-
-
-def _json(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _dump(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _entries(row: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -87,14 +74,14 @@ class _Turns:
 
     def done(self, tools: Any) -> Conversation:
         self.start("end")
-        tools = _json(tools)
+        tools = decoded(tools)
         return Conversation(tuple(self.turns), tuple(tools) if isinstance(tools, list) else None)
 
 
 def _call(value: Any) -> Call:
-    value = _json(value)
+    value = decoded(value)
     if isinstance(value, Mapping):
-        return Call(str(value.get("name", "")), _json(value.get("arguments")))
+        return Call(str(value.get("name", "")), decoded(value.get("arguments")))
     return Call("", value)
 
 
@@ -109,11 +96,11 @@ def read_sharegpt(row: Mapping[str, Any]) -> Conversation:
         if kind == "function_call":  # goes on from the assistant's text before it
             if build.role != "assistant":
                 build.start("assistant")
-            value = _json(text)
+            value = decoded(text)
             build.parts.extend(_call(v) for v in (value if isinstance(value, list) else [value]))
             build.goes_on = True
         elif kind == "observation":
-            build.results(_json(text))
+            build.results(decoded(text))
         elif _ROLE_OF.get(kind) == "assistant":
             build.assistant()
             build.parts.append(text)
@@ -129,7 +116,7 @@ def read_hermes(row: Mapping[str, Any]) -> Conversation:
     build = _Turns()
     for kind, text in _entries(row):
         if kind in ("tool", "observation", "function"):
-            results = [_json(m.strip()) for m in _RESPONSE_RE.findall(text)]
+            results = [decoded(m.strip()) for m in _RESPONSE_RE.findall(text)]
             build.results([
                 r["content"] if isinstance(r, Mapping) and set(r) == {"name", "content"} else r
                 for r in results
@@ -149,18 +136,6 @@ def read_hermes(row: Mapping[str, Any]) -> Conversation:
     return build.done(row.get("tools"))
 
 
-def _steps(turn: Turn) -> list[tuple[list[str], list[Call]]]:
-    steps: list[tuple[list[str], list[Call]]] = [([], [])]
-    for part in turn.parts:
-        if isinstance(part, str):
-            if steps[-1][1]:
-                steps.append(([], []))
-            steps[-1][0].append(part)
-        else:
-            steps[-1][1].append(part)
-    return [s for s in steps if s[0] or s[1]]
-
-
 def write_sharegpt(conversation: Conversation) -> list[dict[str, str]]:
     """The ``conversations`` list of a ShareGPT row."""
     out: list[dict[str, str]] = []
@@ -169,17 +144,17 @@ def write_sharegpt(conversation: Conversation) -> list[dict[str, str]]:
         if turn.role != "assistant":
             out.append({"from": names.get(turn.role, turn.role), "value": turn.text})
             continue
-        for texts, calls in _steps(turn):
+        for texts, calls in turn.steps():
             if texts:
                 out.append({"from": "gpt", "value": "\n\n".join(texts)})
             if calls:
                 shown = [{"name": c.name, "arguments": c.arguments} for c in calls]
-                out.append({"from": "function_call", "value": _dump(shown[0] if len(shown) == 1
+                out.append({"from": "function_call", "value": encoded(shown[0] if len(shown) == 1
                                                                    else shown)})  # fmt: skip
                 results = [c.result for c in calls if c.has_result]
                 if results:
                     value = results[0] if len(calls) == 1 else results
-                    out.append({"from": "observation", "value": _dump(value)})
+                    out.append({"from": "observation", "value": encoded(value)})
     return out
 
 
@@ -190,7 +165,7 @@ def write_hermes(conversation: Conversation) -> list[dict[str, str]]:
         if turn.role != "assistant":
             out.append({"role": turn.role, "content": turn.text})
             continue
-        for texts, calls in _steps(turn):
+        for texts, calls in turn.steps():
             blocks = [
                 "<tool_call>\n" + json.dumps({"name": c.name, "arguments": c.arguments},
                                              ensure_ascii=False) + "\n</tool_call>"
