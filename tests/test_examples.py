@@ -48,6 +48,11 @@ EXPECT = {
     "own_tools.py": ["1 improved, 0 failed of 1 poor", "after: Validated 1 examples: 0 failed"],
     "custom_templates.py": ["poor under the stricter policy: 171 (the seed's rule: 120)"],
     "improve_offline.py": ["120 improved, 0 failed of 120 poor"],
+    "openai_chat.py": [
+        "dialect openai: 120 poor of 199",
+        "120 improved, 0 failed of 120 poor",
+        "improvements are in the openai dialect",
+    ],
     "test_with_fake.py": ["3 passed"],
     "embed.py": ["outcomes: {'good': 79, 'improved': 120}", "120 requests"],
 }
