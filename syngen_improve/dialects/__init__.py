@@ -5,8 +5,9 @@ reader and a writer around it: ``text`` (the ``tool_call:`` / ``arguments:`` /
 ``Result:`` grammar inside ``conversations``), ``openai`` (``messages`` with
 ``tool_calls`` and ``tool`` results), ``sharegpt`` (``from``/``value`` with
 ``function_call`` and ``observation`` entries) and ``hermes`` (``<tool_call>`` /
-``<tool_response>`` tags). The pipeline still reads the text grammar directly;
-this package is the first step of making every stage work on the model.
+``<tool_response>`` tags). The stages read every row as the text grammar (:func:`as_text_grammar`,
+:class:`FileDialect`) and an improve run writes its rows back in the input's dialect
+(:func:`in_dialect`).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 A :class:`Conversation` is a sequence of :class:`Turn` s; an assistant turn is a sequence of
 parts, each either text or a :class:`Call` (a tool's name, its arguments, and its result
-when the example shows one). Dialects (``_text``, ``_openai``) read rows into this model and
-write it back; everything that reasons about examples can work on it instead of on one
-dialect's strings.
+when the example shows one). Dialects (``_text``, ``_openai``, ``_tagged``) read rows into
+this model and write it back; everything that reasons about examples can work on it instead
+of on one dialect's strings.
 
 Text parts are kept stripped, and empty ones dropped: two rows that differ only in the
 whitespace around their calls are the same conversation.
@@ -22,6 +22,9 @@ __all__ = [
     "Conversation",
     "ROLES",
     "Turn",
+    "TurnBuilder",
+    "decoded",
+    "encoded",
     "render_call",
 ]
 
@@ -101,13 +104,56 @@ class Conversation:
         return tuple(c for t in self.turns for c in t.calls)
 
 
+class TurnBuilder:
+    """Turns assembled from a chat dialect's entries: an assistant turn goes on across its
+    calls, their results and the text after them while ``goes_on`` is set; any other turn
+    starts a new one."""
+
+    def __init__(self) -> None:
+        self.turns: list[Turn] = []
+        self.role: str | None = None
+        self.parts: list[str | Call] = []
+        self.goes_on = False
+
+    def start(self, role: str | None) -> None:
+        """Close the turn being built and open one for ``role`` (``None``: none)."""
+        if self.role is not None:
+            self.turns.append(Turn.of(self.role, self.parts))
+        self.role, self.parts, self.goes_on = role, [], False
+
+    def assistant(self) -> None:
+        """An assistant entry: it goes on with the current turn, or opens one."""
+        if self.role != "assistant" or not self.goes_on:
+            self.start("assistant")
+
+    def waiting(self) -> int:
+        """Calls of the current turn still without a result."""
+        return sum(1 for p in self.parts if isinstance(p, Call) and not p.has_result)
+
+    def attach(self, result: Any, call_id: Any = None) -> bool:
+        """Give ``result`` to the call with ``call_id``, else to the first call still
+        without one; False when there is no such call."""
+        calls = [(i, p) for i, p in enumerate(self.parts) if isinstance(p, Call)]
+        match = next((ip for ip in calls if call_id is not None and ip[1].id == call_id), None)
+        match = match or next((ip for ip in calls if not ip[1].has_result), None)
+        if match is None:
+            return False
+        i, call = match
+        self.parts[i] = Call(call.name, call.arguments, result, True, call.id)
+        return True
+
+    def done(self, tools: Any) -> Conversation:
+        """The conversation, with the row's own ``tools`` (a list, or its JSON text)."""
+        self.start(None)
+        tools = decoded(tools)
+        return Conversation(tuple(self.turns), tuple(tools) if isinstance(tools, list) else None)
+
+
 def render_call(call: Call) -> str:
     """A call in the text tool-call grammar (the canonical rendering the model sees)."""
-    arguments = call.arguments if isinstance(call.arguments, str) else _json(call.arguments)
-    text = f"tool_call: {call.name}\narguments: {arguments}"
+    text = f"tool_call: {call.name}\narguments: {encoded(call.arguments)}"
     if call.has_result:
-        result = call.result if isinstance(call.result, str) else _json(call.result)
-        text += f"\n\nResult: {result}"
+        text += f"\n\nResult: {encoded(call.result)}"
     return text
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._conversation import Call, Conversation, Turn, decoded, encoded
+from ._conversation import Call, Conversation, Turn, TurnBuilder, decoded, encoded
 
 __all__ = ["read_openai", "write_openai"]
 
@@ -28,67 +28,35 @@ def _text(content: Any) -> str:
     return ""
 
 
-class _Builder:
-    """Turns being assembled from messages."""
-
-    def __init__(self) -> None:
-        self.turns: list[Turn] = []
-        self.role: str | None = None
-        self.parts: list[str | Call] = []
-        self.after_tool = False
-
-    def close(self) -> None:
-        if self.role is not None:
-            self.turns.append(Turn.of(self.role, self.parts))
-        self.role, self.parts, self.after_tool = None, [], False
-
-    def open(self, role: str) -> None:
-        self.close()
-        self.role = role
-
-    def result(self, message: Mapping[str, Any]) -> None:
-        """A tool message: the result of the call it names (else the first one still
-        without a result)."""
-        wanted = message.get("tool_call_id")
-        calls = [(i, p) for i, p in enumerate(self.parts) if isinstance(p, Call)]
-        match = next((ip for ip in calls if wanted is not None and ip[1].id == wanted), None)
-        match = match or next((ip for ip in calls if not ip[1].has_result), None)
-        if match is None:
-            return  # a result for no call: nothing to attach it to
-        i, call = match
-        result = decoded(message.get("content"))
-        self.parts[i] = Call(call.name, call.arguments, result, True, call.id)
-        self.after_tool = True
-
-
 def read_openai(row: Mapping[str, Any]) -> Conversation:
     """The conversation of an OpenAI chat row."""
-    build = _Builder()
+    build = TurnBuilder()
     for message in row.get("messages") or ():
         if not isinstance(message, Mapping):
             continue
         role = message.get("role")
         if role in ("tool", "function"):
-            if build.role == "assistant":
-                build.result(message)
+            result = decoded(message.get("content"))
+            if build.role == "assistant" and build.attach(result, message.get("tool_call_id")):
+                build.goes_on = True
             continue
         if not isinstance(role, str):
             continue
-        if not (role == "assistant" and build.role == "assistant" and build.after_tool):
-            build.open(role)
+        if role == "assistant":
+            build.assistant()
+        else:
+            build.start(role)
         build.parts.append(_text(message.get("content")))
         calls = message.get("tool_calls") or ()
         # An assistant message that made calls goes on in the next one, results or not.
-        build.after_tool = bool(calls) and role == "assistant"
+        build.goes_on = bool(calls) and role == "assistant"
         for item in calls:
             function = item.get("function") if isinstance(item, Mapping) else None
             if not isinstance(function, Mapping):
                 continue
             name, arguments = str(function.get("name", "")), function.get("arguments")
             build.parts.append(Call(name, decoded(arguments), id=item.get("id")))
-    build.close()
-    tools = row.get("tools")
-    return Conversation(tuple(build.turns), tuple(tools) if isinstance(tools, list) else None)
+    return build.done(row.get("tools"))
 
 
 def _assistant(turn: Turn, t: int) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ._conversation import Call, Conversation, Turn, decoded, encoded
+from ._conversation import Call, Conversation, TurnBuilder, decoded, encoded
 
 __all__ = ["read_hermes", "read_sharegpt", "write_hermes", "write_sharegpt"]
 
@@ -41,41 +41,15 @@ def _entries(row: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-class _Turns:
-    """Assistant turns that continue across call and result entries."""
-
-    def __init__(self) -> None:
-        self.turns: list[Turn] = []
-        self.role: str | None = None
-        self.parts: list[str | Call] = []
-        self.goes_on = False  # the last entry was a call or a result: text continues the turn
-
-    def start(self, role: str) -> None:
-        if self.role is not None:
-            self.turns.append(Turn.of(self.role, self.parts))
-        self.role, self.parts, self.goes_on = role, [], False
-
-    def assistant(self) -> None:
-        if self.role != "assistant" or not self.goes_on:
-            self.start("assistant")
-
-    def results(self, values: Any, *, each: bool = False) -> None:
-        """Give the calls still without a result their results, in order: ``values`` is a
-        list of them when ``each`` or when several calls wait (one call's result may be a
-        list itself)."""
-        waiting = [i for i, p in enumerate(self.parts) if isinstance(p, Call) and not p.has_result]
-        if not (isinstance(values, list) and (each or len(waiting) > 1)):
-            values = [values]
-        for i, value in zip(waiting, values, strict=False):
-            call = self.parts[i]
-            assert isinstance(call, Call)
-            self.parts[i] = Call(call.name, call.arguments, value, True, call.id)
-        self.goes_on = True
-
-    def done(self, tools: Any) -> Conversation:
-        self.start("end")
-        tools = decoded(tools)
-        return Conversation(tuple(self.turns), tuple(tools) if isinstance(tools, list) else None)
+def _results(build: TurnBuilder, values: Any, *, each: bool = False) -> None:
+    """Give the calls still without a result their results, in order: ``values`` is a list
+    of them when ``each`` or when several calls wait (one call's result may be a list
+    itself)."""
+    if not (isinstance(values, list) and (each or build.waiting() > 1)):
+        values = [values]
+    for value in values:
+        build.attach(value)
+    build.goes_on = True
 
 
 def _call(value: Any) -> Call:
@@ -87,7 +61,7 @@ def _call(value: Any) -> Call:
 
 def read_sharegpt(row: Mapping[str, Any]) -> Conversation:
     """The conversation of a ShareGPT row (``system`` may also be a top-level string)."""
-    build = _Turns()
+    build = TurnBuilder()
     system = row.get("system")
     if isinstance(system, str) and system.strip():
         build.start("system")
@@ -100,7 +74,7 @@ def read_sharegpt(row: Mapping[str, Any]) -> Conversation:
             build.parts.extend(_call(v) for v in (value if isinstance(value, list) else [value]))
             build.goes_on = True
         elif kind == "observation":
-            build.results(decoded(text))
+            _results(build, decoded(text))
         elif _ROLE_OF.get(kind) == "assistant":
             build.assistant()
             build.parts.append(text)
@@ -113,11 +87,11 @@ def read_sharegpt(row: Mapping[str, Any]) -> Conversation:
 
 def read_hermes(row: Mapping[str, Any]) -> Conversation:
     """The conversation of a row with Hermes ``<tool_call>`` / ``<tool_response>`` tags."""
-    build = _Turns()
+    build = TurnBuilder()
     for kind, text in _entries(row):
         if kind in ("tool", "observation", "function"):
             results = [decoded(m.strip()) for m in _RESPONSE_RE.findall(text)]
-            build.results([
+            _results(build, [
                 r["content"] if isinstance(r, Mapping) and set(r) == {"name", "content"} else r
                 for r in results
             ], each=True)  # fmt: skip

@@ -29,7 +29,7 @@ from ._redact import Redactor
 from ._retry import parse_retry_after
 
 if TYPE_CHECKING:
-    import anthropic
+    pass
 
 __all__ = ["DEFAULT_MODEL", "AnthropicBackend"]
 
@@ -108,7 +108,8 @@ class AnthropicBackend(ClosingBackend):
         try:
             raw = await self._client.messages.with_raw_response.create(**body)
         except sdk.APIStatusError as exc:
-            raise self._status_error(exc) from None
+            raise status_error(exc.status_code, exc.body, exc.response.headers, self._redact,
+                               default=exc.message) from None  # fmt: skip
         except sdk.APITimeoutError:
             raise BackendError("request timed out", error_type="timeout") from None
         except sdk.APIConnectionError as exc:
@@ -127,30 +128,24 @@ class AnthropicBackend(ClosingBackend):
             ) from None
         return read_reply(data, raw.headers, self._redact)
 
-    def _status_error(self, exc: anthropic.APIStatusError) -> BackendError:
-        message: str = exc.message
-        error_type: str | None = None
-        body = exc.body
-        err = body.get("error") if isinstance(body, dict) else None
-        if isinstance(err, dict):
-            error_type = err.get("type")
-            message = str(err.get("message", message))
-        return status_error(exc.status_code, message, error_type, exc.response.headers,
-                            self._redact)  # fmt: skip
-
     async def aclose(self) -> None:
         await self._client.close()
 
 
 def status_error(
     status: int,
-    message: str,
-    error_type: str | None,
+    body: Any,
     headers: Mapping[str, str],
     redact: Redactor,
+    *,
+    default: str,
 ) -> BackendError:
-    """An API error response as a :class:`BackendError`: the server's message and type
-    (redacted), its request id, ``retry-after`` and rate-limit headers."""
+    """An API error response as a :class:`BackendError`: the message and type of the body's
+    ``error`` object (``default`` when it has none), redacted, the request id,
+    ``retry-after`` and rate-limit headers."""
+    err = body.get("error") if isinstance(body, dict) else None
+    error_type = err.get("type") if isinstance(err, dict) else None
+    message = str(err.get("message", default)) if isinstance(err, dict) else default
     if status in (401, 403):
         message = f"{message} (check ANTHROPIC_API_KEY / api_key)"
     return BackendError(

@@ -12,7 +12,7 @@ one name away (``backend="sdk"``) and keeps doing everything else (batches, toke
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 import orjson
@@ -113,15 +113,8 @@ class DirectBackend(ClosingBackend):
                     request_id=self._redact.optional(headers.get("request-id")),
                 ) from None
         if status != 200:
-            raise self._status_error(status, data, headers)
+            raise status_error(status, data, headers, self._redact, default=f"HTTP {status}")
         return read_reply(data, headers, self._redact)
-
-    def _status_error(self, status: int, data: Any, headers: Mapping[str, str]) -> BackendError:
-        err = data.get("error") if isinstance(data, dict) else None
-        if not isinstance(err, dict):
-            return status_error(status, f"HTTP {status}", None, headers, self._redact)
-        message = str(err.get("message", f"HTTP {status}"))
-        return status_error(status, message, err.get("type"), headers, self._redact)
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
