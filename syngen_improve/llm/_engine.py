@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import math
 import random
-import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,22 +191,24 @@ class Engine:
             if current is None or deadline < current:
                 cm.reschedule(max(deadline, now))
 
-    async def _attempt(self, request: Request, cuts: int) -> tuple[Reply, float]:
+    async def _attempt(self, request: Request, cuts: int) -> Reply:
         """One attempt within its time limit (doubled for each earlier cut of this request:
-        a long reply still lands), holding a slot: the reply and when it was sent."""
+        a long reply still lands), holding a slot; its latency is learned from."""
+        loop = asyncio.get_running_loop()
         async with self._slots if self._slots is not None else contextlib.nullcontext():
             limit = min(self.attempt_timeout * 2**cuts, self._timeout)
-            sent = time.monotonic()
-            started = asyncio.get_running_loop().time()
+            started = loop.time()
             try:
                 async with asyncio.timeout(limit) as cm:
                     self._inflight[cm] = (started, cuts)
                     try:
-                        return await self.backend.send(request), sent
+                        reply = await self.backend.send(request)
                     finally:
                         del self._inflight[cm]
             except TimeoutError:
                 raise _Cut((cm.when() or started + limit) - started) from None
+        self._observe_latency(loop.time() - started)
+        return reply
 
     async def complete(self, request: Request, *, body_size: int | None = None) -> Reply:
         """Send ``request`` until it succeeds or the policy gives up (:class:`RequestFailed`).
@@ -227,7 +228,7 @@ class Engine:
             if attempt > 1:
                 stats.retried += 1
             try:
-                reply, sent = await self._attempt(request, cuts)
+                reply = await self._attempt(request, cuts)
             except _Cut as cut:
                 stats.timeouts += 1
                 cuts += 1
@@ -235,7 +236,6 @@ class Engine:
             except BackendError as exc:
                 error = exc
             else:
-                self._observe_latency(time.monotonic() - sent)
                 self.breaker.success()
                 self.limiter.settle(reserved, reply.usage)
                 self.limiter.observe(reply.rate_limits)
