@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from typing import Any
@@ -206,15 +207,19 @@ def test_input_estimate_counts_everything_the_request_sends() -> None:
 
 async def test_the_attempt_timeout_adapts_to_the_latencies_seen() -> None:
     """After 32 replies at ~20 ms, an attempt is cut at 4x their 99th percentile (here the
-    0.2 s floor), not at the 30 s ceiling: a hung request costs a fraction of a second."""
-    retry = RetryPolicy(base_delay=0.001, max_delay=0.01, timeout=30, min_timeout=0.2)
+    0.5 s floor), not at the 30 s ceiling: a hung request costs a fraction of a second.
+    (The p99 of 32 replies is their slowest: the client is warmed up first, and the floor
+    leaves room for a reply slowed by a busy machine.)"""
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.01, timeout=30, min_timeout=0.5)
     config = FakeConfig(latency=0.02, hang_seconds=30)
     async with FakeAnthropicServer(config=config) as server:
         eng = engine(server, retry=retry)
+        await eng.backend.send(request(999))  # the client's first request sets it up
+        gc.collect()  # not a full collection of earlier tests' garbage in the middle
         assert eng.attempt_timeout == 30  # nothing seen yet: the ceiling
         for n in range(32):
             await eng.complete(request(n))
-        assert eng.attempt_timeout == pytest.approx(0.2)  # 4 x ~0.02 s is below the floor
+        assert eng.attempt_timeout == pytest.approx(0.5)  # 4 x ~0.02 s is below the floor
         # From now on the server hangs on each example's first request.
         hanging = FakeConfig(latency=0.02, hang_seconds=30, first_faults=["hang"])
         server.fake.config = server.fake.answers.config = hanging
@@ -227,14 +232,16 @@ async def test_the_attempt_timeout_adapts_to_the_latencies_seen() -> None:
 async def test_a_cut_request_gets_twice_the_time_on_its_next_attempt() -> None:
     """A reply slower than the adapted limit (but not hung) arrives after one cut: the
     second attempt may take 2x as long. The ceiling still bounds it."""
-    retry = RetryPolicy(base_delay=0.001, max_delay=0.002, timeout=30, min_timeout=0.15)
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.002, timeout=30, min_timeout=0.5)
     async with FakeAnthropicServer(config=FakeConfig(latency=0.01)) as server:
         eng = engine(server, retry=retry)
+        await eng.backend.send(request(999))  # the client's first request sets it up
+        gc.collect()  # not a full collection of earlier tests' garbage in the middle
         for n in range(32):
             await eng.complete(request(n))
-        assert eng.attempt_timeout == pytest.approx(0.15)
-        # Now every reply takes 0.2 s: cut at 0.15 s, then allowed 0.3 s.
-        slow = FakeConfig(latency=0.2)
+        assert eng.attempt_timeout == pytest.approx(0.5)
+        # Now every reply takes 0.7 s: cut at 0.5 s, then allowed 1.0 s.
+        slow = FakeConfig(latency=0.7)
         server.fake.config = server.fake.answers.config = slow
         reply = await eng.complete(request(200))
         await eng.backend.aclose()
