@@ -11,7 +11,7 @@ from .._jsonl import Malformed, Record, read_jsonl
 from ..errors import UsageError
 from ._arrange import prompt_key
 
-__all__ = ["InterleaveReport", "Verifier", "verifier", "verify_interleaving"]
+__all__ = ["InterleaveReport", "Verifier", "verify_interleaving"]
 
 
 @dataclass
@@ -106,12 +106,31 @@ class InterleaveReport:
 
 
 class Verifier:
-    """:func:`verify_interleaving` one row at a time: :meth:`add` each line in file
-    order, then :meth:`finish` (the report also feeds other checks from the same pass)."""
+    """:func:`verify_interleaving` one row at a time: :meth:`add` each line of ``path`` in
+    file order, then :meth:`finish` (the report also feeds other checks from the same
+    pass). The options are checked up front."""
 
-    def __init__(self, report: InterleaveReport) -> None:
-        self.report = report
-        gap = report.gap
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        batch_size: int = 8,
+        desirable_weight: float = 1.0,
+        undesirable_weight: float = 1.0,
+        gap: int = 8,
+    ) -> None:
+        if gap < 0:
+            raise UsageError(f"'gap' must be >= 0, got {gap}")
+        if batch_size < 1:
+            raise UsageError(f"'batch_size' must be >= 1, got {batch_size}")
+        for name, w in (("desirable_weight", desirable_weight),
+                        ("undesirable_weight", undesirable_weight)):  # fmt: skip
+            if w <= 0:
+                raise UsageError(f"{name!r} must be > 0, got {w}")
+        self.report = InterleaveReport(
+            str(path), batch_size, desirable_weight=desirable_weight,
+            undesirable_weight=undesirable_weight, gap=gap,
+        )  # fmt: skip
         self._recent: deque[tuple[int | None, int]] = deque(maxlen=gap)
         self._previous: bool | None = None
         self._run = 0
@@ -169,29 +188,6 @@ class Verifier:
         return report
 
 
-def verifier(
-    path: str | os.PathLike[str],
-    *,
-    batch_size: int = 8,
-    desirable_weight: float = 1.0,
-    undesirable_weight: float = 1.0,
-    gap: int = 8,
-) -> Verifier:
-    """A :class:`Verifier` for ``path`` (the options checked up front)."""
-    if gap < 0:
-        raise UsageError(f"'gap' must be >= 0, got {gap}")
-    if batch_size < 1:
-        raise UsageError(f"'batch_size' must be >= 1, got {batch_size}")
-    for name, w in (("desirable_weight", desirable_weight),
-                    ("undesirable_weight", undesirable_weight)):  # fmt: skip
-        if w <= 0:
-            raise UsageError(f"{name!r} must be > 0, got {w}")
-    return Verifier(InterleaveReport(
-        str(path), batch_size, desirable_weight=desirable_weight,
-        undesirable_weight=undesirable_weight, gap=gap,
-    ))  # fmt: skip
-
-
 def verify_interleaving(
     path: str | os.PathLike[str],
     *,
@@ -203,7 +199,7 @@ def verify_interleaving(
     """Check a KTO file in trainer order: alternation, balance, longest run, batches of
     ``batch_size`` lacking a label, TRL's weight range, and rows sharing a prompt within
     ``gap`` rows of each other. One streaming pass."""
-    check = verifier(path, batch_size=batch_size, desirable_weight=desirable_weight,
+    check = Verifier(path, batch_size=batch_size, desirable_weight=desirable_weight,
                      undesirable_weight=undesirable_weight, gap=gap)  # fmt: skip
     for item in read_jsonl(path):
         check.add(item)

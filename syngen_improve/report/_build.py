@@ -128,13 +128,13 @@ def _from_rows(layout: Layout, gap: int) -> tuple[_Improvements, dict[str, Any] 
     when it holds every desirable row (each row decoded, its tool calls parsed, once for
     all of them); the desirable file is read only when it does not."""
     from ..audit import Auditor
-    from ..interleave._verify import verifier
+    from ..interleave._verify import Verifier
 
     improvements = _Improvements(layout.improved)
     if not layout.interleaved.exists():
         _read_desirable(layout, improvements)
         return improvements, None, None
-    check, auditor = verifier(layout.interleaved, batch_size=_BATCH, gap=gap), Auditor()
+    check, auditor = Verifier(layout.interleaved, batch_size=_BATCH, gap=gap), Auditor()
     dialect = FileDialect()  # rows in the input's dialect, read as the text grammar
     for item in read_jsonl(layout.interleaved):
         check.add(item)
