@@ -121,8 +121,9 @@ def _read_desirable(layout: Layout, improvements: _Improvements) -> None:
             improvements.add(Record(item.line, dialect.rows(item.data, item.line)))
 
 
-def _from_rows(layout: Layout, gap: int) -> tuple[_Improvements, dict[str, Any] | None,
-                                                   dict[str, Any] | None]:  # fmt: skip
+def _from_rows(
+    layout: Layout, gap: int, desirable_rows: int
+) -> tuple[_Improvements, dict[str, Any] | None, dict[str, Any] | None]:
     """The sections read from rows: the improvements (quality, coverage, strict
     validation), the KTO file's order and its label shortcuts. One pass over the KTO file
     when it holds every desirable row (each row decoded, its tool calls parsed, once for
@@ -143,7 +144,7 @@ def _from_rows(layout: Layout, gap: int) -> tuple[_Improvements, dict[str, Any] 
             auditor.add(item.data)
             if item.data.get("label") is True:
                 improvements.add(item)
-    if improvements.validation.total != count_lines(layout.improved):
+    if improvements.validation.total != desirable_rows:
         improvements = _Improvements(layout.improved)  # another policy left rows out
         _read_desirable(layout, improvements)
     v = check.finish()
@@ -221,10 +222,11 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     failed_reasons, retryable = _failures(layout)
     runs = list(read_records(layout.runs))
     gap = int(runs[-1].get("prompt_gap", 8)) if runs else 8
-    rows, interleaving, shortcuts = _from_rows(layout, gap)
+    desirable_rows = count_lines(layout.improved)
+    rows, interleaving, shortcuts = _from_rows(layout, gap, desirable_rows)
     improved = rows.quality()
     good_included = int(analysis.get("good_included", 0))
-    improved_count = count_lines(layout.improved) - good_included
+    improved_count = desirable_rows - good_included
     poor = int(analysis.get("poor", 0))
     files = {
         name: layout.root.joinpath(name).stat().st_size
