@@ -117,7 +117,7 @@ def improve_file(
         limit=args.limit, include_good=args.include_good,
         require_result=not args.no_require_result, judge=args.judge,
         reask_online=args.reask_online, prompt_gap=args.prompt_gap, dedupe=args.dedupe,
-        dialect=getattr(args, "dialect", None),
+        dialect=args.dialect,
     ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)  # fmt: skip
 
     async def job() -> Report:
