@@ -233,8 +233,7 @@ def analyze_dataset(
                 builder.add_invalid(item.line, problem)
         else:
             builder.add_malformed(item)
-    return replace(builder.build(), dialect=rows.dialect, other_dialect=rows.mixed_count,
-                   other_dialect_lines=list(rows.mixed))  # fmt: skip
+    return replace(builder.build(), **rows.report())
 
 
 def issue_kinds(example: Mapping[str, Any]) -> frozenset[str]:

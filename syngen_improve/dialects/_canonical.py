@@ -68,6 +68,12 @@ class FileDialect:
                 self.mixed.append(line)
         return as_text_grammar(row, found)
 
+    def report(self) -> dict[str, Any]:
+        """What analyze and the run's analysis say of the file: ``dialect``, and the rows in
+        another one (``other_dialect``, the first 20 lines in ``other_dialect_lines``)."""
+        return {"dialect": self.dialect, "other_dialect": self.mixed_count,
+                "other_dialect_lines": list(self.mixed)}  # fmt: skip
+
 
 def _plainly_text(row: Mapping[str, Any]) -> bool:
     """A row of ``conversations`` of role/content turns without Hermes tags."""

@@ -74,7 +74,7 @@ class Source:
                 bar.advance()
                 continue
             line = item.line
-            # Any dialect is read as the text grammar; the outputs are in it too (for now).
+            # Any dialect is read as the text grammar (the sinks write rows back in it).
             example = self.dialect.rows(item.data, line)
             first = self._first.setdefault(key, line)
             if first != line:
@@ -127,8 +127,6 @@ class Source:
             "means_poor": profile.means_poor,
             "tools": profile.tools,
             "agents": profile.agents,
-            "dialect": self.dialect.dialect,
-            "other_dialect": self.dialect.mixed_count,
-            "other_dialect_lines": list(self.dialect.mixed),
+            **self.dialect.report(),
             "complete": complete,
         }
