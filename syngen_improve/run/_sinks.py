@@ -44,7 +44,7 @@ class Sinks:
         *,
         refused_before: set[int],
         prompt_gap: int,
-        dialect: FileDialect | None = None,
+        dialect: FileDialect,
     ) -> None:
         self.layout = layout
         # The input file's dialect (known once its first row is read): rows go out in it.
@@ -93,7 +93,7 @@ class Sinks:
 
     def _out(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` (text grammar) in the input's dialect."""
-        return in_dialect(row, self._dialect.dialect if self._dialect is not None else None)
+        return in_dialect(row, self._dialect.dialect)
 
     def _stamp(self, line: int, key: str) -> dict[str, Any]:
         return {"_source_line": line, "_source_key": key, "_provenance": self.provenance}
