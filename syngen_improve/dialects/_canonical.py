@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._detect import Dialect, detect_dialect
+from ._detect import Dialect, detect_dialect, has_call_tags
 from ._openai import write_openai
 from ._read import read_conversation
 from ._tagged import write_hermes, write_sharegpt
@@ -80,9 +80,4 @@ def _plainly_text(row: Mapping[str, Any]) -> bool:
     turns = row.get("conversations")
     if "messages" in row or not isinstance(turns, list):
         return False
-    for turn in turns:
-        if not isinstance(turn, Mapping) or "from" in turn:
-            return False
-        if turn.get("role") == "assistant" and "<tool_call>" in str(turn.get("content")):
-            return False
-    return True
+    return all(isinstance(t, Mapping) and "from" not in t and not has_call_tags(t) for t in turns)

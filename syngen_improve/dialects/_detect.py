@@ -7,7 +7,7 @@ from typing import Any, Final, Literal
 
 from ..errors import UsageError
 
-__all__ = ["DIALECTS", "Dialect", "check_dialect", "detect_dialect"]
+__all__ = ["DIALECTS", "Dialect", "check_dialect", "detect_dialect", "has_call_tags"]
 
 Dialect = Literal["text", "openai", "sharegpt", "hermes"]
 #: The dialects read and written.
@@ -21,6 +21,13 @@ def check_dialect(dialect: object) -> None:
         raise UsageError(f"'dialect' must be one of {DIALECTS}, got {dialect!r}")
 
 
+def has_call_tags(turn: Mapping[str, Any]) -> bool:
+    """An assistant turn (``role`` or ``from``) whose text holds a Hermes ``<tool_call>``."""
+    return turn.get("role", turn.get("from")) in ("assistant", "gpt") and "<tool_call>" in str(
+        turn.get("content", turn.get("value", ""))
+    )
+
+
 def detect_dialect(row: Mapping[str, Any]) -> Dialect | None:
     """From the row's shape: ``hermes`` when an assistant turn holds ``<tool_call>`` tags
     (in either container), else ``openai`` for a ``messages`` list of ``role`` messages,
@@ -30,11 +37,7 @@ def detect_dialect(row: Mapping[str, Any]) -> Dialect | None:
     entries: Any = messages if isinstance(messages, list) else row.get("conversations")
     if not isinstance(entries, list) or not all(isinstance(t, Mapping) for t in entries):
         return None
-    if any(
-        t.get("role", t.get("from")) in ("assistant", "gpt")
-        and "<tool_call>" in str(t.get("content", t.get("value", "")))
-        for t in entries
-    ):
+    if any(has_call_tags(t) for t in entries):
         return "hermes"
     if isinstance(messages, list) and all("role" in m for m in messages):
         return "openai"
