@@ -17,6 +17,7 @@ from .analyze import (
     detect_structural,
 )
 from .config import ImproveConfig
+from .context import ContextConvention
 from .errors import SyngenError
 from .improve import Improver, Outcome
 from .llm import RateLimits, RetryPolicy
@@ -36,6 +37,7 @@ if _typing.TYPE_CHECKING:
 
 __all__ = [
     "Context",
+    "ContextConvention",
     "DatasetProfile",
     "Example",
     "ImproveConfig",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .analyze import RelabelPolicy, SeedPolicy
+from .context import ContextConvention, resolve_convention
 from .dialects import Dialect, check_dialect
 from .errors import UsageError
 from .llm import DEFAULT_MODEL, BreakerPolicy, RateLimits, RetryPolicy
@@ -89,6 +90,10 @@ class ImproveConfig:
       pairs within a batch; keep it at least the batch size minus one).
     - ``dialect``: the input's dialect (``text``, ``openai``, ``sharegpt``, ``hermes``);
       ``None`` (default) decides it from the file's first row. Outputs are written in it.
+    - ``context``: the context convention (:mod:`syngen_improve.context`): a
+      :class:`~syngen_improve.context.ContextConvention`, ``"context7"``, ``"none"`` or a
+      ``.toml``/``.json`` file describing one; ``None`` (default) detects it from the
+      input's first rows (an example improved on its own: from the example).
     - ``progress``: show a progress bar.
     """
 
@@ -114,6 +119,7 @@ class ImproveConfig:
     dedupe: bool = False
     prompt_gap: int = 8
     dialect: Dialect | None = None
+    context: ContextConvention | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -134,6 +140,8 @@ class ImproveConfig:
         ):
             raise UsageError(f"'prompt_gap' must be a whole number >= 0, got {self.prompt_gap!r}")
         check_dialect(self.dialect)
+        # A name or a file becomes the convention it names, checked before any work.
+        object.__setattr__(self, "context", resolve_convention(self.context))
         if self.shard is not None:
             i, n = self.shard
             if not (isinstance(i, int) and isinstance(n, int) and 1 <= i <= n):

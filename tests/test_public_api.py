@@ -11,6 +11,7 @@ import syngen_improve
 PUBLIC: dict[str, set[str]] = {
     "syngen_improve": {
         "Context",
+        "ContextConvention",
         "DatasetProfile",
         "Example",
         "ImproveConfig",
@@ -103,6 +104,17 @@ PUBLIC: dict[str, set[str]] = {
         "TooManyOpenFiles",
         "UsageError",
         "WriteFailed",
+    },
+    "syngen_improve.context": {
+        "CONVENTIONS",
+        "ContextConvention",
+        "NO_CONTEXT",
+        "SAMPLE_ROWS",
+        "SEVEN_FIELDS",
+        "detect_convention",
+        "detect_file_convention",
+        "load_convention",
+        "resolve_convention",
     },
     "syngen_improve.dialects": {
         "Call",

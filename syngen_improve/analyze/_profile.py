@@ -10,6 +10,8 @@ from typing import Any
 
 from .._conventions import DIMENSIONS, iter_tool_calls
 from .._jsonl import Malformed, Record, read_jsonl
+from ..context._convention import SEVEN_FIELDS, ContextConvention, resolve_convention
+from ..context._detect import detect_file_convention
 from ..dialects import Dialect, FileDialect, check_dialect
 from ._notes import detect_from_notes
 from ._policy import RelabelPolicy, SeedPolicy
@@ -67,6 +69,8 @@ class DatasetProfile:
     dialect: str | None = None
     other_dialect: int = 0
     other_dialect_lines: list[int] = field(default_factory=list)
+    #: The context convention the context issues were looked for with (its name).
+    context: str = SEVEN_FIELDS.name
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form printed by ``syngen-improve analyze --json``."""
@@ -91,6 +95,7 @@ class DatasetProfile:
             "dialect": self.dialect,
             "other_dialect": self.other_dialect,
             "other_dialect_lines": list(self.other_dialect_lines),
+            "context": self.context,
         }
 
     def format_table(self) -> str:
@@ -98,7 +103,8 @@ class DatasetProfile:
         share = f"{self.poor / self.total:.1%}" if self.total else "-"
         out = [
             f"examples     {self.total:>7}   malformed lines {len(self.malformed)}"
-            f"   invalid examples {len(self.invalid)}   dialect {self.dialect or '-'}",
+            f"   invalid examples {len(self.invalid)}   dialect {self.dialect or '-'}"
+            f"   context {self.context}",
             f"poor         {self.poor:>7}   ({share}; {self.relabeled} relabeled)",
             f"good         {self.good:>7}",
             *(
@@ -134,8 +140,11 @@ def _fmt(value: float | None) -> str:
 class ProfileBuilder:
     """Accumulates a :class:`DatasetProfile` one record at a time (constant memory)."""
 
-    def __init__(self, *, policy: RelabelPolicy | None = None) -> None:
+    def __init__(
+        self, *, policy: RelabelPolicy | None = None, context: ContextConvention = SEVEN_FIELDS
+    ) -> None:
         self.policy: RelabelPolicy = policy if policy is not None else SeedPolicy()
+        self.context = context
         self._total = self._poor = self._relabeled = self._unscored = 0
         self._malformed: list[Malformed] = []
         self._invalid: list[tuple[int, str]] = []
@@ -173,7 +182,7 @@ class ProfileBuilder:
         if poor:
             self._poor += 1
             notes = detect_from_notes(example)
-            structural = detect_structural(example, calls=calls).keys()
+            structural = detect_structural(example, calls=calls, context=self.context).keys()
             self._notes.update(notes)
             self._structural.update(structural)
             kinds = frozenset(notes) | frozenset(structural)
@@ -204,6 +213,7 @@ class ProfileBuilder:
             issues_structural=dict(self._structural),
             tools=tools,
             agents=dict(sorted(agents.items())),
+            context=self.context.name,
         )
 
 
@@ -212,16 +222,20 @@ def analyze_dataset(
     *,
     policy: RelabelPolicy | None = None,
     dialect: Dialect | None = None,
+    context: ContextConvention | str | os.PathLike[str] | None = None,
 ) -> DatasetProfile:
     """Profile a JSONL dataset in one streaming pass.
 
     Malformed lines (not a JSON object) and invalid examples (an object of the wrong
     shape, e.g. scores given as strings) are listed with their line numbers, never fatal. ``policy``
     decides which examples are poor (default: :class:`SeedPolicy`); ``dialect`` forces the
-    file's dialect (default: from its first row; see :mod:`syngen_improve.dialects`).
+    file's dialect (default: from its first row; see :mod:`syngen_improve.dialects`);
+    ``context`` the context convention (default: detected from the first rows; see
+    :mod:`syngen_improve.context`).
     """
     check_dialect(dialect)
-    builder = ProfileBuilder(policy=policy)
+    convention = resolve_convention(context) or detect_file_convention(path, dialect)
+    builder = ProfileBuilder(policy=policy, context=convention)
     rows = FileDialect(dialect)  # any dialect is read as the text grammar
     for item in read_jsonl(path):
         if isinstance(item, Record):
@@ -236,7 +250,10 @@ def analyze_dataset(
     return replace(builder.build(), **rows.report())
 
 
-def issue_kinds(example: Mapping[str, Any]) -> frozenset[str]:
+def issue_kinds(
+    example: Mapping[str, Any], *, context: ContextConvention = SEVEN_FIELDS
+) -> frozenset[str]:
     """The issue kinds of one example: from the judge's notes and from its structure
     (what :meth:`ProfileBuilder.add_with_issues` finds for a poor one)."""
-    return frozenset(detect_from_notes(example)) | frozenset(detect_structural(example))
+    found = detect_structural(example, context=context)
+    return frozenset(detect_from_notes(example)) | frozenset(found)

@@ -13,8 +13,12 @@ returns a short reason when it finds its issue. One line per heuristic:
   command syntax (``agent_mode``, ``/cmd``, ``--flag``, ``key=value``, ``call(...)``).
 - missing_context: arguments without a context object, context not first, or a field missing.
 - malformed_ids: sessionId / workspaceId not ``session_<13 digits>_<9 [a-z0-9]>`` /
-  ``ws_<13 digits>_<9 [a-z0-9]>``.
+  ``ws_<13 digits>_<9 [a-z0-9]>`` (any field that breaks its pattern, in another convention).
 - malformed_tool_call: an assistant turn without a tool call, or arguments not a JSON object.
+
+The context detectors follow the context convention: none of them with ``none``; with a
+user's own, the object, its fields and patterns, and the three content detectors for the
+fields named sessionMemory, toolContext, primaryGoal/subgoal when it has them.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from .._conventions import CONTEXT_FIELDS, SESSION_ID_RE, WORKSPACE_ID_RE, iter_tool_calls
+from .._conventions import iter_tool_calls
 from .._grammar import ToolCall
+from ..context._convention import SEVEN_FIELDS, ContextConvention
 
 __all__ = ["STRUCTURAL_KINDS", "detect_structural", "is_natural_request"]
 
@@ -144,39 +149,44 @@ def _prompt_issue(text: str) -> str | None:
     return None
 
 
-def _context_issues(call: ToolCall, found: dict[str, str]) -> None:
-    args = call.arguments
-    ctx = args.get("context")
+def _context_issues(call: ToolCall, found: dict[str, str], conv: ContextConvention) -> None:
+    args, key = call.arguments, conv.key
+    ctx = args.get(key)
     if not isinstance(ctx, dict):
-        found.setdefault("missing_context", f"call {call.index + 1} ({call.name}) has no context")
+        found.setdefault("missing_context", f"call {call.index + 1} ({call.name}) has no {key}")
         return
-    if next(iter(args)) != "context":
-        found.setdefault("missing_context", f"call {call.index + 1}: context is not the first key")
-    missing = [f for f in CONTEXT_FIELDS if f not in ctx]
+    if conv.first and next(iter(args)) != key:
+        found.setdefault("missing_context", f"call {call.index + 1}: {key} is not the first key")
+    missing = [f for f in conv.fields if f not in ctx]
     if missing:
-        found.setdefault("missing_context", f"context lacks {', '.join(missing)}")
-    sid, wid = ctx.get("sessionId"), ctx.get("workspaceId")
-    if not (isinstance(sid, str) and SESSION_ID_RE.fullmatch(sid)):
-        found.setdefault("malformed_ids", f"sessionId {sid!r} does not match the pattern")
-    elif not (isinstance(wid, str) and WORKSPACE_ID_RE.fullmatch(wid)):
-        found.setdefault("malformed_ids", f"workspaceId {wid!r} does not match the pattern")
+        found.setdefault("missing_context", f"{key} lacks {', '.join(missing)}")
+    bad = next((n for n in conv.patterns if conv.mismatch(n, ctx.get(n))), None)
+    if bad is not None:
+        found.setdefault("malformed_ids", f"{bad} {ctx.get(bad)!r} does not match the pattern")
+    has = conv.fields
+    memory, tool_context = ctx.get("sessionMemory"), ctx.get("toolContext")
     checks = (
-        ("empty_session_memory", _memory_issue(ctx.get("sessionMemory"))),
-        ("generic_tool_context", _tool_context_issue(ctx.get("toolContext"), call.name)),
-        ("weak_goals", _goals_issue(ctx.get("primaryGoal"), ctx.get("subgoal"), call.name)),
-    )
+        ("empty_session_memory", "sessionMemory" in has and _memory_issue(memory)),
+        ("generic_tool_context",
+         "toolContext" in has and _tool_context_issue(tool_context, call.name)),
+        ("weak_goals", "primaryGoal" in has and "subgoal" in has
+         and _goals_issue(ctx.get("primaryGoal"), ctx.get("subgoal"), call.name)),
+    )  # fmt: skip
     for kind, reason in checks:
-        if reason is not None:
+        if reason:
             found.setdefault(kind, reason)
 
 
 def detect_structural(
-    example: Mapping[str, Any], *, calls: Sequence[tuple[int, ToolCall]] | None = None
+    example: Mapping[str, Any],
+    *,
+    calls: Sequence[tuple[int, ToolCall]] | None = None,
+    context: ContextConvention = SEVEN_FIELDS,
 ) -> dict[str, str]:
     """Map each issue kind found in ``example`` to the first reason for it.
 
     ``calls`` is the example's ``iter_tool_calls`` output when the caller has
-    parsed it already.
+    parsed it already; ``context`` the context convention of its dataset.
     """
     found: dict[str, str] = {}
     convs = example.get("conversations")
@@ -192,8 +202,8 @@ def detect_structural(
     for _turn, call in calls:
         if not isinstance(call.arguments, dict):
             found.setdefault("malformed_tool_call", call.arguments_error or "bad arguments")
-        else:
-            _context_issues(call, found)
+        elif context.active:
+            _context_issues(call, found, context)
         if not call.has_result:
             found.setdefault("missing_result", f"call {call.index + 1} ({call.name}) has no Result")
     if not calls:

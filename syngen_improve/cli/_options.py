@@ -40,11 +40,16 @@ __all__ = [
 T = TypeVar("T")
 
 
-def add_dialect_option(p: argparse.ArgumentParser) -> None:
+def add_format_options(p: argparse.ArgumentParser) -> None:
+    """--dialect and --context: how the input is read."""
     p.add_argument("--dialect", choices=DIALECTS,
                    help="the input's dialect (default: decided by its first row): text "
                         "(tool_call:/arguments:/Result:), openai (messages, tool_calls), "
                         "sharegpt (from/value) or hermes (<tool_call> tags)")  # fmt: skip
+    p.add_argument("--context", default="auto", metavar="C",
+                   help="the context convention of the tool calls: auto (default: decided by "
+                        "the first 200 rows), context7 (the seven-field context object), "
+                        "none, or a .toml/.json file describing your own")  # fmt: skip
 
 
 def add_policy_options(p: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ from ..errors import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL
 from ..report import Report
 from ..run import improve_dataset
 from ._options import (
-    add_dialect_option,
+    add_format_options,
     add_policy_options,
     add_run_options,
     config_from_args,
@@ -58,7 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="with --backend batch: send re-asks online instead of in follow-up batches",
     )
     p.add_argument("--shard", metavar="I/N", help="take input lines I, I+N, I+2N, ... (1-based)")
-    add_dialect_option(p)
+    add_format_options(p)
     p.add_argument("--max-tokens", type=int, default=8192, metavar="N", help="default 8192")
     p.add_argument("--limit", type=int, metavar="N", help="stop after N input lines")
     p.add_argument(
@@ -117,7 +117,7 @@ def improve_file(
         limit=args.limit, include_good=args.include_good,
         require_result=not args.no_require_result, judge=args.judge,
         reask_online=args.reask_online, prompt_gap=args.prompt_gap, dedupe=args.dedupe,
-        dialect=args.dialect,
+        dialect=args.dialect, context=args.context,
     ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)  # fmt: skip
 
     async def job() -> Report:

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import EXIT_FAILED, EXIT_OK
 from ..validate import ToolRegistry, validate_file
-from ._options import add_dialect_option, print_json
+from ._options import add_format_options, print_json
 
 NAME = "validate"
 HELP = "check examples against the grammar, context rules and tool schemas"
@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="processes to use (default: all CPUs for files over 4 MiB)",
     )
-    add_dialect_option(p)
+    add_format_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         schemas=schemas,
         workers=args.workers,
         dialect=args.dialect,
+        context=args.context,
     )
     if args.json:
         print_json(report.to_dict())

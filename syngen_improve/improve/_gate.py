@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from .._conventions import iter_tool_calls
 from .._text import find_example
+from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ..llm import Reply
 from ..prompts import IMPROVE_TOOL
 from ..validate import Level, ToolRegistry, validate_example
@@ -108,9 +109,12 @@ def check_reply(
     *,
     schemas: ToolRegistry | None,
     require_result: bool = True,
+    context: ContextConvention = SEVEN_FIELDS,
 ) -> Verdict:
     """Accept or reject one answer for ``original``. ``require_result=False`` accepts
-    tool calls without a ``Result:`` (R402), for datasets whose format has none."""
+    tool calls without a ``Result:`` (R402), for datasets whose format has none;
+    ``context`` is the data's context convention (its rules are part of the strict
+    profile)."""
     candidate, reason, error = _candidate(reply)
     if candidate is None:
         return Verdict(None, reason, [error or "no example"])
@@ -135,7 +139,7 @@ def check_reply(
         return Verdict(None, "unchanged", [
             "the answer is the original unchanged (up to whitespace and key order): fix "
             "the problems listed for this example"])  # fmt: skip
-    issues = validate_example(record, profile="strict", schemas=schemas)
+    issues = validate_example(record, profile="strict", schemas=schemas, context=context)
     errors = [
         f"{i.code} ({i.location()}): {i.message}" if i.location() else f"{i.code}: {i.message}"
         for i in issues

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from .._pool import run_pool
 from ..analyze import issue_kinds
 from ..config import ImproveConfig
+from ..context import detect_convention
 from ..errors import ServiceRefused, UsageError
 from ..judge import Judge, JudgeCache, JudgeError
 from ..llm import Backend, BatchBackend, CircuitBreaker, Engine, EngineStats, RequestFailed
@@ -180,7 +181,9 @@ class Improver:
         this example as ``failed``."""
         engine, reask = self.engine, self._reask or self.engine
         cfg = self.config
-        kinds = issue_kinds(example) if issues is None else issues
+        # The run's convention (a file run detects it from the file), else the example's.
+        context = cfg.context or detect_convention([example])
+        kinds = issue_kinds(example, context=context) if issues is None else issues
         if not cfg.require_result:
             kinds = kinds - {"missing_result"}
         messages: list[Mapping[str, Any]] = [first_message(example, kinds, self.templates)]
@@ -191,7 +194,7 @@ class Improver:
         for attempt in range(1, cfg.answers + 1):
             request = build_request(
                 messages, templates=self.templates, schemas_text=schemas_text,
-                max_tokens=cfg.max_tokens, key=f"l{key}-a{attempt}",
+                max_tokens=cfg.max_tokens, key=f"l{key}-a{attempt}", context=context,
             )  # fmt: skip
             try:
                 reply = await (engine if attempt == 1 else reask).complete(request)
@@ -202,9 +205,8 @@ class Improver:
                 errors = [str(exc)]
                 transient, http_status = exc.transient, exc.status
                 break
-            verdict = check_reply(
-                reply, example, schemas=self.schemas, require_result=cfg.require_result
-            )
+            verdict = check_reply(reply, example, schemas=self.schemas,
+                                  require_result=cfg.require_result, context=context)  # fmt: skip
             if verdict.record is not None:
                 record = dict(verdict.record)
                 if self._judge is not None:

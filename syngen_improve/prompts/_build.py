@@ -8,6 +8,7 @@ from typing import Any, Final
 import orjson
 
 from .._conventions import iter_tool_calls
+from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ..llm import Reply, Request
 from ..validate import ToolRegistry
 from ._templates import Templates
@@ -82,10 +83,13 @@ def build_request(
     schemas_text: str,
     max_tokens: int,
     key: str,
+    context: ContextConvention = SEVEN_FIELDS,
 ) -> Request:
+    """An improve request: the system prompt for the data's ``context`` convention, the
+    tool schemas after it, the forced submit tool."""
     return Request(
         messages=messages,
-        system=templates.system,
+        system=templates.system_for(context),
         system_extra=schemas_text,
         tools=[improve_tool()],
         tool_choice=IMPROVE_TOOL,

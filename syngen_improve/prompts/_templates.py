@@ -2,21 +2,28 @@
 
 ``system`` is the fixed system prompt (cached across requests); ``issues`` maps an
 issue kind to the instruction block sent only when that issue is detected; ``reask``
-wraps the gate's errors when an answer is sent back (``{errors}`` is replaced).
+wraps the gate's errors when an answer is sent back (``{errors}`` is replaced). The
+system template's ``{context_convention}`` line becomes the rules of the run's context
+convention (:meth:`Templates.system_for`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Final
 
+from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ..errors import InputNotFound, InvalidInput
 
-__all__ = ["ISSUE_BLOCKS", "Templates", "judge_system_prompt"]
+__all__ = ["CONTEXT_MARK", "ISSUE_BLOCKS", "Templates", "context_section", "judge_system_prompt"]
+
+#: Where the system template takes the context convention's section.
+CONTEXT_MARK: Final = "{context_convention}"
 
 #: Issue kind (analyze's names) -> template file of its instruction block.
 ISSUE_BLOCKS: Final = {
@@ -35,6 +42,30 @@ TemplateSource = str | os.PathLike[str]
 
 def _bundled(name: str) -> str:
     return (resources.files(__package__) / "templates" / f"{name}.md").read_text("utf-8")
+
+
+def context_section(convention: ContextConvention) -> str:
+    """The system prompt's section on the context object: the bundled text for the
+    seven-field convention, one written from the fields for a user's own, none for
+    ``none``."""
+    if not convention.active:
+        return ""
+    if convention == SEVEN_FIELDS:
+        return _bundled("context_context7")
+    key = convention.key
+    where = "the first key" if convention.first else "a key"
+    fields = []
+    for name in convention.fields:
+        text = f"`{name}`"
+        if name in convention.patterns:
+            text += f" (matches the regular expression `{convention.patterns[name]}` in full)"
+        if name in convention.descriptions:
+            text += f": {convention.descriptions[name]}"
+        fields.append(text)
+    listed = f" and holds these string fields, each required and never blank: {'; '.join(fields)}"
+    return (f"## The `{key}` object\n\n- `{key}` is {where} of every call's arguments"
+            f"{listed if fields else ''}. Keep values that already follow these rules as "
+            "they are; the tool's own parameters come with it.\n")  # fmt: skip
 
 
 def judge_system_prompt() -> str:
@@ -125,6 +156,17 @@ class Templates:
             if kind in kinds and block and block not in out:
                 out.append(block)
         return out
+
+    def system_for(self, context: ContextConvention) -> str:
+        """The system prompt for data of ``context``: the template's
+        ``{context_convention}`` line replaced by :func:`context_section` (a template
+        without the mark is used as it is)."""
+        if CONTEXT_MARK not in self.system:
+            return self.system
+        section = context_section(context).strip()
+        if section:
+            return self.system.replace(CONTEXT_MARK, section)
+        return re.sub(r"\n{3,}", "\n\n", self.system.replace(CONTEXT_MARK, ""))
 
     def reask_text(self, errors: list[str]) -> str:
         return self.reask.replace("{errors}", "\n".join(f"- {e}" for e in errors))

@@ -13,6 +13,7 @@ from .._conventions import iter_tool_calls
 from .._jsonl import Record, read_jsonl, read_records
 from .._version import __version__
 from ..analyze import agent_of
+from ..context import SEVEN_FIELDS, ContextConvention
 from ..dialects import FileDialect
 from ..errors import InputNotFound
 from ..judge import mean_scores
@@ -56,10 +57,10 @@ class _Improvements:
     sides), the dataset's own scores of the same originals beside them, tool coverage,
     and the strict validation of every desirable row: fed one row at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, context: ContextConvention) -> None:
         from ..validate import ToolRegistry, ValidationReport
 
-        self.validation = ValidationReport(path=str(path), profile="strict")
+        self.validation = ValidationReport(path=str(path), profile="strict", context=context)
         self._schemas = ToolRegistry.default()
         self.before: list[dict[str, Any]] = []
         self.after: list[dict[str, Any]] = []
@@ -100,13 +101,14 @@ class _Improvements:
 
         v = self.validation
         if not v.total:
-            return {"profile": "strict", "total": 0, "passed": 0, "pass_rate": None,
-                    "warnings": {}}  # fmt: skip
+            return {"profile": "strict", "context": v.context.name, "total": 0, "passed": 0,
+                    "pass_rate": None, "warnings": {}}  # fmt: skip
         warnings = {
             code: n for code, n in v.by_code.most_common() if v.levels.get(code) is Level.WARN
         }
         return {
             "profile": "strict",
+            "context": v.context.name,
             "total": v.total,
             "passed": v.passed,
             "pass_rate": round(v.pass_rate, 6),
@@ -122,7 +124,7 @@ def _read_desirable(layout: Layout, improvements: _Improvements) -> None:
 
 
 def _from_rows(
-    layout: Layout, gap: int, desirable_rows: int
+    layout: Layout, gap: int, desirable_rows: int, context: ContextConvention
 ) -> tuple[_Improvements, dict[str, Any] | None, dict[str, Any] | None]:
     """The sections read from rows: the improvements (quality, coverage, strict
     validation), the KTO file's order and its label shortcuts. One pass over the KTO file
@@ -131,7 +133,7 @@ def _from_rows(
     from ..audit import Auditor
     from ..interleave._verify import Verifier
 
-    improvements = _Improvements(layout.improved)
+    improvements = _Improvements(layout.improved, context)
     if not layout.interleaved.exists():
         _read_desirable(layout, improvements)
         return improvements, None, None
@@ -145,7 +147,7 @@ def _from_rows(
             if item.data.get("label") is True:
                 improvements.add(item)
     if improvements.validation.total != desirable_rows:
-        improvements = _Improvements(layout.improved)  # another policy left rows out
+        improvements = _Improvements(layout.improved, context)  # another policy left rows out
         _read_desirable(layout, improvements)
     v = check.finish()
     interleaving = {
@@ -223,7 +225,9 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     runs = list(read_records(layout.runs))
     gap = int(runs[-1].get("prompt_gap", 8)) if runs else 8
     desirable_rows = count_lines(layout.improved)
-    rows, interleaving, shortcuts = _from_rows(layout, gap, desirable_rows)
+    recorded = analysis.get("context")  # the run's convention; older folders: the seven fields
+    context = ContextConvention.from_dict(recorded) if isinstance(recorded, dict) else SEVEN_FIELDS
+    rows, interleaving, shortcuts = _from_rows(layout, gap, desirable_rows, context)
     improved = rows.quality()
     good_included = int(analysis.get("good_included", 0))
     improved_count = desirable_rows - good_included

@@ -84,7 +84,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     sv = report["strict_validation"]
     parts += [
         "## Validation of the improved examples (strict profile)",
-        f"{sv['passed']} of {sv['total']} pass (pass rate {sv['pass_rate']}).",
+        f"{sv['passed']} of {sv['total']} pass (pass rate {sv['pass_rate']}; context "
+        f"convention {sv.get('context', 'context7')}).",
         _table(("warning code", "count"), list(sv["warnings"].items())),
     ]
     il = report["interleaving"]

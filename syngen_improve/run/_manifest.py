@@ -22,6 +22,7 @@ import orjson
 
 from .._jsonl import Malformed, Record, replace_bytes
 from ..config import ImproveConfig
+from ..context import SEVEN_FIELDS, ContextConvention
 from ..errors import InputChanged, SettingsChanged
 from ..outputs import Layout
 
@@ -42,11 +43,18 @@ def _policy_name(policy: object) -> str:
     return f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', repr(kind))}"
 
 
+def _context_id(context: ContextConvention) -> str:
+    """A convention's name and a digest of all it says."""
+    data = orjson.dumps(context.to_dict(), option=orjson.OPT_SORT_KEYS)
+    return f"{context.name} {_digest(data)}"
+
+
 def settings_of(config: ImproveConfig, model: str) -> dict[str, str]:
     """The settings that change what a run writes, as short comparable strings."""
     templates = config.prompt_templates
     text = orjson.dumps([templates.system, templates.reask, sorted(templates.issues.items())])
     schemas = orjson.dumps(config.tool_schemas.to_json_schemas(), option=orjson.OPT_SORT_KEYS)
+    context = config.context
     return {
         "model": model,
         "templates": _digest(text),
@@ -54,6 +62,7 @@ def settings_of(config: ImproveConfig, model: str) -> dict[str, str]:
         "policy": _policy_name(config.policy),
         "require_result": str(config.require_result),
         **({"dedupe": "True"} if config.dedupe else {}),
+        **({"context": _context_id(context)} if context not in (None, SEVEN_FIELDS) else {}),
     }
 
 
@@ -65,10 +74,12 @@ def check_settings(layout: Layout, settings: dict[str, str], *, resume: bool,
     recorded = old.get("settings") if isinstance(old, dict) else None
     changed: list[str] = []
     if isinstance(recorded, dict):
+        # A key set on one side only (dedupe, a context convention) differs as well.
+        keys = list(settings) + [k for k in recorded if k not in settings]
         changed = [
-            f"{key}: {recorded.get(key)} -> {value}"
-            for key, value in settings.items()
-            if recorded.get(key) != value
+            f"{key}: {recorded.get(key)} -> {settings.get(key)}"
+            for key in keys
+            if recorded.get(key) != settings.get(key)
         ]
         if not changed:
             return []
@@ -78,7 +89,6 @@ def check_settings(layout: Layout, settings: dict[str, str], *, resume: bool,
                 "with the same ones, write to a new folder, or pass --accept-changes "
                 "(accept_changes=True) to continue anyway (the report records it)"
             )
-        settings = {**recorded, **settings}
     manifest = {"format": 1, "settings": settings}
     replace_bytes(layout.manifest, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     return changed

@@ -10,6 +10,7 @@ folder always has a report saying which.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 import uuid
@@ -23,6 +24,7 @@ from .._pool import run_pool
 from .._progress import Progress
 from .._sync import run_sync
 from ..config import ImproveConfig
+from ..context import detect_file_convention
 from ..errors import InputNotFound, OutputExists, UsageError
 from ..improve import Improver
 from ..llm import Backend
@@ -83,6 +85,8 @@ async def improve_dataset(
     cfg = ImproveConfig.of(config, **options)
     check_backend(backend)
     source_path, layout = _check_paths(input, output_dir, cfg)
+    if cfg.context is None:  # one convention for the whole run, from the file's first rows
+        cfg = dataclasses.replace(cfg, context=detect_file_convention(source_path, cfg.dialect))
     source = Source(source_path, cfg)
     # The bar starts from an estimate (the size over the first MiB's lines) and the source
     # refines it as it reads: a big input is not read once just to count its lines.

@@ -18,6 +18,7 @@ from .._jsonl import Malformed, read_jsonl
 from .._progress import Progress
 from ..analyze import ProfileBuilder, shape_problem
 from ..config import ImproveConfig
+from ..context import SEVEN_FIELDS
 from ..dialects import FileDialect
 from ..outputs import Prior
 from ._manifest import InputLines
@@ -43,7 +44,7 @@ class Source:
     def __init__(self, path: Path, config: ImproveConfig) -> None:
         self.path = path
         self.config = config
-        self.profile = ProfileBuilder(policy=config.policy)
+        self.profile = ProfileBuilder(policy=config.policy, context=config.context or SEVEN_FIELDS)
         self.good_included = 0
         self.invalid = 0
         self.duplicates = 0
@@ -128,5 +129,6 @@ class Source:
             "tools": profile.tools,
             "agents": profile.agents,
             **self.dialect.report(),
+            "context": (self.config.context or SEVEN_FIELDS).to_dict(),
             "complete": complete,
         }

@@ -223,7 +223,8 @@ class Answers:
         elif judge:
             result = self.model.judge(example)
         else:
-            result = self.model.improve(example)
+            system = "\n".join(_block_texts(payload.get("system") or ""))
+            result = self.model.improve(example, system=system)
         bad = self.bad_output(attempt)
         if bad is not None:
             self.counters.bad_outputs[bad] += 1
@@ -268,8 +269,9 @@ def _content(
 
 
 def _break_rules(example: dict[str, Any]) -> dict[str, Any]:
-    """Remove the ``context`` of the first tool call (fails C201), or, when there is no
-    call to break, every assistant turn (fails S-rules)."""
+    """Remove the ``context`` of the first tool call (fails C201; a call without one gets
+    its arguments as a list, which fails S114), or, when there is no call to break, every
+    assistant turn (fails S-rules)."""
     out: dict[str, Any] = copy.deepcopy(example)
     turns = [m for m in out.get("conversations", []) if isinstance(m, dict)]
     for msg in turns:
@@ -277,7 +279,9 @@ def _break_rules(example: dict[str, Any]) -> dict[str, Any]:
             continue
         for call in parse_tool_calls(msg["content"]):
             if isinstance(call.arguments, dict) and call.arguments_span is not None:
-                args = {k: v for k, v in call.arguments.items() if k != "context"}
+                args: Any = {k: v for k, v in call.arguments.items() if k != "context"}
+                if "context" not in call.arguments:
+                    args = list(args.values())
                 start, end = call.arguments_span
                 text = msg["content"]
                 msg["content"] = text[:start] + json.dumps(args) + text[end:]

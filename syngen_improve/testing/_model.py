@@ -4,6 +4,12 @@ It repairs what the structural detectors find (context fields, ids, memory, tool
 context, goals, unnatural prompts, missing Results, missing required parameters),
 so its output passes strict validation, and it scores examples from the same
 detectors. The same input always gives the same output.
+
+Like a model, it follows the system prompt it is given: the seven-field context is
+repaired when the prompt describes it (mentions ``sessionMemory``, as the bundled prompt
+does for data that has it); otherwise the arguments are the tool's own, and when nothing
+else needs repair the assistant's words before the first call are improved, so an answer
+is never the original unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ..analyze._structural import (
     _tool_context_issue,
     detect_structural,
 )
+from ..context import detect_convention
 from ..validate import ToolRegistry
 
 __all__ = ["FakeModel", "example_key", "find_example"]
@@ -81,6 +88,23 @@ def example_key(example: Mapping[str, Any]) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def _lead_in(convs: list[Any], goal: str) -> None:
+    """Say what the first call is for before it: the change made when nothing needed
+    repair (the data has no context object to improve)."""
+    for msg in convs:
+        if not isinstance(msg, dict):
+            continue
+        content = msg.get("content")
+        if msg.get("role") == "assistant" and isinstance(content, str):
+            at = content.find("tool_call:")
+            calls = parse_tool_calls(content)
+            mode = re.sub(r"^.*_", "", calls[0].name) if calls else "this"
+            lead = (f"To {goal}, I'll run {mode} first: its result tells us what the next step "
+                    "has to work with.")  # fmt: skip
+            msg["content"] = f"{lead}\n\n{content[at:] if at >= 0 else content}"
+            return
+
+
 class FakeModel:
     """Improves and scores examples by rule. ``schemas`` fills missing required
     parameters (the bundled registry by default). ``replay`` maps :func:`example_key`
@@ -112,9 +136,10 @@ class FakeModel:
 
     # -- improvement ---------------------------------------------------------
 
-    def improve(self, example: Mapping[str, Any]) -> dict[str, Any]:
+    def improve(self, example: Mapping[str, Any], *, system: str | None = None) -> dict[str, Any]:
         """A copy of ``example`` with every structural issue repaired and ``label: true``
-        (or its recorded improvement, when replaying)."""
+        (or its recorded improvement, when replaying). ``system`` is the request's system
+        prompt (``None``: the seven-field context, as the bundled prompt asks)."""
         recorded = self.replay.get(example_key(example)) if self.replay else None
         if recorded is not None:
             self.replayed += 1
@@ -125,6 +150,8 @@ class FakeModel:
             convs = out["conversations"] = []
         seed = _digest(json.dumps(convs, sort_keys=True, default=str))
         goal = self._goal(convs)
+        seven = system is None or "sessionMemory" in system
+        before = copy.deepcopy(convs)
         prompt_fixed = False
         for msg in convs:
             if not isinstance(msg, dict):
@@ -135,14 +162,16 @@ class FakeModel:
                     msg["content"] = f"Could you {goal} for me?"
                     prompt_fixed = True
             elif msg.get("role") == "assistant" and isinstance(content, str):
-                msg["content"] = self._fix_turn(content, goal, seed)
+                msg["content"] = self._fix_turn(content, goal, seed, seven)
         if not any(isinstance(m, dict) and m.get("role") == "user" for m in convs):
             convs.insert(0, {"role": "user", "content": f"Could you {goal} for me?"})
         if not prompt_fixed and not any(
             isinstance(m, dict) and m.get("role") == "assistant" and "tool_call:" in str(m)
             for m in convs
         ):
-            convs.append({"role": "assistant", "content": self._new_call(goal, seed)})
+            convs.append({"role": "assistant", "content": self._new_call(goal, seed, seven)})
+        if convs == before:
+            _lead_in(convs, goal)
         out["label"] = True
         return out
 
@@ -162,26 +191,27 @@ class FakeModel:
             return _sentence(text.rstrip("?"))[:120]
         return "organize my notes"
 
-    def _new_call(self, goal: str, seed: str) -> str:
+    def _new_call(self, goal: str, seed: str, seven: bool) -> str:
         name = next(iter(self.schemas), "contentManager_readContent")
-        args: dict[str, Any] = {"context": self._context({}, name, goal, seed)}
+        args: dict[str, Any] = {"context": self._context({}, name, goal, seed)} if seven else {}
         args.update(self._required(name, args))
         body = json.dumps(args, ensure_ascii=False)
         return f"tool_call: {name}\narguments: {body}\n\nResult: {self._result(name, args)}"
 
-    def _fix_turn(self, content: str, goal: str, seed: str) -> str:
+    def _fix_turn(self, content: str, goal: str, seed: str, seven: bool) -> str:
         calls = parse_tool_calls(content)
         if not calls:
-            return content + ("\n\n" if content else "") + self._new_call(goal, seed)
+            return content + ("\n\n" if content else "") + self._new_call(goal, seed, seven)
         for call in reversed(calls):  # back to front keeps earlier spans valid
-            content = self._fix_call(content, call, goal, seed)
+            content = self._fix_call(content, call, goal, seed, seven)
         return content
 
-    def _fix_call(self, content: str, call: ToolCall, goal: str, seed: str) -> str:
+    def _fix_call(self, content: str, call: ToolCall, goal: str, seed: str, seven: bool) -> str:
         args = call.arguments if isinstance(call.arguments, dict) else {}
-        ctx = self._context(args.get("context"), call.name, goal, seed)
-        fixed: dict[str, Any] = {"context": ctx}
-        fixed.update((k, v) for k, v in args.items() if k != "context")
+        fixed: dict[str, Any] = {}
+        if seven:
+            fixed["context"] = self._context(args.get("context"), call.name, goal, seed)
+        fixed.update((k, v) for k, v in args.items() if k not in fixed)
         fixed.update(self._required(call.name, fixed))
         body = json.dumps(fixed, ensure_ascii=False)
         result = "" if call.has_result else f"\n\nResult: {self._result(call.name, fixed)}"
@@ -248,7 +278,7 @@ class FakeModel:
 
     def judge(self, example: Mapping[str, Any]) -> dict[str, Any]:
         """Rubric scores from the structural detectors: 1-5 per dimension, notes, overall."""
-        found = detect_structural(example)
+        found = detect_structural(example, context=detect_convention([example]))
         penalties = {
             "sessionMemory_quality": ("empty_session_memory", 1),
             "toolContext_quality": ("generic_tool_context", 2),

@@ -12,6 +12,8 @@ from itertools import pairwise
 from typing import Any
 
 from .._jsonl import Malformed, Record, _line_item, read_jsonl
+from ..context._convention import SEVEN_FIELDS, ContextConvention, resolve_convention
+from ..context._detect import detect_file_convention
 from ..dialects import Dialect, FileDialect, check_dialect
 from ..errors import UsageError
 from ._rules import (
@@ -37,11 +39,12 @@ class ValidationReport:
 
     ``issues`` maps each line with at least one issue to its issues. ``ignored``
     counts label=false examples that pass only because their content errors are
-    tolerated.
+    tolerated. ``context`` is the context convention the file was validated with.
     """
 
     path: str
     profile: Profile
+    context: ContextConvention = SEVEN_FIELDS
     total: int = 0
     failed_lines: list[int] = field(default_factory=list)
     ignored: int = 0
@@ -78,6 +81,7 @@ class ValidationReport:
         return {
             "path": self.path,
             "profile": self.profile,
+            "context": self.context.name,
             "total": self.total,
             "passed": self.passed,
             "failed": self.failed,
@@ -120,7 +124,8 @@ class ValidationReport:
             self.malformed.append(item)
             return
         self.total += 1
-        issues = validate_example(item.data, profile=self.profile, schemas=schemas, line=item.line)
+        issues = validate_example(item.data, profile=self.profile, schemas=schemas,
+                                  line=item.line, context=self.context)  # fmt: skip
         if not issues:
             return
         self.issues[item.line] = issues
@@ -155,9 +160,10 @@ def _validate_stream(
     path: str,
     profile: Profile,
     schemas: ToolRegistry,
-    forced: Dialect | None = None,
+    forced: Dialect | None,
+    context: ContextConvention,
 ) -> ValidationReport:
-    report = ValidationReport(path=path, profile=profile)
+    report = ValidationReport(path=path, profile=profile, context=context)
     dialect = FileDialect(forced)  # any dialect is validated as the text grammar it reads as
     for item in items:
         if isinstance(item, Record):
@@ -195,10 +201,11 @@ def _chunk_worker(
     end: int,
     profile: Profile,
     schemas: ToolRegistry,
-    dialect: Dialect | None = None,
+    dialect: Dialect | None,
+    context: ContextConvention,
 ) -> tuple[int, ValidationReport]:
     lines = _Range(path, start, end)
-    report = _validate_stream(lines, path, profile, schemas, dialect)
+    report = _validate_stream(lines, path, profile, schemas, dialect, context)
     return lines.lines, report
 
 
@@ -221,13 +228,16 @@ def validate_file(
     schemas: ToolRegistry | None = None,
     workers: int | None = None,
     dialect: Dialect | None = None,
+    context: ContextConvention | str | os.PathLike[str] | None = None,
 ) -> ValidationReport:
     """Validate every line of a JSONL file; malformed lines are reported, never fatal.
 
     ``workers`` processes share a large file (default: the number of CPUs for
     files over 4 MiB, else 1). Line numbers in the report are the file's own. Rows of
     any dialect are validated as the text grammar they read as; ``dialect`` forces one
-    (default: from the first row).
+    (default: from the first row). ``context`` is the context convention (a
+    :class:`~syngen_improve.context.ContextConvention`, ``"context7"``, ``"none"`` or a
+    convention file; default: detected from the file's first rows).
     """
     check_profile(profile)
     check_dialect(dialect)
@@ -236,19 +246,21 @@ def validate_file(
     registry = schemas if schemas is not None else ToolRegistry.default()
     spath = os.fspath(path)
     size = os.path.getsize(spath)
+    convention = resolve_convention(context) or detect_file_convention(spath, dialect)
     if workers is None:
         workers = (os.cpu_count() or 1) if size >= _PARALLEL_MIN_BYTES else 1
 
     if workers == 1:
-        return _validate_stream(read_jsonl(spath), spath, profile, registry, dialect)
-    report = ValidationReport(path=spath, profile=profile)
+        return _validate_stream(read_jsonl(spath), spath, profile, registry, dialect, convention)
+    report = ValidationReport(path=spath, profile=profile, context=convention)
     ranges = _split(spath, size, workers)
     # spawn, not fork: forking a process that runs threads (an event loop's executor,
     # a notebook kernel) can deadlock, and Python 3.12+ warns about it.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context) as pool:
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(ranges), mp_context=spawn) as pool:
         futures = [
-            pool.submit(_chunk_worker, spath, a, b, profile, registry, dialect) for a, b in ranges
+            pool.submit(_chunk_worker, spath, a, b, profile, registry, dialect, convention)
+            for a, b in ranges
         ]
         offset = 0
         for fut in futures:

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from .._conventions import CONTEXT_FIELDS, SESSION_ID_RE, WORKSPACE_ID_RE
 from .._grammar import ToolCall, shared_tool_calls
+from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ..errors import UsageError
 from ._schemas import ToolRegistry
 
@@ -60,11 +60,12 @@ RULES: Final = _rules(
     Rule("S112", "arguments-missing", E, True, "a tool call has no `arguments:`"),
     Rule("S113", "arguments-not-at-line-start", E, True, "`arguments:` does not start a line"),
     Rule("S114", "arguments-not-object", E, True, "the arguments are not a JSON object"),
-    Rule("C201", "context-missing", E, False, "the arguments have no `context` object"),
-    Rule("C202", "context-not-first", E, False, "`context` is not the first key of the arguments"),
+    Rule("C201", "context-missing", E, False, "the arguments have no context object"),
+    Rule("C202", "context-not-first", E, False, "the context object is not the first argument"),
     Rule("C203", "context-field-missing", E, False, "a context field is missing"),
     Rule("C204", "session-id-format", E, False, "sessionId is not session_<13 digits>_<9 chars>"),
     Rule("C205", "workspace-id-format", E, False, "workspaceId is not ws_<13 digits>_<9 chars>"),
+    Rule("C206", "context-field-format", E, False, "a context field breaks its pattern"),
     Rule("P301", "unknown-tool", W, False, "the tool is not in the schema registry"),
     Rule("P302", "required-param-missing", E, False, "a required parameter is missing"),
     Rule("P303", "unexpected-param", W, False, "a parameter the tool does not define"),
@@ -81,7 +82,9 @@ RULES: Final = _rules(
 del E, W
 
 _ROLES: Final = frozenset({"system", "user", "assistant"})
-_ALWAYS_ALLOWED: Final = frozenset({"context", "workspaceContext"})
+_ALWAYS_ALLOWED: Final = frozenset({"workspaceContext"})
+#: The seven-field convention's own codes for its two id patterns (C206 for any other).
+_ID_CODES: Final = {"sessionId": "C204", "workspaceId": "C205"}
 _NAME_STYLE_OK: Final = frozenset({"get_tools"})
 
 
@@ -132,12 +135,13 @@ class Issue:
 
 
 class _Collector:
-    __slots__ = ("issues", "line", "strict", "turn")
+    __slots__ = ("context", "issues", "line", "strict", "turn")
 
-    def __init__(self, line: int | None, strict: bool) -> None:
+    def __init__(self, line: int | None, strict: bool, context: ContextConvention) -> None:
         self.issues: list[Issue] = []
         self.line = line
         self.strict = strict
+        self.context = context
         self.turn: int | None = None
 
     def add(self, code: str, message: str, call: int | None = None, *, error: bool = False) -> None:
@@ -168,40 +172,41 @@ def _check_call(c: _Collector, call: ToolCall, content: str, schemas: ToolRegist
             c.add("R401", call.result_error, n)
     else:
         c.add("R402", "no `Result:` after the arguments", n, error=c.strict)
-    _check_context(c, args, n)
+    if c.context.active:
+        _check_context(c, args, n)
     _check_params(c, name, args, schemas, n)
 
 
 def _check_context(c: _Collector, args: dict[str, Any], n: int) -> None:
-    ctx = args.get("context")
+    conv = c.context
+    key = conv.key
+    ctx = args.get(key)
     if not isinstance(ctx, dict):
         what = "missing" if ctx is None else f"a {type(ctx).__name__}, not an object"
-        c.add("C201", f"`context` is {what}", n)
+        c.add("C201", f"`{key}` is {what}", n)
         return
     first = next(iter(args))
-    if first != "context":
-        c.add("C202", f"`context` must be the first key of the arguments, not {first!r}", n)
-    for fld in CONTEXT_FIELDS:
+    if conv.first and first != key:
+        c.add("C202", f"`{key}` must be the first key of the arguments, not {first!r}", n)
+    for fld in conv.fields:
         if fld not in ctx:
-            c.add("C203", f"context field {fld!r} is missing", n)
+            c.add("C203", f"{key} field {fld!r} is missing", n)
             continue
         value = ctx[fld]
         if c.strict:
             if not isinstance(value, str):
-                c.add("Q601", f"context.{fld} must be a string, not {type(value).__name__}", n)
+                c.add("Q601", f"{key}.{fld} must be a string, not {type(value).__name__}", n)
             elif not value.strip():
-                c.add("Q602", f"context.{fld} must not be blank", n)
-    sid = ctx.get("sessionId")
-    if "sessionId" in ctx and not (isinstance(sid, str) and SESSION_ID_RE.fullmatch(sid)):
-        c.add("C204", f"sessionId {sid!r} does not match session_<13 digits>_<9 [a-z0-9]>", n)
-    wid = ctx.get("workspaceId")
-    if "workspaceId" in ctx and not (isinstance(wid, str) and WORKSPACE_ID_RE.fullmatch(wid)):
-        c.add("C205", f"workspaceId {wid!r} does not match ws_<13 digits>_<9 [a-z0-9]>", n)
+                c.add("Q602", f"{key}.{fld} must not be blank", n)
+        if conv.mismatch(fld, value):
+            code = _ID_CODES.get(fld, "C206") if conv is SEVEN_FIELDS else "C206"
+            c.add(code, f"{fld} {value!r} does not match {conv.patterns[fld]}", n)
 
 
 def _check_params(
     c: _Collector, name: str, args: dict[str, Any], schemas: ToolRegistry, n: int
 ) -> None:
+    key = c.context.key
     if name == "get_tools" and not isinstance(args.get("managers"), list):
         c.add("P304", "get_tools needs a `managers` array", n)
     tool = schemas.get(name)
@@ -210,18 +215,18 @@ def _check_params(
             c.add("P301", f"unknown tool {name!r}", n)
         return
     for req in tool.required:
-        if req not in args and req != "context":
+        if req not in args and req != key:
             c.add("P302", f"{name} requires parameter {req!r}", n)
     props = tool.properties
     if props:
-        for key in args:
-            if key not in props and key not in _ALWAYS_ALLOWED:
-                c.add("P303", f"{name} has no parameter {key!r}", n)
+        for arg in args:
+            if arg not in props and arg != key and arg not in _ALWAYS_ALLOWED:
+                c.add("P303", f"{name} has no parameter {arg!r}", n)
     if c.strict:
-        params = {k: v for k, v in args.items() if k != "context"}
+        params = {k: v for k, v in args.items() if k != key} if key in args else args
         if tool.surely_valid(params):
             return
-        schema_params = {k: v for k, v in props.items() if k != "context"}
+        schema_params = {k: v for k, v in props.items() if k != key}
         for err in tool.validator.iter_errors(params):
             # Missing and unexpected keys are P302/P303; report type/enum errors here.
             if err.validator == "required" or (err.path and err.path[0] not in schema_params):
@@ -242,13 +247,15 @@ def validate_example(
     profile: Profile = "compatible",
     schemas: ToolRegistry | None = None,
     line: int | None = None,
+    context: ContextConvention = SEVEN_FIELDS,
 ) -> list[Issue]:
-    """All issues of one example (a decoded JSON object), in reading order."""
+    """All issues of one example (a decoded JSON object), in reading order; the context
+    rules (C2xx, Q601/Q602) follow ``context`` (:data:`NO_CONTEXT` has none)."""
     check_profile(profile)
     registry = schemas if schemas is not None else ToolRegistry.default()
     if "tools" in example:  # the row's own tool definitions count too
         registry = registry.with_row_tools(example["tools"])
-    c = _Collector(line, profile == "strict")
+    c = _Collector(line, profile == "strict", context)
     convs = example.get("conversations")
     if not isinstance(convs, list):
         c.add("S101", "`conversations` is missing or not a list")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from syngen_improve.analyze import STRUCTURAL_KINDS
+from syngen_improve.context import NO_CONTEXT, SEVEN_FIELDS, ContextConvention
 from syngen_improve.errors import InvalidInput
 from syngen_improve.prompts import ISSUE_BLOCKS, Templates
 
@@ -15,7 +16,7 @@ def test_defaults_cover_every_detected_issue_kind() -> None:
     t = Templates.default()
     assert set(ISSUE_BLOCKS) == set(STRUCTURAL_KINDS)
     assert set(t.issues) == set(ISSUE_BLOCKS)
-    assert "sessionMemory" in t.system
+    assert "sessionMemory" in t.system_for(SEVEN_FIELDS)
     assert "submit_improved_example" in t.system
     assert "{errors}" in t.reask
 
@@ -66,3 +67,33 @@ def test_a_template_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     (tmp_path / "system.md").write_bytes(b"R\xe9sum\xe9 of the rules\n")  # Latin-1
     with pytest.raises(InvalidInput, match=r"template .*system\.md is not UTF-8 text"):
         Templates.from_dir(tmp_path)
+
+
+def test_system_prompt_follows_the_context_convention() -> None:
+    t = Templates.default()
+    seven = t.system_for(SEVEN_FIELDS)
+    assert "{context_convention}" not in seven
+    assert "`sessionId` (`session_`" in seven
+    assert "sessionMemory:" in seven
+    plain = t.system_for(NO_CONTEXT)
+    assert "{context_convention}" not in plain
+    assert "\n\n\n" not in plain
+    assert "sessionMemory" not in plain
+    assert "`context`" not in plain
+    own = ContextConvention(
+        name="trace",
+        key="meta",
+        fields=("traceId", "why"),
+        patterns={"traceId": "tr_[0-9]{4}"},
+        descriptions={"why": "the reason for this call"},
+        first=False,
+    )
+    text = t.system_for(own)
+    assert "## The `meta` object" in text
+    assert "`meta` is a key of every call's arguments" in text
+    assert "`traceId` (matches the regular expression `tr_[0-9]{4}` in full)" in text
+    assert "`why`: the reason for this call" in text
+    assert "sessionMemory" not in text
+    # A template of the user's without the mark is sent as it is.
+    mine = t.override(system="Rewrite the example.")
+    assert mine.system_for(own) == "Rewrite the example."
