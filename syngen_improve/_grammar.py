@@ -92,11 +92,12 @@ def _skip_ws(text: str, pos: int) -> int:
 
 
 def _decode_object(
-    text: str, pos: int, stop: int, what: str
+    text: str, pos: int, stop: int, what: str, *, string: bool = False
 ) -> tuple[Any, tuple[int, int] | None, str | None, int]:
-    """Decode the JSON object after a marker: (value, span, error, end offset)."""
+    """Decode the JSON object after a marker: (value, span, error, end offset). With
+    ``string``, a JSON string is taken too (a tool that answers in plain text)."""
     start = _skip_ws(text, pos)
-    if start >= len(text) or text[start] != "{":
+    if start >= len(text) or text[start] not in ('{"' if string else "{"):
         return None, None, f"{what} is not a JSON object", start
     try:
         value, end = _decode_at(text, start, stop)
@@ -156,7 +157,7 @@ def parse_tool_calls(content: str) -> list[ToolCall]:
         if rmark >= 0:
             body = rmark + len(_RESULT_MARK)
             result, result_span, result_error, rend = _decode_object(
-                content, body, seg_end, "Result"
+                content, body, seg_end, "Result", string=True
             )
             end = max(rend, body)
             if end > seg_end:

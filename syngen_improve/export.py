@@ -6,14 +6,21 @@ drops the metadata (``quality_scores``, ``_index``, ...) whose shape varies:
 
 - ``chatml``: ``conversations`` (list of {role, content}) and ``label`` (bool): the seed's format;
 - ``kto``: ``prompt``, ``completion`` (strings) and ``label``: TRL's standard KTO format;
-- ``kto-conversational``: ``prompt``, ``completion`` (lists of {role, content}) and ``label``;
-- ``sft``: ``messages`` (list of {role, content}), desirable rows only: TRL's
+- ``kto-conversational``: ``prompt``, ``completion`` (lists of messages) and ``label``;
+- ``sft``: ``messages`` (list of messages), desirable rows only: TRL's
   conversational SFT format.
 
 The split for KTO: everything up to and including the last user turn is the prompt,
-the assistant turns after it are the completion. ``tools=True`` adds a ``tools``
-column: a JSON string (not nested objects, whose shape differs per tool) holding the
-JSON schemas of the tools the row calls.
+the turns after it are the completion. In the conversational formats the tool calls are
+either text in the assistant's content (``calls="text"``, the dataset's own grammar) or
+native ``tool_calls`` with ``tool`` result messages (``calls="tool_calls"``, what chat
+templates with tool support render); the default is the input's own: text for the text
+grammar, ``tool_calls`` for OpenAI, ShareGPT and Hermes files. ``tools`` adds a ``tools``
+column with the definitions of the tools the row calls (the row's own ``tools`` first),
+in OpenAI function format (``tools_format="anthropic"``: Anthropic's); by default it is
+added when the rows carry their own ``tools``. A nested column (``tools``, the calls'
+``arguments``) is written as nested JSON when every row agrees on one type, else as JSON
+text (see :mod:`._columns`).
 """
 
 from __future__ import annotations
@@ -21,12 +28,14 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import orjson
 
+from ._chat import chat_messages
+from ._columns import Columns, Disagree
 from ._conventions import iter_tool_calls
 from ._jsonl import JsonlWriter, Malformed, read_jsonl, write_jsonl_atomic
 from ._paths import refuse_overwrite
@@ -47,6 +56,9 @@ __all__ = [
 
 ExportFormat = Literal["chatml", "kto", "kto-conversational", "sft"]
 FORMATS: Final = ("chatml", "kto", "kto-conversational", "sft")
+ToolsFormat = Literal["openai", "anthropic"]
+Calls = Literal["text", "tool_calls"]
+_CONVERSATIONAL: Final = ("kto-conversational", "sft")
 
 
 class ExportError(InvalidInput):
@@ -63,6 +75,8 @@ class ExportStats:
     written: int = 0
     skipped: int = 0
     eval: int = 0
+    #: The nested columns written as JSON text because their rows disagree on a type.
+    json_columns: list[str] = field(default_factory=list)
 
 
 def _messages(example: Mapping[str, Any], line: int) -> list[dict[str, str]]:
@@ -88,8 +102,8 @@ def _label(example: Mapping[str, Any], line: int) -> bool:
 
 
 def _split(
-    messages: list[dict[str, str]], line: int
-) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    messages: list[dict[str, Any]], line: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
     prompt, completion = messages[: last_user + 1], messages[last_user + 1 :]
     if last_user < 0 or not completion:
@@ -103,10 +117,25 @@ def _prompt_text(prompt: list[dict[str, str]]) -> str:
     return "\n\n".join(f"{m['role']}: {m['content']}" for m in prompt)
 
 
-def _tools_json(example: Mapping[str, Any], schemas: ToolRegistry) -> str:
+def _tool_definitions(
+    example: Mapping[str, Any], schemas: ToolRegistry, tools_format: ToolsFormat
+) -> list[dict[str, Any]]:
+    """The definitions of the tools ``example`` calls (its own ``tools`` winning)."""
+    registry = schemas.with_row_tools(example["tools"]) if "tools" in example else schemas
     names = list(dict.fromkeys(c.name for _, c in iter_tool_calls(example) if c.name))
-    tools = schemas.to_anthropic_tools([n for n in names if n in schemas])
-    return orjson.dumps(tools).decode()
+    known = [n for n in names if n in registry]
+    if tools_format == "anthropic":
+        return registry.to_anthropic_tools(known)
+    return registry.to_openai_tools(known)
+
+
+def _check_options(fmt: object, tools_format: object, calls: object) -> None:
+    if fmt not in FORMATS:
+        raise UsageError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
+    if tools_format not in ("openai", "anthropic"):
+        raise UsageError(f"'tools_format' must be 'openai' or 'anthropic', got {tools_format!r}")
+    if calls not in (None, "text", "tool_calls"):
+        raise UsageError(f"'calls' must be 'text' or 'tool_calls', got {calls!r}")
 
 
 def export_record(
@@ -115,29 +144,38 @@ def export_record(
     *,
     line: int = 0,
     tools: ToolRegistry | None = None,
+    tools_format: ToolsFormat = "openai",
+    calls: Calls = "text",
+    columns: Columns | None = None,
+    call_ids: tuple[str | None, ...] = (),
 ) -> dict[str, Any] | None:
-    """One row of format ``fmt`` (``None`` when the format skips it: ``sft`` keeps
-    desirable rows only). Raises :class:`ExportError` naming the line."""
-    if fmt not in FORMATS:
-        raise UsageError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
-    messages = _messages(example, line)
+    """One row of format ``fmt`` from a text-grammar example (``None`` when the format
+    skips it: ``sft`` keeps desirable rows only). ``columns`` decides how nested values
+    are written (default: nested as they are, no check across rows). Raises
+    :class:`ExportError` naming the line."""
+    _check_options(fmt, tools_format, calls)
+    cols = columns if columns is not None else Columns()
+    texts = _messages(example, line)
+    messages: list[dict[str, Any]] = list(texts)
+    if calls == "tool_calls" and fmt in _CONVERSATIONAL:
+        messages = chat_messages(example, cols, call_ids)
     label = _label(example, line)
     row: dict[str, Any]
     if fmt == "chatml":
-        row = {"conversations": messages, "label": label}
+        row = {"conversations": texts, "label": label}
     elif fmt == "sft":
         if not label:
             return None
         row = {"messages": messages}
+    elif fmt == "kto":
+        prompt, completion = _split(texts, line)
+        text = "\n\n".join(m["content"] for m in completion)
+        row = {"prompt": _prompt_text(prompt), "completion": text, "label": label}
     else:
         prompt, completion = _split(messages, line)
-        if fmt == "kto":
-            text = "\n\n".join(m["content"] for m in completion)
-            row = {"prompt": _prompt_text(prompt), "completion": text, "label": label}
-        else:
-            row = {"prompt": prompt, "completion": completion, "label": label}
+        row = {"prompt": prompt, "completion": completion, "label": label}
     if tools is not None:
-        row["tools"] = _tools_json(example, tools)
+        row["tools"] = cols.value("tools", _tool_definitions(example, tools, tools_format))
     return row
 
 
@@ -165,19 +203,36 @@ def in_eval(example: Mapping[str, Any], fraction: float, seed: int) -> bool:
     return int.from_bytes(digest, "little") / 2**64 < fraction
 
 
+@dataclass(frozen=True)
+class _Options:
+    fmt: ExportFormat
+    tools: bool | ToolRegistry | None
+    tools_format: ToolsFormat
+    calls: Calls | None
+
+
 def _rows(
     path: Path,
-    fmt: ExportFormat,
-    tools: ToolRegistry | None,
+    options: _Options,
+    columns: Columns,
     stats: ExportStats,
     evaluation: tuple[JsonlWriter, float, int] | None = None,
 ) -> Iterator[dict[str, Any]]:
     dialect = FileDialect()  # any dialect, read as the text grammar
+    tools = options.tools
+    registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry.default()
     for item in read_jsonl(path):
         if isinstance(item, Malformed):
             raise ExportError(f"line {item.line}: not a JSON object ({item.error})")
         stats.read += 1
-        row = export_record(dialect.rows(item.data, item.line), fmt, line=item.line, tools=tools)
+        example = dialect.rows(item.data, item.line)
+        # Decided by the file's dialect (its first row): the input's own form of calls.
+        calls = options.calls or ("text" if dialect.dialect in (None, "text") else "tool_calls")
+        with_tools = tools is not False and (tools is not None or "tools" in item.data)
+        row = export_record(example, options.fmt, line=item.line,
+                            tools=registry if with_tools else None,
+                            tools_format=options.tools_format, calls=calls, columns=columns,
+                            call_ids=dialect.call_ids(item.data))  # fmt: skip
         if row is None:
             stats.skipped += 1
             continue
@@ -194,17 +249,22 @@ def export_file(
     out: str | os.PathLike[str],
     *,
     fmt: ExportFormat,
-    tools: bool | ToolRegistry = False,
+    tools: bool | ToolRegistry | None = None,
+    tools_format: ToolsFormat = "openai",
+    calls: Calls | None = None,
     eval_fraction: float = 0.0,
     eval_out: str | os.PathLike[str] | None = None,
     split_seed: int = 0,
 ) -> ExportStats:
-    """Convert a JSONL file of examples to ``fmt`` at ``out`` (streaming; the file is
-    renamed into place only when every row converted). With ``eval_fraction`` about that
-    share of the rows goes to ``eval_out`` instead, split by :func:`split_group` so an
+    """Convert a JSONL file of examples (any dialect) to ``fmt`` at ``out`` (streaming;
+    the file is renamed into place only when every row converted). ``tools``: add the
+    ``tools`` column (``True``: the bundled schemas and each row's own; a registry: those;
+    ``None``: only when the rows carry their own ``tools``); ``tools_format``: ``openai``
+    or ``anthropic``; ``calls``: ``text`` or ``tool_calls`` in the conversational formats
+    (default: the input's own, see the module docstring). With ``eval_fraction`` about
+    that share of the rows goes to ``eval_out`` instead, split by :func:`split_group` so an
     improvement and its original (or a repeated input) never straddle the two files."""
-    if fmt not in FORMATS:
-        raise UsageError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
+    _check_options(fmt, tools_format, calls)
     if not 0.0 <= eval_fraction < 1.0:
         raise UsageError(f"'eval_fraction' must be in [0, 1), got {eval_fraction}")
     if eval_fraction and eval_out is None:
@@ -213,23 +273,45 @@ def export_file(
     if not source.is_file():
         raise InputNotFound(f"input file not found: {source}")
     refuse_overwrite(target, source)
-    registry = (
-        tools if isinstance(tools, ToolRegistry) else (ToolRegistry.default() if tools else None)
-    )
-    stats = ExportStats(fmt)
-    if not eval_fraction or eval_out is None:
-        write_jsonl_atomic(target, _rows(source, fmt, registry, stats))
+    options = _Options(fmt, tools, tools_format, calls)
+    evaluation = None if not eval_fraction or eval_out is None else Path(eval_out)
+    if evaluation is not None:
+        refuse_overwrite(evaluation, source)
+        if evaluation.resolve() == target.resolve():
+            raise UsageError(f"--eval-out {evaluation} is also --out: name two files")
+    as_json: set[str] = set()
+    while True:  # again with a column as JSON text when its rows disagree on a type
+        stats = ExportStats(fmt)
+        try:
+            _write(source, target, evaluation, options, Columns(as_json), stats,
+                   eval_fraction, split_seed)  # fmt: skip
+        except Disagree as exc:
+            if exc.column in as_json:
+                raise
+            as_json.add(exc.column)
+            continue
+        stats.json_columns = sorted(as_json)
         return stats
-    evaluation = Path(eval_out)
-    refuse_overwrite(evaluation, source)
-    if evaluation.resolve() == target.resolve():
-        raise UsageError(f"--eval-out {evaluation} is also --out: name two files")
+
+
+def _write(
+    source: Path,
+    target: Path,
+    evaluation: Path | None,
+    options: _Options,
+    columns: Columns,
+    stats: ExportStats,
+    fraction: float,
+    seed: int,
+) -> None:
+    if evaluation is None:
+        write_jsonl_atomic(target, _rows(source, options, columns, stats))
+        return
     partial = evaluation.with_name(evaluation.name + ".partial")
     try:
         with JsonlWriter(partial) as eval_writer:
-            rows = _rows(source, fmt, registry, stats, (eval_writer, eval_fraction, split_seed))
+            rows = _rows(source, options, columns, stats, (eval_writer, fraction, seed))
             write_jsonl_atomic(target, rows)
         partial.replace(evaluation)
     finally:
         partial.unlink(missing_ok=True)
-    return stats

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from syngen_improve import sample_path
+from syngen_improve.errors import UsageError
 from syngen_improve.export import FORMATS, ExportError, export_file, export_record
 from syngen_improve.interleave import interleave_files
 from tests.helpers import call_text, make_example
@@ -56,7 +57,19 @@ def test_every_format_loads_in_datasets(
         assert len(ds) == 240
         assert ds.features["label"].dtype == "bool"
         assert sum(ds["label"]) == 120
-    assert json.loads(ds[0]["tools"])[0]["input_schema"]["type"] == "object"
+    # The bundled tools agree on one type: a list column of OpenAI function definitions
+    assert stats.json_columns == []
+    function = ds[0]["tools"][0]["function"]
+    assert function["parameters"]["type"] == "object"
+
+
+def test_tools_in_anthropic_form_on_request(kto_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "a.jsonl"
+    export_file(kto_file, out, fmt="kto", tools=True, tools_format="anthropic")
+    row = json.loads(out.read_text().splitlines()[0])
+    assert set(row["tools"][0]) == {"name", "description", "input_schema"}
+    with pytest.raises(UsageError, match="'tools_format' must be"):
+        export_file(kto_file, tmp_path / "b.jsonl", fmt="kto", tools_format="gemini")  # type: ignore[arg-type]
 
 
 def test_kto_splits_at_the_last_user_turn() -> None:

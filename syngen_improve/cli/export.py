@@ -25,7 +25,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", required=True, metavar="F", help="the output JSONL file")
     p.add_argument(
-        "--tools", action="store_true", help="add a 'tools' column (JSON schemas, as a string)"
+        "--tools",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="add a 'tools' column with the definitions of the tools each row calls (default: "
+        "when the rows carry their own tools); --no-tools leaves it out",
+    )
+    p.add_argument(
+        "--tools-format",
+        choices=["openai", "anthropic"],
+        default="openai",
+        help="the form of the tool definitions (default: openai function definitions)",
+    )
+    p.add_argument(
+        "--calls",
+        choices=["text", "tool_calls"],
+        help="in kto-conversational and sft: tool calls as text in the content, or native "
+        "tool_calls with tool messages (default: the input's own; text for the text grammar)",
     )
     p.add_argument(
         "--eval-fraction",
@@ -41,11 +57,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     stats = export_file(args.file, args.out, fmt=args.fmt, tools=args.tools,
+                        tools_format=args.tools_format, calls=args.calls,
                         eval_fraction=args.eval_fraction, eval_out=args.eval_out,
                         split_seed=args.split_seed)  # fmt: skip
     print(
         f"wrote {stats.written - stats.eval} {args.fmt} rows to {args.out} "
         f"({stats.read} read, {stats.skipped} skipped)"
         + (f"; {stats.eval} rows to {args.eval_out}" if args.eval_fraction else "")
+        + (
+            f"; as JSON text (their rows disagree on a type): {', '.join(stats.json_columns)}"
+            if stats.json_columns
+            else ""
+        )
     )
     return 0

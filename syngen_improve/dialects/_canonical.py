@@ -3,11 +3,11 @@ is shown, DESIGN.md §3)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._detect import Dialect, detect_dialect, has_call_tags
-from ._openai import write_openai
+from ._openai import read_openai, write_openai
 from ._read import read_conversation
 from ._tagged import write_hermes, write_sharegpt
 from ._text import read_text, write_text
@@ -26,14 +26,18 @@ def as_text_grammar(row: Mapping[str, Any], dialect: Dialect | None = None) -> d
     return out
 
 
-def in_dialect(row: Mapping[str, Any], dialect: Dialect | None) -> dict[str, Any]:
+def in_dialect(
+    row: Mapping[str, Any], dialect: Dialect | None, *, call_ids: Sequence[str | None] = ()
+) -> dict[str, Any]:
     """A row of the text grammar written in ``dialect`` (its turns first, its other keys
-    kept); ``text`` or ``None`` leaves it as it is."""
+    kept); ``text`` or ``None`` leaves it as it is. ``call_ids`` are the OpenAI ids of the
+    input row's calls (see :meth:`FileDialect.call_ids`), given back to the same calls."""
     if dialect is None or dialect == "text":
         return row if isinstance(row, dict) else dict(row)
     conversation = read_text(row)
     rest = {k: v for k, v in row.items() if k != "conversations"}
     if dialect == "openai":
+        conversation = conversation.with_call_ids(call_ids) if call_ids else conversation
         return {"messages": write_openai(conversation)["messages"], **rest}
     turns = write_sharegpt(conversation) if dialect == "sharegpt" else write_hermes(conversation)
     return {"conversations": turns, **rest}
@@ -67,6 +71,13 @@ class FileDialect:
             if len(self.mixed) < 20:
                 self.mixed.append(line)
         return as_text_grammar(row, found)
+
+    def call_ids(self, row: Mapping[str, Any]) -> tuple[str | None, ...]:
+        """The ids of an OpenAI row's calls, in order (other dialects have none: ``()``):
+        the text grammar has no place for them, so a run hands them to :func:`in_dialect`."""
+        if self.dialect != "openai" or "messages" not in row:
+            return ()
+        return tuple(c.id for c in read_openai(row).calls)
 
     def report(self) -> dict[str, Any]:
         """What analyze and the run's analysis say of the file: ``dialect``, and the rows in

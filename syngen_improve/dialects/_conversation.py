@@ -13,8 +13,8 @@ whitespace around their calls are the same conversation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 __all__ = [
@@ -103,6 +103,19 @@ class Conversation:
     def calls(self) -> tuple[Call, ...]:
         return tuple(c for t in self.turns for c in t.calls)
 
+    def with_call_ids(self, ids: Sequence[str | None]) -> Conversation:
+        """The conversation with its calls' ids set from ``ids``, in order; unchanged when
+        the numbers of calls differ (ids belong to the calls they were given to)."""
+        if len(ids) != len(self.calls):
+            return self
+        given = iter(ids)
+        turns = tuple(
+            Turn(t.role, tuple(replace(p, id=next(given)) if isinstance(p, Call) else p
+                               for p in t.parts))
+            for t in self.turns
+        )  # fmt: skip
+        return Conversation(turns, self.tools)
+
 
 class TurnBuilder:
     """Turns assembled from a chat dialect's entries: an assistant turn goes on across its
@@ -150,10 +163,12 @@ class TurnBuilder:
 
 
 def render_call(call: Call) -> str:
-    """A call in the text tool-call grammar (the canonical rendering the model sees)."""
+    """A call in the text tool-call grammar (the canonical rendering the model sees). A
+    result in plain text (chat formats allow it) is written as a JSON string."""
     text = f"tool_call: {call.name}\narguments: {encoded(call.arguments)}"
     if call.has_result:
-        text += f"\n\nResult: {encoded(call.result)}"
+        result = call.result
+        text += f"\n\nResult: {_json(result) if isinstance(result, str) else encoded(result)}"
     return text
 
 

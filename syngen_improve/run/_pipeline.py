@@ -139,7 +139,7 @@ async def improve_dataset(
 
             async def handle(work: Work) -> None:
                 outcome = await improver.improve(work.example, issues=work.issues, key=work.line)
-                await sinks.outcome(outcome, work.key)
+                await sinks.outcome(outcome, work.key, work.call_ids)
                 bar.advance(failed=outcome.status == "failed")
 
             await run_pool(source.work(sinks, bar, prior, lines), handle,

@@ -91,9 +91,9 @@ class Sinks:
         if stack is not None:
             await stack.__aexit__(exc_type, exc, tb)
 
-    def _out(self, row: dict[str, Any]) -> dict[str, Any]:
-        """``row`` (text grammar) in the input's dialect."""
-        return in_dialect(row, self._dialect.dialect)
+    def _out(self, row: dict[str, Any], ids: tuple[str | None, ...] = ()) -> dict[str, Any]:
+        """``row`` (text grammar) in the input's dialect, its calls with the input's ``ids``."""
+        return in_dialect(row, self._dialect.dialect, call_ids=ids)
 
     def _stamp(self, line: int, key: str) -> dict[str, Any]:
         return {"_source_line": line, "_source_key": key, "_provenance": self.provenance}
@@ -108,24 +108,29 @@ class Sinks:
         await self._quarantine.put({"_source_line": line, "_source_key": key, "error": problem,
                                     "raw": orjson.dumps(example).decode()})  # fmt: skip
 
-    async def good(self, line: int, key: str, example: Mapping[str, Any]) -> None:
+    async def good(
+        self, line: int, key: str, example: Mapping[str, Any], ids: tuple[str | None, ...] = ()
+    ) -> None:
         """A good example passed through to the desirable side (``include_good``)."""
-        await self._improved.put(self._out({**example, "label": True, **self._stamp(line, key)}))
+        row = {**example, "label": True, **self._stamp(line, key)}
+        await self._improved.put(self._out(row, ids))
         await self._ledger.put({"line": line, "status": "good"})
 
-    async def poor(self, line: int, key: str, example: Mapping[str, Any]) -> None:
-        await self._poor.put(self._out({**example, "label": False, **self._stamp(line, key)}))
+    async def poor(
+        self, line: int, key: str, example: Mapping[str, Any], ids: tuple[str | None, ...] = ()
+    ) -> None:
+        await self._poor.put(self._out({**example, "label": False, **self._stamp(line, key)}, ids))
 
-    async def outcome(self, outcome: Outcome, key: str) -> None:
-        """An improved or failed example (``key``: its line's content key), and its ledger
-        entry. Returns once the record is in its file: the caller's concurrency slot is
-        held until then, so a crash loses at most the examples in flight, never one that
-        was answered."""
+    async def outcome(self, outcome: Outcome, key: str, ids: tuple[str | None, ...] = ()) -> None:
+        """An improved or failed example (``key``: its line's content key; ``ids``: its
+        calls' ids in the input), and its ledger entry. Returns once the record is in its
+        file: the caller's concurrency slot is held until then, so a crash loses at most the
+        examples in flight, never one that was answered."""
         line = outcome.key
         stamp = self._stamp(line, key)
         if outcome.record is not None:
-            improved = self._out({**outcome.record, **stamp})
-            original = self._out({**outcome.example, "label": False, **stamp})
+            improved = self._out({**outcome.record, **stamp}, ids)
+            original = self._out({**outcome.example, "label": False, **stamp}, ids)
             # Each row is encoded once, for its own file and for the KTO file.
             self._encoded[id(improved)] = encoded = orjson.dumps(improved)
             self._encoded[id(original)] = orjson.dumps(original)
@@ -138,7 +143,7 @@ class Sinks:
             transient = outcome.transient and not (status == 400 and line in self._refused_before)
             await self._failed.write(
                 {**stamp, "reason": outcome.reason, "attempts": outcome.attempts,
-                 "errors": list(outcome.errors), "original": self._out(dict(outcome.example))}
+                 "errors": list(outcome.errors), "original": self._out(dict(outcome.example), ids)}
                 | ({"http_status": status} if status is not None else {})
                 | ({"transient": True} if transient else {})
             )  # fmt: skip

@@ -30,12 +30,13 @@ __all__ = ["Source", "Work"]
 @dataclass(frozen=True, slots=True)
 class Work:
     """A poor example to improve: its input line and content key, the example and its
-    issue kinds."""
+    issue kinds, and its calls' OpenAI ids (kept for the rows written from it)."""
 
     line: int
     key: str
     example: dict[str, Any]
     issues: frozenset[str]
+    call_ids: tuple[str | None, ...] = ()
 
 
 class Source:
@@ -93,19 +94,20 @@ class Source:
                 bar.advance()
                 continue
             poor, kinds = self.profile.add_with_issues(example)
+            ids = self.dialect.call_ids(item.data)
             if not poor:
                 if cfg.include_good:
                     self.good_included += 1
                     if line not in prior.good:
-                        await sinks.good(line, key, example)
+                        await sinks.good(line, key, example, ids)
                 bar.advance()
                 continue
             if line not in prior.poor:
-                await sinks.poor(line, key, example)
+                await sinks.poor(line, key, example, ids)
             if line in prior.finished:
                 bar.advance()
                 continue
-            yield Work(line, key, example, kinds)
+            yield Work(line, key, example, kinds, ids)
         else:
             lines.finish()
         bar.refine(counted)

@@ -73,6 +73,7 @@ RULES: Final = _rules(
     Rule("R401", "result-malformed", E, True, "`Result:` is not followed by a JSON object"),
     Rule("R402", "result-missing", W, False, "a tool call has no `Result:` (ERROR when strict)"),
     Rule("R403", "result-before-arguments", E, True, "`Result:` comes before `arguments:`"),
+    Rule("R404", "result-is-text", W, False, "`Result:` is a JSON string, not an object"),
     Rule("L501", "label-not-bool", E, True, "`label` is not true or false"),
     Rule("L502", "label-missing", W, False, "the example has no `label`"),
     Rule("Q601", "context-field-not-string", E, False, "strict: a context field is not a string"),
@@ -170,6 +171,8 @@ def _check_call(c: _Collector, call: ToolCall, content: str, schemas: ToolRegist
     if call.has_result:
         if call.result_error is not None:
             c.add("R401", call.result_error, n)
+        elif isinstance(call.result, str):
+            c.add("R404", "the Result is plain text (a JSON string), not an object", n)
     else:
         c.add("R402", "no `Result:` after the arguments", n, error=c.strict)
     if c.context.active:

@@ -9,7 +9,14 @@ from typing import Any
 
 import orjson
 
-from syngen_improve import ToolRegistry, improve_dataset, sample_path, validate_file
+from syngen_improve import (
+    Record,
+    ToolRegistry,
+    improve_dataset,
+    read_jsonl,
+    sample_path,
+    validate_file,
+)
 from syngen_improve.dialects import detect_dialect, read_conversation
 from tests.dialects.test_dialects import to_openai
 from tests.dialects.test_stages import write_converted
@@ -72,6 +79,12 @@ async def test_plain_openai_data_runs_end_to_end(tmp_path: Path) -> None:
     calls = [c for r in rows for c in read_conversation(r).calls]
     assert len(calls) >= report.counts.improved
     assert not any("context" in c.arguments for c in calls)
+    # Every row keeps its calls' ids from the input: both sides of a pair alike
+    inputs = {i.line: i.data for i in read_jsonl(src) if isinstance(i, Record)}
+    for name in ("improved_examples.jsonl", "poor_examples.jsonl"):
+        for row in (orjson.loads(x) for x in (out / name).read_bytes().splitlines()):
+            ids = [c.id for c in read_conversation(row).calls]
+            assert ids == [c.id for c in read_conversation(inputs[row["_source_line"]]).calls]
     # The improvements pass strict validation without a schema file: the rows' tools
     strict = validate_file(out / "improved_examples.jsonl", profile="strict", workers=1)
     assert (strict.context.name, strict.failed) == ("none", 0)

@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from syngen_improve import parse_tool_calls, sample_path
+from syngen_improve.context import NO_CONTEXT
 from syngen_improve.dialects import (
     Call,
     Conversation,
@@ -306,3 +307,35 @@ def test_a_sharegpt_result_that_is_a_list_belongs_to_its_one_call() -> None:
     assert conversation.turns[2].parts == (Call("ls", {"p": "/"}, ["a.md", "b.md"], True),
                                            "Two files.")  # fmt: skip
     assert conversation.tools == ({"name": "ls"},)
+
+
+def test_a_plain_text_tool_result_is_a_json_string_in_the_text_grammar() -> None:
+    """Chat formats let a tool answer in plain text: the canonical text shows it as a JSON
+    string (valid grammar: a warning, R404, not a structural error) and it is written back
+    as the same plain text."""
+    from syngen_improve import validate_example
+    from syngen_improve.dialects import as_text_grammar, in_dialect
+
+    row = {"label": True, "messages": [
+        {"role": "user", "content": "How warm is Lisbon?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "w1", "type": "function",
+             "function": {"name": "weather_now", "arguments": '{"city": "Lisbon"}'}}]},
+        {"role": "tool", "tool_call_id": "w1", "content": "21 °C and sunny"},
+        {"role": "assistant", "content": "It's 21 °C and sunny."},
+    ]}  # fmt: skip
+    text = as_text_grammar(row)
+    assert 'Result: "21 °C and sunny"' in text["conversations"][1]["content"]
+    codes = {i.code for i in validate_example(text, profile="strict", context=NO_CONTEXT)}
+    assert "R404" in codes
+    assert "R401" not in codes
+    back = in_dialect(text, "openai", call_ids=["w1"])
+    assert back["messages"] == row["messages"]
+    # In the text grammar a Result that is not JSON at all is still malformed
+    broken = {
+        "conversations": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "tool_call: a_b\narguments: {}\n\nResult: 21 °C"},
+        ]
+    }
+    assert "R401" in {i.code for i in validate_example(broken, context=NO_CONTEXT)}

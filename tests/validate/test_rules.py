@@ -97,6 +97,10 @@ TRIGGERS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
         "compatible",
     ),
     "R402": (lambda: _with_assistant(call_text(params={"path": "x"})), "compatible"),
+    "R404": (
+        lambda: _with_assistant(call_text(params={"path": "x"}) + '\n\nResult: "3 files"'),
+        "compatible",
+    ),
     "R403": (
         lambda: _with_assistant(
             "tool_call: vaultManager_listDirectory\nResult: {}\narguments: "

@@ -1,0 +1,146 @@
+"""The exports of an OpenAI-dialect run: every format loads in ``datasets``, the
+conversational ones keep native ``tool_calls``, and a tokenizer's chat template with tool
+support renders a row (a tiny local tokenizer: no hub)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from syngen_improve import improve_dataset, sample_path
+from syngen_improve.export import FORMATS, export_file
+from tests.context.test_run import to_plain_openai
+from tests.dialects.test_stages import write_converted
+
+#: A chat template in the style of tool-calling models: the tools as JSON in the system
+#: turn, each call as a <tool_call> tag (arguments as an object or as JSON text), results
+#: as tool turns.
+TEMPLATE = (
+    "{%- if tools %}<|system|>You may call these tools:\n"
+    "{%- for tool in tools %}\n{{ tool | tojson }}{%- endfor %}\n{%- endif %}"
+    "{%- for m in messages %}<|{{ m.role }}|>"
+    "{%- if m.content %}{{ m.content }}{%- endif %}"
+    "{%- if m.tool_calls %}{%- for c in m.tool_calls %}\n<tool_call>"
+    '{"name": "{{ c.function.name }}", "arguments": '
+    "{% if c.function.arguments is string %}{{ c.function.arguments }}"
+    "{% else %}{{ c.function.arguments | tojson }}{% endif %}}</tool_call>"
+    "{%- endfor %}{%- endif %}\n{%- endfor %}"
+)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An improve run on the bundled sample as plain OpenAI rows (with their tools)."""
+    import asyncio
+
+    from syngen_improve.llm import DirectBackend
+    from syngen_improve.testing import FakeAnthropicServer
+
+    folder = tmp_path_factory.mktemp("openai-run")
+    src = write_converted(sample_path(), folder / "in.jsonl", to_plain_openai)
+
+    async def go() -> None:
+        async with (
+            FakeAnthropicServer() as server,
+            DirectBackend(api_key="sk-t", base_url=server.url) as backend,
+        ):
+            await improve_dataset(src, folder / "out", backend=backend, progress=False)
+
+    asyncio.run(go())
+    return folder / "out"
+
+
+def _load(path: Path, cache: Path) -> Any:
+    datasets = pytest.importorskip("datasets")
+    return datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(cache))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_export_of_an_openai_run_loads_in_datasets(
+    run: Path, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    out = tmp_path / f"{fmt}.jsonl"
+    stats = export_file(run / "improved_interleaved.jsonl", out, fmt=fmt)  # type: ignore[arg-type]
+    ds = _load(out, tmp_path / "cache")
+    assert len(ds) == stats.written > 100
+    assert "tools" in ds.column_names  # the rows carry their own tools
+    # The tools agree on one type; the real calls' arguments do not (newValue is a string
+    # in one call, a number or a list in others), so those are JSON text where written
+    assert stats.json_columns == (["arguments"] if fmt in ("sft", "kto-conversational") else [])
+    tools = ds[0]["tools"]
+    assert tools[0]["type"] == "function"
+    assert tools[0]["function"]["parameters"]["type"] == "object"
+    if fmt in ("sft", "kto-conversational"):
+        turns = ds[0]["messages"] if fmt == "sft" else [*ds[0]["prompt"], *ds[0]["completion"]]
+        calls = [c for m in turns for c in (m.get("tool_calls") or [])]
+        assert calls
+        assert isinstance(json.loads(calls[0]["function"]["arguments"]), dict)
+        assert any(m["role"] == "tool" for m in turns)
+        assert not any("tool_call:" in (m.get("content") or "") for m in turns)
+    else:  # the string and chatml formats keep the calls as text
+        assert "tool_call:" in json.dumps(ds[0].get("completion") or ds[0].get("conversations"))
+
+
+def test_a_chat_template_with_tools_renders_an_sft_row(run: Path, tmp_path: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    tokenizers = pytest.importorskip("tokenizers")
+    out = tmp_path / "sft.jsonl"
+    export_file(run / "improved_examples.jsonl", out, fmt="sft")
+    row = orjson.loads(out.read_bytes().splitlines()[0])
+    vocab = {"[UNK]": 0, "[PAD]": 1, "[EOS]": 2}
+    core = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab, unk_token="[UNK]"))
+    core.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=core, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]"
+    )
+    tokenizer.chat_template = TEMPLATE
+    text = tokenizer.apply_chat_template(row["messages"], tools=row["tools"], tokenize=False)
+    calls = [c for m in row["messages"] for c in m.get("tool_calls", [])]
+    for call in calls:
+        function = call["function"]
+        assert f'<tool_call>{{"name": "{function["name"]}", "arguments": ' in text
+    rendered = [json.loads(x.split("</tool_call>")[0]) for x in text.split("<tool_call>")[1:]]
+    assert [r["arguments"] for r in rendered] == [
+        json.loads(c["function"]["arguments"]) for c in calls
+    ]
+    assert all(t["function"]["name"] in text for t in row["tools"])
+    results = [m["content"] for m in row["messages"] if m["role"] == "tool"]
+    assert results
+    assert all(f"<|tool|>{r}" in text for r in results)
+    encoded = tokenizer.apply_chat_template(row["messages"], tools=row["tools"], tokenize=True)
+    ids = (
+        encoded["input_ids"] if isinstance(encoded, dict | transformers.BatchEncoding) else encoded
+    )
+    assert len(ids) == len(tokenizer(text, add_special_tokens=False)["input_ids"]) > 10
+
+
+def test_rows_that_disagree_on_a_type_get_json_text(tmp_path: Path) -> None:
+    """A call's arguments whose values differ in type across rows cannot be one Arrow
+    column: the export writes them as JSON text and says so."""
+
+    def row(value: Any) -> dict[str, Any]:
+        args = json.dumps({"target": value})
+        return {"label": True, "messages": [
+            {"role": "user", "content": "Do it"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "x", "type": "function", "function": {"name": "do_it", "arguments": args}}]},
+            {"role": "tool", "tool_call_id": "x", "content": "done"},
+        ]}  # fmt: skip
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\n".join(orjson.dumps(row(v)) for v in ("a", {"b": 1})) + b"\n")
+    out = tmp_path / "sft.jsonl"
+    stats = export_file(src, out, fmt="sft")
+    assert stats.json_columns == ["arguments"]
+    args = [json.loads(x)["messages"][1]["tool_calls"][0]["function"]["arguments"]
+            for x in out.read_text().splitlines()]  # fmt: skip
+    assert args == ['{"target": "a"}', '{"target": {"b": 1}}']
+    ds = _load(out, tmp_path / "cache")
+    assert len(ds) == 2
+    # The same rows as text calls need no such care
+    assert export_file(src, tmp_path / "t.jsonl", fmt="sft", calls="text").json_columns == []
