@@ -45,7 +45,16 @@ EXPECT = {
         "240 KTO rows: 120 desirable, 120 undesirable",
         "'undesirable_weight': 1.0",
     ],
-    "own_tools.py": ["1 improved, 0 failed of 1 poor", "after: Validated 1 examples: 0 failed"],
+    "own_tools.py": [
+        "dialect openai, context convention none: 2 poor of 3",
+        "before: Validated 3 examples: 0 failed (ignoring 1 label=false) {'P302': 1}",
+        "2 improved, 0 failed of 2 poor",
+        "after: Validated 2 examples: 0 failed",
+        "written back with ['improved', 'label', 'messages', 'tools']",
+        "sft roles: ['user', 'assistant', 'tool', 'assistant']",
+        "trace convention: Validated 3 examples: 1 failed (ignoring 1 label=false) "
+        "{'C203': 2, 'P302': 1}",
+    ],
     "custom_templates.py": ["poor under the stricter policy: 171 (the seed's rule: 120)"],
     "improve_offline.py": ["120 improved, 0 failed of 120 poor"],
     "openai_chat.py": [

@@ -187,7 +187,10 @@ class Improver:
         if not cfg.require_result:
             kinds = kinds - {"missing_result"}
         messages: list[Mapping[str, Any]] = [first_message(example, kinds, self.templates)]
-        schemas_text = tool_schemas_text(example, self.schemas)
+        # A row's own tool definitions are its calls' schemas (as the gate reads them).
+        own = example.get("tools")
+        schemas_text = tool_schemas_text(example, self.schemas.with_row_tools(own) if own
+                                         else self.schemas)  # fmt: skip
         rejections: list[str] = []
         errors: list[str] = []
         transient, http_status = False, None

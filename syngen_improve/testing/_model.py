@@ -20,7 +20,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -105,6 +105,33 @@ def _lead_in(convs: list[Any], goal: str) -> None:
             return
 
 
+class _Job(NamedTuple):
+    """One improvement's facts: the goal phrase, the content seed, whether the prompt asks
+    for the seven-field context, and the tool schemas of the example."""
+
+    goal: str
+    seed: str
+    seven: bool
+    schemas: ToolRegistry
+
+
+def _required(schemas: ToolRegistry, tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Values for required parameters that are missing or break the tool's schema."""
+    schema = schemas.get(tool)
+    if schema is None:
+        return {}
+    fixes: dict[str, Any] = {}
+    for name in schema.required:
+        if name != "context" and name not in args:
+            fixes[name] = _value_for(tool, name, schema.properties.get(name, {}))
+    probe = {**args, **fixes}
+    for error in schema.validator.iter_errors(probe):
+        if error.path and error.path[0] != "context":
+            name = str(error.path[0])
+            fixes[name] = _value_for(tool, name, schema.properties.get(name, {}))
+    return fixes
+
+
 class FakeModel:
     """Improves and scores examples by rule. ``schemas`` fills missing required
     parameters (the bundled registry by default). ``replay`` maps :func:`example_key`
@@ -148,9 +175,15 @@ class FakeModel:
         convs = out.get("conversations")
         if not isinstance(convs, list):
             convs = out["conversations"] = []
-        seed = _digest(json.dumps(convs, sort_keys=True, default=str))
-        goal = self._goal(convs)
-        seven = system is None or "sessionMemory" in system
+        job = _Job(
+            goal=self._goal(convs),
+            seed=_digest(json.dumps(convs, sort_keys=True, default=str)),
+            seven=system is None or "sessionMemory" in system,
+            # A row's own tools are the schemas of its calls (they are in the prompt too).
+            schemas=self.schemas.with_row_tools(example["tools"]) if "tools" in example
+            else self.schemas,
+        )  # fmt: skip
+        goal = job.goal
         before = copy.deepcopy(convs)
         prompt_fixed = False
         for msg in convs:
@@ -162,14 +195,14 @@ class FakeModel:
                     msg["content"] = f"Could you {goal} for me?"
                     prompt_fixed = True
             elif msg.get("role") == "assistant" and isinstance(content, str):
-                msg["content"] = self._fix_turn(content, goal, seed, seven)
+                msg["content"] = self._fix_turn(content, job)
         if not any(isinstance(m, dict) and m.get("role") == "user" for m in convs):
             convs.insert(0, {"role": "user", "content": f"Could you {goal} for me?"})
         if not prompt_fixed and not any(
             isinstance(m, dict) and m.get("role") == "assistant" and "tool_call:" in str(m)
             for m in convs
         ):
-            convs.append({"role": "assistant", "content": self._new_call(goal, seed, seven)})
+            convs.append({"role": "assistant", "content": self._new_call(job)})
         if convs == before:
             _lead_in(convs, goal)
         out["label"] = True
@@ -191,28 +224,30 @@ class FakeModel:
             return _sentence(text.rstrip("?"))[:120]
         return "organize my notes"
 
-    def _new_call(self, goal: str, seed: str, seven: bool) -> str:
-        name = next(iter(self.schemas), "contentManager_readContent")
-        args: dict[str, Any] = {"context": self._context({}, name, goal, seed)} if seven else {}
-        args.update(self._required(name, args))
+    def _new_call(self, job: _Job) -> str:
+        name = next(iter(job.schemas), "contentManager_readContent")
+        args: dict[str, Any] = {}
+        if job.seven:
+            args["context"] = self._context({}, name, job.goal, job.seed)
+        args.update(_required(job.schemas, name, args))
         body = json.dumps(args, ensure_ascii=False)
         return f"tool_call: {name}\narguments: {body}\n\nResult: {self._result(name, args)}"
 
-    def _fix_turn(self, content: str, goal: str, seed: str, seven: bool) -> str:
+    def _fix_turn(self, content: str, job: _Job) -> str:
         calls = parse_tool_calls(content)
         if not calls:
-            return content + ("\n\n" if content else "") + self._new_call(goal, seed, seven)
+            return content + ("\n\n" if content else "") + self._new_call(job)
         for call in reversed(calls):  # back to front keeps earlier spans valid
-            content = self._fix_call(content, call, goal, seed, seven)
+            content = self._fix_call(content, call, job)
         return content
 
-    def _fix_call(self, content: str, call: ToolCall, goal: str, seed: str, seven: bool) -> str:
+    def _fix_call(self, content: str, call: ToolCall, job: _Job) -> str:
         args = call.arguments if isinstance(call.arguments, dict) else {}
         fixed: dict[str, Any] = {}
-        if seven:
-            fixed["context"] = self._context(args.get("context"), call.name, goal, seed)
+        if job.seven:
+            fixed["context"] = self._context(args.get("context"), call.name, job.goal, job.seed)
         fixed.update((k, v) for k, v in args.items() if k not in fixed)
-        fixed.update(self._required(call.name, fixed))
+        fixed.update(_required(job.schemas, call.name, fixed))
         body = json.dumps(fixed, ensure_ascii=False)
         result = "" if call.has_result else f"\n\nResult: {self._result(call.name, fixed)}"
         if call.arguments_span is None:
@@ -251,22 +286,6 @@ class FakeModel:
                 f"This step is needed to {goal}, because later steps depend on what it returns."
             )
         return {k: v if isinstance(v, str) else str(v) for k, v in out.items()}
-
-    def _required(self, tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
-        """Values for required parameters that are missing or break the tool's schema."""
-        schema = self.schemas.get(tool)
-        if schema is None:
-            return {}
-        fixes: dict[str, Any] = {}
-        for name in schema.required:
-            if name != "context" and name not in args:
-                fixes[name] = _value_for(tool, name, schema.properties.get(name, {}))
-        probe = {**args, **fixes}
-        for error in schema.validator.iter_errors(probe):
-            if error.path and error.path[0] != "context":
-                name = str(error.path[0])
-                fixes[name] = _value_for(tool, name, schema.properties.get(name, {}))
-        return fixes
 
     @staticmethod
     def _result(tool: str, args: Mapping[str, Any]) -> str:
