@@ -15,6 +15,7 @@ from syngen_improve import improve_dataset, sample_path
 from syngen_improve.export import FORMATS, export_file
 from tests.context.test_run import to_plain_openai
 from tests.dialects.test_stages import write_converted
+from tests.test_export import load
 
 #: A chat template in the style of tool-calling models: the tools as JSON in the system
 #: turn, each call as a <tool_call> tag (arguments as an object or as JSON text), results
@@ -54,11 +55,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "out"
 
 
-def _load(path: Path, cache: Path) -> Any:
-    datasets = pytest.importorskip("datasets")
-    return datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(cache))
-
-
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_export_of_an_openai_run_loads_in_datasets(
     run: Path, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
@@ -66,7 +62,7 @@ def test_every_export_of_an_openai_run_loads_in_datasets(
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     out = tmp_path / f"{fmt}.jsonl"
     stats = export_file(run / "improved_interleaved.jsonl", out, fmt=fmt)  # type: ignore[arg-type]
-    ds = _load(out, tmp_path / "cache")
+    ds = load(out, tmp_path / "cache")
     assert len(ds) == stats.written > 100
     assert "tools" in ds.column_names  # the rows carry their own tools
     # The tools agree on one type; the real calls' arguments do not (newValue is a string
@@ -140,7 +136,7 @@ def test_rows_that_disagree_on_a_type_get_json_text(tmp_path: Path) -> None:
     args = [json.loads(x)["messages"][1]["tool_calls"][0]["function"]["arguments"]
             for x in out.read_text().splitlines()]  # fmt: skip
     assert args == ['{"target": "a"}', '{"target": {"b": 1}}']
-    ds = _load(out, tmp_path / "cache")
+    ds = load(out, tmp_path / "cache")
     assert len(ds) == 2
     # The same rows as text calls need no such care
     assert export_file(src, tmp_path / "t.jsonl", fmt="sft", calls="text").json_columns == []

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Final
@@ -40,7 +41,9 @@ ISSUE_BLOCKS: Final = {
 TemplateSource = str | os.PathLike[str]
 
 
+@cache
 def _bundled(name: str) -> str:
+    """A bundled template's text (package data: read once per process)."""
     return (resources.files(__package__) / "templates" / f"{name}.md").read_text("utf-8")
 
 
