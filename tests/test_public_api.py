@@ -125,6 +125,7 @@ PUBLIC: dict[str, set[str]] = {
         "ROLES",
         "Turn",
         "as_text_grammar",
+        "canonical",
         "check_dialect",
         "detect_dialect",
         "in_dialect",

@@ -12,7 +12,7 @@ reader and a writer around it: ``text`` (the ``tool_call:`` / ``arguments:`` /
 
 from __future__ import annotations
 
-from ._canonical import FileDialect, as_text_grammar, in_dialect
+from ._canonical import FileDialect, as_text_grammar, canonical, in_dialect
 from ._conversation import ROLES, Call, Conversation, Turn, render_call
 from ._detect import DIALECTS, Dialect, check_dialect, detect_dialect
 from ._openai import read_openai, write_openai
@@ -29,6 +29,7 @@ __all__ = [
     "ROLES",
     "Turn",
     "as_text_grammar",
+    "canonical",
     "check_dialect",
     "detect_dialect",
     "in_dialect",

@@ -12,7 +12,7 @@ from ._read import read_conversation
 from ._tagged import write_hermes, write_sharegpt
 from ._text import read_text, write_text
 
-__all__ = ["FileDialect", "as_text_grammar", "in_dialect"]
+__all__ = ["FileDialect", "as_text_grammar", "canonical", "in_dialect"]
 
 
 def as_text_grammar(row: Mapping[str, Any], dialect: Dialect | None = None) -> dict[str, Any]:
@@ -21,8 +21,20 @@ def as_text_grammar(row: Mapping[str, Any], dialect: Dialect | None = None) -> d
     found = dialect or detect_dialect(row)
     if found is None or found == "text":
         return row if isinstance(row, dict) else dict(row)
-    out = {k: v for k, v in row.items() if k not in ("messages", "conversations")}
-    out["conversations"] = write_text(read_conversation(row, found))
+    # The turns first, as in the text grammar's own rows: the same example in any dialect
+    # is the same JSON object, so the model is shown the same prompt.
+    out: dict[str, Any] = {"conversations": write_text(read_conversation(row, found))}
+    out.update((k, v) for k, v in row.items() if k not in ("messages", "conversations"))
+    return out
+
+
+def canonical(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A text-grammar row as the model is shown it (DESIGN.md §3): its turns rendered anew
+    from the model of the conversation (compact JSON, one blank line around each call),
+    then its other keys. The same example in any dialect, or written with other spacing or
+    indentation, gives the same object."""
+    out: dict[str, Any] = {"conversations": write_text(read_text(row))}
+    out.update((k, v) for k, v in row.items() if k != "conversations")
     return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._grammar import ToolCall, parse_tool_calls
+from .._grammar import ToolCall, shared_tool_calls
 from ._conversation import Call, Conversation, Turn, render_call
 
 __all__ = ["read_text", "write_text"]
@@ -33,7 +33,7 @@ def _call(content: str, call: ToolCall) -> Call:
 def _assistant_parts(content: str) -> list[str | Call]:
     parts: list[str | Call] = []
     pos = 0
-    for call in parse_tool_calls(content):
+    for call in shared_tool_calls(content):  # the parse the other stages share
         start, end = call.span
         parts.append(content[pos:start])
         parts.append(_call(content, call))

@@ -9,6 +9,7 @@ import orjson
 
 from .._conventions import iter_tool_calls
 from ..context._convention import SEVEN_FIELDS, ContextConvention
+from ..dialects import canonical
 from ..llm import Reply, Request
 from ..validate import ToolRegistry
 from ._templates import Templates
@@ -67,12 +68,13 @@ def first_message(
     example: Mapping[str, Any], issues: set[str] | frozenset[str], templates: Templates
 ) -> dict[str, Any]:
     """The user turn: the instruction blocks of the detected issues, then the example as
-    the last JSON object of the message (DESIGN.md §3)."""
+    the last JSON object of the message (DESIGN.md §3), in its canonical rendering (the
+    same for the same example in any dialect or spacing)."""
     parts = ["Improve this training example."]
     blocks = templates.instructions(issues)
     if blocks:
         parts.append("Problems found in it:\n\n" + "\n\n".join(b.strip() for b in blocks))
-    parts.append("The example:\n" + orjson.dumps(example).decode())
+    parts.append("The example:\n" + orjson.dumps(canonical(example)).decode())
     return {"role": "user", "content": "\n\n".join(parts)}
 
 

@@ -36,6 +36,7 @@ from ..analyze._structural import (
     detect_structural,
 )
 from ..context import detect_convention
+from ..dialects import canonical
 from ..validate import ToolRegistry
 
 __all__ = ["FakeModel", "example_key", "find_example"]
@@ -82,8 +83,13 @@ def _first_user_text(example: Mapping[str, Any]) -> str:
 
 
 def example_key(example: Mapping[str, Any]) -> str:
-    """A short content hash of an example's conversations (its identity for the fake)."""
-    conversations = example.get("conversations")
+    """A short content hash of an example's conversations in their canonical rendering
+    (its identity for the fake: the prompt shows that rendering, see ``canonical``)."""
+    turns = example.get("conversations")
+    shaped = isinstance(turns, list) and all(
+        isinstance(t, Mapping) and isinstance(t.get("content"), str) for t in turns
+    )
+    conversations = canonical(example)["conversations"] if shaped else turns
     data = orjson.dumps(conversations, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(data).hexdigest()[:16]
 

@@ -27,13 +27,19 @@ async def test_the_real_slice_improves_alike_in_every_dialect(
 
     src = shared_data / "scored_sample.jsonl"
     converted = write_converted(src, tmp_path / "in.jsonl", convert)
-    reports = {}
-    async with FakeAnthropicServer() as server:
-        for name, path in (("text", src), (dialect, converted)):
-            async with DirectBackend(api_key="sk-t", base_url=server.url) as backend:
-                result = await improve_dataset(path, tmp_path / name, backend=backend,
-                                               progress=False, concurrency=32)  # fmt: skip
-            reports[name] = result.report
+    reports, bodies = {}, {}
+    for name, path in (("text", src), (dialect, converted)):
+        recorded = tmp_path / f"{name}.requests.jsonl"
+        async with (
+            FakeAnthropicServer(record=recorded) as server,
+            DirectBackend(api_key="sk-t", base_url=server.url) as backend,
+        ):
+            result = await improve_dataset(path, tmp_path / name, backend=backend,
+                                           progress=False, concurrency=32)  # fmt: skip
+        reports[name] = result.report
+        bodies[name] = sorted(recorded.read_bytes().splitlines())
+    # The model was shown the same prompts, byte for byte (system, tools, the example)
+    assert bodies[dialect] == bodies["text"]
     text, other = reports["text"], reports[dialect]
     assert other.counts.poor == text.counts.poor > 500
     assert other.counts.improved == text.counts.improved
