@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from syngen_improve import (
     Record,
@@ -89,3 +90,26 @@ async def test_plain_openai_data_runs_end_to_end(tmp_path: Path) -> None:
     strict = validate_file(out / "improved_examples.jsonl", profile="strict", workers=1)
     assert (strict.context.name, strict.failed) == ("none", 0)
     assert "P301" not in strict.by_code
+
+
+async def test_a_resume_with_another_convention_is_a_settings_change(tmp_path: Path) -> None:
+    """The convention is part of what a run writes: resuming a run made with ``none``
+    under the seven fields (whose settings carry no ``context`` key) is refused, and the
+    report of the run says which convention it used."""
+    from syngen_improve.errors import SettingsChanged
+    from syngen_improve.llm import DirectBackend
+    from syngen_improve.testing import FakeAnthropicServer
+
+    src = write_converted(sample_path(), tmp_path / "plain.jsonl", to_plain_openai)
+    out = tmp_path / "out"
+    async with (
+        FakeAnthropicServer() as server,
+        DirectBackend(api_key="sk-t", base_url=server.url) as backend,
+    ):
+        await improve_dataset(src, out, backend=backend, progress=False, limit=20)
+        with pytest.raises(SettingsChanged, match=r"context: none \w+ -> None"):
+            await improve_dataset(src, out, backend=backend, progress=False, resume=True,
+                                  context="context7")  # fmt: skip
+        again = await improve_dataset(src, out, backend=backend, progress=False, resume=True)
+    assert again.report.to_dict()["strict_validation"]["context"] == "none"
+    assert again.report.counts.input == 200
