@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "CacheWarning",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -119,3 +120,9 @@ class WriteFailed(SyngenError):
     the file and the system's reason. The run is resumable once the cause is fixed."""
 
     exit_code: ClassVar[int] = EXIT_USAGE
+
+
+class CacheWarning(UserWarning):
+    """The run's shared prompt prefix is too short for the model to cache it (the API
+    caches nothing below a model's minimum length, silently): every request pays for the
+    whole prompt. The report says so too (``cache``)."""

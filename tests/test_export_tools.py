@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from syngen_improve import improve_dataset, sample_path
+from syngen_improve.errors import CacheWarning
 from syngen_improve.export import FORMATS, export_file
 from tests.context.test_run import to_plain_openai
 from tests.dialects.test_stages import write_converted
@@ -51,7 +52,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ):
             await improve_dataset(src, folder / "out", backend=backend, progress=False)
 
-    asyncio.run(go())
+    with pytest.warns(CacheWarning):  # data without the seven fields: a short prompt
+        asyncio.run(go())
     return folder / "out"
 
 

@@ -84,6 +84,7 @@ PUBLIC: dict[str, set[str]] = {
         "parse_shard",
     },
     "syngen_improve.errors": {
+        "CacheWarning",
         "EXIT_FAILED",
         "EXIT_INTERRUPTED",
         "EXIT_OK",

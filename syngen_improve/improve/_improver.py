@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -23,12 +24,20 @@ from typing import Any, Literal
 from .._pool import run_pool
 from ..analyze import issue_kinds
 from ..config import ImproveConfig
-from ..context import detect_convention
-from ..errors import ServiceRefused, UsageError
+from ..context import SEVEN_FIELDS, ContextConvention, detect_convention
+from ..errors import CacheWarning, ServiceRefused, UsageError
 from ..judge import Judge, JudgeCache, JudgeError
 from ..llm import Backend, BatchBackend, CircuitBreaker, Engine, EngineStats, RequestFailed
 from ..llm._choose import BackendName, open_backend
-from ..prompts import build_request, first_message, reask_messages, tool_schemas_text
+from ..prompts import (
+    build_request,
+    first_message,
+    improve_tool,
+    reask_messages,
+    tool_schemas_text,
+)
+from ..prompts._system import CacheCheck, check_cache, system_prompt
+from ..validate import ToolRegistry
 from ._gate import check_reply
 
 __all__ = ["Improver", "Outcome"]
@@ -100,6 +109,9 @@ class Improver:
         self.templates = self.config.prompt_templates
         self.schemas = self.config.tool_schemas
         self.batch = False
+        #: Whether the shared prompt prefix clears the model's cache floor (once built).
+        self.cache_check: CacheCheck | None = None
+        self._system: tuple[ContextConvention, str, ToolRegistry | None] | None = None
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -187,17 +199,18 @@ class Improver:
         if not cfg.require_result:
             kinds = kinds - {"missing_result"}
         messages: list[Mapping[str, Any]] = [first_message(example, kinds, self.templates)]
+        system, catalogue = self._system_prompt(context)
         # A row's own tool definitions are its calls' schemas (as the gate reads them).
         own = example.get("tools")
-        schemas_text = tool_schemas_text(example, self.schemas.with_row_tools(own) if own
-                                         else self.schemas)  # fmt: skip
+        schemas = self.schemas.with_row_tools(own) if own else self.schemas
+        schemas_text = tool_schemas_text(example, schemas, shown=catalogue)
         rejections: list[str] = []
         errors: list[str] = []
         transient, http_status = False, None
         for attempt in range(1, cfg.answers + 1):
             request = build_request(
-                messages, templates=self.templates, schemas_text=schemas_text,
-                max_tokens=cfg.max_tokens, key=f"l{key}-a{attempt}", context=context,
+                messages, system=system, schemas_text=schemas_text,
+                max_tokens=cfg.max_tokens, key=f"l{key}-a{attempt}",
             )  # fmt: skip
             try:
                 reply = await (engine if attempt == 1 else reask).complete(request)
@@ -222,6 +235,24 @@ class Improver:
                 messages = reask_messages(messages, reply, errors, self.templates)
         return Outcome(key, "failed", example, None, len(rejections), tuple(rejections),
                        tuple(errors), kinds, transient, http_status)  # fmt: skip
+
+    def _system_prompt(self, context: ContextConvention) -> tuple[str, ToolRegistry | None]:
+        """The shared system prompt for data of ``context`` and the tool catalogue in it
+        (the run's schemas when given, or the bundled ones for the seven-field data they
+        belong to), built once; the first build checks it against the model's cache floor
+        and warns once when the API would not cache it."""
+        built = self._system
+        if built is not None and built[0] is context:
+            return built[1], built[2]
+        cfg = self.config
+        catalogue = self.schemas if cfg.schemas is not None or context == SEVEN_FIELDS else None
+        system = system_prompt(self.templates, context, catalogue)
+        self._system = (context, system, catalogue)
+        check = check_cache(self.model, system, [improve_tool()])
+        if self.cache_check is None and check.reason is not None:
+            warnings.warn(f"prompt caching is off: {check.reason}", CacheWarning, stacklevel=3)
+        self.cache_check = check
+        return system, catalogue
 
     async def _add_scores(self, record: dict[str, Any], original: Mapping[str, Any]) -> None:
         """Score the improvement and its original with the same judge: the improvement's

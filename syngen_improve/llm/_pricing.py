@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..errors import UsageError
+from ._models import by_alias
 
 __all__ = ["PRICES", "Pricing", "Usage", "price_for", "usage_count"]
 
@@ -82,9 +83,4 @@ PRICES: Final[dict[str, Pricing]] = {
 def price_for(model: str) -> Pricing | None:
     """The pricing of a model id (dated ids such as ``claude-haiku-4-5-20251001`` match
     their alias), or ``None`` when unknown."""
-    if model in PRICES:
-        return PRICES[model]
-    for alias, pricing in PRICES.items():
-        if model.startswith(alias + "-") and model[len(alias) + 1 :].isdigit():
-            return pricing
-    return None
+    return by_alias(model, PRICES)

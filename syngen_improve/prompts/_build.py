@@ -8,7 +8,6 @@ from typing import Any, Final
 import orjson
 
 from .._conventions import iter_tool_calls
-from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ..dialects import canonical
 from ..llm import Reply, Request
 from ..validate import ToolRegistry
@@ -54,10 +53,18 @@ def improve_tool() -> dict[str, Any]:
     }
 
 
-def tool_schemas_text(example: Mapping[str, Any], schemas: ToolRegistry) -> str:
-    """The JSON schemas of the tools ``example`` calls (those the registry knows)."""
+def tool_schemas_text(
+    example: Mapping[str, Any], schemas: ToolRegistry, *, shown: ToolRegistry | None = None
+) -> str:
+    """The JSON schemas of the tools ``example`` calls (those the registry knows), but for
+    those the system prompt's catalogue (``shown``) already gives as they are."""
     names = list(dict.fromkeys(call.name for _, call in iter_tool_calls(example) if call.name))
-    known = {n: schemas[n].parameters for n in names if n in schemas}
+    known = {
+        n: schemas[n].parameters
+        for n in names
+        if n in schemas
+        and not (shown is not None and n in shown and shown[n].parameters == schemas[n].parameters)
+    }
     if not known:
         return ""
     body = orjson.dumps(known, option=orjson.OPT_INDENT_2).decode()
@@ -81,17 +88,16 @@ def first_message(
 def build_request(
     messages: Sequence[Mapping[str, Any]],
     *,
-    templates: Templates,
+    system: str,
     schemas_text: str,
     max_tokens: int,
     key: str,
-    context: ContextConvention = SEVEN_FIELDS,
 ) -> Request:
-    """An improve request: the system prompt for the data's ``context`` convention, the
-    tool schemas after it, the forced submit tool."""
+    """An improve request: the run's shared ``system`` prompt (cached), the schemas of
+    this example's tools outside its catalogue after it, the forced submit tool."""
     return Request(
         messages=messages,
-        system=templates.system_for(context),
+        system=system,
         system_extra=schemas_text,
         tools=[improve_tool()],
         tool_choice=IMPROVE_TOOL,

@@ -195,12 +195,33 @@ def _warnings(report: dict[str, Any]) -> list[str]:
             out.append(f"{il['close_prompts']} rows of the KTO file are within "
                        f"{il['prompt_gap']} rows of a row with the same prompt (TRL's KL "
                        "pairs would share it)")  # fmt: skip
+    cache = report.get("cache") or {}
+    if cache.get("reason"):
+        out.append(f"prompt caching is off: {cache['reason']}")
     shortcuts = report.get("label_shortcuts")
     if shortcuts and shortcuts["flagged"]:
         aucs = ", ".join(f"{n} (AUC {shortcuts['features'][n]['auc']:.2f})"
                          for n in shortcuts["flagged"])  # fmt: skip
         out.append(f"label shortcuts: {aucs} alone tell the labels apart (see report.md)")
     return out
+
+
+def _cache(run: dict[str, Any], tokens: dict[str, int]) -> dict[str, Any]:
+    """Prompt caching: whether the last run's shared prefix clears the model's floor (and
+    why not), the tokens read from and written to the cache over all runs, and the share
+    of all input tokens the cache served."""
+    recorded = run.get("cache")
+    check: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    total = tokens["input"] + tokens["cache_read"] + tokens["cache_creation"]
+    return {
+        "status": check.get("status"),
+        "reason": check.get("reason"),
+        "prefix_tokens": check.get("prefix_tokens"),
+        "floor": check.get("floor"),
+        "read_tokens": tokens["cache_read"],
+        "write_tokens": tokens["cache_creation"],
+        "read_share": round(tokens["cache_read"] / total, 4) if total else None,
+    }
 
 
 def _coverage(analysis: dict[str, Any], improved_calls: Counter[str]) -> dict[str, Any]:
@@ -285,6 +306,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "version": __version__,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    report["cache"] = _cache(last, report["tokens"])
     report["warnings"] = _warnings(report)
     if analysis.get("other_dialect"):
         report["warnings"].append(

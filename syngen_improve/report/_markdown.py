@@ -142,6 +142,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             ("", "value"),
             [(f"requests {k}", v) for k, v in report["requests"].items()]
             + [(f"tokens {k}", v) for k, v in report["tokens"].items()]
+            + _cache_rows(report.get("cache") or {})
             + [("cost (USD)", f"{report['cost_usd']:.6f}"), ("elapsed (s)", report["elapsed_s"]),
                ("runs", report["runs"])],
         ),
@@ -194,3 +195,17 @@ def write_chart(layout: Layout, report: dict[str, Any]) -> str | None:
     fig.savefig(layout.root / name, dpi=100)
     plt.close(fig)
     return name
+
+
+def _cache_rows(cache: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The prompt-cache lines of the token table: the share of input served from the cache
+    and whether the prefix clears the model's floor (and why not)."""
+    if not cache.get("status"):
+        return []
+    share = cache.get("read_share")
+    rows: list[tuple[str, Any]] = [
+        ("prompt cache", f"{cache['status']}: prefix ~{cache['prefix_tokens']:,} tokens, "
+                         f"floor {cache['floor']:,}"),
+        ("input served from the cache", "-" if share is None else f"{share:.1%}"),
+    ]  # fmt: skip
+    return rows

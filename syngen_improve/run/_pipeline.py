@@ -148,6 +148,7 @@ async def improve_dataset(
     def record(*, complete: bool, interrupted: bool) -> dict[str, Any]:
         return {"run": run_id, **improver.stats.to_dict(), "model": improver.model,
                 "prompt_gap": cfg.prompt_gap,
+                **({"cache": improver.cache_check.to_dict()} if improver.cache_check else {}),
                 "elapsed_s": round(time.monotonic() - started, 3),
                 **({"accepted_changes": accepted} if accepted else {}),
                 "interrupted": interrupted or not complete}  # fmt: skip

@@ -19,6 +19,7 @@ import orjson
 
 from .._grammar import parse_tool_calls
 from .._model import DIMENSIONS
+from ..llm._models import cache_floor
 from ._config import Counters, FakeConfig
 from ._model import FakeModel, example_key, find_example
 from ._wire import FakeResponse, draw, error_response, tokens
@@ -182,7 +183,8 @@ class Answers:
 
     def usage(self, payload: Mapping[str, Any]) -> dict[str, int]:
         """Input split as the API reports it. A cache mark on a system block caches the
-        tools and the system blocks up to that mark (the prefix); the rest is input."""
+        tools and the system blocks up to that mark (the prefix, in that order); the rest
+        is input. A prefix below the floor is not cached at all, silently, as on the API."""
         system, tools = payload.get("system"), payload.get("tools")
         blocks = system if isinstance(system, list) else ([system] if system else [])
         marks = [i for i, b in enumerate(blocks) if isinstance(b, dict) and "cache_control" in b]
@@ -190,7 +192,10 @@ class Answers:
         prefix, rest = blocks[:cut], blocks[cut:]
         cached = (tokens(prefix) + (tokens(tools) if tools else 0)) if marks else 0
         uncached = tokens(payload["messages"]) + (tokens(rest) if rest else 0)
-        if not marks and tools:
+        if marks and cached < self._floor(str(payload.get("model", ""))):
+            self.counters.below_cache_floor += 1
+            uncached, cached, marks = uncached + cached, 0, []
+        elif not marks and tools:
             uncached += tokens(tools)
         out = {
             "input_tokens": uncached,
@@ -206,6 +211,10 @@ class Answers:
             self._cached.add(digest)
             out["cache_creation_input_tokens"] = cached
         return out
+
+    def _floor(self, model: str) -> int:
+        return self.config.cache_floor if self.config.cache_floor is not None else (
+            cache_floor(model)[0])  # fmt: skip
 
     # -- the model -------------------------------------------------------------------
 
@@ -234,6 +243,8 @@ class Answers:
         content, stop = _content(result, forced, judge, bad, tool_id)
         output_tokens = tokens(content)
         self.counters.input_tokens += usage["input_tokens"]
+        self.counters.cache_read_tokens += usage["cache_read_input_tokens"]
+        self.counters.cache_creation_tokens += usage["cache_creation_input_tokens"]
         self.counters.output_tokens += output_tokens
         return {
             "id": f"msg_fake{rid[8:]}",

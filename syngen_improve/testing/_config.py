@@ -57,6 +57,10 @@ class FakeConfig:
       message request fails with ``outage_fault`` (a fault kind, ``529`` by default).
     - ``batch_delay``: seconds a Message Batch takes to end; ``batch_expire_rate``: the share
       of a batch's requests that expire (the faults above become ``errored`` results).
+    - ``cache_floor``: the shortest prefix (tools, then the system blocks up to the cache
+      mark) the fake caches, in its tokens; a shorter one is billed as plain input with
+      both cache counters 0, as the API does. ``None``: the model's documented floor, else
+      4,096 tokens (:func:`syngen_improve.llm.cache_floor`).
     - ``seed``: every random choice (fault, bad output, jitter, expiry) is a hash of the
       seed, the example and the attempt, never of arrival order: the same inputs give the
       same faults, counts and cost at any concurrency. Only the rate-limit buckets and
@@ -80,6 +84,7 @@ class FakeConfig:
     outage_fault: str = "529"
     batch_delay: float = 0.0
     batch_expire_rate: float = 0.0
+    cache_floor: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -124,6 +129,10 @@ class Counters:
     started: list[float] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    #: Requests that marked a prefix for caching shorter than the floor (not cached).
+    below_cache_floor: int = 0
     batches_created: int = 0
     batch_custom_ids: Counter[str] = field(default_factory=Counter)
 
@@ -141,6 +150,9 @@ class Counters:
             "max_per_example": max(self.per_example.values(), default=0),
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_creation_tokens": self.cache_creation_tokens,
+            "below_cache_floor": self.below_cache_floor,
             "batches_created": self.batches_created,
             "batch_requests": sum(self.batch_custom_ids.values()),
             "max_per_custom_id": max(self.batch_custom_ids.values(), default=0),

@@ -19,6 +19,7 @@ from syngen_improve import (
     validate_file,
 )
 from syngen_improve.dialects import detect_dialect, read_conversation
+from syngen_improve.errors import CacheWarning
 from tests.dialects.test_dialects import to_openai
 from tests.dialects.test_stages import write_converted
 
@@ -59,8 +60,16 @@ async def test_plain_openai_data_runs_end_to_end(tmp_path: Path) -> None:
         FakeAnthropicServer(record=recorded) as server,
         DirectBackend(api_key="sk-t", base_url=server.url) as backend,
     ):
-        result = await improve_dataset(src, tmp_path / "out", backend=backend, progress=False)
+        # The prompt of data without the seven fields is too short to be cached: said once
+        with pytest.warns(CacheWarning, match="prompt caching is off") as said:
+            result = await improve_dataset(src, tmp_path / "out", backend=backend,
+                                           progress=False)  # fmt: skip
+    assert len(said) == 1
     report, out = result.report, tmp_path / "out"
+    cache = report.to_dict()["cache"]
+    assert (cache["status"], cache["read_tokens"], cache["write_tokens"]) == ("inactive", 0, 0)
+    assert "below an assumed (undocumented) minimum of 4,096" in cache["reason"]
+    assert any("prompt caching is off" in w for w in report.to_dict()["warnings"])
     analysis = json.loads((out / "state" / "analysis.json").read_text())
     assert analysis["context"]["name"] == "none"
     for kind in ("missing_context", "malformed_ids", "empty_session_memory",
@@ -106,10 +115,13 @@ async def test_a_resume_with_another_convention_is_a_settings_change(tmp_path: P
         FakeAnthropicServer() as server,
         DirectBackend(api_key="sk-t", base_url=server.url) as backend,
     ):
-        await improve_dataset(src, out, backend=backend, progress=False, limit=20)
+        with pytest.warns(CacheWarning):
+            await improve_dataset(src, out, backend=backend, progress=False, limit=20)
         with pytest.raises(SettingsChanged, match=r"context: none \w+ -> None"):
             await improve_dataset(src, out, backend=backend, progress=False, resume=True,
                                   context="context7")  # fmt: skip
-        again = await improve_dataset(src, out, backend=backend, progress=False, resume=True)
+        with pytest.warns(CacheWarning):
+            again = await improve_dataset(src, out, backend=backend, progress=False,
+                                          resume=True)  # fmt: skip
     assert again.report.to_dict()["strict_validation"]["context"] == "none"
     assert again.report.counts.input == 200

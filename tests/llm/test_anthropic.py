@@ -44,7 +44,7 @@ def test_request_body_marks_the_system_prompt_for_caching() -> None:
 
 
 async def test_reply_carries_tool_input_usage_and_ids() -> None:
-    fake = FakeAnthropic(FakeConfig(rpm=1000))
+    fake = FakeAnthropic(FakeConfig(rpm=1000, cache_floor=1))  # a short prompt is cached
     backend = in_process(fake)
     reply = await backend.send(improve_request())
     await backend.aclose()

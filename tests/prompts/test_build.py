@@ -31,12 +31,19 @@ def test_schemas_of_the_tools_called_go_after_the_cache_mark() -> None:
     text = tool_schemas_text(ex, ToolRegistry.default())
     assert "vaultManager_listDirectory" in text
     assert tool_schemas_text({"conversations": []}, ToolRegistry.default()) == ""
+    # A tool the system prompt's catalogue shows as it is is not repeated after the mark
+    assert tool_schemas_text(ex, ToolRegistry.default(), shown=ToolRegistry.default()) == ""
+    other = ToolRegistry.from_json_schemas({"vaultManager_listDirectory": {"type": "object"}})
+    assert "vaultManager_listDirectory" in tool_schemas_text(
+        ex, other, shown=ToolRegistry.default()
+    )
     req = build_request(
         [first_message(ex, frozenset(), Templates.default())],
-        templates=Templates.default(), schemas_text=text, max_tokens=100, key="1",
+        system="the shared prompt", schemas_text=text, max_tokens=100, key="1",
     )  # fmt: skip
     system = req.body("m")["system"]
-    assert "cache_control" in system[0]
+    assert system[0] == {"type": "text", "text": "the shared prompt",
+                         "cache_control": {"type": "ephemeral"}}  # fmt: skip
     assert system[1] == {"type": "text", "text": text}
     assert req.tool_choice == IMPROVE_TOOL
 

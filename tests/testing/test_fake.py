@@ -62,7 +62,7 @@ def test_find_example_takes_the_last_object_with_conversations() -> None:
 
 
 def test_improve_request_returns_forced_tool_with_usage_and_headers() -> None:
-    fake = FakeAnthropic(FakeConfig(rpm=100))
+    fake = FakeAnthropic(FakeConfig(rpm=100, cache_floor=1))  # this short prompt is cached
     resp = run(post(fake, body()))
     assert resp.status_code == 200
     assert resp.headers["request-id"].startswith("req_")
@@ -273,3 +273,22 @@ async def test_close_releases_hung_requests() -> None:
         await asyncio.sleep(0.001)
     fake.close()
     assert (await pending).status_code == 500
+
+
+def test_a_prefix_below_the_floor_is_not_cached() -> None:
+    """As on the API: a marked prefix shorter than the model's minimum is billed as plain
+    input and both cache counters stay 0, without an error; a long enough one is cached."""
+    short = FakeAnthropic(FakeConfig())  # the model's floor: 4,096 tokens
+    usage = run(post(short, body())).json()["usage"]
+    assert usage["cache_creation_input_tokens"] == usage["cache_read_input_tokens"] == 0
+    again = run(post(short, body())).json()["usage"]
+    assert again["cache_read_input_tokens"] == 0
+    assert again["input_tokens"] == usage["input_tokens"]
+    assert short.counters.below_cache_floor == 2
+    cached = FakeAnthropic(FakeConfig(cache_floor=1))
+    first = run(post(cached, body())).json()["usage"]
+    assert first["input_tokens"] < usage["input_tokens"]  # the prefix moved to the cache
+    assert first["input_tokens"] + first["cache_creation_input_tokens"] == usage["input_tokens"]
+    assert cached.counters.below_cache_floor == 0
+    second = run(post(cached, body())).json()["usage"]
+    assert cached.counters.cache_read_tokens == second["cache_read_input_tokens"] > 0
