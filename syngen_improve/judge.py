@@ -172,6 +172,9 @@ class Judge:
             tools=[judge_tool()],
             tool_choice=JUDGE_TOOL,
             max_tokens=self.max_tokens,
+            # Below every model's minimum cacheable length (~700 tokens): a cache mark
+            # would cache nothing, and would keep the prompt out of the input estimate.
+            cache_system=False,
         )
 
     async def score(self, example: Mapping[str, Any]) -> dict[str, Any]:

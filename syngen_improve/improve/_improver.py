@@ -200,6 +200,7 @@ class Improver:
             kinds = kinds - {"missing_result"}
         messages: list[Mapping[str, Any]] = [first_message(example, kinds, self.templates)]
         system, catalogue = self._system_prompt(context)
+        cache = self.cache_check is None or self.cache_check.status != "inactive"
         # A row's own tool definitions are its calls' schemas (as the gate reads them).
         own = example.get("tools")
         schemas = self.schemas.with_row_tools(own) if own else self.schemas
@@ -210,7 +211,7 @@ class Improver:
         for attempt in range(1, cfg.answers + 1):
             request = build_request(
                 messages, system=system, schemas_text=schemas_text,
-                max_tokens=cfg.max_tokens, key=f"l{key}-a{attempt}",
+                max_tokens=cfg.max_tokens, key=f"l{key}-a{attempt}", cache=cache,
             )  # fmt: skip
             try:
                 reply = await (engine if attempt == 1 else reask).complete(request)

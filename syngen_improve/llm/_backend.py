@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
+
+import orjson
 
 from ..errors import SyngenError, UsageError
 from ._pricing import Usage
@@ -62,19 +65,44 @@ class Request:
 
     def body(self, default_model: str) -> dict[str, Any]:
         """The JSON body of ``POST /v1/messages``."""
+        out = self._head(default_model)
+        system = self.system_blocks()
+        if system:
+            out["system"] = system
+        return out
+
+    def encoded_body(self, default_model: str) -> bytes:
+        """:meth:`body` as JSON bytes. The shared system prompt (tens of kilobytes, the
+        same for every request of a run) is encoded once per process, not per request."""
+        head = orjson.dumps(self._head(default_model))
+        key = self.system if isinstance(self.system, str) else tuple(self.system)
+        blocks = _encoded_blocks(key, self.cache_system)
+        if self.system_extra:
+            extra = orjson.dumps({"type": "text", "text": self.system_extra})
+            blocks = blocks + b"," + extra if blocks else extra
+        return head[:-1] + b',"system":[' + blocks + b"]}" if blocks else head
+
+    def _head(self, default_model: str) -> dict[str, Any]:
         out: dict[str, Any] = {
             "model": self.model or default_model,
             "max_tokens": self.max_tokens,
             "messages": list(self.messages),
         }
-        system = self.system_blocks()
-        if system:
-            out["system"] = system
         if self.tools:
             out["tools"] = list(self.tools)
         if self.tool_choice is not None:
             out["tool_choice"] = {"type": "tool", "name": self.tool_choice}
         return out
+
+
+@lru_cache(maxsize=16)
+def _encoded_blocks(system: str | tuple[str, ...], cache: bool) -> bytes:
+    """The cached system blocks of a request, encoded (without the brackets)."""
+    texts = [system] if isinstance(system, str) else list(system)
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts if t]
+    if blocks and cache:
+        blocks[-1]["cache_control"] = {"type": "ephemeral"}
+    return b",".join(orjson.dumps(b) for b in blocks)
 
 
 @dataclass(frozen=True, slots=True)

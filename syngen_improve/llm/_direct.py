@@ -89,7 +89,7 @@ class DirectBackend(ClosingBackend):
         import aiohttp
 
         session = await self._open()
-        body = orjson.dumps(request.body(self.model))
+        body = request.encoded_body(self.model)
         try:
             async with session.post(
                 f"{self.base_url}/v1/messages", data=body, headers=self._headers

@@ -285,9 +285,13 @@ class _Cut(Exception):
 
 
 def _rough_size(request: Request) -> int:
-    """Bytes of what the request sends: system blocks (the cached ones and the per-request
-    one), the messages and the tools, as JSON."""
-    system = [request.system] if isinstance(request.system, str) else request.system
-    size = sum(len(t) for t in system) + len(request.system_extra)
-    size += len(orjson.dumps(list(request.messages)))
-    return size + (len(orjson.dumps(list(request.tools))) if request.tools else 0)
+    """Bytes of what counts against the input-tokens-per-minute limit: the messages, the
+    per-request system block, and the tools and shared system blocks unless they are marked
+    for caching (cache reads do not count; the first request's cache write is settled from
+    its reply's usage)."""
+    size = len(request.system_extra) + len(orjson.dumps(list(request.messages)))
+    if not request.cache_system:
+        system = [request.system] if isinstance(request.system, str) else request.system
+        size += sum(len(t) for t in system)
+        size += len(orjson.dumps(list(request.tools))) if request.tools else 0
+    return size

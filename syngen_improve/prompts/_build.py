@@ -92,12 +92,15 @@ def build_request(
     schemas_text: str,
     max_tokens: int,
     key: str,
+    cache: bool = True,
 ) -> Request:
-    """An improve request: the run's shared ``system`` prompt (cached), the schemas of
-    this example's tools outside its catalogue after it, the forced submit tool."""
+    """An improve request: the run's shared ``system`` prompt (marked for caching unless
+    ``cache`` is false: a prefix below the model's floor), the schemas of this example's
+    tools outside its catalogue after it, the forced submit tool."""
     return Request(
         messages=messages,
         system=system,
+        cache_system=cache,
         system_extra=schemas_text,
         tools=[improve_tool()],
         tool_choice=IMPROVE_TOOL,

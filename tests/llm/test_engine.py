@@ -28,7 +28,7 @@ TOOL = {"name": "submit_improved_example", "input_schema": {"type": "object"}}
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.01, timeout=5)
 
 
-def request(n: int = 0) -> Request:
+def request(n: int = 0, *, cache_system: bool = True) -> Request:
     ex = make_example(user=f"Please tidy project folder number {n} before the review")
     return Request(
         messages=[{"role": "user", "content": json.dumps(ex)}],
@@ -36,6 +36,7 @@ def request(n: int = 0) -> Request:
         tools=[TOOL],
         tool_choice="submit_improved_example",
         key=str(n),
+        cache_system=cache_system,
     )
 
 
@@ -189,20 +190,25 @@ async def test_client_rpm_below_server_rpm_gets_no_429() -> None:
     assert not eng.limiter._buckets["requests"].has_capacity()
 
 
-def test_input_estimate_counts_everything_the_request_sends() -> None:
+def test_input_estimate_counts_what_the_input_limit_counts() -> None:
+    """Everything the request sends, but for a prefix marked for caching: cache reads do
+    not count against the input-tokens-per-minute limit."""
     from syngen_improve.llm._engine import _rough_size
 
-    plain = request()
+    plain = request(cache_system=False)
     extra = Request(
         messages=plain.messages, system=plain.system, system_extra="S" * 3500,
-        tools=plain.tools, tool_choice=plain.tool_choice,
+        tools=plain.tools, tool_choice=plain.tool_choice, cache_system=False,
     )  # fmt: skip
     assert _rough_size(extra) - _rough_size(plain) == 3500  # the per-request system block
     assert _rough_size(plain) >= len(json.dumps(plain.messages[0]["content"]))
-    no_tools = Request(messages=plain.messages, system=plain.system)
+    no_tools = Request(messages=plain.messages, system=plain.system, cache_system=False)
     assert _rough_size(plain) - _rough_size(no_tools) == len(
         json.dumps([TOOL], separators=(",", ":"))
     )
+    cached = Request(messages=plain.messages, system="R" * 20000, tools=plain.tools,
+                     tool_choice=plain.tool_choice)  # fmt: skip
+    assert _rough_size(cached) == _rough_size(no_tools) - len(str(plain.system))
 
 
 async def test_the_attempt_timeout_adapts_to_the_latencies_seen() -> None:
