@@ -116,6 +116,7 @@ PUBLIC: dict[str, set[str]] = {
         "detect_file_convention",
         "load_convention",
         "resolve_convention",
+        "sample_rows",
     },
     "syngen_improve.dialects": {
         "Call",

@@ -16,7 +16,7 @@ from ._convention import (
     load_convention,
     resolve_convention,
 )
-from ._detect import SAMPLE_ROWS, detect_convention, detect_file_convention
+from ._detect import SAMPLE_ROWS, detect_convention, detect_file_convention, sample_rows
 
 __all__ = [
     "CONVENTIONS",
@@ -28,4 +28,5 @@ __all__ = [
     "detect_file_convention",
     "load_convention",
     "resolve_convention",
+    "sample_rows",
 ]

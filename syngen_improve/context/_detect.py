@@ -12,7 +12,7 @@ from .._jsonl import Record, read_jsonl
 from ..dialects import Dialect, FileDialect
 from ._convention import NO_CONTEXT, SEVEN_FIELDS, ContextConvention
 
-__all__ = ["SAMPLE_ROWS", "detect_convention", "detect_file_convention"]
+__all__ = ["SAMPLE_ROWS", "detect_convention", "detect_file_convention", "sample_rows"]
 
 #: The rows detection reads from the start of a file.
 SAMPLE_ROWS: Final = 200
@@ -33,13 +33,18 @@ def detect_convention(rows: Iterable[Mapping[str, Any]]) -> ContextConvention:
     return SEVEN_FIELDS if calls and with_context * 2 >= calls else NO_CONTEXT
 
 
+def sample_rows(
+    path: str | os.PathLike[str], dialect: Dialect | None = None
+) -> list[dict[str, Any]]:
+    """The rows of the first :data:`SAMPLE_ROWS` lines of ``path`` as the text grammar
+    (any dialect; malformed lines skipped)."""
+    rows = FileDialect(dialect)
+    head = itertools.islice(read_jsonl(path), SAMPLE_ROWS)
+    return [rows.rows(item.data, item.line) for item in head if isinstance(item, Record)]
+
+
 def detect_file_convention(
     path: str | os.PathLike[str], dialect: Dialect | None = None
 ) -> ContextConvention:
-    """:func:`detect_convention` on the first :data:`SAMPLE_ROWS` lines of ``path`` (any
-    dialect; malformed lines skipped)."""
-    rows = FileDialect(dialect)
-    head = itertools.islice(read_jsonl(path), SAMPLE_ROWS)
-    return detect_convention(
-        rows.rows(item.data, item.line) for item in head if isinstance(item, Record)
-    )
+    """:func:`detect_convention` on the first :data:`SAMPLE_ROWS` lines of ``path``."""
+    return detect_convention(sample_rows(path, dialect))

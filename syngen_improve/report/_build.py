@@ -314,6 +314,12 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
             f"({analysis.get('dialect')}), lines {analysis.get('other_dialect_lines')}: each "
             "was read in its own"
         )
+    if analysis.get("no_tool_call"):
+        report["warnings"].append(
+            f"{analysis['no_tool_call']} input rows have no tool call in any assistant turn "
+            f"(lines {analysis.get('no_tool_call_lines')}, the first 20): an improvement of "
+            "them teaches no tool use"
+        )
     shards = layout.read_json(layout.shards)
     if shards:
         report["shards"] = shards

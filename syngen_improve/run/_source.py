@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._conventions import iter_tool_calls
 from .._jsonl import Malformed, read_jsonl
 from .._progress import Progress
 from ..analyze import ProfileBuilder, shape_problem
@@ -50,6 +51,8 @@ class Source:
         self.invalid = 0
         self.duplicates = 0
         self._first: dict[str, int] = {}  # content key -> first line with that content
+        self.no_calls = 0  # rows without a tool call (nothing for the gate to keep)
+        self.no_calls_lines: list[int] = []  # the first 20 of them
         self.dialect = FileDialect(config.dialect)
 
     async def work(
@@ -93,6 +96,10 @@ class Source:
                     await sinks.invalid(line, key, item.data, problem)
                 bar.advance()
                 continue
+            if not any(iter_tool_calls(example)):
+                self.no_calls += 1
+                if len(self.no_calls_lines) < 20:
+                    self.no_calls_lines.append(line)
             poor, kinds = self.profile.add_with_issues(example)
             ids = self.dialect.call_ids(item.data)
             if not poor:
@@ -132,5 +139,7 @@ class Source:
             "agents": profile.agents,
             **self.dialect.report(),
             "context": (self.config.context or SEVEN_FIELDS).to_dict(),
+            "no_tool_call": self.no_calls,
+            "no_tool_call_lines": list(self.no_calls_lines),
             "complete": complete,
         }

@@ -266,3 +266,50 @@ async def test_the_progress_total_ends_at_the_lines_read(
                               progress=True, limit=90, shard=(1, 3))  # fmt: skip
     err = capsys.readouterr().err
     assert "30/30" in err
+
+
+def test_a_file_without_tool_calls_is_refused_before_any_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A chat file with no tool call in any supported dialect: exit 2 with the reason, and
+    not one Messages request."""
+    from syngen_improve.cli import main
+    from syngen_improve.testing import FakeAnthropicServer
+
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text("".join(
+        json.dumps({"messages": [{"role": "user", "content": f"Tell me a fact about {n}"},
+                                 {"role": "assistant", "content": f"{n} is a number."}],
+                    "label": False}) + "\n" for n in range(30)))  # fmt: skip
+    with FakeAnthropicServer() as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+        code = main(["improve", str(chat), "--out", str(tmp_path / "out"), "--no-progress"])
+        assert server.counters.requests == 0
+    assert code == 2
+    assert "no line has a tool call among its first 200 lines" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+async def test_rows_without_a_call_are_reported_by_line(tmp_path: Path) -> None:
+    from syngen_improve.llm import DirectBackend
+    from syngen_improve.testing import FakeAnthropicServer
+
+    rows = [json.loads(x) for x in sample_path().read_text().splitlines()[:40] if x.endswith("}")]
+    rows = [r for r in rows if isinstance(r, dict)][:30]
+    rows[4] = {
+        "conversations": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello!"},
+        ],
+        "label": False,
+    }
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    async with (
+        FakeAnthropicServer() as server,
+        DirectBackend(api_key="sk-t", base_url=server.url) as backend,
+    ):
+        result = await improve_dataset(src, tmp_path / "out", backend=backend, progress=False)
+    warnings = result.report.to_dict()["warnings"]
+    assert any(w.startswith("1 input rows have no tool call") and "[5]" in w for w in warnings)
