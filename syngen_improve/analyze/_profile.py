@@ -6,14 +6,14 @@ import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 from .._conventions import DIMENSIONS, iter_tool_calls
 from .._jsonl import Malformed, Record, read_jsonl
 from ..context._convention import SEVEN_FIELDS, ContextConvention, resolve_convention
 from ..context._detect import detect_file_convention
 from ..dialects import Dialect, FileDialect, check_dialect
-from ._notes import detect_from_notes
+from ._notes import detect_from_notes, issues_to_fix
 from ._policy import RelabelPolicy, SeedPolicy
 from ._shape import shape_problem
 from ._structural import STRUCTURAL_KINDS, detect_structural
@@ -167,7 +167,8 @@ class ProfileBuilder:
 
     def add_with_issues(self, example: Mapping[str, Any]) -> tuple[bool, frozenset[str]]:
         """Profile one example; returns whether it is poor and, when it is, the issue
-        kinds found (from the notes and the structure), so callers need not detect again."""
+        kinds to fix (from its structure, its low scores, and its notes where a score is
+        missing: :func:`issues_to_fix`), so callers need not detect again."""
         self._total += 1
         poor = self.policy(example)
         scores = example.get("quality_scores")
@@ -185,7 +186,7 @@ class ProfileBuilder:
             structural = detect_structural(example, calls=calls, context=self.context).keys()
             self._notes.update(notes)
             self._structural.update(structural)
-            kinds = frozenset(notes) | frozenset(structural)
+            kinds = _applicable(issues_to_fix(example, structural, notes), self.context)
         if example.get("label") is poor:  # label True on a poor one, or False on a good one
             self._relabeled += 1
         for _turn, call in calls:
@@ -253,7 +254,20 @@ def analyze_dataset(
 def issue_kinds(
     example: Mapping[str, Any], *, context: ContextConvention = SEVEN_FIELDS
 ) -> frozenset[str]:
-    """The issue kinds of one example: from the judge's notes and from its structure
-    (what :meth:`ProfileBuilder.add_with_issues` finds for a poor one)."""
+    """The issue kinds to fix in one example (what :meth:`ProfileBuilder.add_with_issues`
+    finds for a poor one)."""
     found = detect_structural(example, context=context)
-    return frozenset(detect_from_notes(example)) | frozenset(found)
+    return _applicable(issues_to_fix(example, found), context)
+
+
+#: Issue kinds about a context field, and the fields they need.
+_FIELD_KINDS: Final = {
+    "empty_session_memory": ("sessionMemory",),
+    "generic_tool_context": ("toolContext",),
+    "weak_goals": ("primaryGoal", "subgoal"),
+}
+
+
+def _applicable(kinds: frozenset[str], context: ContextConvention) -> frozenset[str]:
+    """``kinds`` less those about context fields the convention does not have."""
+    return frozenset(k for k in kinds if all(f in context.fields for f in _FIELD_KINDS.get(k, ())))

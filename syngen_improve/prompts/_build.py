@@ -8,6 +8,7 @@ from typing import Any, Final
 import orjson
 
 from .._conventions import iter_tool_calls
+from ..analyze._notes import judge_notes
 from ..dialects import canonical
 from ..llm import Reply, Request
 from ..validate import ToolRegistry
@@ -74,14 +75,21 @@ def tool_schemas_text(
 def first_message(
     example: Mapping[str, Any], issues: set[str] | frozenset[str], templates: Templates
 ) -> dict[str, Any]:
-    """The user turn: the instruction blocks of the detected issues, then the example as
-    the last JSON object of the message (DESIGN.md §3), in its canonical rendering (the
-    same for the same example in any dialect or spacing)."""
+    """The user turn: the instruction blocks of the issues to fix, the reviewer's notes on
+    the example, then the example as the last JSON object of the message (DESIGN.md §3):
+    its ``conversations`` in their canonical rendering (the same for the same example in
+    any dialect or spacing) and its own ``tools``, never its label or scores."""
     parts = ["Improve this training example."]
     blocks = templates.instructions(issues)
     if blocks:
         parts.append("Problems found in it:\n\n" + "\n\n".join(b.strip() for b in blocks))
-    parts.append("The example:\n" + orjson.dumps(canonical(example)).decode())
+    notes = judge_notes(example)
+    if notes:
+        parts.append(f"A reviewer's notes on it (fix what they point out):\n{notes}")
+    shown = {"conversations": canonical(example)["conversations"]}
+    if "tools" in example:
+        shown["tools"] = example["tools"]
+    parts.append("The example:\n" + orjson.dumps(shown).decode())
     return {"role": "user", "content": "\n\n".join(parts)}
 
 

@@ -17,13 +17,26 @@ from tests.helpers import make_example
 
 
 def test_example_is_the_last_json_object_of_the_message() -> None:
+    """The example to rewrite is its conversations (canonical) and nothing the answer must
+    not copy: no label, no scores, no _index; the judge's notes are given as problems."""
     ex = make_example(sessionMemory="")
+    ex["_index"] = 7
+    ex["quality_scores"] = {"notes": "sessionMemory is empty; toolContext is generic.",
+                            "sessionMemory_quality": 1}  # fmt: skip
     msg = first_message(ex, frozenset({"empty_session_memory"}), Templates.default())
     assert msg["role"] == "user"
-    assert find_example(msg["content"]) == ex
-    assert "sessionMemory is empty" in msg["content"]
-    plain = first_message(ex, frozenset(), Templates.default())["content"]
+    assert find_example(msg["content"]) == {"conversations": ex["conversations"]}
+    assert "sessionMemory is empty, a placeholder" in msg["content"]  # the instruction block
+    assert "notes on it (fix what they point out):\nsessionMemory is empty;" in msg["content"]
+    assert '"label"' not in msg["content"]
+    assert "_index" not in msg["content"]
+    assert "sessionMemory_quality" not in msg["content"]
+    plain = first_message(make_example(), frozenset(), Templates.default())["content"]
     assert "Problems found" not in plain
+    assert "A reviewer" not in plain
+    own = {**make_example(), "tools": [{"type": "function", "function": {"name": "x"}}]}
+    assert find_example(first_message(own, frozenset(), Templates.default())["content"])[
+        "tools"] == own["tools"]  # fmt: skip
 
 
 def test_schemas_of_the_tools_called_go_after_the_cache_mark() -> None:
