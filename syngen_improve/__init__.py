@@ -19,6 +19,7 @@ from .analyze import (
 from .config import ImproveConfig
 from .context import ContextConvention
 from .errors import SyngenError
+from .estimate import Estimate, estimate_cost
 from .improve import Improver, Outcome
 from .llm import RateLimits, RetryPolicy
 from .prompts import Templates
@@ -39,6 +40,7 @@ __all__ = [
     "Context",
     "ContextConvention",
     "DatasetProfile",
+    "Estimate",
     "Example",
     "ImproveConfig",
     "ImproveResult",
@@ -64,6 +66,7 @@ __all__ = [
     "analyze_dataset",
     "detect_from_notes",
     "detect_structural",
+    "estimate_cost",
     "improve_dataset",
     "improve_dataset_sync",
     "parse_tool_calls",

@@ -13,6 +13,7 @@ PUBLIC: dict[str, set[str]] = {
         "Context",
         "ContextConvention",
         "DatasetProfile",
+        "Estimate",
         "Example",
         "ImproveConfig",
         "ImproveResult",
@@ -38,6 +39,7 @@ PUBLIC: dict[str, set[str]] = {
         "analyze_dataset",
         "detect_from_notes",
         "detect_structural",
+        "estimate_cost",
         "improve_dataset",
         "improve_dataset_sync",
         "parse_tool_calls",
@@ -141,6 +143,11 @@ PUBLIC: dict[str, set[str]] = {
         "write_openai",
         "write_sharegpt",
         "write_text",
+    },
+    "syngen_improve.estimate": {
+        "Estimate",
+        "TokenCounter",
+        "estimate_cost",
     },
     "syngen_improve.export": {
         "ExportError",

@@ -21,13 +21,14 @@ from types import ModuleType
 from .._fdlimit import is_out_of_files, out_of_files
 from .._version import __version__
 from ..errors import EXIT_INTERRUPTED, EXIT_SOFTWARE, EXIT_USAGE, SyngenError, Terminated
-from . import analyze, audit, demo, export, interleave, judge, merge, report, validate
+from . import analyze, audit, demo, estimate, export, interleave, judge, merge, report, validate
 from . import improve as improve_command
 
 __all__ = ["COMMANDS", "build_parser", "main", "main_exit"]
 
 COMMANDS: tuple[ModuleType, ...] = (
-    analyze, validate, improve_command, judge, report, merge, interleave, export, audit, demo,
+    analyze, validate, estimate, improve_command, judge, report, merge, interleave, export, audit,
+    demo,
 )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ embeds us uses directly::
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
@@ -27,7 +28,15 @@ from ..config import ImproveConfig
 from ..context import SEVEN_FIELDS, ContextConvention, detect_convention
 from ..errors import CacheWarning, ServiceRefused, UsageError
 from ..judge import Judge, JudgeCache, JudgeError
-from ..llm import Backend, BatchBackend, CircuitBreaker, Engine, EngineStats, RequestFailed
+from ..llm import (
+    Backend,
+    BatchBackend,
+    CircuitBreaker,
+    Engine,
+    EngineStats,
+    Request,
+    RequestFailed,
+)
 from ..llm._choose import BackendName, open_backend
 from ..prompts import (
     build_request,
@@ -193,26 +202,14 @@ class Improver:
         this example as ``failed``."""
         engine, reask = self.engine, self._reask or self.engine
         cfg = self.config
-        # The run's convention (a file run detects it from the file), else the example's.
-        context = cfg.context or detect_convention([example])
-        kinds = issue_kinds(example, context=context) if issues is None else issues
-        if not cfg.require_result:
-            kinds = kinds - {"missing_result"}
-        messages: list[Mapping[str, Any]] = [first_message(example, kinds, self.templates)]
-        system, catalogue = self._system_prompt(context)
-        cache = self.cache_check is None or self.cache_check.status != "inactive"
-        # A row's own tool definitions are its calls' schemas (as the gate reads them).
-        own = example.get("tools")
-        schemas = self.schemas.with_row_tools(own) if own else self.schemas
-        schemas_text = tool_schemas_text(example, schemas, shown=catalogue)
+        first, kinds, context = self._first(example, issues, key)
+        messages: list[Mapping[str, Any]] = list(first.messages)
         rejections: list[str] = []
         errors: list[str] = []
         transient, http_status = False, None
         for attempt in range(1, cfg.answers + 1):
-            request = build_request(
-                messages, system=system, schemas_text=schemas_text,
-                max_tokens=cfg.max_tokens, key=f"l{key}-a{attempt}", cache=cache,
-            )  # fmt: skip
+            request = first if attempt == 1 else dataclasses.replace(
+                first, messages=messages, key=f"l{key}-a{attempt}")  # fmt: skip
             try:
                 reply = await (engine if attempt == 1 else reask).complete(request)
             except RequestFailed as exc:
@@ -236,6 +233,34 @@ class Improver:
                 messages = reask_messages(messages, reply, errors, self.templates)
         return Outcome(key, "failed", example, None, len(rejections), tuple(rejections),
                        tuple(errors), kinds, transient, http_status)  # fmt: skip
+
+    def first_request(
+        self, example: Mapping[str, Any], *, issues: frozenset[str] | None = None, key: int = 0
+    ) -> Request:
+        """The first request :meth:`improve` sends for ``example`` (needs no backend:
+        what ``estimate`` prices)."""
+        return self._first(example, issues, key)[0]
+
+    def _first(
+        self, example: Mapping[str, Any], issues: frozenset[str] | None, key: int
+    ) -> tuple[Request, frozenset[str], ContextConvention]:
+        cfg = self.config
+        # The run's convention (a file run detects it from the file), else the example's.
+        context = cfg.context or detect_convention([example])
+        kinds = issue_kinds(example, context=context) if issues is None else issues
+        if not cfg.require_result:
+            kinds = kinds - {"missing_result"}
+        system, catalogue = self._system_prompt(context)
+        cache = self.cache_check is None or self.cache_check.status != "inactive"
+        # A row's own tool definitions are its calls' schemas (as the gate reads them).
+        own = example.get("tools")
+        schemas = self.schemas.with_row_tools(own) if own else self.schemas
+        request = build_request(
+            [first_message(example, kinds, self.templates)], system=system,
+            schemas_text=tool_schemas_text(example, schemas, shown=catalogue),
+            max_tokens=cfg.max_tokens, key=f"l{key}-a1", cache=cache,
+        )  # fmt: skip
+        return request, kinds, context
 
     def _system_prompt(self, context: ContextConvention) -> tuple[str, ToolRegistry | None]:
         """The shared system prompt for data of ``context`` and the tool catalogue in it

@@ -116,6 +116,36 @@ class DirectBackend(ClosingBackend):
             raise status_error(status, data, headers, self._redact, default=f"HTTP {status}")
         return read_reply(data, headers, self._redact)
 
+    async def count_tokens(self, request: Request) -> int:
+        """The input tokens of ``request`` by the API's own count (``POST
+        /v1/messages/count_tokens``: free, and not a Messages request)."""
+        import aiohttp
+
+        session = await self._open()
+        body = {k: v for k, v in request.body(self.model).items() if k != "max_tokens"}
+        try:
+            async with session.post(
+                f"{self.base_url}/v1/messages/count_tokens",
+                data=orjson.dumps(body),
+                headers=self._headers,
+            ) as resp:
+                raw, status = await resp.read(), resp.status
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+        except (aiohttp.ClientError, OSError) as exc:
+            message = self._redact(f"connection error: {type(exc).__name__}: {exc}")
+            raise BackendError(message, error_type="connection") from None
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            data = None
+        if status != 200:
+            raise status_error(status, data, headers, self._redact, default=f"HTTP {status}")
+        count = data.get("input_tokens") if isinstance(data, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise BackendError(f"count_tokens answered {count!r}, not a count",
+                               error_type="bad_response")  # fmt: skip
+        return count
+
     async def aclose(self) -> None:
         session, self._session = self._session, None
         if session is not None:

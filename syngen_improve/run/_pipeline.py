@@ -10,7 +10,6 @@ folder always has a report saying which.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import time
 import uuid
@@ -18,15 +17,14 @@ from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
 
-from .._conventions import iter_tool_calls
 from .._fdlimit import ensure_open_files
 from .._lock import FolderLock
 from .._pool import run_pool
+from .._preflight import preflight
 from .._progress import Progress
 from .._sync import run_sync
 from ..config import ImproveConfig
-from ..context import SAMPLE_ROWS, detect_convention, sample_rows
-from ..errors import InputNotFound, InvalidInput, OutputExists, UsageError
+from ..errors import InputNotFound, OutputExists, UsageError
 from ..improve import Improver
 from ..llm import Backend
 from ..llm._choose import BackendName, check_backend
@@ -65,24 +63,6 @@ def _check_fresh(layout: Layout, config: ImproveConfig) -> None:
         )
 
 
-def _preflight(source: Path, cfg: ImproveConfig) -> ImproveConfig:
-    """Before any paid request: refuse a file whose first lines hold no tool call in a
-    supported dialect (nothing in it could pass), and settle the run's context convention
-    from those lines when it was not given."""
-    head = sample_rows(source, cfg.dialect)
-    if not any(any(iter_tool_calls(row)) for row in head):
-        what = "no line is a JSON object" if not head else "no line has a tool call"
-        raise InvalidInput(
-            f"{source}: {what} among its first {SAMPLE_ROWS} lines in any supported dialect "
-            "(text tool_call:, OpenAI tool_calls, ShareGPT function_call, Hermes <tool_call>):"
-            " nothing to improve, no request sent. Check the file, or force its dialect "
-            "(--dialect, dialect=)"
-        )
-    if cfg.context is None:  # one convention for the whole run, from the same lines
-        cfg = dataclasses.replace(cfg, context=detect_convention(head))
-    return cfg
-
-
 async def improve_dataset(
     input: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
@@ -104,7 +84,7 @@ async def improve_dataset(
     cfg = ImproveConfig.of(config, **options)
     check_backend(backend)
     source_path, layout = _check_paths(input, output_dir, cfg)
-    cfg = _preflight(source_path, cfg)
+    cfg = preflight(source_path, cfg)
     source = Source(source_path, cfg)
     # The bar starts from an estimate (the size over the first MiB's lines) and the source
     # refines it as it reads: a big input is not read once just to count its lines.

@@ -133,6 +133,8 @@ class Counters:
     cache_creation_tokens: int = 0
     #: Requests that marked a prefix for caching shorter than the floor (not cached).
     below_cache_floor: int = 0
+    #: ``count_tokens`` requests (they are not Messages requests: no answer, no cost).
+    count_tokens: int = 0
     batches_created: int = 0
     batch_custom_ids: Counter[str] = field(default_factory=Counter)
 
@@ -153,6 +155,7 @@ class Counters:
             "cache_read_tokens": self.cache_read_tokens,
             "cache_creation_tokens": self.cache_creation_tokens,
             "below_cache_floor": self.below_cache_floor,
+            "count_tokens": self.count_tokens,
             "batches_created": self.batches_created,
             "batch_requests": sum(self.batch_custom_ids.values()),
             "max_per_custom_id": max(self.batch_custom_ids.values(), default=0),

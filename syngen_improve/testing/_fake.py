@@ -22,7 +22,7 @@ from ._config import Counters, FakeConfig
 from ._model import FakeModel
 from ._openai import handle_chat
 from ._transport import in_process_transport
-from ._wire import DropConnection, FakeResponse, http_date
+from ._wire import DropConnection, FakeResponse, http_date, tokens
 
 __all__ = ["FakeAnthropic"]
 
@@ -115,7 +115,8 @@ class FakeAnthropic:
         route = path.split("?", 1)[0].rstrip("/")
         batches = route.startswith("/v1/messages/batches")
         openai = route == "/v1/chat/completions"
-        if route != "/v1/messages" and not batches and not openai:
+        counting = route == "/v1/messages/count_tokens"
+        if route != "/v1/messages" and not batches and not openai and not counting:
             return error(404, "not_found_error", f"no route {method} {path}")
         key = lowered.get("x-api-key")
         auth = lowered.get("authorization", "")
@@ -129,6 +130,8 @@ class FakeAnthropic:
             return error(400, "invalid_request_error", "anthropic-version header is required")
         if batches:
             return self._batches.handle(method, route, lowered.get("host", "127.0.0.1"), body)
+        if counting:
+            return self._count_tokens(body)
         if method != "POST":
             return error(405, "invalid_request_error", f"{method} is not allowed here")
         try:
@@ -139,6 +142,20 @@ class FakeAnthropic:
         if problem:
             return error(400, "invalid_request_error", problem)
         return await self._message(payload, key)
+
+    def _count_tokens(self, body: bytes) -> FakeResponse:
+        """``POST /v1/messages/count_tokens``: the prompt's input tokens as this fake counts
+        them for a message (system, tools, messages; cached or not), no answer."""
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return self.answers.error(400, "invalid_request_error", f"body is not JSON: {exc}")
+        if not isinstance(payload, dict) or not isinstance(payload.get("messages"), list):
+            return self.answers.error(400, "invalid_request_error", "messages: required")
+        self.counters.count_tokens += 1
+        total = sum(tokens(payload[k]) for k in ("system", "tools", "messages") if payload.get(k))
+        return FakeResponse(200, {"content-type": "application/json"},
+                            orjson.dumps({"input_tokens": total}))  # fmt: skip
 
     async def _message(self, payload: dict[str, Any], key: str) -> FakeResponse:
         """``POST /v1/messages`` with a valid body: a fault, a 429, a hostile reply, or the

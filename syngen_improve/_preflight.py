@@ -1,0 +1,31 @@
+"""Before the first paid request: is there anything in the input to improve?"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ._conventions import iter_tool_calls
+from .config import ImproveConfig
+from .context import SAMPLE_ROWS, detect_convention, sample_rows
+from .errors import InvalidInput
+
+__all__ = ["preflight"]
+
+
+def preflight(source: Path, cfg: ImproveConfig) -> ImproveConfig:
+    """Before any paid request: refuse a file whose first lines hold no tool call in a
+    supported dialect (nothing in it could pass), and settle the run's context convention
+    from those lines when it was not given."""
+    head = sample_rows(source, cfg.dialect)
+    if not any(any(iter_tool_calls(row)) for row in head):
+        what = "no line is a JSON object" if not head else "no line has a tool call"
+        raise InvalidInput(
+            f"{source}: {what} among its first {SAMPLE_ROWS} lines in any supported dialect "
+            "(text tool_call:, OpenAI tool_calls, ShareGPT function_call, Hermes <tool_call>):"
+            " nothing to improve, no request sent. Check the file, or force its dialect "
+            "(--dialect, dialect=)"
+        )
+    if cfg.context is None:  # one convention for the whole run, from the same lines
+        cfg = dataclasses.replace(cfg, context=detect_convention(head))
+    return cfg

@@ -1,0 +1,186 @@
+"""What a run will cost, before it costs anything: ``estimate_cost`` and
+``syngen-improve estimate``.
+
+The input is read as a run reads it (dialect, context convention, relabel policy), and the
+first request of every poor example is built exactly as the run would build it, so the
+prompt side is the real one. Its tokens are counted locally (4 bytes of JSON a token, as
+the built-in fake counts), or, given a backend that can (``DirectBackend.count_tokens``,
+the API's free ``count_tokens`` endpoint), the local count is calibrated on a sample of the
+requests. The answer side is an estimate: an improvement rewrites the whole example, with
+full-sentence context fields and a Result per call, about 1.5 times the example's own
+tokens (:data:`OUTPUT_FACTOR`). Re-asks (a share of the examples, 10% by default) resend the
+conversation with the answer. A prefix that clears the model's cache floor is one cache
+write and then cache reads; one that does not is plain input. No Messages request is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+import orjson
+
+from ._jsonl import Record, read_jsonl
+from ._preflight import preflight
+from .analyze import ProfileBuilder, shape_problem
+from .config import ImproveConfig
+from .context import SEVEN_FIELDS
+from .dialects import FileDialect
+from .errors import InputNotFound, UsageError
+from .improve import Improver
+from .llm import Request, Usage, price_for
+from .llm._models import estimated_tokens
+from .llm._pricing import BATCH_FACTOR
+
+__all__ = ["Estimate", "TokenCounter", "estimate_cost"]
+
+#: Output tokens of an answer per token of the example it rewrites (measured: 1.54 for the
+#: built-in fake's answers on the real slice, which add a Result to every call; 1.17 for
+#: the 200 real improved pairs, which add none).
+OUTPUT_FACTOR: Final = 1.5
+#: Requests whose tokens are counted by the API to calibrate the local count.
+COUNT_SAMPLE: Final = 20
+
+
+class TokenCounter(Protocol):
+    """A backend that counts a request's input tokens the API's way."""
+
+    async def count_tokens(self, request: Request, /) -> int: ...
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A run's expected requests, tokens and cost (``cost_usd`` online, ``batch_cost_usd``
+    with Message Batches; ``None`` when the model's price is unknown)."""
+
+    model: str
+    examples: int
+    requests: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    batch_cost_usd: float | None
+    counted_by_api: bool
+    cache: Mapping[str, Any]
+    reask_share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form printed by ``syngen-improve estimate --json``."""
+        return {
+            "model": self.model,
+            "examples": self.examples,
+            "requests": self.requests,
+            "input_tokens": self.input_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 4),
+            "batch_cost_usd": None if self.batch_cost_usd is None else round(
+                self.batch_cost_usd, 4),
+            "counted_by_api": self.counted_by_api,
+            "cache": dict(self.cache),
+            "reask_share": self.reask_share,
+        }  # fmt: skip
+
+    def summary(self) -> str:
+        """One line for people."""
+        cost = (
+            "unknown (no price for this model)"
+            if self.cost_usd is None
+            else (f"${self.cost_usd:.2f} online, ${self.batch_cost_usd or 0:.2f} with batches")
+        )
+        return (f"{self.examples} poor examples, about {self.requests} requests: "
+                f"{self.input_tokens:,} input + {self.cache_read_tokens:,} cache-read + "
+                f"{self.output_tokens:,} output tokens with {self.model}; cost {cost}")  # fmt: skip
+
+
+def _size(request: Request) -> tuple[int, int]:
+    """Local token counts of a request: its own part (messages, the block after the cache
+    mark) and its shared prefix (tools and system)."""
+    own = len(orjson.dumps(list(request.messages))) + len(request.system_extra)
+    system = request.system if isinstance(request.system, str) else "".join(request.system)
+    shared = len(system) + len(orjson.dumps(list(request.tools)))
+    return estimated_tokens(own), estimated_tokens(shared)
+
+
+async def estimate_cost(
+    input: str | os.PathLike[str],
+    config: ImproveConfig | None = None,
+    *,
+    counter: TokenCounter | None = None,
+    reask_share: float = 0.1,
+    **options: Any,
+) -> Estimate:
+    """The expected cost of improving ``input`` with ``config`` (see the module docstring).
+    ``counter`` (e.g. a ``DirectBackend`` with a key) counts a sample of the requests the
+    API's way; without it the count is local."""
+    if not 0 <= reask_share <= 1:
+        raise UsageError(f"'reask_share' must be between 0 and 1, got {reask_share}")
+    cfg = ImproveConfig.of(config, **options)
+    path = Path(input)
+    if not path.is_file():
+        raise InputNotFound(f"input file not found: {path}")
+    cfg = preflight(path, cfg)
+    improver = Improver(cfg)
+    profile = ProfileBuilder(policy=cfg.policy, context=cfg.context or SEVEN_FIELDS)
+    rows = FileDialect(cfg.dialect)
+    own = output = examples = 0
+    shared = 0
+    sample: list[tuple[Request, int]] = []
+    for n, item in enumerate(read_jsonl(path), 1):
+        if cfg.limit is not None and n > cfg.limit:
+            break
+        if not isinstance(item, Record):
+            continue
+        example = rows.rows(item.data, item.line)
+        if shape_problem(example) is not None:
+            continue
+        poor, kinds = profile.add_with_issues(example)
+        if not poor:
+            continue
+        examples += 1
+        request = improver.first_request(example, issues=kinds, key=item.line)
+        mine, shared = _size(request)
+        own += mine
+        turns = orjson.dumps({"conversations": example.get("conversations")})
+        output += round(OUTPUT_FACTOR * estimated_tokens(len(turns)))
+        if counter is not None and len(sample) < COUNT_SAMPLE:
+            sample.append((request, mine + shared))
+    scale = 1.0
+    if sample and counter is not None:
+        counted = [await counter.count_tokens(request) for request, _ in sample]
+        scale = sum(counted) / max(1, sum(local for _, local in sample))
+    check = improver.cache_check
+    cached = check is not None and check.status != "inactive"
+    first_requests = examples
+    reasks = round(examples * reask_share)
+    requests = first_requests + reasks
+    # A re-ask resends the example's conversation with the answer and the errors.
+    own_tokens = round(scale * own * (1 + reask_share)) + round(output * reask_share)
+    prefix = round(scale * shared)
+    answer_tokens = round(output * (1 + reask_share))
+    if cached and requests:
+        usage = Usage(input=own_tokens, output=answer_tokens,
+                      cache_read=prefix * (requests - 1), cache_creation=prefix)  # fmt: skip
+    else:
+        usage = Usage(input=own_tokens + prefix * requests, output=answer_tokens)
+    pricing = price_for(improver.model)
+    if pricing is None:
+        warnings.warn(f"no price is known for model {improver.model!r}: the cost is unknown "
+                      "(the token counts stand)", UserWarning, stacklevel=2)  # fmt: skip
+    cost = None if pricing is None else pricing.cost(usage)
+    return Estimate(
+        model=improver.model, examples=examples, requests=requests,
+        input_tokens=usage.input, cache_read_tokens=usage.cache_read,
+        cache_write_tokens=usage.cache_creation, output_tokens=usage.output,
+        cost_usd=cost, batch_cost_usd=None if cost is None else cost * BATCH_FACTOR,
+        counted_by_api=bool(sample and counter is not None),
+        cache=check.to_dict() if check is not None else {"status": None},
+        reask_share=reask_share,
+    )  # fmt: skip
