@@ -94,6 +94,10 @@ class ImproveConfig:
       :class:`~syngen_improve.context.ContextConvention`, ``"context7"``, ``"none"`` or a
       ``.toml``/``.json`` file describing one; ``None`` (default) detects it from the
       input's first rows (an example improved on its own: from the example).
+    - ``max_cost``: a spending cap in USD for this run (``--max-cost``): a request that
+      could take the run's cost past it is not sent, and the run stops as resumable
+      (:class:`~syngen_improve.llm.BudgetReached`, exit 75). Needs a model with a known
+      price.
     - ``progress``: show a progress bar.
     """
 
@@ -120,6 +124,7 @@ class ImproveConfig:
     prompt_gap: int = 8
     dialect: Dialect | None = None
     context: ContextConvention | None = None
+    max_cost: float | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -129,6 +134,7 @@ class ImproveConfig:
         _positive("answers", self.answers, optional=False)
         _positive("max_tokens", self.max_tokens, optional=False)
         _positive("limit", self.limit, optional=True)
+        _positive("max_cost", self.max_cost, optional=True)
         for name in ("concurrency", "answers", "max_tokens", "limit"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, int):

@@ -31,6 +31,7 @@ from .dialects import FileDialect
 from .errors import InputNotFound, ServiceRefused, SyngenError, UsageError
 from .llm import (
     Backend,
+    Budget,
     CircuitBreaker,
     Engine,
     Reply,
@@ -261,8 +262,9 @@ async def judge_dataset(
         engine_backend, own = open_backend(backend, model=cfg.model)
         if own:
             stack.push_async_callback(engine_backend.aclose)
+        budget = Budget(cfg.max_cost) if cfg.max_cost is not None else None
         engine = Engine(engine_backend, limits=cfg.limits, retry=cfg.retry,
-                        breaker=CircuitBreaker(cfg.breaker))  # fmt: skip
+                        breaker=CircuitBreaker(cfg.breaker), budget=budget)  # fmt: skip
         store = JudgeCache(store_path)
         stack.callback(store.close)
         judge = Judge(engine, cache=store, answers=cfg.answers)

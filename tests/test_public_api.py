@@ -198,6 +198,8 @@ PUBLIC: dict[str, set[str]] = {
         "BatchBackend",
         "BatchStopped",
         "BreakerPolicy",
+        "Budget",
+        "BudgetReached",
         "CircuitBreaker",
         "DEFAULT_MODEL",
         "DirectBackend",

@@ -95,6 +95,13 @@ def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> Non
         help="seconds to wait out a service that fails every request before stopping "
         "(exit 75, resumable; default %(default)g)",
     )
+    p.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="a spending cap for this run: a request that could take its cost past it is "
+        "not sent and the run stops (exit 75, resumable; see estimate for a forecast)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -109,6 +116,7 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
         else RetryPolicy(timeout=args.timeout, adaptive=False),
         breaker=BreakerPolicy(patience=args.patience),
         answers=args.answers,
+        max_cost=args.max_cost,
         progress=not args.no_progress,
         **fields,
     )

@@ -31,6 +31,7 @@ from ..judge import Judge, JudgeCache, JudgeError
 from ..llm import (
     Backend,
     BatchBackend,
+    Budget,
     CircuitBreaker,
     Engine,
     EngineStats,
@@ -139,14 +140,15 @@ class Improver:
                     )
                 backend.attach(self._state_dir)
             breaker = CircuitBreaker(cfg.breaker)
+            budget = Budget(cfg.max_cost) if cfg.max_cost is not None else None
             requests = None if self.batch else cfg.concurrency_for(batch=False)
             self._engine = Engine(backend, limits=cfg.limits, retry=cfg.retry, breaker=breaker,
-                                  concurrency=requests)  # fmt: skip
+                                  concurrency=requests, budget=budget)  # fmt: skip
             self._reask = self._engine
             if cfg.reask_online and isinstance(backend, BatchBackend):
                 online = backend.online()
                 stack.push_async_callback(online.aclose)
-                self._reask = Engine(online, retry=cfg.retry, breaker=breaker)
+                self._reask = Engine(online, retry=cfg.retry, breaker=breaker, budget=budget)
             if cfg.judge:
                 cache = JudgeCache(self._judge_cache)
                 stack.callback(cache.close)

@@ -11,6 +11,7 @@ from ._anthropic import DEFAULT_MODEL, AnthropicBackend
 from ._backend import Backend, BackendError, Reply, Request
 from ._batch import BatchBackend, BatchStopped
 from ._breaker import BreakerPolicy, CircuitBreaker, ServiceUnavailable
+from ._budget import Budget, BudgetReached
 from ._direct import DirectBackend
 from ._engine import Engine, EngineStats, RequestFailed, estimate_input_tokens
 from ._limits import RateLimiter, RateLimits
@@ -25,6 +26,8 @@ __all__ = [
     "BatchBackend",
     "BatchStopped",
     "BreakerPolicy",
+    "Budget",
+    "BudgetReached",
     "CircuitBreaker",
     "DEFAULT_MODEL",
     "DirectBackend",

@@ -22,6 +22,7 @@ import orjson
 from ..errors import SyngenError, UsageError
 from ._backend import Backend, BackendError, Reply, Request
 from ._breaker import CircuitBreaker, is_service_failure
+from ._budget import Budget
 from ._limits import RateLimiter, RateLimits, exhausted_for
 from ._pricing import Pricing, Usage, price_for
 from ._retry import MAX_RETRY_AFTER, RetryPolicy
@@ -134,6 +135,7 @@ class Engine:
         rng: random.Random | None = None,
         breaker: CircuitBreaker | None = None,
         concurrency: int | None = None,
+        budget: Budget | None = None,
     ) -> None:
         if concurrency is not None and concurrency < 1:
             raise UsageError(f"'concurrency' must be > 0, got {concurrency}")
@@ -157,6 +159,25 @@ class Engine:
         self.stats = EngineStats()
         self._rng = rng or random.Random()
         self.breaker = breaker if breaker is not None else CircuitBreaker()
+        if budget is not None and self.pricing is None:
+            raise UsageError(f"a spending cap needs the price of {backend.model!r}, which is "
+                             "not known")  # fmt: skip
+        self.budget = budget
+
+    async def _reserve_worst(self, request: Request, estimate: int) -> float:
+        """What the request may cost at most, reserved from the budget (0 without one):
+        its input, its prefix written to the cache, ``max_tokens`` of output."""
+        if self.budget is None or self.pricing is None:
+            return 0.0
+        prefix = estimate_input_tokens(_prefix_size(request)) if request.cache_system else 0
+        worst = Usage(input=estimate, output=request.max_tokens, cache_creation=prefix)
+        cost = self.pricing.cost(worst, batch=self.batch)
+        await self.budget.reserve(cost)
+        return cost
+
+    async def _settle(self, worst: float, actual: float) -> None:
+        if self.budget is not None and worst:
+            await self.budget.settle(worst, actual)
 
     @property
     def attempt_timeout(self) -> float:
@@ -223,18 +244,28 @@ class Engine:
         while True:
             attempt += 1
             probe = await self.breaker.admit()
-            reserved = await self.limiter.acquire(estimate, request.max_tokens)
+            worst = await self._reserve_worst(request, estimate)
+            try:
+                reserved = await self.limiter.acquire(estimate, request.max_tokens)
+            except BaseException:
+                await self._settle(worst, 0.0)
+                raise
             stats.requests += 1
             if attempt > 1:
                 stats.retried += 1
             try:
                 reply = await self._attempt(request, cuts)
             except _Cut as cut:
+                await self._settle(worst, 0.0)
                 stats.timeouts += 1
                 cuts += 1
                 error = BackendError(f"no reply within {cut.waited:.3g} s", error_type="timeout")
             except BackendError as exc:
+                await self._settle(worst, 0.0)
                 error = exc
+            except BaseException:
+                await self._settle(worst, 0.0)
+                raise
             else:
                 self.breaker.success()
                 self.limiter.settle(reserved, reply.usage)
@@ -242,8 +273,10 @@ class Engine:
                 stats.by_status[200] += 1
                 stats.succeeded += 1
                 stats.usage = stats.usage + reply.usage
-                if self.pricing is not None:
-                    stats.cost_usd += self.pricing.cost(reply.usage, batch=self.batch)
+                cost = 0.0 if self.pricing is None else self.pricing.cost(
+                    reply.usage, batch=self.batch)  # fmt: skip
+                stats.cost_usd += cost
+                await self._settle(worst, cost)
                 return reply
             self.limiter.settle(reserved, None)
             self.limiter.observe(error.rate_limits)
@@ -282,6 +315,13 @@ class _Cut(Exception):
     def __init__(self, waited: float) -> None:
         super().__init__(waited)
         self.waited = waited
+
+
+def _prefix_size(request: Request) -> int:
+    """Bytes of a request's shared prefix (tools and system blocks before the mark)."""
+    system = [request.system] if isinstance(request.system, str) else request.system
+    tools = len(orjson.dumps(list(request.tools))) if request.tools else 0
+    return sum(len(t) for t in system) + tools
 
 
 def _rough_size(request: Request) -> int:
