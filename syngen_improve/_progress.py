@@ -36,19 +36,29 @@ class Progress:
         self.failed = 0
         self._interval = interval
         self._next = 0.0
+        self.total = total
         self._bar = (
             tqdm(total=total, desc=desc, unit="ex", dynamic_ncols=True, **tqdm_kwargs)
             if enabled
             else None
         )
 
+    def projected_cost(self) -> float | None:
+        """The run's total cost at the rate so far (cost per line done, times the lines):
+        ``None`` before 20 lines, or without a total."""
+        if self.total is None or self.done < 20:
+            return None
+        return self.stats.cost_usd * max(self.total, self.done) / self.done
+
     def postfix(self) -> str:
         """The counters shown after the bar."""
         s = self.stats
         tokens = s.usage.input + s.usage.output + s.usage.cache_read + s.usage.cache_creation
+        projected = self.projected_cost()
         return (
             f"ok={self.done - self.failed} failed={self.failed} retries={s.retried} "
             f"tokens={_short(tokens)} ${s.cost_usd:.4f}"
+            + (f" (~${projected:.4f} total)" if projected is not None else "")
         )
 
     def advance(self, *, failed: bool = False) -> None:
@@ -66,6 +76,7 @@ class Progress:
 
     def refine(self, total: int) -> None:
         """A better total than the one the bar started with (an estimate, at first)."""
+        self.total = total
         if self._bar is not None and self._bar.total != total:
             self._bar.total = total
             self._bar.refresh()

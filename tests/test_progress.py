@@ -58,3 +58,17 @@ def test_the_estimate_reads_one_sample_not_the_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.touch()
     assert estimate_lines(empty) == 0
+
+
+def test_the_projected_total_cost_follows_the_rate_so_far() -> None:
+    stats = EngineStats(cost_usd=0.05)
+    bar = Progress(total=200, stats=stats, enabled=False)
+    for _ in range(19):
+        bar.advance()
+    assert bar.projected_cost() is None  # too early to say
+    bar.advance()
+    assert bar.projected_cost() == 0.05 * 200 / 20
+    assert bar.postfix().endswith("$0.0500 (~$0.5000 total)")
+    bar.refine(100)
+    assert bar.projected_cost() == 0.05 * 100 / 20
+    assert Progress(total=None, stats=stats, enabled=False).projected_cost() is None
