@@ -1,7 +1,8 @@
 """The acceptance gate: an answer becomes an improved example only if it passes.
 
-Checks, in order: the answer holds an example (the forced tool's input, else a JSON
-object in the text); it has the original's turns (roles, number, order); the tool calls
+Checks, in order: the answer holds an example (the forced tool's input, as the example's
+``conversations`` or as a structured answer rendered to them, else a JSON object in the
+text); it has the original's turns (roles, number, order); the tool calls
 are the original's, same names, same order; every natural user request is kept; it is
 not the original unchanged; the record we build from it passes the strict validation
 profile (see ``_invariants`` for the rules and why).
@@ -23,6 +24,7 @@ from .._text import find_example
 from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ..llm import Reply
 from ..prompts import IMPROVE_TOOL
+from ..prompts._structured import render_answer
 from ..validate import Level, ToolRegistry, validate_example
 from ._invariants import request_problems, turns_problem, unchanged
 
@@ -76,10 +78,18 @@ def build_record(candidate: Mapping[str, Any], original: Mapping[str, Any]) -> d
     return record
 
 
-def _candidate(reply: Reply) -> tuple[dict[str, Any] | None, str | None, str | None]:
+def _candidate(
+    reply: Reply, context: ContextConvention
+) -> tuple[dict[str, Any] | None, str | None, str | None]:
     use = reply.tool_use(IMPROVE_TOOL)
     if use is not None and isinstance(use.get("input"), dict):
-        return use["input"], None, None
+        given = use["input"]
+        if "turns" in given and "conversations" not in given:  # a structured answer
+            rendered, why = render_answer(given, context)
+            if rendered is None:
+                return None, "no_example", f"the structured answer cannot be read: {why}"
+            return rendered, None, None
+        return given, None, None
     found = find_example(reply.text) if reply.text else None
     if found is not None:
         return found, None, None
@@ -115,7 +125,7 @@ def check_reply(
     tool calls without a ``Result:`` (R402), for datasets whose format has none;
     ``context`` is the data's context convention (its rules are part of the strict
     profile)."""
-    candidate, reason, error = _candidate(reply)
+    candidate, reason, error = _candidate(reply, context)
     if candidate is None:
         return Verdict(None, reason, [error or "no example"])
     if not isinstance(candidate.get("conversations"), list):

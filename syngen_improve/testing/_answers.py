@@ -19,7 +19,9 @@ import orjson
 
 from .._grammar import parse_tool_calls
 from .._model import DIMENSIONS
+from ..context import NO_CONTEXT, SEVEN_FIELDS
 from ..llm._models import cache_floor
+from ..prompts._structured import to_structured
 from ._config import Counters, FakeConfig
 from ._model import FakeModel, example_key, find_example
 from ._wire import FakeResponse, draw, error_response, tokens
@@ -232,15 +234,18 @@ class Answers:
         elif judge:
             result = self.model.judge(example)
         else:
-            system = "\n".join(_block_texts(payload.get("system") or ""))
-            result = self.model.improve(example, system=system)
+            # What the model is told: the system prompt, and the submit tool's schema.
+            told = [*_block_texts(payload.get("system") or ""),
+                    orjson.dumps(payload.get("tools") or []).decode()]  # fmt: skip
+            result = self.model.improve(example, system="\n".join(told))
         bad = self.bad_output(attempt)
         if bad is not None:
             self.counters.bad_outputs[bad] += 1
             if not judge and example is not None and bad in _REWRITES:
                 result = _REWRITES[bad](example, result)
         tool_id = f"toolu_fake{int(self.draw('tool', attempt.key, attempt.number) * 2**48):012x}"
-        content, stop = _content(result, forced, judge, bad, tool_id)
+        structured = not judge and _asks_structured(payload, forced)
+        content, stop = _content(result, forced, judge, bad, tool_id, structured)
         output_tokens = tokens(content)
         self.counters.input_tokens += usage["input_tokens"]
         self.counters.cache_read_tokens += usage["cache_read_input_tokens"]
@@ -258,8 +263,34 @@ class Answers:
         }
 
 
+def _asks_structured(payload: Mapping[str, Any], forced: str | None) -> bool:
+    """Whether the forced tool takes a structured answer (``turns``), not ``conversations``."""
+    for tool in payload.get("tools") or ():
+        if isinstance(tool, dict) and tool.get("name") == forced:
+            schema = tool.get("input_schema")
+            props = schema.get("properties") if isinstance(schema, dict) else None
+            return isinstance(props, dict) and "turns" in props
+    return False
+
+
+def _structured(result: dict[str, Any]) -> dict[str, Any]:
+    """The answer in the structured form: calls carrying a ``context`` object give it as the
+    call's context (a model follows the tool's schema)."""
+    seven = any(
+        isinstance(c.arguments, dict) and isinstance(c.arguments.get("context"), dict)
+        for t in result.get("conversations") or () if isinstance(t, dict)
+        for c in parse_tool_calls(str(t.get("content", "")))
+    )  # fmt: skip
+    return to_structured(result, SEVEN_FIELDS if seven else NO_CONTEXT)
+
+
 def _content(
-    result: dict[str, Any], forced: str | None, judge: bool, bad: str | None, tool_id: str
+    result: dict[str, Any],
+    forced: str | None,
+    judge: bool,
+    bad: str | None,
+    tool_id: str,
+    structured: bool = False,
 ) -> tuple[list[dict[str, Any]], str]:
     if bad == "truncated_json":
         text = json.dumps(result)
@@ -274,6 +305,8 @@ def _content(
         return [{"type": "tool_use", "id": tool_id, "name": other, "input": wrong}], "tool_use"
     if bad == "broken_rules" and not judge:
         result = _break_rules(result)
+    if structured:
+        result = _structured(result)
     if forced is None:
         return [{"type": "text", "text": json.dumps(result)}], "end_turn"
     return [{"type": "tool_use", "id": tool_id, "name": forced, "input": result}], "tool_use"

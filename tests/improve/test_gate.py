@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from syngen_improve.dialects import canonical
 from syngen_improve.improve import check_reply
 from syngen_improve.llm import Reply, Usage
 from syngen_improve.prompts import IMPROVE_TOOL
@@ -83,3 +84,27 @@ def test_strict_validation_errors_are_listed_with_codes() -> None:
     assert verdict.reason == "invalid"
     codes = {e.split()[0] for e in verdict.errors}
     assert {"C204", "R402"} <= codes
+
+
+def test_a_structured_answer_is_rendered_then_judged_like_any_other() -> None:
+    """The structured form (turns of texts and calls) is read into the text grammar, and
+    the gate's checks apply to what it renders: a good one passes, a schema slip in it is
+    named in the grammar's terms, a shape that is not an answer says why."""
+    from syngen_improve.context import SEVEN_FIELDS
+    from syngen_improve.prompts._structured import to_structured
+
+    orig = original()
+    improved = FakeModel().improve(orig)
+    structured = to_structured(improved, SEVEN_FIELDS)
+    verdict = check_reply(tool_reply(structured), orig, schemas=SCHEMAS)
+    assert verdict.accepted, verdict.errors
+    assert verdict.record is not None
+    assert verdict.record["conversations"] == canonical(improved)["conversations"]
+    slipped = to_structured(improved, SEVEN_FIELDS)
+    slipped["turns"][1]["parts"][0]["arguments"]["path"] = 5
+    bad = check_reply(tool_reply(slipped), orig, schemas=SCHEMAS)
+    assert bad.reason == "invalid"
+    assert any(e.startswith("Q603") and "path" in e for e in bad.errors), bad.errors
+    broken = check_reply(tool_reply({"turns": "all of them"}), orig, schemas=SCHEMAS)
+    assert (broken.reason, broken.accepted) == ("no_example", False)
+    assert "cannot be read: the answer has no 'turns' list" in broken.errors[0]

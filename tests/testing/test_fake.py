@@ -292,3 +292,27 @@ def test_a_prefix_below_the_floor_is_not_cached() -> None:
     assert cached.counters.below_cache_floor == 0
     second = run(post(cached, body())).json()["usage"]
     assert cached.counters.cache_read_tokens == second["cache_read_input_tokens"] > 0
+
+
+def test_a_structured_submit_tool_gets_a_structured_answer() -> None:
+    """When the forced tool takes ``turns`` (a structured answer), the fake answers in that
+    form, valid under the tool's schema, and the gate reads it back to the improvement."""
+    import jsonschema
+
+    from syngen_improve.context import SEVEN_FIELDS
+    from syngen_improve.improve import check_reply
+    from syngen_improve.llm import Reply, Usage
+    from syngen_improve.prompts._structured import answer_schema
+    from syngen_improve.validate import ToolRegistry
+
+    schema = answer_schema(ToolRegistry.default(), SEVEN_FIELDS)
+    tool = {"name": "submit_improved_example", "description": "x", "input_schema": schema}
+    example = make_example(sessionMemory="")
+    data = run(post(FakeAnthropic(), body(example, tools=[tool]))).json()
+    (block,) = data["content"]
+    answer = block["input"]
+    assert set(answer) == {"turns"}
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(answer)) == []
+    reply = Reply(content=data["content"], usage=Usage(), stop_reason="tool_use")
+    verdict = check_reply(reply, example, schemas=ToolRegistry.default())
+    assert verdict.accepted, verdict.errors
