@@ -65,7 +65,7 @@ def _call_schema(
     }
     required_keys = ["tool", "arguments", "result"]
     if context.active:
-        props["context"] = _context_schema(context)
+        props["context"] = {"$ref": "#/$defs/context"}  # one definition for every tool
         required_keys.insert(1, "context")
     return {"type": "object", "properties": props, "required": required_keys,
             "additionalProperties": False}  # fmt: skip
@@ -87,12 +87,15 @@ def answer_schema(catalogue: ToolRegistry | None, context: ContextConvention) ->
     assistant = {"type": "object", "properties": {"role": {"const": "assistant"},
                  "parts": {"type": "array", "items": part, "minItems": 1}},
                  "required": ["role", "parts"], "additionalProperties": False}  # fmt: skip
-    return {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {"turns": {"type": "array", "items": {"anyOf": [plain, assistant]},
                                  "description": "Every turn of the improved example, in order."}},
         "required": ["turns"],
     }  # fmt: skip
+    if context.active:
+        schema["$defs"] = {"context": _context_schema(context)}
+    return schema
 
 
 def to_structured(example: Mapping[str, Any], context: ContextConvention) -> dict[str, Any]:
