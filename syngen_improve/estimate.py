@@ -100,15 +100,6 @@ class Estimate:
                 f"{self.output_tokens:,} output tokens with {self.model}; cost {cost}")  # fmt: skip
 
 
-def _size(request: Request) -> tuple[int, int]:
-    """Local token counts of a request: its own part (messages, the block after the cache
-    mark) and its shared prefix (tools and system)."""
-    own = len(orjson.dumps(list(request.messages))) + len(request.system_extra)
-    system = request.system if isinstance(request.system, str) else "".join(request.system)
-    shared = len(system) + len(orjson.dumps(list(request.tools)))
-    return estimated_tokens(own), estimated_tokens(shared)
-
-
 async def estimate_cost(
     input: str | os.PathLike[str],
     config: ImproveConfig | None = None,
@@ -146,7 +137,8 @@ async def estimate_cost(
             continue
         examples += 1
         request = improver.first_request(example, issues=kinds, key=item.line)
-        mine, shared = _size(request)
+        mine = estimated_tokens(request.own_size())
+        shared = estimated_tokens(request.prefix_size())
         own += mine
         turns = orjson.dumps({"conversations": example.get("conversations")})
         output += round(OUTPUT_FACTOR * estimated_tokens(len(turns)))

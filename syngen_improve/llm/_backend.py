@@ -18,7 +18,7 @@ import orjson
 from ..errors import SyngenError, UsageError
 from ._pricing import Usage
 
-__all__ = ["Backend", "BackendError", "ClosingBackend", "Reply", "Request"]
+__all__ = ["Backend", "BackendError", "ClosingBackend", "Reply", "Request", "prefix_size"]
 
 #: Prefix of the rate-limit headers the engine reads on every response.
 RATELIMIT_PREFIX = "anthropic-ratelimit-"
@@ -52,6 +52,15 @@ class Request:
             t.get("name") == self.tool_choice for t in self.tools
         ):
             raise UsageError(f"'tool_choice' names {self.tool_choice!r}, which is not in 'tools'")
+
+    def own_size(self) -> int:
+        """Bytes of what is this request's own: its messages (as JSON) and the system block
+        after the cache mark."""
+        return len(self.system_extra) + len(orjson.dumps(list(self.messages)))
+
+    def prefix_size(self) -> int:
+        """Bytes of the shared prefix: the tools (as JSON) and the system blocks."""
+        return prefix_size(self.system, self.tools)
 
     def system_blocks(self) -> list[dict[str, Any]]:
         """The system prompt as Messages API text blocks, cache-marked at the end."""
@@ -93,6 +102,13 @@ class Request:
         if self.tool_choice is not None:
             out["tool_choice"] = {"type": "tool", "name": self.tool_choice}
         return out
+
+
+def prefix_size(system: str | Sequence[str], tools: Sequence[Mapping[str, Any]]) -> int:
+    """Bytes of a prefix of ``tools`` (as JSON) and ``system`` texts (what a request marked
+    for caching shares with the others)."""
+    texts = [system] if isinstance(system, str) else system
+    return sum(len(t) for t in texts) + (len(orjson.dumps(list(tools))) if tools else 0)
 
 
 @lru_cache(maxsize=16)

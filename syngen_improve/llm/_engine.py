@@ -17,8 +17,6 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from ..errors import SyngenError, UsageError
 from ._backend import Backend, BackendError, Reply, Request
 from ._breaker import CircuitBreaker, is_service_failure
@@ -169,7 +167,7 @@ class Engine:
         its input, its prefix written to the cache, ``max_tokens`` of output."""
         if self.budget is None or self.pricing is None:
             return 0.0
-        prefix = estimate_input_tokens(_prefix_size(request)) if request.cache_system else 0
+        prefix = estimate_input_tokens(request.prefix_size()) if request.cache_system else 0
         worst = Usage(input=estimate, output=request.max_tokens, cache_creation=prefix)
         cost = self.pricing.cost(worst, batch=self.batch)
         await self.budget.reserve(cost)
@@ -317,21 +315,9 @@ class _Cut(Exception):
         self.waited = waited
 
 
-def _prefix_size(request: Request) -> int:
-    """Bytes of a request's shared prefix (tools and system blocks before the mark)."""
-    system = [request.system] if isinstance(request.system, str) else request.system
-    tools = len(orjson.dumps(list(request.tools))) if request.tools else 0
-    return sum(len(t) for t in system) + tools
-
-
 def _rough_size(request: Request) -> int:
     """Bytes of what counts against the input-tokens-per-minute limit: the messages, the
     per-request system block, and the tools and shared system blocks unless they are marked
     for caching (cache reads do not count; the first request's cache write is settled from
     its reply's usage)."""
-    size = len(request.system_extra) + len(orjson.dumps(list(request.messages)))
-    if not request.cache_system:
-        system = [request.system] if isinstance(request.system, str) else request.system
-        size += sum(len(t) for t in system)
-        size += len(orjson.dumps(list(request.tools))) if request.tools else 0
-    return size
+    return request.own_size() + (0 if request.cache_system else request.prefix_size())

@@ -23,6 +23,7 @@ import orjson
 
 from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ..dialects import Call, Conversation, Turn, read_text, write_text
+from ..llm._backend import prefix_size
 from ..llm._models import CACHE_MARGIN, cache_floor, estimated_tokens
 from ..validate import ToolRegistry
 from ._templates import Templates
@@ -151,5 +152,4 @@ class CacheCheck:
 def check_cache(model: str, system: str, tools: list[Mapping[str, Any]]) -> CacheCheck:
     """The cache check of a prefix made of ``tools`` and ``system`` for ``model``."""
     floor, documented = cache_floor(model)
-    chars = len(system) + len(orjson.dumps(tools))
-    return CacheCheck(model, estimated_tokens(chars), floor, documented)
+    return CacheCheck(model, estimated_tokens(prefix_size(system, tools)), floor, documented)
