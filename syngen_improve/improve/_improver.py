@@ -121,7 +121,7 @@ class Improver:
         self.batch = False
         #: Whether the shared prompt prefix clears the model's cache floor (once built).
         self.cache_check: CacheCheck | None = None
-        self._system: tuple[ContextConvention, str, ToolRegistry | None] | None = None
+        self._system: tuple[ContextConvention, str, ToolRegistry | None, CacheCheck] | None = None
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -252,35 +252,36 @@ class Improver:
         kinds = issue_kinds(example, context=context) if issues is None else issues
         if not cfg.require_result:
             kinds = kinds - {"missing_result"}
-        system, catalogue = self._system_prompt(context)
-        cache = self.cache_check is None or self.cache_check.status != "inactive"
+        system, catalogue, check = self._system_prompt(context)
         # A row's own tool definitions are its calls' schemas (as the gate reads them).
         own = example.get("tools")
         schemas = self.schemas.with_row_tools(own) if own else self.schemas
         request = build_request(
             [first_message(example, kinds, self.templates)], system=system,
             schemas_text=tool_schemas_text(example, schemas, shown=catalogue),
-            max_tokens=cfg.max_tokens, key=f"l{key}-a1", cache=cache,
+            max_tokens=cfg.max_tokens, key=f"l{key}-a1", cache=check.status != "inactive",
         )  # fmt: skip
         return request, kinds, context
 
-    def _system_prompt(self, context: ContextConvention) -> tuple[str, ToolRegistry | None]:
-        """The shared system prompt for data of ``context`` and the tool catalogue in it
-        (the run's schemas when given, or the bundled ones for the seven-field data they
-        belong to), built once; the first build checks it against the model's cache floor
-        and warns once when the API would not cache it."""
+    def _system_prompt(
+        self, context: ContextConvention
+    ) -> tuple[str, ToolRegistry | None, CacheCheck]:
+        """The shared system prompt for data of ``context``, the tool catalogue in it (the
+        run's schemas when given, or the bundled ones for the seven-field data they belong
+        to) and its check against the model's cache floor; built once, with a warning the
+        first time the API would not cache it."""
         built = self._system
         if built is not None and built[0] is context:
-            return built[1], built[2]
+            return built[1], built[2], built[3]
         cfg = self.config
         catalogue = self.schemas if cfg.schemas is not None or context == SEVEN_FIELDS else None
         system = system_prompt(self.templates, context, catalogue)
-        self._system = (context, system, catalogue)
         check = check_cache(self.model, system, [improve_tool()])
+        self._system = (context, system, catalogue, check)
         if self.cache_check is None and check.reason is not None:
             warnings.warn(f"prompt caching is off: {check.reason}", CacheWarning, stacklevel=3)
         self.cache_check = check
-        return system, catalogue
+        return system, catalogue, check
 
     async def _add_scores(self, record: dict[str, Any], original: Mapping[str, Any]) -> None:
         """Score the improvement and its original with the same judge: the improvement's
