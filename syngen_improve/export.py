@@ -225,14 +225,14 @@ def _rows(
         if isinstance(item, Malformed):
             raise ExportError(f"line {item.line}: not a JSON object ({item.error})")
         stats.read += 1
-        example = dialect.rows(item.data, item.line)
+        example, ids = dialect.read(item.data, item.line)
         # Decided by the file's dialect (its first row): the input's own form of calls.
         calls = options.calls or ("text" if dialect.dialect in (None, "text") else "tool_calls")
         with_tools = tools is not False and (tools is not None or "tools" in item.data)
         row = export_record(example, options.fmt, line=item.line,
                             tools=registry if with_tools else None,
                             tools_format=options.tools_format, calls=calls, columns=columns,
-                            call_ids=dialect.call_ids(item.data))  # fmt: skip
+                            call_ids=ids)  # fmt: skip
         if row is None:
             stats.skipped += 1
             continue

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._conversation import Conversation
 from ._detect import Dialect, detect_dialect, has_call_tags
-from ._openai import read_openai, write_openai
+from ._openai import write_openai
 from ._read import read_conversation
 from ._tagged import write_hermes, write_sharegpt
 from ._text import read_text, write_text
@@ -18,14 +19,22 @@ __all__ = ["FileDialect", "as_text_grammar", "canonical", "in_dialect"]
 def as_text_grammar(row: Mapping[str, Any], dialect: Dialect | None = None) -> dict[str, Any]:
     """``row`` with its turns as ``conversations`` in the text grammar, its other keys kept.
     A row in the text grammar, or in no known dialect, comes back as it is (a dict)."""
-    found = dialect or detect_dialect(row)
+    return _as_text(row, dialect or detect_dialect(row))[0]
+
+
+def _as_text(
+    row: Mapping[str, Any], found: Dialect | None
+) -> tuple[dict[str, Any], Conversation | None]:
+    """:func:`as_text_grammar` of a row read in ``found``, and the conversation read
+    (``None`` for a row left as it is)."""
     if found is None or found == "text":
-        return row if isinstance(row, dict) else dict(row)
+        return (row if isinstance(row, dict) else dict(row)), None
+    conversation = read_conversation(row, found)
     # The turns first, as in the text grammar's own rows: the same example in any dialect
     # is the same JSON object, so the model is shown the same prompt.
-    out: dict[str, Any] = {"conversations": write_text(read_conversation(row, found))}
+    out: dict[str, Any] = {"conversations": write_text(conversation)}
     out.update((k, v) for k, v in row.items() if k not in ("messages", "conversations"))
-    return out
+    return out, conversation
 
 
 def canonical(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,27 +78,30 @@ class FileDialect:
 
     def rows(self, row: dict[str, Any], line: int) -> dict[str, Any]:
         """``row`` in the text grammar."""
-        if self._forced:
-            return as_text_grammar(row, self.dialect)
-        if self.dialect == "text" and _plainly_text(row):
-            return row  # the common case, checked cheaply
-        found = detect_dialect(row)
-        if found is None:
-            return row
-        if self.dialect is None:
-            self.dialect = found
-        elif found != self.dialect:
-            self.mixed_count += 1
-            if len(self.mixed) < 20:
-                self.mixed.append(line)
-        return as_text_grammar(row, found)
+        return self.read(row, line)[0]
 
-    def call_ids(self, row: Mapping[str, Any]) -> tuple[str | None, ...]:
-        """The ids of an OpenAI row's calls, in order (other dialects have none: ``()``):
-        the text grammar has no place for them, so a run hands them to :func:`in_dialect`."""
-        if self.dialect != "openai" or "messages" not in row:
-            return ()
-        return tuple(c.id for c in read_openai(row).calls)
+    def read(self, row: dict[str, Any], line: int) -> tuple[dict[str, Any], tuple[str | None, ...]]:
+        """``row`` in the text grammar, and the ids of its calls when the file is OpenAI
+        chat (in order; ``()`` otherwise): the text grammar has no place for them, so a run
+        hands them to :func:`in_dialect` for the rows it writes."""
+        if self._forced:
+            found: Dialect | None = self.dialect
+        elif self.dialect == "text" and _plainly_text(row):
+            return row, ()  # the common case, checked cheaply
+        else:
+            found = detect_dialect(row)
+            if found is None:
+                return row, ()
+            if self.dialect is None:
+                self.dialect = found
+            elif found != self.dialect:
+                self.mixed_count += 1
+                if len(self.mixed) < 20:
+                    self.mixed.append(line)
+        out, conversation = _as_text(row, found)
+        if conversation is None or found != "openai" or self.dialect != "openai":
+            return out, ()
+        return out, tuple(c.id for c in conversation.calls)
 
     def report(self) -> dict[str, Any]:
         """What analyze and the run's analysis say of the file: ``dialect``, and the rows in

@@ -80,7 +80,7 @@ class Source:
                 continue
             line = item.line
             # Any dialect is read as the text grammar (the sinks write rows back in it).
-            example = self.dialect.rows(item.data, line)
+            example, ids = self.dialect.read(item.data, line)
             first = self._first.setdefault(key, line)
             if first != line:
                 self.duplicates += 1
@@ -101,7 +101,6 @@ class Source:
                 if len(self.no_calls_lines) < 20:
                     self.no_calls_lines.append(line)
             poor, kinds = self.profile.add_with_issues(example)
-            ids = self.dialect.call_ids(item.data)
             if not poor:
                 if cfg.include_good:
                     self.good_included += 1
