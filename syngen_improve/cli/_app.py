@@ -23,6 +23,7 @@ from .._version import __version__
 from ..errors import EXIT_INTERRUPTED, EXIT_SOFTWARE, EXIT_USAGE, SyngenError, Terminated
 from . import analyze, audit, demo, estimate, export, interleave, judge, merge, report, validate
 from . import improve as improve_command
+from ._options import hold_signals_after_a_stop
 
 __all__ = ["COMMANDS", "build_parser", "main", "main_exit"]
 
@@ -93,6 +94,7 @@ def main_exit() -> None:
     """Console-script entry point (and ``python -m syngen_improve``): exit with
     :func:`main`'s code."""
     _tune_gc()
+    hold_signals_after_a_stop()
     sys.exit(main())
 
 

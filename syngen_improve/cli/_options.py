@@ -27,10 +27,12 @@ if TYPE_CHECKING:
     from ..testing import FakeConfig
 
 __all__ = [
+    "add_format_options",
     "add_policy_options",
     "add_run_options",
     "config_from_args",
     "fake_backend",
+    "hold_signals_after_a_stop",
     "policy_from_args",
     "print_json",
     "print_summary",
@@ -122,6 +124,19 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
     )
 
 
+#: Set by the console entry point (never for a caller of :func:`main` in its own process):
+#: once a signal has stopped a run, further stop signals are held until the process exits.
+_HOLD_AFTER_STOP = False
+
+
+def hold_signals_after_a_stop() -> None:
+    """For the console process only: after Ctrl-C or SIGTERM stopped a run, the process is
+    on its way out (report written, message printed, exit code set); another stop signal
+    then would only interrupt that with a traceback, so it is held instead."""
+    global _HOLD_AFTER_STOP
+    _HOLD_AFTER_STOP = True
+
+
 def run_async(job: Callable[[], Awaitable[T]]) -> T:
     """Run an async command to its end. The first Ctrl-C or SIGTERM cancels it (its cleanup
     and report run) and surfaces as ``KeyboardInterrupt`` or
@@ -151,6 +166,8 @@ def run_async(job: Callable[[], Awaitable[T]]) -> T:
             return await job()
         finally:
             if handled:
+                if stopped_by and _HOLD_AFTER_STOP:  # before the handlers go: no gap
+                    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(signum)
 

@@ -176,3 +176,21 @@ def test_two_quick_ctrl_c_still_leave_a_report_and_a_run_record(
     resumed = subprocess.run(improve_cmd(out), env=env, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert len(set(lines_of(out / "improved_examples.jsonl"))) == 120
+
+
+@pytest.mark.slow
+def test_ctrl_c_held_down_never_cuts_the_exit_short(tmp_path: Path, fake_url: str) -> None:
+    """SIGINT after SIGINT until the process is gone (a key held down): every one after
+    the first lands somewhere in the stop — the report being written, the message being
+    printed, the exit — and none may turn into a traceback or another exit code."""
+    env = {**os.environ, "ANTHROPIC_BASE_URL": fake_url, "ANTHROPIC_API_KEY": "sk-int3"}
+    out = tmp_path / "held"
+    proc = started_with_ten_done(out, env)
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.002)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert json.loads((out / "report.json").read_text())["interrupted"] is True
