@@ -24,6 +24,8 @@ __all__ = [
 ]
 
 IMPROVE_TOOL: Final = "submit_improved_example"
+#: The first line of the block that gives the schemas of the tools an example calls.
+SCHEMAS_HEADER: Final = "Parameter schemas (JSON Schema) of the tools this example calls:"
 
 _EXAMPLE_SCHEMA: Final = {
     "type": "object",
@@ -69,7 +71,7 @@ def tool_schemas_text(
     if not known:
         return ""
     body = orjson.dumps(known, option=orjson.OPT_INDENT_2).decode()
-    return f"Parameter schemas (JSON Schema) of the tools this example calls:\n{body}"
+    return f"{SCHEMAS_HEADER}\n{body}"
 
 
 def first_message(
@@ -78,7 +80,8 @@ def first_message(
     """The user turn: the instruction blocks of the issues to fix, the reviewer's notes on
     the example, then the example as the last JSON object of the message (DESIGN.md §3):
     its ``conversations`` in their canonical rendering (the same for the same example in
-    any dialect or spacing) and its own ``tools``, never its label or scores."""
+    any dialect or spacing), never its label, scores or tool definitions (the schemas of
+    the tools it calls are sent once, beside the system prompt)."""
     parts = ["Improve this training example."]
     blocks = templates.instructions(issues)
     if blocks:
@@ -87,8 +90,6 @@ def first_message(
     if notes:
         parts.append(f"A reviewer's notes on it (fix what they point out):\n{notes}")
     shown = {"conversations": canonical(example)["conversations"]}
-    if "tools" in example:
-        shown["tools"] = example["tools"]
     parts.append("The example:\n" + orjson.dumps(shown).decode())
     return {"role": "user", "content": "\n\n".join(parts)}
 

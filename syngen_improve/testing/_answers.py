@@ -20,8 +20,11 @@ import orjson
 from .._grammar import parse_tool_calls
 from .._model import DIMENSIONS
 from ..context import NO_CONTEXT, SEVEN_FIELDS
+from ..errors import InvalidInput
 from ..llm._models import cache_floor
+from ..prompts._build import SCHEMAS_HEADER
 from ..prompts._structured import to_structured
+from ..validate import ToolRegistry
 from ._config import Counters, FakeConfig
 from ._model import FakeModel, example_key, find_example
 from ._wire import FakeResponse, draw, error_response, tokens
@@ -237,7 +240,8 @@ class Answers:
             # What the model is told: the system prompt, and the submit tool's schema.
             told = [*_block_texts(payload.get("system") or ""),
                     orjson.dumps(payload.get("tools") or []).decode()]  # fmt: skip
-            result = self.model.improve(example, system="\n".join(told))
+            result = self.model.improve(example, system="\n".join(told),
+                                        schemas=_request_schemas(payload))  # fmt: skip
         bad = self.bad_output(attempt)
         if bad is not None:
             self.counters.bad_outputs[bad] += 1
@@ -261,6 +265,17 @@ class Answers:
             "stop_sequence": None,
             "usage": {**usage, "output_tokens": output_tokens},
         }
+
+
+def _request_schemas(payload: Mapping[str, Any]) -> ToolRegistry | None:
+    """The tool schemas a request gives in its schemas block (a model reads them there)."""
+    for text in _block_texts(payload.get("system") or ""):
+        if text.startswith(SCHEMAS_HEADER):
+            try:
+                return ToolRegistry.from_json_schemas(json.loads(text[len(SCHEMAS_HEADER) :]))
+            except (ValueError, InvalidInput):
+                return None
+    return None
 
 
 def _asks_structured(payload: Mapping[str, Any], forced: str | None) -> bool:

@@ -169,10 +169,17 @@ class FakeModel:
 
     # -- improvement ---------------------------------------------------------
 
-    def improve(self, example: Mapping[str, Any], *, system: str | None = None) -> dict[str, Any]:
+    def improve(
+        self,
+        example: Mapping[str, Any],
+        *,
+        system: str | None = None,
+        schemas: ToolRegistry | None = None,
+    ) -> dict[str, Any]:
         """A copy of ``example`` with every structural issue repaired and ``label: true``
         (or its recorded improvement, when replaying). ``system`` is the request's system
-        prompt (``None``: the seven-field context, as the bundled prompt asks)."""
+        prompt (``None``: the seven-field context, as the bundled prompt asks); ``schemas``
+        the tool schemas the request gave (they win over the fake's own)."""
         recorded = self.replay.get(example_key(example)) if self.replay else None
         if recorded is not None:
             self.replayed += 1
@@ -185,8 +192,7 @@ class FakeModel:
             goal=self._goal(convs),
             seed=_digest(json.dumps(convs, sort_keys=True, default=str)),
             seven=system is None or "sessionMemory" in system,
-            # A row's own tools are the schemas of its calls (they are in the prompt too).
-            schemas=self.schemas.with_row_tools(example["tools"]) if "tools" in example
+            schemas=ToolRegistry([*self.schemas.values(), *schemas.values()]) if schemas
             else self.schemas,
         )  # fmt: skip
         goal = job.goal

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from syngen_improve._text import find_example
 from syngen_improve.llm import Reply, Usage
 from syngen_improve.prompts import (
@@ -34,9 +36,16 @@ def test_example_is_the_last_json_object_of_the_message() -> None:
     plain = first_message(make_example(), frozenset(), Templates.default())["content"]
     assert "Problems found" not in plain
     assert "A reviewer" not in plain
-    own = {**make_example(), "tools": [{"type": "function", "function": {"name": "x"}}]}
-    assert find_example(first_message(own, frozenset(), Templates.default())["content"])[
-        "tools"] == own["tools"]  # fmt: skip
+    # A row's own tool definitions are not sent with it: the schemas of the tools it calls
+    # go once in the block after the cache mark
+    params = {"type": "object", "properties": {"path": {"type": "string"}}}
+    own = {**make_example(), "tools": [{"type": "function", "function": {
+        "name": "vaultManager_listDirectory", "parameters": params}}]}  # fmt: skip
+    shown = first_message(own, frozenset(), Templates.default())["content"]
+    assert find_example(shown) == {"conversations": own["conversations"]}
+    schemas = ToolRegistry.default().with_row_tools(own["tools"])
+    assert json.dumps(params) in json.dumps(json.loads(
+        tool_schemas_text(own, schemas).split("\n", 1)[1]))  # fmt: skip
 
 
 def test_schemas_of_the_tools_called_go_after_the_cache_mark() -> None:
