@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .analyze import RelabelPolicy, SeedPolicy
 from .context import ContextConvention, resolve_convention
@@ -28,6 +28,8 @@ __all__ = ["BATCH_CONCURRENCY", "ImproveConfig", "ONLINE_CONCURRENCY", "parse_sh
 #: for their batch, so many can be in flight at no cost).
 ONLINE_CONCURRENCY: Final = 16
 BATCH_CONCURRENCY: Final = 10_000
+#: Strict tool use for the structured answers (see ``ImproveConfig.strict_tools``).
+StrictTools = Literal["auto", "on", "off"]
 #: Keyword shortcut -> (the composed field it sets, that object's field).
 _SHORTCUTS: Final = {
     "rpm": ("limits", "rpm"),
@@ -98,6 +100,11 @@ class ImproveConfig:
       could take the run's cost past it is not sent, and the run stops as resumable
       (:class:`~syngen_improve.llm.BudgetReached`, exit 75). Needs a model with a known
       price.
+    - ``strict_tools``: strict tool use for the structured answers (the API constrains
+      them to the answer schema): ``auto`` (default) where the model is documented to take
+      it, ``on`` for any model, ``off``. Either way strict is dropped when the answer
+      schema is outside the strict subset or the API refuses its grammar (the report
+      says why: ``answer_tool``).
     - ``progress``: show a progress bar.
     """
 
@@ -125,6 +132,7 @@ class ImproveConfig:
     dialect: Dialect | None = None
     context: ContextConvention | None = None
     max_cost: float | None = None
+    strict_tools: StrictTools = "auto"
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -145,6 +153,10 @@ class ImproveConfig:
             or (self.prompt_gap < 0)
         ):
             raise UsageError(f"'prompt_gap' must be a whole number >= 0, got {self.prompt_gap!r}")
+        if self.strict_tools not in ("auto", "on", "off"):
+            raise UsageError(
+                f"'strict_tools' must be 'auto', 'on' or 'off', got {self.strict_tools!r}"
+            )
         check_dialect(self.dialect)
         # A name or a file becomes the convention it names, checked before any work.
         object.__setattr__(self, "context", resolve_convention(self.context))

@@ -28,6 +28,7 @@ __all__ = [
     "OutputExists",
     "ServiceRefused",
     "SettingsChanged",
+    "StrictToolWarning",
     "SyngenError",
     "Terminated",
     "TooManyOpenFiles",
@@ -120,6 +121,12 @@ class WriteFailed(SyngenError):
     the file and the system's reason. The run is resumable once the cause is fixed."""
 
     exit_code: ClassVar[int] = EXIT_USAGE
+
+
+class StrictToolWarning(UserWarning):
+    """The API refused the run's strict submit tool (its grammar too large): the run went
+    on without strict tool use, answers checked by the gate alone. The report says so
+    too (``answer_tool``)."""
 
 
 class CacheWarning(UserWarning):

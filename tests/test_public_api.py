@@ -102,6 +102,7 @@ PUBLIC: dict[str, set[str]] = {
         "OutputExists",
         "ServiceRefused",
         "SettingsChanged",
+        "StrictToolWarning",
         "SyngenError",
         "Terminated",
         "TooManyOpenFiles",

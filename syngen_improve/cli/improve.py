@@ -104,6 +104,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--schemas", metavar="PATH", help="tool schemas (default: the bundled 47)")
     p.add_argument("--templates", metavar="DIR", help="folder of templates overriding ours")
+    p.add_argument(
+        "--strict-tools",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="strict tool use for the answers (the API constrains them to the schema): "
+        "auto (default) where the model is documented to take it; dropped when the schema "
+        "cannot be strict or the API refuses it (report.json: answer_tool)",
+    )
     add_policy_options(p)
 
 
@@ -117,7 +125,7 @@ def improve_file(
         limit=args.limit, include_good=args.include_good,
         require_result=not args.no_require_result, judge=args.judge,
         reask_online=args.reask_online, prompt_gap=args.prompt_gap, dedupe=args.dedupe,
-        dialect=args.dialect, context=args.context,
+        dialect=args.dialect, context=args.context, strict_tools=args.strict_tools,
     ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)  # fmt: skip
 
     async def job() -> Report:

@@ -172,9 +172,13 @@ def render_call(call: Call) -> str:
     return text
 
 
+#: ``json.dumps(value, ensure_ascii=False)``, without building an encoder per call.
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _json(value: Any) -> str:
     """JSON as the dataset writes it (``json.dumps`` separators, non-ASCII kept)."""
-    return json.dumps(value, ensure_ascii=False)
+    return _ENCODE(value)
 
 
 def decoded(value: Any) -> Any:

@@ -39,20 +39,24 @@ from ..llm import (
     RequestFailed,
 )
 from ..llm._choose import BackendName, open_backend
-from ..prompts import (
-    build_request,
-    first_message,
-    improve_tool,
-    reask_messages,
-    tool_schemas_text,
-)
+from ..prompts import build_request, first_message, reask_messages, tool_schemas_text
 from ..prompts._system import CacheCheck, check_cache, system_prompt
 from ..validate import ToolRegistry
 from ._gate import check_reply
+from ._tool import AnswerTool
 
 __all__ = ["Improver", "Outcome"]
 
 Status = Literal["improved", "failed", "good"]
+
+
+@dataclass(frozen=True)
+class _Shared:
+    context: ContextConvention
+    system: str
+    catalogue: ToolRegistry | None
+    tool: AnswerTool
+    check: CacheCheck
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,9 @@ class Improver:
         self.batch = False
         #: Whether the shared prompt prefix clears the model's cache floor (once built).
         self.cache_check: CacheCheck | None = None
-        self._system: tuple[ContextConvention, str, ToolRegistry | None, CacheCheck] | None = None
+        #: The submit tool: structured answers, strict or not (once built).
+        self.answer_tool: AnswerTool | None = None
+        self._system: _Shared | None = None
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -209,12 +215,25 @@ class Improver:
         rejections: list[str] = []
         errors: list[str] = []
         transient, http_status = False, None
-        for attempt in range(1, cfg.answers + 1):
-            request = first if attempt == 1 else dataclasses.replace(
-                first, messages=messages, key=f"l{key}-a{attempt}")  # fmt: skip
+        attempt = 0
+        answer_tool = self.answer_tool
+        assert answer_tool is not None  # built with the first request
+        while attempt < cfg.answers:
+            attempt += 1
             try:
-                reply = await (engine if attempt == 1 else reask).complete(request)
+                async with answer_tool.turn():
+                    tool = answer_tool.tool
+                    request = first if attempt == 1 and tool is first.tools[0] else (
+                        dataclasses.replace(first, messages=messages, tools=[tool],
+                                            key=f"l{key}-a{attempt}"))  # fmt: skip
+                    reply = await (engine if attempt == 1 else reask).complete(request)
             except RequestFailed as exc:
+                if exc.strict_refused:
+                    # The API refused the strict grammar: the same answer, asked without
+                    # (a batch may have sent more strict requests before the first refusal).
+                    answer_tool.fall_back(str(exc.error))
+                    attempt -= 1
+                    continue
                 if exc.fatal:
                     raise ServiceRefused(f"the API refused the run: {exc}") from exc
                 rejections.append("request_failed")
@@ -252,36 +271,38 @@ class Improver:
         kinds = issue_kinds(example, context=context) if issues is None else issues
         if not cfg.require_result:
             kinds = kinds - {"missing_result"}
-        system, catalogue, check = self._system_prompt(context)
+        shared = self._shared(context)
         # A row's own tool definitions are its calls' schemas (as the gate reads them).
         own = example.get("tools")
         schemas = self.schemas.with_row_tools(own) if own else self.schemas
         request = build_request(
-            [first_message(example, kinds, self.templates)], system=system,
-            schemas_text=tool_schemas_text(example, schemas, shown=catalogue),
-            max_tokens=cfg.max_tokens, key=f"l{key}-a1", cache=check.status != "inactive",
+            [first_message(example, kinds, self.templates)], system=shared.system,
+            schemas_text=tool_schemas_text(example, schemas, shown=shared.catalogue),
+            max_tokens=cfg.max_tokens, key=f"l{key}-a1",
+            cache=shared.check.status != "inactive", tool=shared.tool.tool,
         )  # fmt: skip
         return request, kinds, context
 
-    def _system_prompt(
-        self, context: ContextConvention
-    ) -> tuple[str, ToolRegistry | None, CacheCheck]:
-        """The shared system prompt for data of ``context``, the tool catalogue in it (the
-        run's schemas when given, or the bundled ones for the seven-field data they belong
-        to) and its check against the model's cache floor; built once, with a warning the
-        first time the API would not cache it."""
+    def _shared(self, context: ContextConvention) -> _Shared:
+        """What every request for data of ``context`` shares: the system prompt, the tool
+        catalogue (the run's schemas when given, or the bundled ones for the seven-field
+        data they belong to), the submit tool and the prefix's check against the model's
+        cache floor; built once, with a warning the first time the API would not cache
+        it."""
         built = self._system
-        if built is not None and built[0] is context:
-            return built[1], built[2], built[3]
+        if built is not None and built.context is context:
+            return built
         cfg = self.config
         catalogue = self.schemas if cfg.schemas is not None or context == SEVEN_FIELDS else None
-        system = system_prompt(self.templates, context, catalogue)
-        check = check_cache(self.model, system, [improve_tool()])
-        self._system = (context, system, catalogue, check)
+        tool = AnswerTool(self.model, cfg.strict_tools, catalogue, context, probe=not self.batch)
+        # The submit tool's schema carries the catalogue's parameter schemas.
+        system = system_prompt(self.templates, context, catalogue, schemas=False)
+        check = check_cache(self.model, system, [tool.tool])
+        self._system = built = _Shared(context, system, catalogue, tool, check)
         if self.cache_check is None and check.reason is not None:
             warnings.warn(f"prompt caching is off: {check.reason}", CacheWarning, stacklevel=3)
-        self.cache_check = check
-        return system, catalogue, check
+        self.cache_check, self.answer_tool = check, tool
+        return built
 
     async def _add_scores(self, record: dict[str, Any], original: Mapping[str, Any]) -> None:
         """Score the improvement and its original with the same judge: the improvement's

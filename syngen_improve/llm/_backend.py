@@ -18,10 +18,39 @@ import orjson
 from ..errors import SyngenError, UsageError
 from ._pricing import Usage
 
-__all__ = ["Backend", "BackendError", "ClosingBackend", "Reply", "Request", "prefix_size"]
+__all__ = [
+    "Backend",
+    "BackendError",
+    "ClosingBackend",
+    "Reply",
+    "Request",
+    "SharedTool",
+    "prefix_size",
+]
 
 #: Prefix of the rate-limit headers the engine reads on every response.
 RATELIMIT_PREFIX = "anthropic-ratelimit-"
+
+
+class SharedTool(dict[str, Any]):
+    """A tool definition sent with every request of a run (the submit tool: tens of
+    kilobytes), encoded once. It holds its own copy of the definition and cannot be
+    changed (build a new one instead), so the encoding cannot go stale."""
+
+    __slots__ = ("encoded",)
+
+    def __init__(self, tool: Mapping[str, Any]) -> None:
+        self.encoded = orjson.dumps(tool)
+        super().__init__(orjson.loads(self.encoded))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SharedTool, (dict(self),))
+
+    def _frozen(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a SharedTool cannot be changed: build a new one")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _frozen
+    __ior__ = _frozen
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +112,13 @@ class Request:
     def encoded_body(self, default_model: str) -> bytes:
         """:meth:`body` as JSON bytes. The shared system prompt (tens of kilobytes, the
         same for every request of a run) is encoded once per process, not per request."""
-        head = orjson.dumps(self._head(default_model))
+        tools = self.tools
+        if tools and all(isinstance(t, SharedTool) for t in tools):  # each encoded once
+            head = orjson.dumps(self._head(default_model, tools=False))
+            encoded = b",".join(t.encoded for t in tools if isinstance(t, SharedTool))
+            head = head[:-1] + b',"tools":[' + encoded + b"]}"
+        else:
+            head = orjson.dumps(self._head(default_model))
         key = self.system if isinstance(self.system, str) else tuple(self.system)
         blocks = _encoded_blocks(key, self.cache_system)
         if self.system_extra:
@@ -91,13 +126,13 @@ class Request:
             blocks = blocks + b"," + extra if blocks else extra
         return head[:-1] + b',"system":[' + blocks + b"]}" if blocks else head
 
-    def _head(self, default_model: str) -> dict[str, Any]:
+    def _head(self, default_model: str, *, tools: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "model": self.model or default_model,
             "max_tokens": self.max_tokens,
             "messages": list(self.messages),
         }
-        if self.tools:
+        if self.tools and tools:
             out["tools"] = list(self.tools)
         if self.tool_choice is not None:
             out["tool_choice"] = {"type": "tool", "name": self.tool_choice}
@@ -108,7 +143,10 @@ def prefix_size(system: str | Sequence[str], tools: Sequence[Mapping[str, Any]])
     """Bytes of a prefix of ``tools`` (as JSON) and ``system`` texts (what a request marked
     for caching shares with the others)."""
     texts = [system] if isinstance(system, str) else system
-    return sum(len(t) for t in texts) + (len(orjson.dumps(list(tools))) if tools else 0)
+    size = sum(len(t) for t in texts)
+    for tool in tools:
+        size += len(tool.encoded if isinstance(tool, SharedTool) else orjson.dumps(tool)) + 1
+    return size + 1 if tools else size
 
 
 @lru_cache(maxsize=16)

@@ -52,13 +52,23 @@ class RequestFailed(SyngenError):
     ``transient`` says the service, not the request, failed, so the same request may
     succeed later: no response, a timeout, a 5xx, 408/409/429, a retry-after too long to
     wait, or a refusal (400) that other requests got too (see the circuit breaker).
+    ``strict_refused``: a 400 for a request with a strict tool whose message is about its
+    schema or grammar (the same request without ``strict`` may pass).
     """
 
-    def __init__(self, error: BackendError, *, attempts: int, transient: bool = False) -> None:
+    def __init__(
+        self,
+        error: BackendError,
+        *,
+        attempts: int,
+        transient: bool = False,
+        strict_refused: bool = False,
+    ) -> None:
         super().__init__(f"gave up after {attempts} attempt(s): {error}")
         self.error = error
         self.attempts = attempts
         self.transient = transient
+        self.strict_refused = strict_refused
 
     @property
     def status(self) -> int | None:
@@ -283,6 +293,11 @@ class Engine:
                 self.breaker.failure(str(error))
                 if probe:  # the service is still down, which is not this request's fault
                     attempt -= 1
+            elif error.status == 400 and _strict_refusal(request, error):
+                # Not the service's failure nor the example's: the caller drops strict.
+                stats.by_status[400] += 1
+                stats.failed += 1
+                raise RequestFailed(error, attempts=attempt, strict_refused=True)
             elif error.status == 400:
                 transient = self.breaker.refusal(str(error))
             elif error.status != 429:
@@ -305,6 +320,15 @@ class Engine:
             await asyncio.sleep(
                 self.retry.delay(max(1, attempt), retry_after=error.retry_after, rng=self._rng)
             )
+
+
+def _strict_refusal(request: Request, error: BackendError) -> bool:
+    """A 400 for a request with a strict tool that is about its schema or grammar (the
+    API compiles strict schemas into a grammar and refuses one too large)."""
+    if not any(t.get("strict") is True for t in request.tools):
+        return False
+    text = str(error).lower()
+    return any(word in text for word in ("grammar", "strict", "schema"))
 
 
 class _Cut(Exception):

@@ -1,5 +1,5 @@
 """What the library knows of each model beyond its price: the shortest prompt prefix the
-API will cache.
+API will cache, and whether it takes strict tool use.
 
 The API caches nothing below a model's minimum cacheable length, and says nothing about
 it: both cache counters simply stay 0. The figures here are the documented ones; a model
@@ -17,9 +17,13 @@ __all__ = [
     "CACHE_FLOORS",
     "CACHE_MARGIN",
     "DEFAULT_CACHE_FLOOR",
+    "STRICT_MAX_OPTIONAL",
+    "STRICT_MAX_UNIONS",
+    "STRICT_TOOL_MODELS",
     "by_alias",
     "cache_floor",
     "estimated_tokens",
+    "strict_tools_supported",
 ]
 
 T = TypeVar("T")
@@ -30,6 +34,17 @@ DEFAULT_CACHE_FLOOR: Final = 4096
 CACHE_FLOORS: Final[dict[str, int]] = {"claude-haiku-4-5": 4096}
 #: How far above the floor a prefix is built (estimated tokens / floor).
 CACHE_MARGIN: Final = 1.2
+
+#: Models documented to take strict tool use (``strict: true``: tool input constrained to
+#: its schema). Any other model is asked without it unless the run insists.
+STRICT_TOOL_MODELS: Final = frozenset({
+    "claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-5", "claude-sonnet-4-6",
+    "claude-opus-4-6",
+})  # fmt: skip
+#: Documented limits over a request's strict tools: optional properties, and properties
+#: whose type is a union (``anyOf`` or a list of types).
+STRICT_MAX_OPTIONAL: Final = 24
+STRICT_MAX_UNIONS: Final = 16
 
 
 def by_alias(model: str, table: Mapping[str, T]) -> T | None:
@@ -53,3 +68,8 @@ def cache_floor(model: str) -> tuple[int, bool]:
 def estimated_tokens(chars: int) -> int:
     """A token count from a character count (4 characters a token)."""
     return -(-chars // 4)
+
+
+def strict_tools_supported(model: str) -> bool:
+    """Whether ``model`` is documented to take strict tool use."""
+    return by_alias(model, dict.fromkeys(STRICT_TOOL_MODELS, True)) is not None

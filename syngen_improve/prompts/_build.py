@@ -11,6 +11,7 @@ from .._conventions import iter_tool_calls
 from ..analyze._notes import judge_notes
 from ..dialects import canonical
 from ..llm import Reply, Request
+from ..llm._backend import SharedTool
 from ..validate import ToolRegistry
 from ._templates import Templates
 
@@ -47,23 +48,43 @@ _EXAMPLE_SCHEMA: Final = {
 }
 
 
-def improve_tool() -> dict[str, Any]:
-    """The forced tool whose input is the improved example."""
-    return {
+def improve_tool(
+    input_schema: Mapping[str, Any] | None = None, *, strict: bool = False
+) -> Mapping[str, Any]:
+    """The forced tool whose input is the improved example: structured, under
+    ``input_schema`` (an answer schema, see ``_structured``), or else the example's
+    ``conversations`` in the text grammar. ``strict``: the API constrains the input to
+    the schema (strict tool use). A structured tool is a ``SharedTool``,
+    encoded once for all requests."""
+    if input_schema is None:
+        return {
+            "name": IMPROVE_TOOL,
+            "description": "Submit the complete improved example (all of its conversations).",
+            "input_schema": _EXAMPLE_SCHEMA,
+        }
+    tool: dict[str, Any] = {
         "name": IMPROVE_TOOL,
-        "description": "Submit the complete improved example (all of its conversations).",
-        "input_schema": _EXAMPLE_SCHEMA,
+        "description": (
+            "Submit the complete improved example, every turn in order: a user turn as its "
+            "text, an assistant turn as its parts (texts and tool calls, each call with its "
+            "tool, context, arguments and result). The dataset's format is written from it."
+        ),
+        "input_schema": dict(input_schema),
     }
+    if strict:
+        tool["strict"] = True
+    return SharedTool(tool)
 
 
 def tool_schemas_text(
     example: Mapping[str, Any], schemas: ToolRegistry, *, shown: ToolRegistry | None = None
 ) -> str:
-    """The JSON schemas of the tools ``example`` calls (those the registry knows), but for
-    those the system prompt's catalogue (``shown``) already gives as they are."""
+    """The JSON schemas of the tools ``example`` calls (those the registry knows; a tool's
+    description as the schema's own), but for those the catalogue (``shown``) already
+    gives as they are."""
     names = list(dict.fromkeys(call.name for _, call in iter_tool_calls(example) if call.name))
     known = {
-        n: schemas[n].parameters
+        n: _described(schemas[n].parameters, schemas[n].description)
         for n in names
         if n in schemas
         and not (shown is not None and n in shown and shown[n].parameters == schemas[n].parameters)
@@ -72,6 +93,12 @@ def tool_schemas_text(
         return ""
     body = orjson.dumps(known, option=orjson.OPT_INDENT_2).decode()
     return f"{SCHEMAS_HEADER}\n{body}"
+
+
+def _described(parameters: Mapping[str, Any], description: str) -> Mapping[str, Any]:
+    if not description or "description" in parameters:
+        return parameters
+    return {"description": description, **parameters}
 
 
 def first_message(
@@ -102,16 +129,18 @@ def build_request(
     max_tokens: int,
     key: str,
     cache: bool = True,
+    tool: Mapping[str, Any] | None = None,
 ) -> Request:
     """An improve request: the run's shared ``system`` prompt (marked for caching unless
     ``cache`` is false: a prefix below the model's floor), the schemas of this example's
-    tools outside its catalogue after it, the forced submit tool."""
+    tools outside its catalogue after it, the forced submit ``tool`` (by default the
+    one that takes ``conversations``)."""
     return Request(
         messages=messages,
         system=system,
         cache_system=cache,
         system_extra=schemas_text,
-        tools=[improve_tool()],
+        tools=[tool if tool is not None else improve_tool()],
         tool_choice=IMPROVE_TOOL,
         max_tokens=max_tokens,
         key=key,

@@ -14,6 +14,7 @@ the model as a schema error.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -29,7 +30,16 @@ _TEXT: Final = {
     "required": ["text"],
     "additionalProperties": False,
 }
-_RESULT: Final = {"type": "object", "description": "What the tool returned (realistic data)."}
+_RESULT: Final = {
+    "type": "object",
+    "description": "What the tool returned: realistic data shaped by the tool's purpose.",
+}
+
+_RESULT_TEXT: Final = {
+    "type": "string",
+    "description": "What the tool returned, as JSON text (an object with realistic data "
+    "shaped by the tool's purpose).",
+}
 
 
 def _context_schema(context: ContextConvention) -> dict[str, Any]:
@@ -46,7 +56,10 @@ def _context_schema(context: ContextConvention) -> dict[str, Any]:
 
 
 def _call_schema(
-    name: str | None, parameters: Mapping[str, Any] | None, context: ContextConvention
+    name: str | None,
+    parameters: Mapping[str, Any] | None,
+    context: ContextConvention,
+    description: str = "",
 ) -> dict[str, Any]:
     """A call of tool ``name`` (``None``: any tool) with its own arguments' schema."""
     arguments: dict[str, Any] = {"type": "object"}
@@ -67,19 +80,28 @@ def _call_schema(
     if context.active:
         props["context"] = {"$ref": "#/$defs/context"}  # one definition for every tool
         required_keys.insert(1, "context")
-    return {"type": "object", "properties": props, "required": required_keys,
-            "additionalProperties": False}  # fmt: skip
+    out: dict[str, Any] = {"type": "object", "properties": props, "required": required_keys,
+                           "additionalProperties": False}  # fmt: skip
+    if description:
+        out["description"] = f"A call of {name}: {description}"
+    return out
 
 
-def answer_schema(catalogue: ToolRegistry | None, context: ContextConvention) -> dict[str, Any]:
+def answer_schema(
+    catalogue: ToolRegistry | None, context: ContextConvention, *, result_as_text: bool = False
+) -> dict[str, Any]:
     """The input schema of the structured submit tool: the same for every request of a run
     (``catalogue``: the run's tools, each call told apart by its ``tool`` name; ``None``:
-    any tool, arguments checked after the answer by the gate)."""
-    calls = (
-        [_call_schema(n, catalogue[n].parameters, context) for n in sorted(catalogue)]
-        if catalogue is not None and len(catalogue)
-        else [_call_schema(None, None, context)]
-    )
+    any tool, arguments checked after the answer by the gate). ``result_as_text``: each
+    call's result is JSON text (strict tool use cannot express a free-form object)."""
+    if catalogue is not None and len(catalogue):
+        calls = [_call_schema(n, catalogue[n].parameters, context, catalogue[n].description)
+                 for n in sorted(catalogue)]  # fmt: skip
+    else:
+        calls = [_call_schema(None, None, context)]
+    if result_as_text:
+        for call in calls:
+            call["properties"]["result"] = _RESULT_TEXT
     part = {"anyOf": [_TEXT, *calls]}
     plain = {"type": "object", "properties": {"role": {"enum": ["user", "system"]},
              "text": {"type": "string"}}, "required": ["role", "text"],
@@ -92,6 +114,7 @@ def answer_schema(catalogue: ToolRegistry | None, context: ContextConvention) ->
         "properties": {"turns": {"type": "array", "items": {"anyOf": [plain, assistant]},
                                  "description": "Every turn of the improved example, in order."}},
         "required": ["turns"],
+        "additionalProperties": False,
     }  # fmt: skip
     if context.active:
         schema["$defs"] = {"context": _context_schema(context)}
@@ -149,8 +172,23 @@ def render_answer(
                 args = dict(args) if isinstance(args, Mapping) else {}
                 if context.active:
                     args = {context.key: part.get("context"), **args}
-                built.append(Call(part["tool"], args, part.get("result"), "result" in part))
+                result = _result(part.get("result"))
+                built.append(Call(part["tool"], args, result, "result" in part))
             else:
                 return None, f"turn {n} has a part that is neither a text nor a tool call"
         out.append(Turn.of("assistant", built))
     return {"conversations": write_text(Conversation(tuple(out)))}, None
+
+
+def _result(value: Any) -> Any:
+    """A call's result as the data it stands for: a string holding a JSON object or list
+    (how strict tool use writes it, see :mod:`._strict`) is that object; any other string
+    is a plain-text result."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(parsed, dict | list):
+            return parsed
+    return value

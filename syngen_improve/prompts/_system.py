@@ -89,26 +89,44 @@ def examples_text(context: ContextConvention) -> str:
     return "\n\n".join(parts) if shown else ""
 
 
-def _catalogue_text(catalogue: ToolRegistry) -> str:
-    lines = ["## The tools",
-             "Every tool of this dataset with the JSON Schema of its parameters. A call's "
-             "arguments must match its tool's schema; a Result should be what that tool "
-             "would plausibly return."]  # fmt: skip
+def _catalogue_text(catalogue: ToolRegistry, *, schemas: bool) -> str:
+    """Every tool with its description; with ``schemas``, its parameters' JSON Schema too
+    (else the submit tool's schema has them)."""
+    where = (
+        "with the JSON Schema of its parameters"
+        if schemas
+        else "(the JSON Schema of each one's parameters is in the submit tool's schema)"
+    )
+    lines = [
+        "## The tools",
+        f"Every tool of this dataset {where}. A call's arguments must match its tool's "
+        "schema; a Result should be what that tool would plausibly return, shaped by "
+        "what the tool does.",
+    ]
     for name in sorted(catalogue):
         tool = catalogue[name]
-        about = f" ({tool.description})" if tool.description else ""
-        lines.append(f"{name}{about}: {orjson.dumps(tool.parameters).decode()}")
-    return "\n\n".join(lines)
+        about = f": {tool.description}" if tool.description else ""
+        if schemas:
+            about = f"{' (' + tool.description + ')' if tool.description else ''}: " + (
+                orjson.dumps(tool.parameters).decode()
+            )
+        lines.append(f"- {name}{about}")
+    return "\n\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:])
 
 
 def system_prompt(
-    templates: Templates, context: ContextConvention, catalogue: ToolRegistry | None
+    templates: Templates,
+    context: ContextConvention,
+    catalogue: ToolRegistry | None,
+    *,
+    schemas: bool = True,
 ) -> str:
     """The shared system prompt: the template for ``context``, the tool ``catalogue``
-    (``None``: none), the worked examples."""
+    (``None``: none; ``schemas=False``: without the parameter schemas, which a structured
+    submit tool carries), the worked examples."""
     parts = [templates.system_for(context).strip()]
     if catalogue is not None and len(catalogue):
-        parts.append(_catalogue_text(catalogue))
+        parts.append(_catalogue_text(catalogue, schemas=schemas))
     examples = examples_text(context)
     if examples:
         parts.append(examples)

@@ -198,6 +198,9 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     cache = report.get("cache") or {}
     if cache.get("reason"):
         out.append(f"prompt caching is off: {cache['reason']}")
+    tool = report.get("answer_tool") or {}
+    if tool.get("strict_refusals"):
+        out.append(f"strict tool use is off: {tool['reason']}")
     shortcuts = report.get("label_shortcuts")
     if shortcuts and shortcuts["flagged"]:
         aucs = ", ".join(f"{n} (AUC {shortcuts['features'][n]['auc']:.2f})"
@@ -307,6 +310,8 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     report["cache"] = _cache(last, report["tokens"])
+    if isinstance(last.get("answer_tool"), dict):
+        report["answer_tool"] = last["answer_tool"]
     report["warnings"] = _warnings(report)
     if analysis.get("other_dialect"):
         report["warnings"].append(

@@ -143,6 +143,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             [(f"requests {k}", v) for k, v in report["requests"].items()]
             + [(f"tokens {k}", v) for k, v in report["tokens"].items()]
             + _cache_rows(report.get("cache") or {})
+            + _answer_rows(report.get("answer_tool") or {})
             + [("cost (USD)", f"{report['cost_usd']:.6f}"), ("elapsed (s)", report["elapsed_s"]),
                ("runs", report["runs"])],
         ),
@@ -209,3 +210,11 @@ def _cache_rows(cache: dict[str, Any]) -> list[tuple[str, Any]]:
         ("input served from the cache", "-" if share is None else f"{share:.1%}"),
     ]  # fmt: skip
     return rows
+
+
+def _answer_rows(tool: dict[str, Any]) -> list[tuple[str, Any]]:
+    """How the model answered: structured, strict or not (and why not)."""
+    if not tool:
+        return []
+    strict = "strict" if tool.get("strict") else f"not strict ({tool.get('reason')})"
+    return [("answers", f"{tool.get('answers', 'structured')}, {strict}")]

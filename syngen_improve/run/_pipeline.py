@@ -147,6 +147,8 @@ async def improve_dataset(
         return {"run": run_id, **improver.stats.to_dict(), "model": improver.model,
                 "prompt_gap": cfg.prompt_gap,
                 **({"cache": improver.cache_check.to_dict()} if improver.cache_check else {}),
+                **({"answer_tool": improver.answer_tool.to_dict()}
+                   if improver.answer_tool else {}),
                 "elapsed_s": round(time.monotonic() - started, 3),
                 **({"accepted_changes": accepted} if accepted else {}),
                 "interrupted": interrupted or not complete}  # fmt: skip

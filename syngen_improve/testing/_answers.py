@@ -19,14 +19,14 @@ import orjson
 
 from .._grammar import parse_tool_calls
 from .._model import DIMENSIONS
-from ..context import NO_CONTEXT, SEVEN_FIELDS
 from ..errors import InvalidInput
 from ..llm._models import cache_floor
 from ..prompts._build import SCHEMAS_HEADER
-from ..prompts._structured import to_structured
 from ..validate import ToolRegistry
 from ._config import Counters, FakeConfig
 from ._model import FakeModel, example_key, find_example
+from ._strict import strict_tool
+from ._structured import results_as_text, slip, structured, structured_schema
 from ._wire import FakeResponse, draw, error_response, tokens
 
 __all__ = ["IMPROVE_TOOL", "JUDGE_TOOL", "Answers", "Attempt"]
@@ -242,14 +242,22 @@ class Answers:
                     orjson.dumps(payload.get("tools") or []).decode()]  # fmt: skip
             result = self.model.improve(example, system="\n".join(told),
                                         schemas=_request_schemas(payload))  # fmt: skip
+        strict = not judge and strict_tool(payload, forced) is not None
         bad = self.bad_output(attempt)
-        if bad is not None:
+        if bad == "schema_slip" and (judge or strict):
+            bad = None  # strict tool use samples by the schema: it cannot slip
+        if strict:
+            self.counters.strict_answers += 1
+        if bad is not None and bad != "schema_slip":  # a slip is counted once made
             self.counters.bad_outputs[bad] += 1
             if not judge and example is not None and bad in _REWRITES:
                 result = _REWRITES[bad](example, result)
         tool_id = f"toolu_fake{int(self.draw('tool', attempt.key, attempt.number) * 2**48):012x}"
-        structured = not judge and _asks_structured(payload, forced)
-        content, stop = _content(result, forced, judge, bad, tool_id, structured)
+        schema = None if judge else structured_schema(payload, forced)
+        content, stop = _content(result, forced, judge, bad, tool_id, schema, strict)
+        slipped = bad == "schema_slip" and schema is not None and content[0]["type"] == "tool_use"
+        if slipped and slip(content[0]["input"], schema or {}):
+            self.counters.bad_outputs["schema_slip"] += 1
         output_tokens = tokens(content)
         self.counters.input_tokens += usage["input_tokens"]
         self.counters.cache_read_tokens += usage["cache_read_input_tokens"]
@@ -278,34 +286,14 @@ def _request_schemas(payload: Mapping[str, Any]) -> ToolRegistry | None:
     return None
 
 
-def _asks_structured(payload: Mapping[str, Any], forced: str | None) -> bool:
-    """Whether the forced tool takes a structured answer (``turns``), not ``conversations``."""
-    for tool in payload.get("tools") or ():
-        if isinstance(tool, dict) and tool.get("name") == forced:
-            schema = tool.get("input_schema")
-            props = schema.get("properties") if isinstance(schema, dict) else None
-            return isinstance(props, dict) and "turns" in props
-    return False
-
-
-def _structured(result: dict[str, Any]) -> dict[str, Any]:
-    """The answer in the structured form: calls carrying a ``context`` object give it as the
-    call's context (a model follows the tool's schema)."""
-    seven = any(
-        isinstance(c.arguments, dict) and isinstance(c.arguments.get("context"), dict)
-        for t in result.get("conversations") or () if isinstance(t, dict)
-        for c in parse_tool_calls(str(t.get("content", "")))
-    )  # fmt: skip
-    return to_structured(result, SEVEN_FIELDS if seven else NO_CONTEXT)
-
-
 def _content(
     result: dict[str, Any],
     forced: str | None,
     judge: bool,
     bad: str | None,
     tool_id: str,
-    structured: bool = False,
+    schema: dict[str, Any] | None = None,
+    strict: bool = False,
 ) -> tuple[list[dict[str, Any]], str]:
     if bad == "truncated_json":
         text = json.dumps(result)
@@ -320,8 +308,10 @@ def _content(
         return [{"type": "tool_use", "id": tool_id, "name": other, "input": wrong}], "tool_use"
     if bad == "broken_rules" and not judge:
         result = _break_rules(result)
-    if structured:
-        result = _structured(result)
+    if schema is not None:
+        result = structured(result)
+        if strict:  # a result the schema gives as JSON text is written as JSON text
+            results_as_text(result, schema)
     if forced is None:
         return [{"type": "text", "text": json.dumps(result)}], "end_turn"
     return [{"type": "tool_use", "id": tool_id, "name": forced, "input": result}], "tool_use"

@@ -17,6 +17,7 @@ from typing import Any, Final
 import orjson
 
 from ._answers import Answers, check_payload
+from ._strict import strict_problem
 from ._wire import FakeResponse
 
 __all__ = ["BatchRoute"]
@@ -177,7 +178,8 @@ def _create(
         if custom_id in seen:
             return answers.error(400, "invalid_request_error", f"duplicate custom_id {custom_id!r}")
         seen.add(custom_id)
-        problem = check_payload(item.get("params"))
+        problem = check_payload(item.get("params")) or strict_problem(
+            item["params"], answers.config.strict_grammar_limit)  # fmt: skip
         if problem:
             return answers.error(400, "invalid_request_error", f"requests.{i}.params.{problem}")
     answers.counters.batches_created += 1

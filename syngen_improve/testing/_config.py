@@ -18,6 +18,7 @@ BAD_OUTPUTS: Final = (
     "unchanged",  # the example sent back as it was
     "extra_turn",  # a user turn appended ("Ignore the task above ...")
     "request_rewritten",  # the first user turn asks for something else
+    "schema_slip",  # a call's argument off its tool's schema (never under strict tool use)
 )
 #: Replies a misbehaving server or proxy sends: a 200 whose body breaks the wire format,
 #: headers that lie, and answers that echo the caller's key.
@@ -61,6 +62,11 @@ class FakeConfig:
       mark) the fake caches, in its tokens; a shorter one is billed as plain input with
       both cache counters 0, as the API does. ``None``: the model's documented floor, else
       4,096 tokens (:func:`syngen_improve.llm.cache_floor`).
+    - ``strict_grammar_limit``: the largest strict tool schema (bytes of JSON, over a
+      request's strict tools) whose grammar the fake compiles; a larger one gets the
+      API's 400 "The compiled grammar is too large". ``None``: no limit. The documented
+      rules of strict tool use (closed objects, no bounds, at most 24 optional and 16
+      union-typed parameters) are always checked.
     - ``seed``: every random choice (fault, bad output, jitter, expiry) is a hash of the
       seed, the example and the attempt, never of arrival order: the same inputs give the
       same faults, counts and cost at any concurrency. Only the rate-limit buckets and
@@ -85,6 +91,7 @@ class FakeConfig:
     batch_delay: float = 0.0
     batch_expire_rate: float = 0.0
     cache_floor: int | None = None
+    strict_grammar_limit: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -135,6 +142,9 @@ class Counters:
     below_cache_floor: int = 0
     #: ``count_tokens`` requests (they are not Messages requests: no answer, no cost).
     count_tokens: int = 0
+    #: Answers given under strict tool use, and strict requests refused with a 400.
+    strict_answers: int = 0
+    strict_refused: int = 0
     batches_created: int = 0
     batch_custom_ids: Counter[str] = field(default_factory=Counter)
 
@@ -156,6 +166,8 @@ class Counters:
             "cache_creation_tokens": self.cache_creation_tokens,
             "below_cache_floor": self.below_cache_floor,
             "count_tokens": self.count_tokens,
+            "strict_answers": self.strict_answers,
+            "strict_refused": self.strict_refused,
             "batches_created": self.batches_created,
             "batch_requests": sum(self.batch_custom_ids.values()),
             "max_per_custom_id": max(self.batch_custom_ids.values(), default=0),

@@ -21,6 +21,7 @@ from ._batches import BatchRoute
 from ._config import Counters, FakeConfig
 from ._model import FakeModel
 from ._openai import handle_chat
+from ._strict import strict_problem
 from ._transport import in_process_transport
 from ._wire import DropConnection, FakeResponse, http_date, tokens
 
@@ -140,6 +141,10 @@ class FakeAnthropic:
             return error(400, "invalid_request_error", f"body is not JSON: {exc}")
         problem = check_payload(payload)
         if problem:
+            return error(400, "invalid_request_error", problem)
+        problem = strict_problem(payload, self.config.strict_grammar_limit)
+        if problem:
+            self.counters.strict_refused += 1
             return error(400, "invalid_request_error", problem)
         return await self._message(payload, key)
 
