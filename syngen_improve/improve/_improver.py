@@ -294,7 +294,9 @@ class Improver:
             return built
         cfg = self.config
         catalogue = self.schemas if cfg.schemas is not None or context == SEVEN_FIELDS else None
-        tool = AnswerTool(self.model, cfg.strict_tools, catalogue, context, probe=not self.batch)
+        backend = self._engine.backend if self._engine is not None else None
+        tool = AnswerTool(self.model, cfg.strict_tools, catalogue, context, probe=not self.batch,
+                          sends_strict=getattr(backend, "strict_tools", True))  # fmt: skip
         # The submit tool's schema carries the catalogue's parameter schemas.
         system = system_prompt(self.templates, context, catalogue, schemas=False)
         check = check_cache(self.model, system, [tool.tool])

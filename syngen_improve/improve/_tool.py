@@ -43,6 +43,7 @@ class AnswerTool:
         context: ContextConvention,
         *,
         probe: bool = True,
+        sends_strict: bool = True,
     ) -> None:
         self.mode = mode
         # Batches wait together: one request at a time would be one batch at a time.
@@ -54,6 +55,9 @@ class AnswerTool:
         self.tool = self.loose
         if mode == "off":
             self.reason = "turned off for this run (strict_tools='off')"
+            return
+        if not sends_strict:
+            self.reason = "the backend does not send strict tool use (chat completions)"
             return
         if mode == "auto" and not strict_tools_supported(model):
             self.reason = f"{model} is not documented to take strict tool use"

@@ -123,6 +123,9 @@ class OpenAIBackend(ClosingBackend):
     """Chat completions at ``base_url`` (``OPENAI_BASE_URL``, default ``{DEFAULT_BASE_URL}``)
     with ``api_key`` (``OPENAI_API_KEY``; local servers often need none)."""
 
+    #: Tools go out as functions without Anthropic's ``strict`` (the improver asks so).
+    strict_tools = False
+
     def __init__(
         self,
         *,

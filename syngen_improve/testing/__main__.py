@@ -48,6 +48,17 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="how long a hung request hangs (default 3600)")  # fmt: skip
     p.add_argument("--api-key", help="accept only this key (401 otherwise)")
     p.add_argument("--batch-delay", type=float, default=0.0, help="seconds a batch takes")
+    p.add_argument(
+        "--cache-floor",
+        type=int,
+        help="shortest cached prefix in tokens (default: the model's, else 4096)",
+    )
+    p.add_argument(
+        "--strict-grammar-limit",
+        type=int,
+        metavar="BYTES",
+        help="refuse strict tool schemas larger than this ('grammar too large')",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--replay", metavar="PAIRS", help="JSONL of {original, improved}: answer known inputs"
@@ -69,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         outage=args.outage,
         outage_fault=args.outage_fault,
         batch_delay=args.batch_delay,
+        cache_floor=args.cache_floor,
+        strict_grammar_limit=args.strict_grammar_limit,
         seed=args.seed,
     )
     model = FakeModel.from_pairs(args.replay) if args.replay else None

@@ -178,8 +178,10 @@ def _create(
         if custom_id in seen:
             return answers.error(400, "invalid_request_error", f"duplicate custom_id {custom_id!r}")
         seen.add(custom_id)
-        problem = check_payload(item.get("params")) or strict_problem(
-            item["params"], answers.config.strict_grammar_limit)  # fmt: skip
+        problem = check_payload(item.get("params"))
+        if problem is None:
+            problem = strict_problem(item["params"], answers.config.strict_grammar_limit)
+            answers.counters.strict_refused += problem is not None
         if problem:
             return answers.error(400, "invalid_request_error", f"requests.{i}.params.{problem}")
     answers.counters.batches_created += 1

@@ -56,6 +56,15 @@ def test_strict_is_used_where_model_and_schema_allow(
     assert tool.to_dict()["strict"] is strict
 
 
+def test_a_backend_that_cannot_send_strict_gets_none() -> None:
+    tool = AnswerTool("claude-haiku-4-5", "on", _small(), SEVEN_FIELDS, sends_strict=False)
+    assert not tool.strict
+    assert "does not send strict" in (tool.reason or "")
+    from syngen_improve.llm import OpenAIBackend
+
+    assert OpenAIBackend.strict_tools is False
+
+
 def test_a_wrong_strict_option_is_named() -> None:
     from syngen_improve import ImproveConfig
 
@@ -150,6 +159,8 @@ async def test_slips_on_the_real_slice_are_re_asked_with_schema_errors(
     assert report["rejections"] == {"invalid": slips}
     assert seen["requests"] == 568 + slips  # first-answer acceptance: (568 - slips) / 568
     assert report["answer_tool"]["strict"] is False
+    # One submit tool for the run: the tools block is the same in every request
+    assert len({json.dumps(r["tools"]) for r in sent}) == 1
     # Each re-ask tells the model which argument broke which schema rule
     assert len(bodies) == slips
     for body in bodies:
@@ -157,3 +168,28 @@ async def test_slips_on_the_real_slice_are_re_asked_with_schema_errors(
         assert result_block["is_error"] is True
         # a parameter's type or allowed values (Q603), a required one missing (P302)
         assert re.search(r"- (Q603|P302) \(turn \d+, call 1\)", result_block["content"])
+
+
+async def test_a_batch_refused_for_its_strict_grammar_goes_again_without(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """With batches there is no probe (one request at a time would be one batch at a
+    time): the API refuses the whole first batch, and every request of it goes again in a
+    batch without strict."""
+    from syngen_improve.llm import BatchBackend
+
+    src, schemas = _subset(shared_data, tmp_path)
+    async with FakeAnthropicServer(config=FakeConfig(strict_grammar_limit=2000)) as server:
+        backend = BatchBackend(api_key="sk-t", base_url=server.url, model="claude-haiku-4-5",
+                               poll_min=0.01, poll_max=0.05, flush_after=0.05)  # fmt: skip
+        async with backend:
+            with pytest.warns(StrictToolWarning):
+                result = await improve_dataset(src, tmp_path / "out", backend=backend,
+                                               progress=False, schemas=schemas)  # fmt: skip
+        seen = server.counters.snapshot()
+    report = result.report.to_dict()
+    assert (report["counts"]["improved"], report["counts"]["failed"]) == (242, 0)
+    assert seen["strict_refused"] == 1  # the first batch
+    assert seen["batches_created"] >= 1
+    assert report["answer_tool"]["strict"] is False
+    assert report["answer_tool"]["strict_refusals"] == 242
