@@ -15,12 +15,22 @@ import argparse
 import gc
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any, TextIO
 
 from .._fdlimit import is_out_of_files, out_of_files
 from .._version import __version__
-from ..errors import EXIT_INTERRUPTED, EXIT_SOFTWARE, EXIT_USAGE, SyngenError, Terminated
+from ..errors import (
+    EXIT_INTERRUPTED,
+    EXIT_SOFTWARE,
+    EXIT_USAGE,
+    CacheWarning,
+    StrictToolWarning,
+    SyngenError,
+    Terminated,
+)
 from . import analyze, audit, demo, estimate, export, interleave, judge, merge, report, validate
 from . import improve as improve_command
 from ._options import hold_signals_after_a_stop
@@ -95,7 +105,27 @@ def main_exit() -> None:
     :func:`main`'s code."""
     _tune_gc()
     hold_signals_after_a_stop()
+    console_warnings()
     sys.exit(main())
+
+
+_PLAIN_WARNINGS = (CacheWarning, StrictToolWarning)
+
+
+def console_warnings() -> None:
+    """For the console process: the library's own warnings about a run (caching off,
+    strict tool use off) as one ``syngen-improve: warning: ...`` line, not Python's
+    file:line and source-line form; any other warning as Python shows it."""
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> Any:  # fmt: skip
+        if issubclass(category, _PLAIN_WARNINGS):
+            print(f"syngen-improve: warning: {message}", file=file or sys.stderr)
+            return None
+        return shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 def _tune_gc() -> None:

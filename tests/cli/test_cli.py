@@ -269,3 +269,22 @@ def test_an_outage_exits_75_and_says_resume(
     err = capsys.readouterr().err
     assert "the service failed every request for over 0.2 s" in err
     assert "--resume" in err
+
+
+def test_the_console_shows_a_run_warning_as_one_plain_line() -> None:
+    """The console process shows CacheWarning / StrictToolWarning as one line in the
+    CLI's voice (not file:line plus a source line); other warnings as Python does."""
+    script = (
+        "import warnings\n"
+        "from syngen_improve.cli._app import console_warnings\n"
+        "from syngen_improve.errors import StrictToolWarning\n"
+        "console_warnings()\n"
+        "warnings.warn('strict tool use is off: refused', StrictToolWarning)\n"
+        "warnings.warn('something else', DeprecationWarning)\n"
+    )
+    proc = subprocess.run([sys.executable, "-W", "always", "-c", script],
+                          capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "syngen-improve: warning: strict tool use is off: refused"
+    assert "DeprecationWarning: something else" in proc.stderr
+    assert "StrictToolWarning" not in proc.stderr
