@@ -30,7 +30,7 @@ print(json.dumps({"examples": p.total, "seconds": dt, "rss_mb": rss}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args()
     results = {}

@@ -244,7 +244,9 @@ def main() -> None:
         bodies, url, out, concurrency = sys.argv[2:6]
         asyncio.run(bare(Path(bodies), url, Path(out), int(concurrency)))
         return
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(
+        allow_abbrev=False, description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     p.add_argument("--only", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     p.add_argument("--rounds", type=int, default=2)
     args = p.parse_args()

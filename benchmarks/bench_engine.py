@@ -213,7 +213,7 @@ def run_child(kind: str, data: Path, url: str, tmp: Path, *extra: str) -> dict[s
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(allow_abbrev=False, description=__doc__)
     p.add_argument("--child", choices=["ours", "sdk", "bare"])
     p.add_argument("--input")
     p.add_argument("--url")

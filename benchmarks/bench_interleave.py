@@ -45,7 +45,7 @@ def child(good: str, bad: str, out: str, mode: str) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(allow_abbrev=False, description=__doc__)
     p.add_argument("--lines", type=int, default=1_000_000)
     p.add_argument("--child", nargs=4, metavar=("GOOD", "BAD", "OUT", "MODE"))
     args = p.parse_args()

@@ -39,7 +39,7 @@ def _run(cmd: list[str], repeat: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__)
     parser.add_argument("--lines", type=int, default=55_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--reference", help="path of the dataset's own validator script")

@@ -8,7 +8,7 @@ from pathlib import Path
 from ._conventions import iter_tool_calls
 from .config import ImproveConfig
 from .context import SAMPLE_ROWS, detect_convention, sample_rows
-from .errors import InvalidInput
+from .errors import InvalidInput, option
 
 __all__ = ["preflight"]
 
@@ -24,7 +24,7 @@ def preflight(source: Path, cfg: ImproveConfig) -> ImproveConfig:
             f"{source}: {what} among its first {SAMPLE_ROWS} lines in any supported dialect "
             "(text tool_call:, OpenAI tool_calls, ShareGPT function_call, Hermes <tool_call>):"
             " nothing to improve, no request sent. Check the file, or force its dialect "
-            "(--dialect, dialect=)"
+            f"({option('--dialect', 'dialect=')})"
         )
     if cfg.context is None:  # one convention for the whole run, from the same lines
         cfg = dataclasses.replace(cfg, context=detect_convention(head))

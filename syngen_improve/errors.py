@@ -9,7 +9,8 @@ any other exception is a bug and exits 70 with its traceback.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import ClassVar, Final
 
 __all__ = [
     "CacheWarning",
@@ -34,6 +35,7 @@ __all__ = [
     "TooManyOpenFiles",
     "UsageError",
     "WriteFailed",
+    "option",
 ]
 
 EXIT_OK = 0
@@ -51,10 +53,28 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 
+#: An option named in a message, as the command line and as Python spell it (see option()).
+_OPTION: Final = re.compile(r"\[\[([^|\]]+)\|([^\]]+)\]\]")
+
+
+def option(cli: str, python: str) -> str:
+    """An option named in an error message in both spellings (``--resume`` / ``resume=True``):
+    ``str(error)`` shows the Python one, the command line the other."""
+    return f"[[{cli}|{python}]]"
+
+
 class SyngenError(Exception):
-    """Root of every error the library raises on purpose."""
+    """Root of every error the library raises on purpose. ``str(error)`` names options as
+    Python spells them (``resume=True``); :meth:`cli_message` as the command line does."""
 
     exit_code: ClassVar[int] = EXIT_FAILED
+
+    def __str__(self) -> str:
+        return _OPTION.sub(r"\2", super().__str__())
+
+    def cli_message(self) -> str:
+        """The message with options as the command line spells them (``--resume``)."""
+        return _OPTION.sub(r"\1", super().__str__())
 
 
 class UsageError(SyngenError, ValueError):

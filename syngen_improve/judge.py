@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import orjson
 
+from ._backends import open_backend
 from ._conventions import DIMENSIONS
 from ._fdlimit import ensure_open_files
 from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl, read_records
@@ -38,7 +39,6 @@ from .llm import (
     Request,
     RequestFailed,
 )
-from .llm._choose import open_backend
 from .prompts import judge_system_prompt
 
 __all__ = [

@@ -4,6 +4,7 @@ no function over 10 parameters."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,16 @@ def test_no_function_over_10_parameters() -> None:
                 if count > 10:
                     wide.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({count})")
     assert not wide, wide
+
+
+def test_every_argument_parser_takes_whole_options_only() -> None:
+    """argparse matches option prefixes by default (``--output`` read as ``--output-tpm``):
+    every parser of the project turns that off."""
+    loose = []
+    for path in [*PACKAGE.rglob("*.py"), *(ROOT / "benchmarks").glob("*.py"),
+                 *(ROOT / "examples").glob("*.py")]:  # fmt: skip
+        text = path.read_text("utf-8")
+        for call in re.findall(r"ArgumentParser\((.*?)\)\n", text, re.S):
+            if "allow_abbrev=False" not in call:
+                loose.append(str(path.relative_to(ROOT)))
+    assert not loose, loose

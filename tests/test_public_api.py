@@ -108,6 +108,7 @@ PUBLIC: dict[str, set[str]] = {
         "TooManyOpenFiles",
         "UsageError",
         "WriteFailed",
+        "option",
     },
     "syngen_improve.context": {
         "CONVENTIONS",
@@ -268,6 +269,7 @@ PUBLIC: dict[str, set[str]] = {
         "FAULTS",
         "FakeAnthropic",
         "FakeAnthropicServer",
+        "FakeBackend",
         "FakeConfig",
         "FakeModel",
         "FakeResponse",

@@ -11,7 +11,6 @@ bug: its traceback and exit 70.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 import traceback
@@ -34,6 +33,7 @@ from ..errors import (
 from . import analyze, audit, demo, estimate, export, interleave, judge, merge, report, validate
 from . import improve as improve_command
 from ._options import hold_signals_after_a_stop
+from ._parser import Parser
 
 __all__ = ["COMMANDS", "build_parser", "main", "main_exit"]
 
@@ -43,19 +43,17 @@ COMMANDS: tuple[ModuleType, ...] = (
 )  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     """The argument parser (also used to document the CLI)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="syngen-improve",
         description="Turn a synthetic tool-calling dataset into clean preference data.",
-        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=Parser)  # fmt: skip
     for command in COMMANDS:
-        p = sub.add_parser(
-            command.NAME, help=command.HELP, description=command.DESCRIPTION, allow_abbrev=False
-        )
+        p = sub.add_parser(command.NAME, help=command.HELP, description=command.DESCRIPTION)
         command.add_arguments(p)
         p.set_defaults(handler=command.run, resume_hint=getattr(command, "RESUME_HINT", ""))
     return parser
@@ -74,7 +72,13 @@ def _describe(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the command's own parser, which knows its options
+        command = parser.commands.get(args.command, parser)
+        command.argv = argv
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:
@@ -84,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_stopped(str(exc), args.resume_hint), file=sys.stderr)
         return exc.exit_code
     except SyngenError as exc:
-        print(f"syngen-improve: {exc}", file=sys.stderr)
+        print(f"syngen-improve: {exc.cli_message()}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:
         print(f"syngen-improve: {_describe(exc)}", file=sys.stderr)

@@ -191,15 +191,10 @@ async def fake_backend(
         yield None
         return
     ensure_open_files(2 * concurrency)
-    from ..llm import DirectBackend
-    from ..testing import FakeAnthropicServer
+    from ..testing import FakeBackend
 
-    async with FakeAnthropicServer(config=fake) as server:
-        backend = DirectBackend(model=model, api_key="sk-fake", base_url=server.url)
-        try:
-            yield backend
-        finally:
-            await backend.aclose()
+    async with FakeBackend(fake, model=model) as backend:
+        yield backend
 
 
 def print_json(data: Any) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from .._resources import sample_path
 from ..errors import OutputExists
 from . import improve
+from ._parser import Parser
 from .improve import improve_file
 
 NAME = "demo"
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         if not (out / "state").is_dir():
             raise OutputExists(f"{out} is not empty and not a demo output folder")
         shutil.rmtree(out)  # an earlier demo's output: start afresh
-    parser = argparse.ArgumentParser(prog="syngen-improve demo", allow_abbrev=False)
+    parser = Parser(prog="syngen-improve demo")
     improve.add_arguments(parser)
     demo_args = parser.parse_args(["-", "--out", str(out), "--no-progress"])
     demo_args.json = args.json

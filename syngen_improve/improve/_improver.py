@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from .._backends import open_backend
 from .._pool import run_pool
 from ..analyze import issue_kinds
 from ..config import ImproveConfig
@@ -38,7 +39,7 @@ from ..llm import (
     Request,
     RequestFailed,
 )
-from ..llm._choose import BackendName, open_backend
+from ..llm._choose import BackendName, check_backend
 from ..prompts import build_request, first_message, reask_messages, tool_schemas_text
 from ..prompts._system import CacheCheck, check_cache, system_prompt
 from ..validate import ToolRegistry
@@ -113,6 +114,7 @@ class Improver:
         **options: Any,
     ) -> None:
         self.config = ImproveConfig.of(config, **options)
+        check_backend(backend)
         self._backend_option = backend
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._judge_cache = judge_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
-from ..errors import EXIT_TEMPFAIL, SyngenError, UsageError
+from ..errors import EXIT_TEMPFAIL, SyngenError, UsageError, option
 
 __all__ = ["Budget", "BudgetReached"]
 
@@ -48,7 +48,8 @@ class Budget:
                 f"the spending cap of ${self.max_usd:.4f} is reached: ${self.spent:.4f} spent, "
                 f"${self.reserved:.4f} held by requests in flight, and the next request may "
                 f"cost up to ${worst:.4f}; the run stops here (resumable: run again with "
-                "--resume, resume=True, and a higher --max-cost, max_cost=)"
+                f"{option('--resume', 'resume=True')} and a higher "
+                f"{option('--max-cost', 'max_cost=')})"
             )
 
     async def settle(self, worst: float, actual: float) -> None:

@@ -13,8 +13,8 @@ from ._openai import OpenAIBackend
 
 __all__ = ["BackendName", "check_backend", "open_backend"]
 
-BackendName = Literal["anthropic", "sdk", "batch", "openai"]
-_NAMES = ("anthropic", "sdk", "batch", "openai")
+BackendName = Literal["anthropic", "sdk", "batch", "openai", "fake"]
+_NAMES = ("anthropic", "sdk", "batch", "openai", "fake")
 
 
 def check_backend(backend: object) -> None:
@@ -24,7 +24,8 @@ def check_backend(backend: object) -> None:
         return
     if isinstance(backend, str) or not isinstance(backend, Backend):
         raise UsageError(
-            f"'backend' must be 'anthropic', 'sdk', 'batch', 'openai' or a Backend, got {backend!r}"
+            "'backend' must be 'anthropic', 'sdk', 'batch', 'openai', 'fake' or a Backend, "
+            f"got {backend!r}"
         )
 
 
@@ -32,7 +33,9 @@ def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[
     """The backend to use and whether it was made here (then the caller closes it).
     ``None`` and the names make one from the environment; an instance is used as is.
     ``anthropic`` (the default) is the Messages API through :class:`DirectBackend`;
-    ``sdk`` is the same API through the official SDK (:class:`AnthropicBackend`)."""
+    ``sdk`` is the same API through the official SDK (:class:`AnthropicBackend`).
+    ``fake`` is not made here (the fake lives in ``syngen_improve.testing``, above this
+    package): see ``syngen_improve._backends``."""
     if backend is None or backend == "anthropic":
         return DirectBackend(model=model), True
     if backend == "sdk":
@@ -41,5 +44,7 @@ def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[
         return BatchBackend(model=model), True
     if backend == "openai":
         return OpenAIBackend(model=model), True
+    if backend == "fake":
+        raise UsageError("the 'fake' backend is opened by syngen_improve._backends.open_backend")
     check_backend(backend)
     return backend, False

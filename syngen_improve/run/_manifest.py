@@ -23,7 +23,7 @@ import orjson
 from .._jsonl import Malformed, Record, replace_bytes
 from ..config import ImproveConfig
 from ..context import SEVEN_FIELDS, ContextConvention
-from ..errors import InputChanged, SettingsChanged
+from ..errors import InputChanged, SettingsChanged, option
 from ..outputs import Layout
 
 __all__ = ["InputLines", "check_settings", "settings_of"]
@@ -86,8 +86,9 @@ def check_settings(layout: Layout, settings: dict[str, str], *, resume: bool,
         if not accept_changes:
             raise SettingsChanged(
                 f"{layout.root} was made with other settings ({'; '.join(changed)}): resume "
-                "with the same ones, write to a new folder, or pass --accept-changes "
-                "(accept_changes=True) to continue anyway (the report records it)"
+                "with the same ones, write to a new folder, or pass "
+                f"{option('--accept-changes', 'accept_changes=True')} to continue anyway (the "
+                "report records it)"
             )
     manifest = {"format": 1, "settings": settings}
     replace_bytes(layout.manifest, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))

@@ -24,7 +24,7 @@ from .._preflight import preflight
 from .._progress import Progress
 from .._sync import run_sync
 from ..config import ImproveConfig
-from ..errors import InputNotFound, OutputExists, UsageError
+from ..errors import InputNotFound, OutputExists, UsageError, option
 from ..improve import Improver
 from ..llm import Backend
 from ..llm._choose import BackendName, check_backend
@@ -58,8 +58,8 @@ def _check_paths(input: str | os.PathLike[str], output_dir: str | os.PathLike[st
 def _check_fresh(layout: Layout, config: ImproveConfig) -> None:
     if not config.resume and layout.has_results():
         raise OutputExists(
-            f"{layout.root} holds results of an earlier run: resume it (--resume, "
-            "resume=True) or choose an empty folder"
+            f"{layout.root} holds results of an earlier run: resume it "
+            f"({option('--resume', 'resume=True')}) or choose an empty folder"
         )
 
 
@@ -78,7 +78,8 @@ async def improve_dataset(
     ``backend`` is a backend instance (yours, or ``syngen_improve.testing``'s) or the
     name of one to make from the environment: ``"anthropic"`` (default; the Messages API
     without the SDK), ``"sdk"`` (the same through the anthropic SDK), ``"batch"``
-    (Message Batches, half price, state under ``output_dir/state/batch``), ``"openai"``.
+    (Message Batches, half price, state under ``output_dir/state/batch``), ``"openai"``,
+    ``"fake"`` (the built-in fake model on a local server: offline, free, deterministic).
     Without ``resume=True`` a folder that holds results is refused.
     """
     cfg = ImproveConfig.of(config, **options)

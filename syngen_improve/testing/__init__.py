@@ -3,11 +3,13 @@
 ``FakeAnthropic`` is the API itself (wire format of API version 2026-10-21, faults,
 rate limits, a deterministic rule-based model, counters). ``FakeAnthropicServer``
 serves it over real HTTP on 127.0.0.1; ``FakeAnthropic.transport()`` serves it
-in-process. ``python -m syngen_improve.testing`` runs it as a separate process.
+in-process; ``FakeBackend`` is a backend on it (``backend="fake"``).
+``python -m syngen_improve.testing`` runs it as a separate process.
 """
 
 from __future__ import annotations
 
+from ._backend import FakeBackend
 from ._config import BAD_OUTPUTS, DEMO_CONFIG, FAULTS, HOSTILE, Counters, FakeConfig
 from ._fake import FakeAnthropic
 from ._model import FakeModel, example_key, find_example
@@ -22,6 +24,7 @@ __all__ = [
     "FAULTS",
     "FakeAnthropic",
     "FakeAnthropicServer",
+    "FakeBackend",
     "FakeConfig",
     "FakeModel",
     "FakeResponse",

@@ -29,7 +29,9 @@ def _rates(items: Sequence[str], known: tuple[str, ...], flag: str) -> dict[str,
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m syngen_improve.testing", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m syngen_improve.testing", description=__doc__, allow_abbrev=False
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--latency", type=float, default=0.0, help="seconds per reply")

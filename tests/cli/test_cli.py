@@ -122,7 +122,9 @@ def test_improve_exit_codes(
     assert main(["improve", sample, "--out", out, "--backend", "fake", "--no-progress"]) == 0
     assert "improved 120, failed 0" in capsys.readouterr().out
     assert main(["improve", sample, "--out", out, "--backend", "fake", "--no-progress"]) == 2
-    assert "--resume" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "resume it (--resume) or choose an empty folder" in err  # the CLI's words only
+    assert "resume=True" not in err
     assert main(["improve", sample, "--out", out, "--backend", "fake", "--resume"]) == 0
     assert main(["improve", str(tmp_path / "missing.jsonl"), "--out", out, "--resume"]) == 2
     assert "not found" in capsys.readouterr().err
@@ -288,3 +290,36 @@ def test_the_console_shows_a_run_warning_as_one_plain_line() -> None:
     assert lines[0] == "syngen-improve: warning: strict tool use is off: refused"
     assert "DeprecationWarning: something else" in proc.stderr
     assert "StrictToolWarning" not in proc.stderr
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["improve", "in.jsonl", "--output", "out3"],
+     "unknown option --output (did you mean --output-tpm or --out?)"),
+    (["improve", "in.jsonl", "--output", "100", "--out", "x"],
+     "unknown option --output (did you mean --output-tpm or --out?); unrecognized arguments: "
+     "--output 100"),
+    (["improve", "in.jsonl", "--out", "x", "--concurency", "3"],
+     "unknown option --concurency (did you mean --concurrency?)"),
+    (["analyze", "in.jsonl", "--jsn"], "unknown option --jsn (did you mean --json?)"),
+    (["improve", "in.jsonl", "--out", "x", "--output-tp", "5"],
+     "unknown option --output-tp (did you mean --output-tpm or --out?)"),
+])  # fmt: skip
+def test_no_prefix_of_an_option_is_taken_for_it(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse would read --output as a prefix of --output-tpm; every parser takes whole
+    options only, and an unknown one is named with the option it most likely meant."""
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_an_error_names_options_as_its_surface_spells_them() -> None:
+    """Python callers read ``resume=True``; the command line prints ``--resume``."""
+    from syngen_improve.errors import OutputExists, option
+
+    error = OutputExists(f"resume it ({option('--resume', 'resume=True')}) or not")
+    assert str(error) == "resume it (resume=True) or not"
+    assert error.cli_message() == "resume it (--resume) or not"
+    assert str(OutputExists("plain [text]")) == "plain [text]"

@@ -111,3 +111,17 @@ async def test_a_non_dict_is_named_by_its_position() -> None:
 def test_an_improver_must_be_opened() -> None:
     with pytest.raises(RuntimeError, match="async with"):
         _ = Improver().engine
+
+
+async def test_backend_fake_is_a_name_in_python_as_on_the_command_line() -> None:
+    """``backend="fake"``: the built-in fake on a local server, made and closed by the
+    improver (the same as ``--backend fake``)."""
+    example = make_example(sessionMemory="")
+    async with Improver(backend="fake", retry=FAST) as improver:
+        outcome = await improver.improve(example)
+        server = improver.engine.backend.server  # type: ignore[attr-defined]
+        assert server.counters.requests == 1
+    assert outcome.status == "improved"
+    assert server._runner is None  # stopped with the improver
+    with pytest.raises(UsageError, match="'fake' or a Backend"):
+        Improver(backend="fakes")  # type: ignore[arg-type]
