@@ -35,6 +35,7 @@ FILES: Final = {
     "quarantine": "quarantine.jsonl",
     "report_json": "report.json",
     "report_md": "report.md",
+    "report_html": "report.html",
 }
 STATE: Final = "state"
 
@@ -77,6 +78,10 @@ class Layout:
     @property
     def report_md(self) -> Path:
         return self.root / FILES["report_md"]
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / FILES["report_html"]
 
     def data_files(self) -> dict[str, Path]:
         """The record files that carry ``_source_line``, by short name."""

@@ -209,7 +209,7 @@ def print_summary(report: Report, out: str) -> None:
         f"improved {c.improved}, failed {c.failed}; interleaved {c.interleaved} lines\n"
         f"requests {report.requests.total} (retried {report.requests.retried}), "
         f"cost ${report.cost_usd:.4f}\n"
-        f"outputs in {Path(out)}/ (report.md, report.json)"
+        f"outputs in {Path(out)}/ (open report.html in a browser; report.md, report.json)"
     )
     for warning in report.get("warnings") or []:
         print(f"warning: {warning}", file=sys.stderr)

@@ -8,10 +8,10 @@ from ..report import write_report
 from ._options import print_json, print_summary
 
 NAME = "report"
-HELP = "rebuild report.md and report.json from an improve output folder"
+HELP = "rebuild report.json, report.md and report.html from an improve output folder"
 DESCRIPTION = (
-    "Rebuild report.md and report.json from the files of DIR alone. Exit 0, or 2 when "
-    "DIR is not an improve output folder."
+    "Rebuild report.json, report.md and report.html from the files of DIR alone. Exit 0, "
+    "or 2 when DIR is not an improve output folder."
 )
 
 

@@ -1,4 +1,4 @@
-"""report.json and report.md, made from an output folder alone (DESIGN.md §6).
+"""report.json, report.md and report.html, made from an output folder alone (DESIGN.md §6).
 
 Every number comes from the folder: counts from the files themselves, attempts and
 rejection reasons from the ledger, the analysis from ``state/analysis.json``, requests,

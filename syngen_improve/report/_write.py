@@ -1,4 +1,4 @@
-"""Writing report.json and report.md into an output folder."""
+"""Writing report.json, report.md and report.html into an output folder."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import orjson
 from .._jsonl import replace_bytes
 from ..outputs import Layout
 from ._build import build_report
+from ._html import render_html
 from ._markdown import render_markdown, write_chart
 from ._model import Report
 
@@ -17,7 +18,8 @@ __all__ = ["write_report"]
 
 
 def write_report(output_dir: str | os.PathLike[str]) -> Report:
-    """Write report.json and report.md (each replaced whole) and return the report."""
+    """Write report.json, report.md and report.html (each replaced whole) and return the
+    report."""
     layout = Layout(Path(output_dir))
     report = build_report(layout.root)
     chart = write_chart(layout, report)
@@ -25,4 +27,5 @@ def write_report(output_dir: str | os.PathLike[str]) -> Report:
         report["chart"] = chart
     replace_bytes(layout.report_json, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     replace_bytes(layout.report_md, render_markdown(report).encode())
+    replace_bytes(layout.report_html, render_html(report, layout).encode())
     return Report.from_dict(report)

@@ -1,0 +1,149 @@
+"""report.html: self-contained, before/after of improved examples, charts without
+matplotlib; rendered by a real browser (headless Chromium) and read from its DOM."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from syngen_improve import sample_path
+from syngen_improve.cli import main
+from syngen_improve.report._pairs import diff_html
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("html") / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("html") / "judged"
+    assert main(["improve", str(sample_path()), "--out", str(out), "--backend", "fake",
+                 "--judge", "--no-progress"]) == 0  # fmt: skip
+    return out
+
+
+class _Page(HTMLParser):
+    """What the tests look for: pairs with their before/after text, charts, fetches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs: list[dict[str, str]] = []
+        self.svgs = 0
+        self.fetching: list[str] = []
+        self.scripts = 0
+        self.csp = ""
+        self._cell: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "div" and a.get("class") == "pair":
+            self.pairs.append({"before": "", "after": ""})
+        elif tag == "td" and a.get("class") in ("before", "after"):
+            self._cell = a["class"]
+        elif tag == "svg":
+            self.svgs += 1
+        elif tag == "script":
+            self.scripts += 1
+        elif tag == "meta" and a.get("http-equiv") == "Content-Security-Policy":
+            self.csp = a.get("content") or ""
+        for name in ("src", "href", "srcset", "data", "poster"):
+            if a.get(name):
+                self.fetching.append(f"{tag} {name}={a[name]}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None and self.pairs:
+            self.pairs[-1][self._cell] += data
+
+
+def _read(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    return page
+
+
+def test_the_page_is_whole_on_its_own(demo: Path) -> None:
+    page = _read((demo / "report.html").read_text("utf-8"))
+    assert page.fetching == []
+    assert page.scripts == 0
+    assert page.csp.startswith("default-src 'none'")
+    assert len(page.pairs) >= 5
+    assert all(p["before"].strip() and p["after"].strip() for p in page.pairs)
+    assert page.svgs >= 2  # lines by outcome, issues (no matplotlib needed)
+    html = (demo / "report.html").read_text("utf-8")
+    for heading in ("Where every input line went", "Before and after", "Failures",
+                    "The KTO file", "Requests, tokens, cost"):  # fmt: skip
+        assert f"<h2>{heading}</h2>" in html
+
+
+def test_judged_runs_chart_quality_before_and_after(judged: Path) -> None:
+    html = (judged / "report.html").read_text("utf-8")
+    assert "<h2>Quality before and after</h2>" in html
+    assert 'aria-label="Mean score per dimension (1-5)"' in html
+    for dim in ("sessionMemory_quality", "overall_quality"):
+        assert f"{dim} before:" in html
+        assert f"{dim} after:" in html
+
+
+def test_a_change_is_shown_word_by_word() -> None:
+    before, after = diff_html("User planning <b>next</b> week", "The user is planning next week")
+    assert before == "<del>User</del> planning <del>&lt;b&gt;</del>next<del>&lt;/b&gt;</del> week"
+    assert after == "<ins>The user is</ins> planning next week"
+
+
+# -- in a real browser -------------------------------------------------------------------
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _render(browser: str, page: Path, profile: Path) -> str:
+    proc = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+         f"--user-data-dir={profile}", "--no-first-run", "--disable-extensions",
+         page.as_uri()],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.slow
+def test_chromium_renders_the_demo_report_without_fetching(demo: Path, tmp_path: Path) -> None:
+    """The DOM Chromium builds from report.html, opened from disk: at least 5 before/after
+    pairs with text on both sides, the charts, and nothing that fetches: no element with a
+    source or link, no CSS url(), and a policy that forbids any fetch. The same reading of
+    a page that does fetch finds it."""
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium here (.ci/run installs Debian's chromium)")
+    dom = _render(browser, demo / "report.html", tmp_path / "profile")
+    page = _read(dom)
+    assert len(page.pairs) >= 5
+    assert all(p["before"].strip() and p["after"].strip() for p in page.pairs)
+    assert page.svgs >= 2
+    assert "120 poor (sent to the model)" in dom
+    assert page.fetching == []
+    assert "url(" not in dom
+    assert page.csp.startswith("default-src 'none'")
+    leaky = tmp_path / "leaky.html"
+    leaky.write_text('<html><body><img src="http://report-assets.invalid/x.png"></body></html>')
+    assert _read(_render(browser, leaky, tmp_path / "profile")).fetching == [
+        "img src=http://report-assets.invalid/x.png"
+    ]
