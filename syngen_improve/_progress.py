@@ -1,20 +1,43 @@
-"""The progress bar: done / failed / retries / tokens / cost, in a terminal or a notebook.
+"""The live panel of a long run: a progress bar over the input lines with what became of
+them (improved / failed / good / quarantined), the examples in flight, retries, tokens per
+minute, the cost so far and the projected total.
 
-``tqdm.auto`` picks the notebook widget inside Jupyter. The postfix is rebuilt at
-most every ``interval`` seconds so that a fast run does not spend its CPU drawing.
+tqdm draws it. In a terminal it is one line rewritten in place; in a notebook it is a
+widget when ``ipywidgets`` is installed (the ``notebook`` extra) and otherwise the same one
+text line (never tqdm's "IProgress not found" warning). The counters are rebuilt at most
+every ``interval`` seconds, so a fast run does not spend its CPU drawing.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 from .llm._engine import EngineStats
 
-__all__ = ["Progress"]
+__all__ = ["OUTCOMES", "Progress"]
+
+#: What an input line can become, as the panel counts it.
+OUTCOMES: Final = ("improved", "failed", "good", "quarantined")
+
+
+def _bar_class() -> type[tqdm]:  # type: ignore[type-arg]
+    """tqdm's notebook widget inside a Jupyter kernel with ipywidgets; the plain bar
+    everywhere else (in a kernel without ipywidgets: one text line, no warning)."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None
+    if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
+        return tqdm
+    if importlib.util.find_spec("ipywidgets") is None:
+        return tqdm
+    from tqdm.notebook import tqdm as widget
+
+    return widget
 
 
 class Progress:
@@ -27,21 +50,34 @@ class Progress:
         stats: EngineStats,
         enabled: bool = True,
         desc: str = "improving",
+        outcomes: tuple[str, ...] = OUTCOMES,
         interval: float = 0.5,
         **tqdm_kwargs: Any,
     ) -> None:
         self.stats = stats
         self.enabled = enabled
         self.done = 0
-        self.failed = 0
+        #: Input lines by what became of them (:data:`OUTCOMES` for a run).
+        self.counts = dict.fromkeys(outcomes, 0)
+        #: Examples sent to the model and not finished yet.
+        self.in_flight = 0
         self._interval = interval
         self._next = 0.0
+        self._t0 = time.monotonic()
         self.total = total
         self._bar = (
-            tqdm(total=total, desc=desc, unit="ex", dynamic_ncols=True, **tqdm_kwargs)
+            _bar_class()(total=total, desc=desc, unit="ex", dynamic_ncols=True, **tqdm_kwargs)
             if enabled
             else None
         )
+
+    @property
+    def failed(self) -> int:
+        return self.counts.get("failed", 0)
+
+    def begin(self) -> None:
+        """An example goes to the model (its :meth:`advance` says ``sent=True``)."""
+        self.in_flight += 1
 
     def projected_cost(self) -> float | None:
         """The run's total cost at the rate so far (cost per line done, times the lines):
@@ -54,18 +90,22 @@ class Progress:
         """The counters shown after the bar."""
         s = self.stats
         tokens = s.usage.input + s.usage.output + s.usage.cache_read + s.usage.cache_creation
+        minutes = max(time.monotonic() - self._t0, 60.0) / 60  # a rate over a minute at least
         projected = self.projected_cost()
+        lines = " ".join(f"{k}={v}" for k, v in self.counts.items())
         return (
-            f"ok={self.done - self.failed} failed={self.failed} retries={s.retried} "
-            f"tokens={_short(tokens)} ${s.cost_usd:.4f}"
+            f"{lines} | in flight {self.in_flight}, retries {s.retried}, "
+            f"{_short(round(tokens / minutes))} tok/min, ${s.cost_usd:.4f}"
             + (f" (~${projected:.4f} total)" if projected is not None else "")
         )
 
-    def advance(self, *, failed: bool = False) -> None:
-        """One item finished."""
+    def advance(self, outcome: str = "good", *, sent: bool = False) -> None:
+        """One input line finished as ``outcome`` (one of the panel's outcomes);
+        ``sent``: it was an example sent to the model (see :meth:`begin`)."""
         self.done += 1
-        if failed:
-            self.failed += 1
+        self.counts[outcome] += 1
+        if sent:
+            self.in_flight -= 1
         if self._bar is None:
             return
         self._bar.update(1)

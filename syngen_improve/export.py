@@ -30,10 +30,11 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, overload
 
 import orjson
 
+from . import _datasets
 from ._chat import chat_messages
 from ._columns import Columns, Disagree
 from ._conventions import iter_tool_calls
@@ -244,6 +245,7 @@ def _rows(
         yield row
 
 
+@overload
 def export_file(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -255,7 +257,35 @@ def export_file(
     eval_fraction: float = 0.0,
     eval_out: str | os.PathLike[str] | None = None,
     split_seed: int = 0,
-) -> ExportStats:
+    as_dataset: Literal[False] = False,
+) -> ExportStats: ...
+@overload
+def export_file(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    fmt: ExportFormat,
+    tools: bool | ToolRegistry | None = None,
+    tools_format: ToolsFormat = "openai",
+    calls: Calls | None = None,
+    eval_fraction: float = 0.0,
+    eval_out: str | os.PathLike[str] | None = None,
+    split_seed: int = 0,
+    as_dataset: Literal[True],
+) -> Any: ...
+def export_file(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    fmt: ExportFormat,
+    tools: bool | ToolRegistry | None = None,
+    tools_format: ToolsFormat = "openai",
+    calls: Calls | None = None,
+    eval_fraction: float = 0.0,
+    eval_out: str | os.PathLike[str] | None = None,
+    split_seed: int = 0,
+    as_dataset: bool = False,
+) -> ExportStats | Any:
     """Convert a JSONL file of examples (any dialect) to ``fmt`` at ``out`` (streaming;
     the file is renamed into place only when every row converted). ``tools``: add the
     ``tools`` column (``True``: the bundled schemas and each row's own; a registry: those;
@@ -263,7 +293,25 @@ def export_file(
     or ``anthropic``; ``calls``: ``text`` or ``tool_calls`` in the conversational formats
     (default: the input's own, see the module docstring). With ``eval_fraction`` about
     that share of the rows goes to ``eval_out`` instead, split by :func:`split_group` so an
-    improvement and its original (or a repeated input) never straddle the two files."""
+    improvement and its original (or a repeated input) never straddle the two files.
+    Returns the counts, or with ``as_dataset`` the written file as a Hugging Face
+    ``datasets.Dataset`` (needs the ``datasets`` package)."""
+    stats = _export(path, out, fmt, tools, tools_format, calls, eval_fraction, eval_out,
+                    split_seed)  # fmt: skip
+    return _datasets.as_dataset(out) if as_dataset else stats
+
+
+def _export(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    fmt: ExportFormat,
+    tools: bool | ToolRegistry | None,
+    tools_format: ToolsFormat,
+    calls: Calls | None,
+    eval_fraction: float,
+    eval_out: str | os.PathLike[str] | None,
+    split_seed: int,
+) -> ExportStats:
     _check_options(fmt, tools_format, calls)
     if not 0.0 <= eval_fraction < 1.0:
         raise UsageError(f"'eval_fraction' must be in [0, 1), got {eval_fraction}")

@@ -39,6 +39,7 @@ from .llm import (
     Request,
     RequestFailed,
 )
+from .outputs import estimate_lines
 from .prompts import judge_system_prompt
 
 __all__ = [
@@ -269,9 +270,10 @@ async def judge_dataset(
         stack.callback(store.close)
         judge = Judge(engine, cache=store, answers=cfg.answers)
         target.unlink(missing_ok=True)
-        bar = stack.enter_context(
-            Progress(total=None, stats=engine.stats, enabled=cfg.progress, desc="judging")
-        )
+        bar = stack.enter_context(Progress(
+            total=estimate_lines(source), stats=engine.stats, enabled=cfg.progress,
+            desc="judging", outcomes=("judged", "failed", "quarantined"),
+        ))  # fmt: skip
         out = await stack.enter_async_context(Writer(target))
 
         dialect = FileDialect()
@@ -279,25 +281,28 @@ async def judge_dataset(
         async def one(item: Record | Malformed) -> None:
             if isinstance(item, Malformed):
                 result.malformed += 1
+                bar.advance("quarantined")
                 return
             before = judge.hits
+            bar.begin()
             try:  # the judge sees the text grammar whatever the file's dialect
                 scores = await judge.score(dialect.rows(item.data, item.line))
             except (JudgeError, RequestFailed) as exc:
                 if isinstance(exc, RequestFailed) and exc.fatal:
                     raise ServiceRefused(f"the API refused the run: {exc}") from exc
                 result.failed += 1
-                bar.advance(failed=True)
+                bar.advance("failed", sent=True)
                 return
             result.cached += judge.hits - before
             result.judged += 1
             scored.append({d: scores[d] for d in (*DIMENSIONS, "overall_quality")})
             await out.put({**item.data, "quality_scores": scores, "_source_line": item.line})
-            bar.advance()
+            bar.advance("judged", sent=True)
 
         concurrency = cfg.concurrency_for(batch=False)
         ensure_open_files(concurrency)
         await run_pool(read_jsonl(source), one, concurrency=concurrency)
+        bar.refine(bar.done)  # the estimate becomes the lines read
     result.means = mean_scores(scored)
     result.stats = engine.stats.to_dict()
     return result

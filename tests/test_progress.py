@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 from pathlib import Path
 
+import pytest
+
+from syngen_improve import sample_path
 from syngen_improve._progress import Progress
 from syngen_improve.llm import EngineStats, Usage
 
 
-def test_postfix_shows_done_failed_retries_tokens_and_cost() -> None:
+def test_the_panel_says_what_became_of_each_line_and_what_is_in_flight() -> None:
     stats = EngineStats(retried=3, usage=Usage(input=1500, output=500), cost_usd=0.0123)
     out = io.StringIO()
-    with Progress(total=3, stats=stats, file=out, interval=0) as bar:
-        bar.advance()
-        bar.advance(failed=True)
-        assert bar.postfix() == "ok=1 failed=1 retries=3 tokens=2.0k $0.0123"
-    assert "ok=1 failed=1" in out.getvalue()
-    assert "2/3" in out.getvalue()
+    with Progress(total=5, stats=stats, file=out, interval=0) as bar:
+        bar.begin()
+        bar.begin()
+        bar.advance("improved", sent=True)
+        bar.advance("good")
+        bar.advance("quarantined")
+        assert bar.in_flight == 1
+        # under a minute: tokens per minute are the tokens so far
+        assert bar.postfix() == ("improved=1 failed=0 good=1 quarantined=1 | in flight 1, "
+                                 "retries 3, 2.0k tok/min, $0.0123")  # fmt: skip
+        bar.advance("failed", sent=True)
+    assert "improved=1 failed=1 good=1 quarantined=1 | in flight 0" in out.getvalue()
+    assert "4/5" in out.getvalue()
 
 
 def test_disabled_progress_counts_but_draws_nothing() -> None:
@@ -68,7 +80,76 @@ def test_the_projected_total_cost_follows_the_rate_so_far() -> None:
     assert bar.projected_cost() is None  # too early to say
     bar.advance()
     assert bar.projected_cost() == 0.05 * 200 / 20
-    assert bar.postfix().endswith("$0.0500 (~$0.5000 total)")
+    assert bar.postfix().endswith("$0.0500 (~$0.5000 total)")  # for the progress display
     bar.refine(100)
     assert bar.projected_cost() == 0.05 * 100 / 20
     assert Progress(total=None, stats=stats, enabled=False).projected_cost() is None
+
+
+def _final_counts(err: str) -> dict[str, int]:
+    found = re.findall(r"improved=(\d+) failed=(\d+) good=(\d+) quarantined=(\d+)", err)
+    assert found, err[-500:]
+    return dict(zip(("improved", "failed", "good", "quarantined"), map(int, found[-1]),
+                    strict=True))  # fmt: skip
+
+
+def _report_counts(out: Path) -> dict[str, int]:
+    c = json.loads((out / "report.json").read_text())["counts"]
+    return {"improved": c["improved"], "failed": c["failed"], "good": c["good"],
+            "quarantined": c["quarantined"]}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ["shard", "resume", "judge"])
+def test_the_panel_ends_on_report_jsons_counts(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At the end of a run the panel's counters are the report's: with --shard 2/3 (the
+    shard's lines, total included), after --resume (the lines the first run finished
+    count as it left them) and with --judge."""
+    from syngen_improve.cli import main
+
+    out = tmp_path / "out"
+    args = ["improve", str(sample_path()), "--out", str(out), "--backend", "fake"]
+    extra = {"shard": ["--shard", "2/3"], "judge": ["--judge"], "resume": []}[case]
+    if case == "resume":  # a first run stopped after 90 lines, then the rest
+        assert main([*args, "--limit", "90", "--no-progress"]) == 0
+        capsys.readouterr()
+        extra = ["--resume"]
+    assert main([*args, *extra]) == 0
+    err = capsys.readouterr().err
+    counts = _final_counts(err)
+    assert counts == _report_counts(out)
+    total = {"shard": 67, "judge": 200, "resume": 200}[case]
+    assert f"{total}/{total}" in err
+    assert sum(counts.values()) == total
+
+
+def test_in_a_notebook_a_widget_only_with_ipywidgets_and_never_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inside a Jupyter kernel: tqdm's widget when ipywidgets is there; the plain one-line
+    bar when it is not, where tqdm.auto would warn ("IProgress not found") and spam text."""
+    import importlib.util
+    import sys
+    import types
+
+    from tqdm.std import tqdm as plain
+
+    from syngen_improve import _progress
+
+    kernel = types.SimpleNamespace(config={"IPKernelApp": {}})
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel))
+    real = importlib.util.find_spec
+
+    def without_ipywidgets(name: str, *args: object) -> object:
+        return None if name == "ipywidgets" else real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_ipywidgets)
+    assert _progress._bar_class() is plain
+    out = io.StringIO()
+    with Progress(total=2, stats=EngineStats(), file=out, interval=0) as bar:  # no warning
+        bar.advance()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    assert _progress._bar_class().__module__ == "tqdm.notebook"
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: None))
+    assert _progress._bar_class() is plain  # IPython without a kernel: a terminal

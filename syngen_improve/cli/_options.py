@@ -104,7 +104,8 @@ def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> Non
         help="a spending cap for this run: a request that could take its cost past it is "
         "not sent and the run stops (exit 75, resumable; see estimate for a forecast)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no live panel (also off with --json)")  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
@@ -119,7 +120,8 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
         breaker=BreakerPolicy(patience=args.patience),
         answers=args.answers,
         max_cost=args.max_cost,
-        progress=not args.no_progress,
+        # --json is for machines: no bar on stderr beside the JSON on stdout
+        progress=not args.no_progress and not getattr(args, "json", False),
         **fields,
     )
 

@@ -40,7 +40,6 @@ _OUTCOMES: Final = (
     ("good", "good (not sent)"),
     ("malformed", "malformed (quarantined)"),
     ("invalid", "invalid (quarantined)"),
-    ("duplicates", "duplicates"),
 )
 
 
@@ -60,6 +59,9 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 def _where_lines_went(report: dict[str, Any]) -> list[str]:
     c = report["counts"]
     rows = [(label, int(c.get(key, 0))) for key, label in _OUTCOMES if c.get(key)]
+    pending = c["poor"] - c["improved"] - c["failed"]
+    if pending > 0:  # an interrupted run
+        rows.insert(2, ("poor, not done yet (resume the run)", pending))
     return [
         "<h2>Where every input line went</h2>",
         f"<p>{c['input']:,} input lines: {c['poor']:,} poor (sent to the model), "

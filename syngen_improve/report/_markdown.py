@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from .._conventions import DIMENSIONS
 from ..outputs import Layout
@@ -14,6 +14,25 @@ def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+#: The summary's counts in words (report.json keeps the keys).
+_LABELS: Final = {
+    "input": "input lines",
+    "malformed": "malformed lines (quarantined)",
+    "invalid": "invalid examples (quarantined)",
+    "good": "good examples (not sent)",
+    "poor": "poor examples (sent to the model)",
+    "improved": "improved",
+    "failed": "failed (not improved)",
+    "retryable": "failed for the service's sake (a resume retries them)",
+    "good_included": "good examples written to the desirable side (--include-good)",
+    "poor_written": "originals written to the undesirable side",
+    "interleaved": "rows in the KTO file",
+    "quarantined": "lines in quarantine.jsonl",
+    "duplicates": "repeated inputs",
+    "deduped": "repeated inputs set aside (--dedupe)",
+}
 
 
 def _fmt(value: float | None) -> str:
@@ -61,7 +80,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             else []
         ),
         "## Summary",
-        _table(("", "count"), [(k, v) for k, v in c.items()]),
+        _table(("", "lines"), [(_LABELS.get(k, k.replace("_", " ")), v) for k, v in c.items()]),
         "## Analysis",
         f"{c['poor']} of {c['input'] - c['malformed']} examples are poor ({share}); "
         f"{c['malformed']} malformed line(s) quarantined.",
@@ -86,7 +105,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## Validation of the improved examples (strict profile)",
         f"{sv['passed']} of {sv['total']} pass (pass rate {sv['pass_rate']}; context "
         f"convention {sv.get('context', 'context7')}).",
-        _table(("warning code", "count"), list(sv["warnings"].items())),
+        _table(("warning code", "count"), list(sv["warnings"].items()))
+        if sv["warnings"]
+        else "No warnings.",
     ]
     il = report["interleaving"]
     if il is not None:
@@ -190,7 +211,8 @@ def write_chart(layout: Layout, report: dict[str, Any]) -> str | None:
     ax.bar([x + 0.2 for x in xs], after, width=0.4, label="after")
     ax.set_xticks(list(xs), [d.replace("_", "\n") for d in dims], fontsize=7)
     ax.set_ylim(0, 5)
-    ax.legend()
+    # Above the plot, never over a bar (scores of 5 reach the top)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     fig.tight_layout()
     name = "quality.png"
     fig.savefig(layout.root / name, dpi=100)

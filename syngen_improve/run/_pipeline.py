@@ -137,9 +137,10 @@ async def improve_dataset(
             ))  # fmt: skip
 
             async def handle(work: Work) -> None:
+                bar.begin()
                 outcome = await improver.improve(work.example, issues=work.issues, key=work.line)
                 await sinks.outcome(outcome, work.key, work.call_ids)
-                bar.advance(failed=outcome.status == "failed")
+                bar.advance(outcome.status, sent=True)
 
             await run_pool(source.work(sinks, bar, prior, lines), handle,
                            concurrency=cfg.examples_in_flight(batch=improver.batch))  # fmt: skip

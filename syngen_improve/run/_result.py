@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from .._datasets import as_dataset
+from ..export import ExportFormat, export_file
 from ..outputs import Layout
 from ..report import Counts, Report
 
@@ -31,6 +35,16 @@ class ImproveResult:
     def ok(self) -> bool:
         """True when the run completed and no example failed."""
         return self.report.complete and self.counts.failed == 0
+
+    def to_datasets(self, fmt: ExportFormat = "kto", **options: Any) -> Any:
+        """The run's output as a Hugging Face ``datasets.Dataset`` in a training format
+        (``kto`` by default: the interleaved file's order; ``sft`` keeps the improvements;
+        ``options`` as :func:`~syngen_improve.export.export_file` takes them). Needs the
+        ``datasets`` package (the ``datasets`` extra); nothing is written to the folder."""
+        with tempfile.TemporaryDirectory(prefix="syngen-export-") as tmp:
+            out = Path(tmp) / f"{fmt}.jsonl"
+            export_file(self.layout.interleaved, out, fmt=fmt, **options)
+            return as_dataset(out)
 
     def __repr__(self) -> str:
         c = self.counts

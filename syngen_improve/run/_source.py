@@ -76,7 +76,7 @@ class Source:
                 self.profile.add_malformed(item)
                 if item.line not in prior.quarantined:
                     await sinks.quarantined(item, key)
-                bar.advance()
+                bar.advance("quarantined")
                 continue
             line = item.line
             # Any dialect is read as the text grammar (the sinks write rows back in it).
@@ -87,14 +87,14 @@ class Source:
                 if cfg.dedupe:
                     if line not in prior.quarantined:
                         await sinks.invalid(line, key, item.data, f"duplicate of line {first}")
-                    bar.advance()
+                    bar.advance("quarantined")
                     continue
             problem = shape_problem(example)
             if problem is not None:
                 self.invalid += 1
                 if line not in prior.quarantined:
                     await sinks.invalid(line, key, item.data, problem)
-                bar.advance()
+                bar.advance("quarantined")
                 continue
             if not any(iter_tool_calls(example)):
                 self.no_calls += 1
@@ -106,12 +106,13 @@ class Source:
                     self.good_included += 1
                     if line not in prior.good:
                         await sinks.good(line, key, example, ids)
-                bar.advance()
+                bar.advance("good")
                 continue
             if line not in prior.poor:
                 await sinks.poor(line, key, example, ids)
-            if line in prior.finished:
-                bar.advance()
+            if line in prior.finished:  # as the earlier run left it
+                bar.advance("improved" if line in prior.improved else
+                            "failed" if line in prior.failed else "good")  # fmt: skip
                 continue
             yield Work(line, key, example, kinds, ids)
         else:

@@ -3,6 +3,7 @@ matplotlib; rendered by a real browser (headless Chromium) and read from its DOM
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -147,3 +148,18 @@ def test_chromium_renders_the_demo_report_without_fetching(demo: Path, tmp_path:
     assert _read(_render(browser, leaky, tmp_path / "profile")).fetching == [
         "img src=http://report-assets.invalid/x.png"
     ]
+
+
+async def test_failures_are_grouped_by_reason_with_their_last_errors(tmp_path: Path) -> None:
+    from syngen_improve import improve_dataset
+    from syngen_improve.testing import FakeBackend, FakeConfig
+
+    async with FakeBackend(FakeConfig(bad_output_rates={"broken_rules": 1.0})) as broken:
+        result = await improve_dataset(sample_path(), tmp_path / "out", backend=broken,
+                                       progress=False, limit=20, answers=2)  # fmt: skip
+    assert result.counts.failed > 0
+    html = (tmp_path / "out" / "report.html").read_text("utf-8")
+    failures = html.split("<h2>Failures</h2>", 1)[1].split("<h2>", 1)[0]
+    assert f'<td>invalid</td><td class="n">{result.counts.failed}</td>' in failures
+    assert "<h3>invalid</h3>" in failures
+    assert re.search(r"<li>line \d+: C201", failures), failures[:500]
