@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 from typing import Final
 
-from .errors import TooManyOpenFiles
+from .errors import TooManyOpenFiles, option
 
 __all__ = ["OVERHEAD", "ensure_open_files", "is_out_of_files", "open_files_limit",
            "out_of_files"]  # fmt: skip
@@ -37,7 +37,7 @@ def _hint(limit: int | None) -> str:
     held = f"this process may open {limit} files" if limit is not None else "a limit was hit"
     return (
         f"too many open files ({held}; `ulimit -n` shows the limit): raise it "
-        "(`ulimit -n 4096`) or lower the concurrency (--concurrency / concurrency=)"
+        f"(`ulimit -n 4096`) or lower the concurrency ({option('--concurrency', 'concurrency=')})"
     )
 
 
@@ -58,7 +58,7 @@ def ensure_open_files(concurrency: int) -> None:
     raise TooManyOpenFiles(
         f"a run at concurrency {concurrency} needs about {needed} open files, but this "
         f"process may open at most {hard} (`ulimit -n`): raise the limit or lower the "
-        "concurrency (--concurrency / concurrency=)"
+        f"concurrency ({option('--concurrency', 'concurrency=')})"
     )
 
 

@@ -41,7 +41,7 @@ from ._conventions import iter_tool_calls
 from ._jsonl import JsonlWriter, Malformed, read_jsonl, write_jsonl_atomic
 from ._paths import refuse_overwrite
 from .dialects import FileDialect
-from .errors import InputNotFound, InvalidInput, UsageError
+from .errors import InputNotFound, InvalidInput, UsageError, option
 from .validate import ToolRegistry
 
 __all__ = [
@@ -316,7 +316,10 @@ def _export(
     if not 0.0 <= eval_fraction < 1.0:
         raise UsageError(f"'eval_fraction' must be in [0, 1), got {eval_fraction}")
     if eval_fraction and eval_out is None:
-        raise UsageError("'eval_fraction' needs 'eval_out' (--eval-out), the eval file")
+        raise UsageError(
+            f"{option('--eval-fraction', repr('eval_fraction'))} needs "
+            f"{option('--eval-out', repr('eval_out'))}, the eval file"
+        )
     source, target = Path(path), Path(out)
     if not source.is_file():
         raise InputNotFound(f"input file not found: {source}")
@@ -326,7 +329,10 @@ def _export(
     if evaluation is not None:
         refuse_overwrite(evaluation, source)
         if evaluation.resolve() == target.resolve():
-            raise UsageError(f"--eval-out {evaluation} is also --out: name two files")
+            raise UsageError(
+                f"{option('--eval-out', repr('eval_out'))} {evaluation} is also "
+                f"{option('--out', repr('out'))}: name two files"
+            )
     as_json: set[str] = set()
     while True:  # again with a column as JSON text when its rows disagree on a type
         stats = ExportStats(fmt)

@@ -19,7 +19,7 @@ import orjson
 
 from ._jsonl import replace_bytes
 from ._lock import FolderLock
-from .errors import InputNotFound, InvalidInput, OutputExists, UsageError
+from .errors import InputNotFound, InvalidInput, OutputExists, UsageError, option
 from .interleave import interleave_files
 from .outputs import Layout, source_lines
 from .report import Report, write_report
@@ -60,7 +60,9 @@ def merge_outputs(dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike
     target = Layout(Path(out))
     for layout in shards:
         if target.root.resolve() == layout.root.resolve():
-            raise UsageError(f"--out {target.root} is also one of the folders to merge")
+            raise UsageError(
+                f"{option('--out', repr('out'))} {target.root} is also one of the folders to merge"
+            )
     if target.has_results():
         raise OutputExists(f"{target.root} already holds results; merge into an empty folder")
     owner: dict[int, Path] = {}

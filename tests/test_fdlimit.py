@@ -59,8 +59,9 @@ async def test_a_connection_that_fails_for_lack_of_files_names_the_limit() -> No
     client = httpx2.AsyncClient(transport=OutOfFiles())
     backend = AnthropicBackend(api_key="sk-test", base_url="http://fake", http_client=client)
     async with backend:
-        with pytest.raises(TooManyOpenFiles, match=r"ulimit -n.*--concurrency"):
+        with pytest.raises(TooManyOpenFiles, match=r"ulimit -n.*\(concurrency=\)") as raised:
             await backend.send(improve_request())
+    assert "lower the concurrency (--concurrency)" in raised.value.cli_message()
 
 
 def test_an_open_that_fails_for_lack_of_files_does_not_blame_the_file(

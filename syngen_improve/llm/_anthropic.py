@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from .._fdlimit import is_out_of_files, out_of_files
-from ..errors import UsageError
+from ..errors import UsageError, option
 from ._backend import BackendError, ClosingBackend, Reply, Request, rate_limit_headers
 from ._connect import check_base_url, clean_key
 from ._pricing import Usage, usage_count
@@ -43,10 +43,11 @@ def resolve_key(api_key: str | None) -> str:
     source = "api_key" if api_key is not None else "ANTHROPIC_API_KEY"
     key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
     if not key or not key.strip():
-        raise UsageError(
-            "no API key: pass api_key=... or set ANTHROPIC_API_KEY (offline: "
-            "`syngen-improve demo`, `--backend fake`, or syngen_improve.testing)"
+        how = option(
+            "set ANTHROPIC_API_KEY (offline: --backend fake, or syngen-improve demo)",
+            "set ANTHROPIC_API_KEY or pass api_key=... (offline: backend='fake')",
         )
+        raise UsageError(f"no API key: {how}")
     return clean_key(key, source=source)
 
 

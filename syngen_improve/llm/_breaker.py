@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..errors import EXIT_TEMPFAIL, SyngenError, UsageError
+from ..errors import EXIT_TEMPFAIL, SyngenError, UsageError, option
 
 __all__ = ["BreakerPolicy", "CircuitBreaker", "ServiceUnavailable", "is_service_failure"]
 
@@ -126,7 +126,7 @@ class CircuitBreaker:
                 f"the last {self.policy.threshold} requests were all refused as invalid "
                 f"(last: {self._refused}): the requests, not the examples, are at fault "
                 "(a base URL or proxy that does not speak this API, a model or setting it "
-                "rejects); stopped; fix that and rerun with --resume"
+                f"rejects); stopped; fix that and rerun with {option('--resume', 'resume=True')}"
             )
 
     async def admit(self) -> bool:
@@ -159,5 +159,6 @@ class CircuitBreaker:
             raise ServiceUnavailable(
                 f"the service failed every request for over {self.policy.patience:g} s "
                 f"(connection errors, timeouts, 5xx{last}): stopped; check the base URL if "
-                "it never answered, and rerun with --resume when it is back"
+                f"it never answered, and rerun with {option('--resume', 'resume=True')} when "
+                "it is back"
             )
