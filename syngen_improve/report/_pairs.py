@@ -4,8 +4,8 @@ per issue kind, with what changed highlighted word by word.
 The originals are the poor file's rows, the improvements the improved file's, paired by
 the input line they came from (``_source_line``). For each pair the page shows every text
 that changed, in full: a user turn, each context field of each call, the call's own
-arguments and its Result. Both files are read once, in a bounded way: the sample is taken
-in input order, a few per issue kind.
+arguments and its Result. Each file is read once and only the sample is kept: a few per
+issue kind, in input order.
 """
 
 from __future__ import annotations
@@ -117,28 +117,40 @@ def changes(original: dict[str, Any], improved: dict[str, Any]) -> list[Change]:
 
 def sample_pairs(poor: Path, improved: Path, *, per_kind: int = 3, limit: int = 12) -> list[Pair]:
     """Up to ``per_kind`` improved examples for each issue kind (an example counts for every
-    kind it has), ``limit`` in all, in input order."""
-    wanted: dict[int, dict[str, Any]] = {}
-    for row in read_records(improved):
-        line = row.get("_source_line")
-        if isinstance(line, int):
-            wanted[line] = row
+    kind it has), ``limit`` in all, in input order. Memory stays bounded: the originals are
+    picked from the poor file first (a few more than needed, for improvements that are not
+    there), then only their improvements are kept from the improved file."""
+    picked: dict[int, tuple[dict[str, Any], tuple[str, ...]]] = {}
     shown: dict[str, int] = {}
-    pairs: list[Pair] = []
     for original in read_records(poor):
         line = original.get("_source_line")
-        after = wanted.get(line) if isinstance(line, int) else None
-        if after is None or not isinstance(line, int):
+        if not isinstance(line, int):
             continue
-        kinds = sorted(issue_kinds(original, context=detect_convention([original])))
-        if kinds and all(shown.get(k, 0) >= per_kind for k in kinds):
-            continue
-        found = changes(original, after)
-        if not found:
+        kinds = tuple(sorted(issue_kinds(original, context=detect_convention([original]))))
+        if kinds and all(shown.get(k, 0) >= 2 * per_kind for k in kinds):
             continue
         for kind in kinds:
             shown[kind] = shown.get(kind, 0) + 1
-        pairs.append(Pair(line, tuple(kinds), tuple(found)))
+        picked[line] = (original, kinds)
+        if len(picked) >= 3 * limit:
+            break
+    after: dict[int, dict[str, Any]] = {}
+    for row in read_records(improved):
+        line = row.get("_source_line")
+        if isinstance(line, int) and line in picked:
+            after[line] = row
+    counted: dict[str, int] = {}
+    pairs: list[Pair] = []
+    for line in sorted(after):
+        original, kinds = picked[line]
+        if kinds and all(counted.get(k, 0) >= per_kind for k in kinds):
+            continue
+        found = changes(original, after[line])
+        if not found:
+            continue
+        for kind in kinds:
+            counted[kind] = counted.get(kind, 0) + 1
+        pairs.append(Pair(line, kinds, tuple(found)))
         if len(pairs) >= limit:
             break
     return pairs

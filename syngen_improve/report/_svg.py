@@ -25,15 +25,18 @@ def _text(x: float, y: float, text: str, *, anchor: str = "start", cls: str = ""
             f"{escape(text)}</text>")  # fmt: skip
 
 
+def _open(title: str, height: int) -> list[str]:
+    """The chart's opening tag, accessible name and visible title."""
+    width = _LABEL + _PLOT + 80
+    return [f'<svg class="chart" role="img" aria-label="{escape(title)}" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+            f"<title>{escape(title)}</title>", _text(0, 16, title, cls="title")]  # fmt: skip
+
+
 def bars(title: str, rows: Sequence[tuple[str, float]], *, unit: str = "") -> str:
     """Horizontal bars, one per ``(label, value)``, the value written after each bar."""
     top = max((v for _, v in rows), default=0) or 1
-    height = _ROW * len(rows) + 30
-    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" '
-             f'viewBox="0 0 {_LABEL + _PLOT + 80} {height}" '
-             f'width="{_LABEL + _PLOT + 80}" height="{height}">',
-             f"<title>{escape(title)}</title>",
-             _text(0, 16, title, cls="title")]  # fmt: skip
+    parts = _open(title, _ROW * len(rows) + 30)
     for i, (label, value) in enumerate(rows):
         y = 26 + i * _ROW
         width = _PLOT * value / top
@@ -57,12 +60,7 @@ def paired_bars(
     """Two bars per ``(label, first, second)`` on a 0..``scale`` axis, with the legend
     above the plot."""
     pair = 2 * (_ROW - 6) + 8
-    height = pair * len(rows) + 50
-    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" '
-             f'viewBox="0 0 {_LABEL + _PLOT + 80} {height}" '
-             f'width="{_LABEL + _PLOT + 80}" height="{height}">',
-             f"<title>{escape(title)}</title>",
-             _text(0, 16, title, cls="title")]  # fmt: skip
+    parts = _open(title, pair * len(rows) + 50)
     for n, (name, color) in enumerate(zip(names, _COLORS, strict=True)):
         x = _LABEL + n * 110
         parts += [f'<rect x="{x}" y="26" width="12" height="12" fill="{color}"/>',

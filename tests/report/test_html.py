@@ -23,14 +23,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def judged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("html") / "judged"
-    assert main(["improve", str(sample_path()), "--out", str(out), "--backend", "fake",
-                 "--judge", "--no-progress"]) == 0  # fmt: skip
-    return out
-
-
 class _Page(HTMLParser):
     """What the tests look for: pairs with their before/after text, charts, fetches."""
 

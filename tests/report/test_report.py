@@ -16,14 +16,6 @@ from syngen_improve.report import TIMING_FIELDS, build_report
 from syngen_improve.testing import FakeAnthropicServer
 
 
-@pytest.fixture(scope="module")
-def judged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("judged") / "out"
-    assert main(["improve", str(sample_path()), "--out", str(out), "--backend", "fake",
-                 "--judge", "--no-progress"]) == 0  # fmt: skip
-    return out
-
-
 def md_rows(md: str, section: str) -> dict[str, list[str]]:
     body = md.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
     rows = {}
