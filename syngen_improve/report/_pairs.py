@@ -27,6 +27,8 @@ from ..dialects import Call, Conversation, as_text_grammar, read_text
 __all__ = ["Change", "Pair", "diff_html", "sample_pairs"]
 
 _TOKENS: Final = re.compile(r"\s+|\w+|[^\w\s]")
+#: Poor examples looked at for the sample, at most (the report of a big run stays quick).
+_SCAN: Final = 2000
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,9 @@ def sample_pairs(poor: Path, improved: Path, *, per_kind: int = 3, limit: int = 
     there), then only their improvements are kept from the improved file."""
     picked: dict[int, tuple[dict[str, Any], tuple[str, ...]]] = {}
     shown: dict[str, int] = {}
-    for original in read_records(poor):
+    for n, original in enumerate(read_records(poor)):
+        if n >= _SCAN:
+            break
         line = original.get("_source_line")
         if not isinstance(line, int):
             continue
@@ -139,6 +143,8 @@ def sample_pairs(poor: Path, improved: Path, *, per_kind: int = 3, limit: int = 
         line = row.get("_source_line")
         if isinstance(line, int) and line in picked:
             after[line] = row
+            if len(after) == len(picked):
+                break
     counted: dict[str, int] = {}
     pairs: list[Pair] = []
     for line in sorted(after):
