@@ -17,6 +17,7 @@ runs the offline demo to have a folder to work on.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -91,6 +92,19 @@ def losses(trainer: Any, name: str) -> list[float]:
     return logged
 
 
+class _Misfits(logging.Handler):
+    """TRL's warnings that a prompt's tokens are not a prefix of prompt + completion's: the
+    files would train on a context that differs from the one seen at inference."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "not a prefix" in record.getMessage():
+            self.seen.append(record.getMessage())
+
+
 def train(kto: Path, sft: Path, weights: dict[str, float], work: Path) -> None:
     import datasets  # type: ignore[import-untyped]
     import transformers
@@ -98,6 +112,8 @@ def train(kto: Path, sft: Path, weights: dict[str, float], work: Path) -> None:
 
     datasets.disable_progress_bars()  # the losses are the output here
     transformers.utils.logging.disable_progress_bar()
+    misfits = _Misfits()
+    logging.getLogger("trl").addHandler(misfits)
     load_dataset = datasets.load_dataset
 
     tokenizer = tiny_tokenizer(kto, sft)
@@ -121,6 +137,8 @@ def train(kto: Path, sft: Path, weights: dict[str, float], work: Path) -> None:
                          processing_class=tokenizer)  # fmt: skip
     trainer.train()
     losses(trainer, "SFT")
+    if misfits.seen:
+        raise SystemExit(f"TRL could not split a row into prompt and completion: {misfits.seen[0]}")
 
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -113,9 +113,12 @@ def _split(
 
 
 def _prompt_text(prompt: list[dict[str, str]]) -> str:
+    """The prompt of the string KTO format, ending in the blank line that separates it from
+    the completion: TRL tokenizes prompt and prompt + completion and needs the first to be
+    a prefix of the second, which a word running into the completion would break."""
     if len(prompt) == 1:
-        return prompt[0]["content"]
-    return "\n\n".join(f"{m['role']}: {m['content']}" for m in prompt)
+        return prompt[0]["content"] + "\n\n"
+    return "\n\n".join(f"{m['role']}: {m['content']}" for m in prompt) + "\n\n"
 
 
 def _tool_definitions(
