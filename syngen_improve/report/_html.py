@@ -95,8 +95,7 @@ def _pair(pair: Pair) -> str:
     return f'<div class="pair" data-line="{pair.line}">{head}{table}</div>'
 
 
-def _before_after(layout: Layout) -> list[str]:
-    pairs = sample_pairs(layout.poor, layout.improved)
+def _before_after(pairs: Sequence[Pair]) -> list[str]:
     if not pairs:
         return []
     return [
@@ -194,8 +193,11 @@ def _cost(report: dict[str, Any]) -> list[str]:
     return ["<h2>Requests, tokens, cost</h2>", _table(("", "value"), rows)]
 
 
-def render_html(report: dict[str, Any], layout: Layout) -> str:
-    """The page for the report dict of the folder ``layout``."""
+def render_html(report: dict[str, Any], layout: Layout, pairs: Sequence[Pair] | None = None) -> str:
+    """The page for the report dict of the folder ``layout`` (``pairs``: the before/after
+    sample, taken from the folder when not given)."""
+    if pairs is None:
+        pairs = sample_pairs(layout.poor, layout.improved)
     warnings = "".join(f'<p class="warn">{escape(w)}</p>' for w in report.get("warnings") or [])
     state = "complete" if report.get("complete") else "incomplete (interrupted: resume it)"
     parts = [
@@ -214,7 +216,7 @@ def render_html(report: dict[str, Any], layout: Layout) -> str:
         warnings,
         *_where_lines_went(report),
         *_issues(report),
-        *_before_after(layout),
+        *_before_after(pairs),
         *_failures(layout, report),
         *_kto(report),
         *_quality(report),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from .._conventions import DIMENSIONS
 from ..outputs import Layout
+from ._pairs import Pair
 
 __all__ = ["render_markdown", "write_chart"]
 
@@ -63,8 +65,28 @@ def _shortcuts(audit: dict[str, Any] | None) -> list[str]:
     return parts
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    """report.md: the same numbers as report.json, for people."""
+def _example(pairs: Sequence[Pair]) -> list[str]:
+    """One improved example's changes, before and after (report.html has more)."""
+    if not pairs:
+        return []
+    pair = pairs[0]
+    rows = [(f"{c.where}: {c.what}", _cell(c.before), _cell(c.after)) for c in pair.changes]
+    return [
+        "## Before and after (one example)",
+        f"Input line {pair.line} ({', '.join(pair.issues) or 'no issue kind'}): what changed. "
+        "report.html shows a few per issue kind, in full, with the changes highlighted.",
+        _table(("", "before", "after"), rows),
+    ]
+
+
+def _cell(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split()).replace("|", "\\|")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
+    """report.md: the same numbers as report.json, for people (``pairs``: improved
+    examples beside their originals, the first shown)."""
     c = report["counts"]
     status = "complete" if report["complete"] else "incomplete (interrupted: rerun to resume)"
     share = (
@@ -127,6 +149,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                   il.get("close_prompts", 0))],
             ),
         ]  # fmt: skip
+    parts += _example(pairs)
     parts += _shortcuts(report.get("label_shortcuts"))
     parts.append("## Quality before and after")
     if "quality_after" in report:

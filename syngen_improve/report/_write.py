@@ -13,6 +13,7 @@ from ._build import build_report
 from ._html import render_html
 from ._markdown import render_markdown, write_chart
 from ._model import Report
+from ._pairs import sample_pairs
 
 __all__ = ["write_report"]
 
@@ -26,6 +27,7 @@ def write_report(output_dir: str | os.PathLike[str]) -> Report:
     if chart is not None:
         report["chart"] = chart
     replace_bytes(layout.report_json, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    replace_bytes(layout.report_md, render_markdown(report).encode())
-    replace_bytes(layout.report_html, render_html(report, layout).encode())
+    pairs = sample_pairs(layout.poor, layout.improved)  # a few improvements beside originals
+    replace_bytes(layout.report_md, render_markdown(report, pairs).encode())
+    replace_bytes(layout.report_html, render_html(report, layout, pairs).encode())
     return Report.from_dict(report)

@@ -74,6 +74,9 @@ def test_the_page_is_whole_on_its_own(demo: Path) -> None:
     assert len(page.pairs) >= 5
     assert all(p["before"].strip() and p["after"].strip() for p in page.pairs)
     assert page.svgs >= 2  # lines by outcome, issues (no matplotlib needed)
+    md = (demo / "report.md").read_text("utf-8")
+    example = md.split("## Before and after (one example)", 1)[1].split("\n## ", 1)[0]
+    assert "| turn 2, call 1: Result | (no Result) | {" in example  # a Result written in
     html = (demo / "report.html").read_text("utf-8")
     for heading in ("Where every input line went", "Before and after", "Failures",
                     "The KTO file", "Requests, tokens, cost"):  # fmt: skip
