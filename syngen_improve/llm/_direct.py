@@ -12,7 +12,7 @@ one name away (``backend="sdk"``) and keeps doing everything else (batches, toke
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 import orjson
@@ -86,13 +86,29 @@ class DirectBackend(ClosingBackend):
 
     async def send(self, request: Request) -> Reply:
         """One attempt; failures become :class:`BackendError` without the key."""
+        data, headers = await self._post("/v1/messages", request.encoded_body(self.model))
+        return read_reply(data, headers, self._redact)
+
+    async def count_tokens(self, request: Request) -> int:
+        """The input tokens of ``request`` by the API's own count (``POST
+        /v1/messages/count_tokens``: free, and not a Messages request)."""
+        body = {k: v for k, v in request.body(self.model).items() if k != "max_tokens"}
+        data, _ = await self._post("/v1/messages/count_tokens", orjson.dumps(body))
+        count = data.get("input_tokens") if isinstance(data, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise BackendError(f"count_tokens answered {count!r}, not a count",
+                               error_type="bad_response")  # fmt: skip
+        return count
+
+    async def _post(self, path: str, body: bytes) -> tuple[Any, dict[str, str]]:
+        """``body`` posted to ``path``: the decoded JSON answer of a 200 and its headers
+        (lower-cased); anything else becomes a :class:`BackendError` without the key."""
         import aiohttp
 
         session = await self._open()
-        body = request.encoded_body(self.model)
         try:
             async with session.post(
-                f"{self.base_url}/v1/messages", data=body, headers=self._headers
+                f"{self.base_url}{path}", data=body, headers=self._headers
             ) as resp:
                 raw = await resp.read()
                 status, headers = resp.status, {k.lower(): v for k, v in resp.headers.items()}
@@ -114,37 +130,7 @@ class DirectBackend(ClosingBackend):
                 ) from None
         if status != 200:
             raise status_error(status, data, headers, self._redact, default=f"HTTP {status}")
-        return read_reply(data, headers, self._redact)
-
-    async def count_tokens(self, request: Request) -> int:
-        """The input tokens of ``request`` by the API's own count (``POST
-        /v1/messages/count_tokens``: free, and not a Messages request)."""
-        import aiohttp
-
-        session = await self._open()
-        body = {k: v for k, v in request.body(self.model).items() if k != "max_tokens"}
-        try:
-            async with session.post(
-                f"{self.base_url}/v1/messages/count_tokens",
-                data=orjson.dumps(body),
-                headers=self._headers,
-            ) as resp:
-                raw, status = await resp.read(), resp.status
-                headers = {k.lower(): v for k, v in resp.headers.items()}
-        except (aiohttp.ClientError, OSError) as exc:
-            message = self._redact(f"connection error: {type(exc).__name__}: {exc}")
-            raise BackendError(message, error_type="connection") from None
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            data = None
-        if status != 200:
-            raise status_error(status, data, headers, self._redact, default=f"HTTP {status}")
-        count = data.get("input_tokens") if isinstance(data, dict) else None
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise BackendError(f"count_tokens answered {count!r}, not a count",
-                               error_type="bad_response")  # fmt: skip
-        return count
+        return data, headers
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
