@@ -289,17 +289,16 @@ class Engine:
             self.limiter.settle(reserved, None)
             self.limiter.observe(error.rate_limits)
             transient = error.status is None or error.status in TRANSIENT_STATUSES
+            # A strict tool's grammar refused: neither the service's failure nor the
+            # example's (not a refusal for the breaker); the caller drops strict.
+            strict = error.status == 400 and _strict_refusal(request, error)
             if is_service_failure(error.status):
                 self.breaker.failure(str(error))
                 if probe:  # the service is still down, which is not this request's fault
                     attempt -= 1
-            elif error.status == 400 and _strict_refusal(request, error):
-                # Not the service's failure nor the example's: the caller drops strict.
-                stats.by_status[400] += 1
-                stats.failed += 1
-                raise RequestFailed(error, attempts=attempt, strict_refused=True)
             elif error.status == 400:
-                transient = self.breaker.refusal(str(error))
+                if not strict:
+                    transient = self.breaker.refusal(str(error))
             elif error.status != 429:
                 self.breaker.success()  # the service answered: it is up
             if error.status is not None:
@@ -316,7 +315,8 @@ class Engine:
                     self.limiter.pause(min(max(empty, error.retry_after or 0.0), MAX_RETRY_AFTER))
             if too_long or not self.retry.should_retry(attempt, error.status):
                 stats.failed += 1
-                raise RequestFailed(error, attempts=attempt, transient=transient or too_long)
+                raise RequestFailed(error, attempts=attempt, transient=transient or too_long,
+                                    strict_refused=strict)  # fmt: skip
             await asyncio.sleep(
                 self.retry.delay(max(1, attempt), retry_after=error.retry_after, rng=self._rng)
             )
