@@ -102,9 +102,9 @@ def _call_changes(where: str, key: str, before: Call, after: Call) -> Iterator[C
         yield Change(where, "Result", old, new)
 
 
-def changes(original: dict[str, Any], improved: dict[str, Any]) -> list[Change]:
-    """Every text that differs between an original and its improvement."""
-    key = detect_convention([original]).key or "context"
+def changes(original: dict[str, Any], improved: dict[str, Any], key: str) -> list[Change]:
+    """Every text that differs between an original and its improvement (``key``: the
+    argument that holds a call's context object)."""
     out: list[Change] = []
     before, after = _conversation(original), _conversation(improved)
     for n, (b, a) in enumerate(zip(before.turns, after.turns, strict=False), 1):
@@ -122,7 +122,7 @@ def sample_pairs(poor: Path, improved: Path, *, per_kind: int = 3, limit: int = 
     kind it has), ``limit`` in all, in input order. Memory stays bounded: the originals are
     picked from the poor file first (a few more than needed, for improvements that are not
     there), then only their improvements are kept from the improved file."""
-    picked: dict[int, tuple[dict[str, Any], tuple[str, ...]]] = {}
+    picked: dict[int, tuple[dict[str, Any], tuple[str, ...], str]] = {}
     shown: dict[str, int] = {}
     for n, original in enumerate(read_records(poor)):
         if n >= _SCAN:
@@ -130,12 +130,13 @@ def sample_pairs(poor: Path, improved: Path, *, per_kind: int = 3, limit: int = 
         line = original.get("_source_line")
         if not isinstance(line, int):
             continue
-        kinds = tuple(sorted(issue_kinds(original, context=detect_convention([original]))))
+        context = detect_convention([original])
+        kinds = tuple(sorted(issue_kinds(original, context=context)))
         if kinds and all(shown.get(k, 0) >= 2 * per_kind for k in kinds):
             continue
         for kind in kinds:
             shown[kind] = shown.get(kind, 0) + 1
-        picked[line] = (original, kinds)
+        picked[line] = (original, kinds, context.key or "context")
         if len(picked) >= 3 * limit:
             break
     after: dict[int, dict[str, Any]] = {}
@@ -148,10 +149,10 @@ def sample_pairs(poor: Path, improved: Path, *, per_kind: int = 3, limit: int = 
     counted: dict[str, int] = {}
     pairs: list[Pair] = []
     for line in sorted(after):
-        original, kinds = picked[line]
+        original, kinds, key = picked[line]
         if kinds and all(counted.get(k, 0) >= per_kind for k in kinds):
             continue
-        found = changes(original, after[line])
+        found = changes(original, after[line], key)
         if not found:
             continue
         for kind in kinds:
