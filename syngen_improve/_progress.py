@@ -71,10 +71,6 @@ class Progress:
             else None
         )
 
-    @property
-    def failed(self) -> int:
-        return self.counts.get("failed", 0)
-
     def begin(self) -> None:
         """An example goes to the model (its :meth:`advance` says ``sent=True``)."""
         self.in_flight += 1
