@@ -16,6 +16,7 @@ from typing import Any, Final
 from .._conventions import DIMENSIONS
 from .._jsonl import read_records
 from ..outputs import Layout
+from ._model import COUNT_LABELS
 from ._pairs import Pair, diff_html, sample_pairs
 from ._svg import bars, paired_bars
 
@@ -34,13 +35,8 @@ del{background:#fdd;text-decoration:line-through}ins{background:#cfc;text-decora
 .warn{background:#fff4e0;border-left:4px solid #f58518;padding:.4em 1em}
 .tag{display:inline-block;background:#eef;border-radius:4px;padding:0 .4em;margin-right:.3em}
 """
-_OUTCOMES: Final = (
-    ("improved", "improved"),
-    ("failed", "failed (not improved)"),
-    ("good", "good (not sent)"),
-    ("malformed", "malformed (quarantined)"),
-    ("invalid", "invalid (quarantined)"),
-)
+#: The counts that say what became of the input lines.
+_OUTCOMES: Final = ("improved", "failed", "good", "malformed", "invalid")
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -58,7 +54,7 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def _where_lines_went(report: dict[str, Any]) -> list[str]:
     c = report["counts"]
-    rows = [(label, int(c.get(key, 0))) for key, label in _OUTCOMES if c.get(key)]
+    rows = [(COUNT_LABELS[key], int(c[key])) for key in _OUTCOMES if c.get(key)]
     pending = c["poor"] - c["improved"] - c["failed"]
     if pending > 0:  # an interrupted run
         rows.insert(2, ("poor, not done yet (resume the run)", pending))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
 from .._conventions import DIMENSIONS
 from ..outputs import Layout
+from ._model import COUNT_LABELS
 from ._pairs import Pair
 
 __all__ = ["render_markdown", "write_chart"]
@@ -16,25 +17,6 @@ def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-#: The summary's counts in words (report.json keeps the keys).
-_LABELS: Final = {
-    "input": "input lines",
-    "malformed": "malformed lines (quarantined)",
-    "invalid": "invalid examples (quarantined)",
-    "good": "good examples (not sent)",
-    "poor": "poor examples (sent to the model)",
-    "improved": "improved",
-    "failed": "failed (not improved)",
-    "retryable": "failed for the service's sake (a resume retries them)",
-    "good_included": "good examples written to the desirable side (--include-good)",
-    "poor_written": "originals written to the undesirable side",
-    "interleaved": "rows in the KTO file",
-    "quarantined": "lines in quarantine.jsonl",
-    "duplicates": "repeated inputs",
-    "deduped": "repeated inputs set aside (--dedupe)",
-}
 
 
 def _fmt(value: float | None) -> str:
@@ -102,7 +84,8 @@ def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
             else []
         ),
         "## Summary",
-        _table(("", "lines"), [(_LABELS.get(k, k.replace("_", " ")), v) for k, v in c.items()]),
+        _table(("", "lines"),
+               [(COUNT_LABELS.get(k, k.replace("_", " ")), v) for k, v in c.items()]),
         "## Analysis",
         f"{c['poor']} of {c['input'] - c['malformed']} examples are poor ({share}); "
         f"{c['malformed']} malformed line(s) quarantined.",

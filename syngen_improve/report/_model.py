@@ -9,9 +9,27 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-__all__ = ["Counts", "Report", "Requests", "Tokens"]
+__all__ = ["COUNT_LABELS", "Counts", "Report", "Requests", "Tokens"]
+
+#: The report's counts in words, for people (report.json keeps the keys).
+COUNT_LABELS: Final = {
+    "input": "input lines",
+    "malformed": "malformed lines (quarantined)",
+    "invalid": "invalid examples (quarantined)",
+    "good": "good examples (not sent)",
+    "poor": "poor examples (sent to the model)",
+    "improved": "improved",
+    "failed": "failed (not improved)",
+    "retryable": "failed for the service's sake (a resume retries them)",
+    "good_included": "good examples written to the desirable side (--include-good)",
+    "poor_written": "originals written to the undesirable side",
+    "interleaved": "rows in the KTO file",
+    "quarantined": "lines in quarantine.jsonl",
+    "duplicates": "repeated inputs",
+    "deduped": "repeated inputs set aside (--dedupe)",
+}
 
 T = TypeVar("T")
 

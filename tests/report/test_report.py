@@ -50,12 +50,12 @@ def test_judged_run_measures_quality_before_and_after(judged: Path) -> None:
 def test_markdown_numbers_equal_json(judged: Path) -> None:
     report = json.loads((judged / "report.json").read_text())
     md = (judged / "report.md").read_text()
-    from syngen_improve.report._markdown import _LABELS
+    from syngen_improve.report._model import COUNT_LABELS
 
     summary = md_rows(md, "Summary")
-    assert set(report["counts"]) <= set(_LABELS)  # every count in words, no raw key
+    assert set(report["counts"]) <= set(COUNT_LABELS)  # every count in words, no raw key
     for key, value in report["counts"].items():
-        assert summary[_LABELS[key]] == [str(value)]
+        assert summary[COUNT_LABELS[key]] == [str(value)]
     interleaving = md_rows(md, "Interleaving (as a trainer reads it)")
     assert interleaving["longest run"] == [str(report["interleaving"]["longest_run"])]
     analysis = md_rows(md, "Analysis")
