@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from tqdm.std import tqdm
 
-from .llm._engine import EngineStats
+from .llm._stats import EngineStats
 
 __all__ = ["OUTCOMES", "Progress"]
 
@@ -78,7 +78,7 @@ class Progress:
     def projected_cost(self) -> float | None:
         """The run's total cost at the rate so far (cost per line done, times the lines):
         ``None`` before 20 lines, or without a total."""
-        if self.total is None or self.done < 20:
+        if self.total is None or self.done < 20 or not self.stats.priced:
             return None
         return self.stats.cost_usd * max(self.total, self.done) / self.done
 
@@ -89,9 +89,12 @@ class Progress:
         minutes = max(time.monotonic() - self._t0, 60.0) / 60  # a rate over a minute at least
         projected = self.projected_cost()
         lines = " ".join(f"{k}={v}" for k, v in self.counts.items())
+        held = s.held_until - time.monotonic()
         return (
             f"{lines} | in flight {self.in_flight}, retries {s.retried}, "
-            f"{_short(round(tokens / minutes))} tok/min, ${s.cost_usd:.4f}"
+            + (f"held {held:.0f} s for the rate limit, " if held >= 1 else "")
+            + f"{_short(round(tokens / minutes))} tok/min, "
+            + (f"${s.cost_usd:.4f}" if s.priced else "cost unknown")
             + (f" (~${projected:.4f} total)" if projected is not None else "")
         )
 

@@ -18,7 +18,8 @@ from .analyze import RelabelPolicy, SeedPolicy
 from .context import ContextConvention, resolve_convention
 from .dialects import Dialect, check_dialect
 from .errors import UsageError
-from .llm import DEFAULT_MODEL, BreakerPolicy, RateLimits, RetryPolicy
+from .llm import DEFAULT_MODEL, BreakerPolicy, Pricing, RateLimits, RetryPolicy
+from .llm._thinking import Thinking, ThinkingMode
 from .prompts import Templates
 from .validate import ToolRegistry
 
@@ -105,6 +106,14 @@ class ImproveConfig:
       it, ``on`` for any model, ``off``. Either way strict is dropped when the answer
       schema is outside the strict subset or the API refuses its grammar (the report
       says why: ``answer_tool``).
+    - ``thinking``: ``auto`` (default: off wherever the model can turn it off at the
+      effort in use, which costs least; on where it cannot), ``on`` or ``off``;
+      ``effort``: ``low`` / ``medium`` / ``high`` / ``xhigh`` / ``max`` (``None``: the
+      model's default, not sent). Improve and judge alike; see docs/llm.md ("Claude 5.x
+      models") for what each sends.
+    - ``price``: the model's :class:`~syngen_improve.llm.Pricing` (``--price IN,OUT``), for
+      a model the capability table does not price, or to override it; without one an
+      unknown model's cost is reported as unknown.
     - ``progress``: show a progress bar.
     """
 
@@ -133,6 +142,9 @@ class ImproveConfig:
     context: ContextConvention | None = None
     max_cost: float | None = None
     strict_tools: StrictTools = "auto"
+    thinking: ThinkingMode = "auto"
+    effort: str | None = None
+    price: Pricing | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -157,6 +169,9 @@ class ImproveConfig:
             raise UsageError(
                 f"'strict_tools' must be 'auto', 'on' or 'off', got {self.strict_tools!r}"
             )
+        Thinking(self.thinking, self.effort)  # checks both, naming the option
+        if self.price is not None and not isinstance(self.price, Pricing):
+            raise UsageError("'price' must be a Pricing (or 'IN,OUT' in USD per million tokens)")
         check_dialect(self.dialect)
         # A name or a file becomes the convention it names, checked before any work.
         object.__setattr__(self, "context", resolve_convention(self.context))
@@ -188,6 +203,11 @@ class ImproveConfig:
         slots idle; with batches, the requests in flight."""
         requests = self.concurrency_for(batch=batch)
         return requests if batch else 2 * requests
+
+    @property
+    def thinking_options(self) -> Thinking:
+        """What the engine is told of thinking and effort."""
+        return Thinking(self.thinking, self.effort)
 
     @property
     def prompt_templates(self) -> Templates:
@@ -247,4 +267,6 @@ def _coerce(name: str, value: Any) -> Any:
         return ToolRegistry.load(value)
     if name == "shard" and isinstance(value, str):
         return parse_shard(value)
+    if name == "price" and isinstance(value, str):
+        return Pricing.parse(value)
     return value

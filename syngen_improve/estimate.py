@@ -10,7 +10,13 @@ requests. The answer side is an estimate: an improvement rewrites the whole exam
 full-sentence context fields and a Result per call, about 1.5 times the example's own
 tokens (:data:`OUTPUT_FACTOR`). Re-asks (a share of the examples, 10% by default) resend the
 conversation with the answer. A prefix that clears the model's cache floor is one cache
-write and then cache reads; one that does not is plain input. No Messages request is sent.
+write and then cache reads; one that does not is plain input. Local counts are in Haiku
+4.5 tokens times the model's tokenizer factor (1.3 for 5.x models). Where the run's
+requests think (``thinking``/``effort``, see ``llm/_thinking.py``), each request is assumed
+to spend the capability table's tokens for its effort as output (``thinking_tokens``
+says how many; report.json gives the measured figure beside it). Each request is priced
+on its own (a prompt over 100K tokens at the long rate); batches at half price, their
+cache marked for an hour. No Messages request is sent.
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ from .context import SEVEN_FIELDS
 from .dialects import FileDialect
 from .errors import InputNotFound, UsageError
 from .improve import Improver
-from .llm import Request, Usage, price_for
-from .llm._models import estimated_tokens
-from .llm._pricing import BATCH_FACTOR
+from .llm import Pricing, Request, Usage
+from .llm._models import estimated_tokens, model_info
+from .llm._pricing import CacheTTL, usd
+from .llm._thinking import RequestShape
 
 __all__ = ["Estimate", "TokenCounter", "estimate_cost"]
 
@@ -69,6 +76,8 @@ class Estimate:
     counted_by_api: bool
     cache: Mapping[str, Any]
     reask_share: float
+    thinking_tokens: int = 0
+    thinking: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form printed by ``syngen-improve estimate --json``."""
@@ -86,6 +95,8 @@ class Estimate:
             "counted_by_api": self.counted_by_api,
             "cache": dict(self.cache),
             "reask_share": self.reask_share,
+            "thinking_tokens_per_request": self.thinking_tokens,
+            "thinking": dict(self.thinking or {}),
         }  # fmt: skip
 
     def summary(self) -> str:
@@ -95,9 +106,12 @@ class Estimate:
             if self.cost_usd is None
             else (f"${self.cost_usd:.2f} online, ${self.batch_cost_usd or 0:.2f} with batches")
         )
+        thinking = (f" (assumed {self.thinking_tokens:,} thinking tokens a request, billed as "
+                    "output)" if self.thinking_tokens else "")  # fmt: skip
         return (f"{self.examples} poor examples, about {self.requests} requests: "
                 f"{self.input_tokens:,} input + {self.cache_read_tokens:,} cache-read + "
-                f"{self.output_tokens:,} output tokens with {self.model}; cost {cost}")  # fmt: skip
+                f"{self.output_tokens:,} output tokens{thinking} with {self.model}; "
+                f"cost {cost}")  # fmt: skip
 
 
 async def estimate_cost(
@@ -119,6 +133,9 @@ async def estimate_cost(
         raise InputNotFound(f"input file not found: {path}")
     cfg = preflight(path, cfg)
     improver = Improver(cfg)
+    info = model_info(improver.model)
+    shape = RequestShape(info, cfg.thinking_options)  # refuses what the model cannot do
+    factor = info.token_factor
     profile = ProfileBuilder(policy=cfg.policy, context=cfg.context or SEVEN_FIELDS)
     rows = FileDialect(cfg.dialect)
     own = output = examples = 0
@@ -137,11 +154,11 @@ async def estimate_cost(
             continue
         examples += 1
         request = improver.first_request(example, issues=kinds, key=item.line)
-        mine = estimated_tokens(request.own_size())
-        shared = estimated_tokens(request.prefix_size())
+        mine = estimated_tokens(request.own_size(), factor)
+        shared = estimated_tokens(request.prefix_size(), factor)
         own += mine
         turns = orjson.dumps({"conversations": example.get("conversations")})
-        output += round(OUTPUT_FACTOR * estimated_tokens(len(turns)))
+        output += round(OUTPUT_FACTOR * estimated_tokens(len(turns), factor))
         if counter is not None and len(sample) < COUNT_SAMPLE:
             sample.append((request, mine + shared))
     scale = 1.0
@@ -156,23 +173,61 @@ async def estimate_cost(
     # A re-ask resends the example's conversation with the answer and the errors.
     own_tokens = round(scale * own * (1 + reask_share)) + round(output * reask_share)
     prefix = round(scale * shared)
-    answer_tokens = round(output * (1 + reask_share))
-    if cached and requests:
-        usage = Usage(input=own_tokens, output=answer_tokens,
-                      cache_read=prefix * (requests - 1), cache_creation=prefix)  # fmt: skip
-    else:
-        usage = Usage(input=own_tokens + prefix * requests, output=answer_tokens)
-    pricing = price_for(improver.model)
+    thinking = shape.assumed_thinking_tokens
+    answer_tokens = round(output * (1 + reask_share)) + thinking * requests
+    pricing = cfg.price or info.pricing
     if pricing is None:
         warnings.warn(f"no price is known for model {improver.model!r}: the cost is unknown "
-                      "(the token counts stand)", UserWarning, stacklevel=2)  # fmt: skip
-    cost = None if pricing is None else pricing.cost(usage)
+                      "(the token counts stand; --price IN,OUT gives one)", UserWarning,
+                      stacklevel=2)  # fmt: skip
+    run = _Run(requests, own_tokens, answer_tokens, prefix if cached else 0,
+               0 if cached else prefix)  # fmt: skip
+    usage = run.total()
     return Estimate(
         model=improver.model, examples=examples, requests=requests,
         input_tokens=usage.input, cache_read_tokens=usage.cache_read,
         cache_write_tokens=usage.cache_creation, output_tokens=usage.output,
-        cost_usd=cost, batch_cost_usd=None if cost is None else cost * BATCH_FACTOR,
+        cost_usd=None if pricing is None else usd(run.picos(pricing, batch=False)),
+        batch_cost_usd=None if pricing is None else usd(run.picos(pricing, batch=True)),
         counted_by_api=bool(sample and counter is not None),
         cache=check.to_dict() if check is not None else {"status": None},
-        reask_share=reask_share,
+        reask_share=reask_share, thinking_tokens=thinking, thinking=shape.to_dict(),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The estimated run as requests: ``requests`` of them sharing ``own`` input and
+    ``output`` tokens, each with a prefix of ``cached`` tokens (the first writes it, the
+    others read it) or ``uncached`` tokens of plain input."""
+
+    requests: int
+    own: int
+    output: int
+    cached: int
+    uncached: int
+
+    def _request(self, first: bool) -> Usage:
+        """One average request (the first writes the cache, the others read it)."""
+        n = max(1, self.requests)
+        return Usage(
+            input=round(self.own / n) + self.uncached, output=round(self.output / n),
+            cache_read=0 if first else self.cached, cache_creation=self.cached if first else 0,
+        )  # fmt: skip
+
+    def total(self) -> Usage:
+        if not self.requests:
+            return Usage()
+        return Usage(
+            input=self.own + self.uncached * self.requests, output=self.output,
+            cache_read=self.cached * (self.requests - 1), cache_creation=self.cached,
+        )  # fmt: skip
+
+    def picos(self, pricing: Pricing, *, batch: bool) -> int:
+        """The cost, each request priced on its own (the long-prompt rate is per request)."""
+        if not self.requests:
+            return 0
+        ttl: CacheTTL = "1h" if batch else "5m"
+        first = pricing.picos(self._request(True), batch=batch, ttl=ttl)
+        rest = pricing.picos(self._request(False), batch=batch, ttl=ttl)
+        return first + rest * (self.requests - 1)

@@ -9,6 +9,7 @@ example's conversations, so judging the same example again costs nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,7 @@ from ._paths import refuse_overwrite
 from ._pool import Writer, run_pool
 from ._progress import Progress
 from ._sync import run_sync
+from ._text import find_example
 from .config import ImproveConfig
 from .dialects import FileDialect
 from .errors import InputNotFound, ServiceRefused, SyngenError, UsageError
@@ -84,8 +86,12 @@ class JudgeError(SyngenError, ValueError):
 def scores_from_reply(reply: Reply) -> dict[str, Any]:
     """The scores in an answer: notes, the five dimensions as ints 1-5, and our own
     ``overall_quality`` (mean, one decimal)."""
+    if reply.stop_reason in ("refusal", "max_tokens"):
+        raise JudgeError(f"the answer stopped for {reply.stop_reason}")
     use = reply.tool_use(JUDGE_TOOL)
     data = use.get("input") if use is not None else None
+    if not isinstance(data, dict):  # tool choice auto (thinking on): JSON in the text
+        data = find_example(reply.text, key="notes") if reply.text else None
     if not isinstance(data, dict):
         raise JudgeError(f"the answer has no {JUDGE_TOOL!r} call")
     out: dict[str, Any] = {"notes": str(data.get("notes", ""))}
@@ -195,6 +201,11 @@ class Judge:
                 scores = scores_from_reply(reply)
             except JudgeError as exc:
                 error = exc
+                if reply.stop_reason == "refusal":
+                    break
+                if reply.stop_reason == "max_tokens":  # twice the room next time
+                    room = min(2 * request.max_tokens, self.engine.info.max_output)
+                    request = dataclasses.replace(request, max_tokens=room)
                 continue
             self.cache.put(key, scores)
             return scores
@@ -265,7 +276,8 @@ async def judge_dataset(
             stack.push_async_callback(engine_backend.aclose)
         budget = Budget(cfg.max_cost) if cfg.max_cost is not None else None
         engine = Engine(engine_backend, limits=cfg.limits, retry=cfg.retry,
-                        breaker=CircuitBreaker(cfg.breaker), budget=budget)  # fmt: skip
+                        breaker=CircuitBreaker(cfg.breaker), budget=budget,
+                        pricing=cfg.price, thinking=cfg.thinking_options)  # fmt: skip
         store = JudgeCache(store_path)
         stack.callback(store.close)
         judge = Judge(engine, cache=store, answers=cfg.answers)

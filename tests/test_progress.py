@@ -15,7 +15,7 @@ from syngen_improve.llm import EngineStats, Usage
 
 
 def test_the_panel_says_what_became_of_each_line_and_what_is_in_flight() -> None:
-    stats = EngineStats(retried=3, usage=Usage(input=1500, output=500), cost_usd=0.0123)
+    stats = EngineStats(retried=3, usage=Usage(input=1500, output=500), cost_picos=12_300_000_000)
     out = io.StringIO()
     with Progress(total=5, stats=stats, file=out, interval=0) as bar:
         bar.begin()
@@ -73,7 +73,7 @@ def test_the_estimate_reads_one_sample_not_the_file(tmp_path: Path) -> None:
 
 
 def test_the_projected_total_cost_follows_the_rate_so_far() -> None:
-    stats = EngineStats(cost_usd=0.05)
+    stats = EngineStats(cost_picos=50_000_000_000)
     bar = Progress(total=200, stats=stats, enabled=False)
     for _ in range(19):
         bar.advance()

@@ -217,6 +217,8 @@ PUBLIC: dict[str, set[str]] = {
         "RequestFailed",
         "RetryPolicy",
         "ServiceUnavailable",
+        "Thinking",
+        "ThinkingWarning",
         "Usage",
         "estimate_input_tokens",
         "parse_retry_after",

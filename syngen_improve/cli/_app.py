@@ -30,6 +30,7 @@ from ..errors import (
     SyngenError,
     Terminated,
 )
+from ..llm import ThinkingWarning
 from . import analyze, audit, demo, estimate, export, interleave, judge, merge, report, validate
 from . import improve as improve_command
 from ._options import hold_signals_after_a_stop
@@ -113,7 +114,7 @@ def main_exit() -> None:
     sys.exit(main())
 
 
-_PLAIN_WARNINGS = (CacheWarning, StrictToolWarning)
+_PLAIN_WARNINGS = (CacheWarning, StrictToolWarning, ThinkingWarning)
 
 
 def console_warnings() -> None:

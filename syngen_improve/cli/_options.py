@@ -20,6 +20,8 @@ from ..config import ImproveConfig
 from ..dialects import DIALECTS
 from ..errors import Terminated
 from ..llm import DEFAULT_MODEL, BreakerPolicy, RateLimits, RetryPolicy
+from ..llm._models import EFFORTS
+from ..llm._pricing import Pricing, cost_text
 
 if TYPE_CHECKING:
     from ..llm import Backend
@@ -104,8 +106,40 @@ def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> Non
         help="a spending cap for this run: a request that could take its cost past it is "
         "not sent and the run stops (exit 75, resumable; see estimate for a forecast)",
     )
+    add_model_options(p)
     p.add_argument("--no-progress", action="store_true",
                    help="no live panel (also off with --json)")  # fmt: skip
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """Thinking, effort and price: what improve, judge and estimate share."""
+    p.add_argument(
+        "--effort",
+        choices=EFFORTS,
+        help="the model's effort (output_config.effort; default: the model's own, not sent)",
+    )
+    p.add_argument(
+        "--thinking",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="thinking: auto (default: off wherever the model can turn it off, which costs "
+        "least), on, or off",
+    )
+    p.add_argument(
+        "--price",
+        metavar="IN,OUT",
+        help="USD per million input and output tokens, for a model whose price is not known "
+        "(or to override the table's)",
+    )
+
+
+def model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The config fields of :func:`add_model_options`."""
+    return {
+        "effort": args.effort,
+        "thinking": args.thinking,
+        "price": None if args.price is None else Pricing.parse(args.price),
+    }
 
 
 def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
@@ -120,6 +154,7 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
         breaker=BreakerPolicy(patience=args.patience),
         answers=args.answers,
         max_cost=args.max_cost,
+        **model_options(args),
         # --json is for machines: no bar on stderr beside the JSON on stdout
         progress=not args.no_progress and not getattr(args, "json", False),
         **fields,
@@ -210,7 +245,7 @@ def print_summary(report: Report, out: str) -> None:
         f"{c.malformed} malformed (quarantined)\n"
         f"improved {c.improved}, failed {c.failed}; interleaved {c.interleaved} lines\n"
         f"requests {report.requests.total} (retried {report.requests.retried}), "
-        f"cost ${report.cost_usd:.4f}\n"
+        f"cost {cost_text(report.cost_usd)}\n"
         f"outputs in {Path(out)}/ (open report.html in a browser; report.md, report.json)"
     )
     for warning in report.get("warnings") or []:

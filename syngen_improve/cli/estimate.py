@@ -8,7 +8,9 @@ import os
 from ..estimate import estimate_cost
 from ._options import (
     add_format_options,
+    add_model_options,
     add_policy_options,
+    model_options,
     policy_from_args,
     print_json,
     run_async,
@@ -51,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="only the first N input lines")
     add_format_options(p)
     add_policy_options(p)
+    add_model_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         "context": args.context,
         "schemas": args.schemas,
         "limit": args.limit,
+        **model_options(args),
         **({"model": args.model} if args.model else {}),
     }
 
@@ -96,8 +100,14 @@ def run(args: argparse.Namespace) -> int:
             f"{result['output_tokens']:,} output"
             + (" (input counted by the API on a sample)" if result["counted_by_api"] else "")
         )
+        thinking = result["thinking_tokens_per_request"]
+        shape = result["thinking"]
+        if thinking and isinstance(shape, dict):
+            print(f"thinking: assumed {thinking:,} thinking tokens a request (effort "
+                  f"{shape.get('effort')}), billed as output; report.json's "
+                  "thinking.measured_thinking_tokens gives the run's own figure")  # fmt: skip
         print(
-            "cost: unknown (no price for this model)"
+            "cost: unknown (no price for this model; --price IN,OUT gives one)"
             if cost is None
             else f"cost: ${cost:.2f} online, ${result['batch_cost_usd']:.2f} with Message Batches"
         )

@@ -143,10 +143,12 @@ def improve_file(
     else:
         print_summary(report, out)
     if report.counts.retryable:
+        said = report.raw.get("retryable_errors") or {}
+        last = "; ".join(f"{text} (x{n})" for text, n in said.items() if text)
         print(
             f"syngen-improve: {report.counts.retryable} example(s) got no answer from the "
-            "service (connection errors, timeouts, 429/5xx after the retries): run the same "
-            "command with --resume to retry them",
+            f"service after the retries (the service said: {last or 'nothing'}): fix what "
+            "it says, or wait for it, and run the same command with --resume to retry them",
             file=sys.stderr,
         )
         return EXIT_TEMPFAIL

@@ -42,6 +42,7 @@ _NOT_CARRIED: Final = frozenset(
 REASONS: Final = (
     "no_example",
     "truncated",
+    "refusal",
     "wrong_tool",
     "turns_changed",
     "tools_changed",
@@ -81,6 +82,12 @@ def build_record(candidate: Mapping[str, Any], original: Mapping[str, Any]) -> d
 def _candidate(
     reply: Reply, context: ContextConvention
 ) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    if reply.stop_reason == "refusal":  # the 5.x safety classifiers declined the request
+        return None, "refusal", "the model declined to answer (stop_reason refusal)"
+    if reply.stop_reason == "max_tokens":  # a tool input cut short may still parse
+        return None, "truncated", (
+            "the answer was cut off at max_tokens before it was complete; submit the whole "
+            "example, keeping the texts concise")  # fmt: skip
     use = reply.tool_use(IMPROVE_TOOL)
     if use is not None and isinstance(use.get("input"), dict):
         given = use["input"]
@@ -97,15 +104,6 @@ def _candidate(
     if other is not None:
         name = other.get("name")
         return None, "wrong_tool", f"you called {name!r}; submit with {IMPROVE_TOOL!r}"
-    if reply.stop_reason == "max_tokens":
-        return (
-            None,
-            "truncated",
-            (
-                "the answer was cut off at max_tokens before the example was complete; "
-                "submit the whole example, keeping the texts concise"
-            ),
-        )
     return None, "no_example", f"no example found in the answer; call {IMPROVE_TOOL!r}"
 
 

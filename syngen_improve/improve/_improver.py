@@ -17,10 +17,10 @@ import os
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from .._backends import open_backend
 from .._pool import run_pool
@@ -44,11 +44,10 @@ from ..prompts import build_request, first_message, reask_messages, tool_schemas
 from ..prompts._system import CacheCheck, check_cache, system_prompt
 from ..validate import ToolRegistry
 from ._gate import check_reply
+from ._outcome import Outcome
 from ._tool import AnswerTool
 
 __all__ = ["Improver", "Outcome"]
-
-Status = Literal["improved", "failed", "good"]
 
 
 @dataclass(frozen=True)
@@ -58,40 +57,6 @@ class _Shared:
     catalogue: ToolRegistry | None
     tool: AnswerTool
     check: CacheCheck
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one example ended.
-
-    ``key`` ties it to its input (the line number in a file run, the position in
-    :meth:`Improver.stream`). ``status`` is ``improved`` (``record`` holds the
-    improvement, label true), ``failed`` (``reason`` and ``errors`` say why) or
-    ``good`` (not poor under the relabel policy: nothing was asked). ``attempts`` counts
-    the answers, ``rejections`` the reason each rejected one was rejected. ``transient``
-    marks a failure of the service (no answer after the retries: connection errors,
-    timeouts, 429/5xx/529, a 400 that other requests got too), which a resume retries,
-    unlike an example the model could not improve or the API refused (a 4xx for this
-    request). ``http_status`` is the last failed request's status (``None``: no response).
-    """
-
-    key: int
-    status: Status
-    example: Mapping[str, Any]
-    record: dict[str, Any] | None = None
-    attempts: int = 0
-    rejections: tuple[str, ...] = ()
-    errors: tuple[str, ...] = ()
-    issues: frozenset[str] = field(default_factory=frozenset)
-    transient: bool = False
-    http_status: int | None = None
-
-    @property
-    def reason(self) -> str | None:
-        """Why a failed example failed (its last rejection)."""
-        if self.status != "failed":
-            return None
-        return self.rejections[-1] if self.rejections else "unknown"
 
 
 class Improver:
@@ -151,12 +116,14 @@ class Improver:
             budget = Budget(cfg.max_cost) if cfg.max_cost is not None else None
             requests = None if self.batch else cfg.concurrency_for(batch=False)
             self._engine = Engine(backend, limits=cfg.limits, retry=cfg.retry, breaker=breaker,
-                                  concurrency=requests, budget=budget)  # fmt: skip
+                                  concurrency=requests, budget=budget, pricing=cfg.price,
+                                  thinking=cfg.thinking_options)  # fmt: skip
             self._reask = self._engine
             if cfg.reask_online and isinstance(backend, BatchBackend):
                 online = backend.online()
                 stack.push_async_callback(online.aclose)
-                self._reask = Engine(online, retry=cfg.retry, breaker=breaker, budget=budget)
+                self._reask = Engine(online, retry=cfg.retry, breaker=breaker, budget=budget,
+                                     pricing=cfg.price, thinking=cfg.thinking_options)  # fmt: skip
             if cfg.judge:
                 cache = JudgeCache(self._judge_cache)
                 stack.callback(cache.close)
@@ -189,6 +156,19 @@ class Improver:
             total.absorb(engine.stats)
         return total
 
+    def request_facts(self) -> dict[str, Any]:
+        """What the run record keeps of the requests (``cache``: the prefix's check and
+        what the server was seen doing; ``thinking``: sent, assumed, measured); nothing
+        before the first request was built."""
+        out: dict[str, Any] = {}
+        engine = self._engine
+        if self.cache_check is not None:
+            seen = engine.cache_report() if engine is not None else {}
+            out["cache"] = {**self.cache_check.to_dict(), **seen}
+        if engine is not None:
+            out["thinking"] = engine.thinking_report()
+        return out
+
     @property
     def model(self) -> str:
         """The model the backend asks (the config's when not open)."""
@@ -218,6 +198,7 @@ class Improver:
         errors: list[str] = []
         transient, http_status = False, None
         attempt = 0
+        budget = cfg.max_tokens  # the answer's output tokens (thinking's are the engine's)
         answer_tool = self.answer_tool
         assert answer_tool is not None  # built with the first request
         while attempt < cfg.answers:
@@ -227,7 +208,8 @@ class Improver:
                     tool = answer_tool.tool
                     request = first if attempt == 1 and tool is first.tools[0] else (
                         dataclasses.replace(first, messages=messages, tools=[tool],
-                                            key=f"l{key}-a{attempt}"))  # fmt: skip
+                                            key=f"l{key}-a{attempt}",
+                                            max_tokens=budget))  # fmt: skip
                     reply = await (engine if attempt == 1 else reask).complete(request)
             except RequestFailed as exc:
                 if exc.strict_refused:
@@ -252,7 +234,12 @@ class Improver:
                                (), kinds)  # fmt: skip
             rejections.append(verdict.reason or "invalid")
             errors = verdict.errors
-            if attempt < cfg.answers:
+            if verdict.reason == "refusal":
+                break  # the safety classifiers decline the same request again: not re-asked
+            if verdict.reason == "truncated":
+                # The same request with twice the room (the cut answer is no help to re-read).
+                budget = min(2 * budget, max(engine.info.max_output, budget))
+            elif attempt < cfg.answers:
                 messages = reask_messages(messages, reply, errors, self.templates)
         return Outcome(key, "failed", example, None, len(rejections), tuple(rejections),
                        tuple(errors), kinds, transient, http_status)  # fmt: skip

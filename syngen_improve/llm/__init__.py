@@ -13,11 +13,14 @@ from ._batch import BatchBackend, BatchStopped
 from ._breaker import BreakerPolicy, CircuitBreaker, ServiceUnavailable
 from ._budget import Budget, BudgetReached
 from ._direct import DirectBackend
-from ._engine import Engine, EngineStats, RequestFailed, estimate_input_tokens
+from ._engine import Engine, estimate_input_tokens
 from ._limits import RateLimiter, RateLimits
+from ._models import PRICES, price_for
 from ._openai import OpenAIBackend
-from ._pricing import PRICES, Pricing, Usage, price_for
+from ._pricing import Pricing, Usage
 from ._retry import RetryPolicy, parse_retry_after
+from ._stats import EngineStats, RequestFailed
+from ._thinking import Thinking, ThinkingWarning
 
 __all__ = [
     "AnthropicBackend",
@@ -43,6 +46,8 @@ __all__ = [
     "RequestFailed",
     "RetryPolicy",
     "ServiceUnavailable",
+    "Thinking",
+    "ThinkingWarning",
     "Usage",
     "estimate_input_tokens",
     "parse_retry_after",

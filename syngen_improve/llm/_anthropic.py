@@ -95,6 +95,9 @@ class AnthropicBackend(ClosingBackend):
             api_key=key,
             base_url=self.base_url,
             max_retries=0,
+            # The engine times each attempt out; a timeout of our own also keeps the SDK from
+            # refusing a large max_tokens (thinking budgets) as "streaming is required".
+            timeout=3600.0,
             http_client=http_client,
             default_headers=default_headers,
         )

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Final, Protocol, Self, runtime_checkable
 
 import orjson
 
@@ -28,6 +28,10 @@ __all__ = [
     "prefix_size",
 ]
 
+#: The line a request whose tool is not forced carries after the cache mark.
+USE_TOOL: Final = (
+    "Answer only by calling the tool {name} once, with the complete answer as its input."
+)
 #: Prefix of the rate-limit headers the engine reads on every response.
 RATELIMIT_PREFIX = "anthropic-ratelimit-"
 
@@ -60,8 +64,12 @@ class Request:
     ``system`` is sent as text blocks, the last one marked for prompt caching when
     ``cache_system`` is true (it is identical across a run); ``system_extra`` is a
     block that changes per request (sent after the cache mark, so it does not break
-    the cached prefix). ``tool_choice`` names a tool the model must call. ``key``
-    identifies the work item in errors and logs.
+    the cached prefix). ``tool_choice`` names the tool the model answers with: forced
+    (``force_tool``), or with ``tool_choice`` ``auto`` and a line after the cache mark
+    asking for it (a model that thinks may not be forced, by one reading of the docs).
+    ``thinking`` / ``effort`` are sent as ``thinking`` and ``output_config.effort`` (see
+    ``_thinking``); ``cache_ttl`` is the cache mark's lifetime (``1h`` for batches).
+    ``key`` identifies the work item in errors and logs.
     """
 
     messages: Sequence[Mapping[str, Any]]
@@ -73,6 +81,10 @@ class Request:
     model: str | None = None
     cache_system: bool = True
     key: str | None = None
+    thinking: Mapping[str, Any] | None = None
+    effort: str | None = None
+    force_tool: bool = True
+    cache_ttl: str = "5m"
 
     def __post_init__(self) -> None:
         if self.max_tokens <= 0:
@@ -81,6 +93,8 @@ class Request:
             t.get("name") == self.tool_choice for t in self.tools
         ):
             raise UsageError(f"'tool_choice' names {self.tool_choice!r}, which is not in 'tools'")
+        if self.cache_ttl not in ("5m", "1h"):
+            raise UsageError(f"'cache_ttl' must be '5m' or '1h', got {self.cache_ttl!r}")
 
     def own_size(self) -> int:
         """Bytes of what is this request's own: its messages (as JSON) and the system block
@@ -96,10 +110,16 @@ class Request:
         texts = [self.system] if isinstance(self.system, str) else list(self.system)
         blocks: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts if t]
         if blocks and self.cache_system:
-            blocks[-1]["cache_control"] = {"type": "ephemeral"}
-        if self.system_extra:
-            blocks.append({"type": "text", "text": self.system_extra})
+            blocks[-1]["cache_control"] = _cache_mark(self.cache_ttl)
+        blocks.extend({"type": "text", "text": t} for t in self._extra_texts())
         return blocks
+
+    def _extra_texts(self) -> list[str]:
+        """The per-request system texts after the cache mark."""
+        out = [self.system_extra] if self.system_extra else []
+        if self.tool_choice is not None and not self.force_tool:
+            out.append(USE_TOOL.format(name=self.tool_choice))
+        return out
 
     def body(self, default_model: str) -> dict[str, Any]:
         """The JSON body of ``POST /v1/messages``."""
@@ -120,9 +140,9 @@ class Request:
         else:
             head = orjson.dumps(self._head(default_model))
         key = self.system if isinstance(self.system, str) else tuple(self.system)
-        blocks = _encoded_blocks(key, self.cache_system)
-        if self.system_extra:
-            extra = orjson.dumps({"type": "text", "text": self.system_extra})
+        blocks = _encoded_blocks(key, self.cache_ttl if self.cache_system else None)
+        for text in self._extra_texts():
+            extra = orjson.dumps({"type": "text", "text": text})
             blocks = blocks + b"," + extra if blocks else extra
         return head[:-1] + b',"system":[' + blocks + b"]}" if blocks else head
 
@@ -135,7 +155,13 @@ class Request:
         if self.tools and tools:
             out["tools"] = list(self.tools)
         if self.tool_choice is not None:
-            out["tool_choice"] = {"type": "tool", "name": self.tool_choice}
+            out["tool_choice"] = (
+                {"type": "tool", "name": self.tool_choice} if self.force_tool else {"type": "auto"}
+            )
+        if self.thinking is not None:
+            out["thinking"] = dict(self.thinking)
+        if self.effort is not None:
+            out["output_config"] = {"effort": self.effort}
         return out
 
 
@@ -149,13 +175,19 @@ def prefix_size(system: str | Sequence[str], tools: Sequence[Mapping[str, Any]])
     return size + 1 if tools else size
 
 
+def _cache_mark(ttl: str) -> dict[str, str]:
+    """A cache mark: the 5-minute default says no ``ttl``; the hour does."""
+    return {"type": "ephemeral"} if ttl == "5m" else {"type": "ephemeral", "ttl": ttl}
+
+
 @lru_cache(maxsize=16)
-def _encoded_blocks(system: str | tuple[str, ...], cache: bool) -> bytes:
-    """The cached system blocks of a request, encoded (without the brackets)."""
+def _encoded_blocks(system: str | tuple[str, ...], ttl: str | None) -> bytes:
+    """The cached system blocks of a request, encoded (without the brackets); ``ttl``
+    ``None``: not marked for caching."""
     texts = [system] if isinstance(system, str) else list(system)
     blocks: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts if t]
-    if blocks and cache:
-        blocks[-1]["cache_control"] = {"type": "ephemeral"}
+    if blocks and ttl is not None:
+        blocks[-1]["cache_control"] = _cache_mark(ttl)
     return b",".join(orjson.dumps(b) for b in blocks)
 
 

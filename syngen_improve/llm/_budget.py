@@ -6,6 +6,7 @@ import asyncio
 from typing import ClassVar
 
 from ..errors import EXIT_TEMPFAIL, SyngenError, UsageError, option
+from ._pricing import PICO, usd
 
 __all__ = ["Budget", "BudgetReached"]
 
@@ -23,38 +24,50 @@ class Budget:
     real cost when it is answered, so the requests in flight can never take the spend past
     the cap together. A request that does not fit waits for those in flight to settle
     (their answers are kept); when nothing is in flight and it still does not fit, the run
-    is over."""
+    is over. All sums are whole picodollars (:data:`~._pricing.PICO` to the dollar), so the
+    holds of settled requests add up to exactly zero: a request waits only while another
+    one is really in flight."""
 
     def __init__(self, max_usd: float) -> None:
-        if isinstance(max_usd, bool) or not isinstance(max_usd, int | float) or max_usd <= 0:
-            raise UsageError(f"'max_cost' must be > 0, got {max_usd!r}")
+        if (
+            isinstance(max_usd, bool)
+            or not isinstance(max_usd, int | float)
+            or not max_usd > 0
+            or max_usd == float("inf")
+        ):
+            raise UsageError(f"'max_cost' must be a number of USD > 0, got {max_usd!r}")
         self.max_usd = float(max_usd)
-        self.spent = 0.0
-        self.reserved = 0.0
+        self.limit = round(max_usd * PICO)
+        self.spent = 0
+        self.reserved = 0
+        self.holds = 0
         self._settled = asyncio.Condition()
 
-    async def reserve(self, worst: float) -> None:
-        """Hold ``worst`` dollars for a request, once it fits under the cap;
+    async def reserve(self, worst: int) -> None:
+        """Hold ``worst`` picodollars for a request, once it fits under the cap;
         :class:`BudgetReached` when it cannot fit even with nothing in flight."""
         async with self._settled:
-            while self.spent + self.reserved + worst > self.max_usd and self.reserved > 0:
+            while self.spent + self.reserved + worst > self.limit and self.holds > 0:
                 await self._settled.wait()
             self._check(worst)
             self.reserved += worst
+            self.holds += 1
 
-    def _check(self, worst: float) -> None:
-        if self.spent + self.reserved + worst > self.max_usd:
+    def _check(self, worst: int) -> None:
+        if self.spent + self.reserved + worst > self.limit:
             raise BudgetReached(
-                f"the spending cap of ${self.max_usd:.4f} is reached: ${self.spent:.4f} spent, "
-                f"${self.reserved:.4f} held by requests in flight, and the next request may "
-                f"cost up to ${worst:.4f}; the run stops here (resumable: run again with "
-                f"{option('--resume', 'resume=True')} and a higher "
+                f"the spending cap of ${self.max_usd:.4f} is reached: ${usd(self.spent):.4f} "
+                f"spent, ${usd(self.reserved):.4f} held by requests in flight, and the next "
+                f"request may cost up to ${usd(worst):.4f}; the run stops here (resumable: run "
+                f"again with {option('--resume', 'resume=True')} and a higher "
                 f"{option('--max-cost', 'max_cost=')})"
             )
 
-    async def settle(self, worst: float, actual: float) -> None:
-        """Release a request's hold; ``actual`` is what it cost (0 when it failed)."""
+    async def settle(self, worst: int, actual: int) -> None:
+        """Release a request's hold; ``actual`` is what it cost in picodollars (0 when
+        it failed)."""
         async with self._settled:
-            self.reserved = max(0.0, self.reserved - worst)
+            self.reserved -= worst
+            self.holds -= 1
             self.spent += actual
             self._settled.notify_all()

@@ -4,7 +4,7 @@ Importing ``anthropic`` 2.x takes 1.0-1.5 s here, which was most of a run's time
 request, and its request path costs ~1 ms of CPU a request (measurements in
 docs/benchmarks.md). This backend sends the request the SDK would (``POST
 {base}/v1/messages`` with the body :meth:`Request.body` builds, API version ``2026-10-21``,
-``Authorization: Bearer``) and reads the reply with the same validation as
+the key in the documented ``x-api-key`` header) and reads the reply with the same validation as
 :class:`AnthropicBackend`, so errors, retries and redaction behave the same. The SDK stays
 one name away (``backend="sdk"``) and keeps doing everything else (batches, token counting).
 """
@@ -55,8 +55,13 @@ class DirectBackend(ClosingBackend):
         self._key = resolve_key(api_key)
         self._redact = Redactor(self._key)
         self.base_url = (resolve_base_url(base_url) or _DEFAULT_BASE).rstrip("/")
+        # The documented header, which some gateways read alone; a gateway (any other host)
+        # that reads only Authorization gets the same key there too.
+        auth = {"x-api-key": self._key}
+        if urlsplit(self.base_url).hostname != urlsplit(_DEFAULT_BASE).hostname:
+            auth["authorization"] = f"Bearer {self._key}"
         self._headers = {
-            "authorization": f"Bearer {self._key}",
+            **auth,
             "anthropic-version": API_VERSION,
             "content-type": "application/json",
             "accept": "application/json",

@@ -13,123 +13,52 @@ import asyncio
 import contextlib
 import math
 import random
-from collections import Counter, deque
-from dataclasses import dataclass, field
-from typing import Any
+import time
+import warnings
+from collections import deque
+from typing import Any, Literal
 
-from ..errors import SyngenError, UsageError
+import orjson
+
+from ..errors import UsageError, option
 from ._backend import Backend, BackendError, Reply, Request
 from ._breaker import CircuitBreaker, is_service_failure
 from ._budget import Budget
 from ._limits import RateLimiter, RateLimits, exhausted_for
-from ._pricing import Pricing, Usage, price_for
-from ._retry import MAX_RETRY_AFTER, RetryPolicy
+from ._models import estimated_tokens, model_info
+from ._observe import CacheObserver
+from ._pricing import Pricing, Usage
+from ._retry import RetryPolicy
+from ._stats import TRANSIENT_STATUSES, EngineStats, RequestFailed, strict_refusal
+from ._thinking import RequestShape, Thinking, ThinkingWarning
 
 __all__ = ["Engine", "EngineStats", "RequestFailed", "estimate_input_tokens"]
 
-#: Statuses that will fail the same way for every request of the run (bad key,
-#: no permission, unknown model): the run stops instead of failing each example.
-FATAL_STATUSES = frozenset({401, 403, 404})
 #: Replies the adaptive timeout learns from (the most recent), and how many it needs first.
 _LATENCY_WINDOW = 512
 _MIN_SAMPLES = 32
-#: Statuses that say the service, not the request, failed: the request may succeed later.
-TRANSIENT_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+#: A 429's ``retry-after`` from this many seconds up is a rate-limit window (a low tier
+#: counting per minute): every worker waits it out, and no request gives up for it.
+LONG_RETRY_AFTER = 10.0
 
 
-def estimate_input_tokens(body_size: int) -> int:
-    """A cautious input-token estimate from the request's JSON size in bytes.
+def estimate_input_tokens(body_size: int, factor: float = 1.0) -> int:
+    """A cautious input-token estimate from the request's JSON size in bytes, times the
+    model's tokenizer ``factor`` (1.3 for the newer tokenizer of 5.x models).
 
-    Anthropic tokenizers average 3.5-4 bytes a token on English and JSON; 3.5 keeps
+    Haiku 4.5's tokenizer averages 3.5-4 bytes a token on English and JSON; 3.5 keeps
     the estimate on the high side so the input bucket is not overdrawn.
     """
-    return max(1, math.ceil(body_size / 3.5))
-
-
-class RequestFailed(SyngenError):
-    """A request that did not succeed within the retry policy.
-
-    ``transient`` says the service, not the request, failed, so the same request may
-    succeed later: no response, a timeout, a 5xx, 408/409/429, a retry-after too long to
-    wait, or a refusal (400) that other requests got too (see the circuit breaker).
-    ``strict_refused``: a 400 for a request with a strict tool whose message is about its
-    schema or grammar (the same request without ``strict`` may pass).
-    """
-
-    def __init__(
-        self,
-        error: BackendError,
-        *,
-        attempts: int,
-        transient: bool = False,
-        strict_refused: bool = False,
-    ) -> None:
-        super().__init__(f"gave up after {attempts} attempt(s): {error}")
-        self.error = error
-        self.attempts = attempts
-        self.transient = transient
-        self.strict_refused = strict_refused
-
-    @property
-    def status(self) -> int | None:
-        return self.error.status
-
-    @property
-    def fatal(self) -> bool:
-        """True when every other request would fail the same way (401, 403, 404)."""
-        return self.error.status in FATAL_STATUSES
-
-
-@dataclass
-class EngineStats:
-    """Running totals of a run (all attempts, not just the last)."""
-
-    requests: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    retried: int = 0
-    rate_limited: int = 0
-    timeouts: int = 0
-    by_status: Counter[int] = field(default_factory=Counter)
-    usage: Usage = field(default_factory=Usage)
-    cost_usd: float = 0.0
-
-    def absorb(self, other: EngineStats) -> None:
-        """Add ``other``'s totals (a second engine of the same run, e.g. online re-asks)."""
-        for name in ("requests", "succeeded", "failed", "retried", "rate_limited", "timeouts"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.by_status.update(other.by_status)
-        self.usage = self.usage + other.usage
-        self.cost_usd += other.cost_usd
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report's ``requests`` / ``tokens`` / ``cost_usd`` figures."""
-        u = self.usage
-        return {
-            "requests": {
-                "total": self.requests,
-                "succeeded": self.succeeded,
-                "failed": self.failed,
-                "retried": self.retried,
-                "rate_limited": self.rate_limited,
-                "timeouts": self.timeouts,
-                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
-            },
-            "tokens": {
-                "input": u.input,
-                "output": u.output,
-                "cache_read": u.cache_read,
-                "cache_creation": u.cache_creation,
-            },
-            "cost_usd": round(self.cost_usd, 6),
-        }
+    return max(1, math.ceil(body_size * factor / 3.5))
 
 
 class Engine:
     """Reliable, rate-limited requests over a :class:`Backend`.
 
-    ``pricing`` defaults to the table entry of the backend's model (no cost is
-    counted for a model the table does not know); ``batch`` prices at the batch rate.
+    ``pricing`` defaults to the capability table's entry for the backend's model (a model
+    it does not know has an unknown cost, never $0); ``batch`` prices at the batch rate
+    and marks the cache for an hour. ``thinking`` is the run's thinking and effort (see
+    :class:`RequestShape`).
     """
 
     def __init__(
@@ -144,6 +73,7 @@ class Engine:
         breaker: CircuitBreaker | None = None,
         concurrency: int | None = None,
         budget: Budget | None = None,
+        thinking: Thinking | None = None,
     ) -> None:
         if concurrency is not None and concurrency < 1:
             raise UsageError(f"'concurrency' must be > 0, got {concurrency}")
@@ -153,8 +83,17 @@ class Engine:
         self._slots = asyncio.Semaphore(concurrency) if concurrency is not None else None
         self.limiter = limits if isinstance(limits, RateLimiter) else RateLimiter(limits)
         self.retry = retry or RetryPolicy()
-        self.pricing = pricing if pricing is not None else price_for(backend.model)
+        self.info = model_info(backend.model)
+        self.pricing = pricing if pricing is not None else self.info.pricing
         self.batch = batch or bool(getattr(backend, "batch", False))
+        # A batch takes minutes to hours: its cache mark lasts an hour (the batch docs).
+        self.ttl: Literal["5m", "1h"] = "1h" if self.batch else "5m"
+        # A model the table does not know may refuse a forced tool (it may think by
+        # default): its first request goes alone. Not with batches: they wait together, so
+        # one at a time would be one batch at a time.
+        probe = not self.batch and not self.info.known
+        self.shape = RequestShape(self.info, thinking, probe=probe, ttl=self.ttl)
+        self.cache = CacheObserver()
         # A batch backend's answer can take hours: its minimum outranks the policy's.
         floor = float(getattr(backend, "min_attempt_timeout", 0))
         self._timeout = max(self.retry.timeout, floor)
@@ -164,26 +103,37 @@ class Engine:
         self._seen = 0
         # Attempts in flight: their timeout, when they were sent (loop time), their cuts.
         self._inflight: dict[asyncio.Timeout, tuple[float, int]] = {}
-        self.stats = EngineStats()
+        self.stats = EngineStats(priced=self.pricing is not None)
         self._rng = rng or random.Random()
         self.breaker = breaker if breaker is not None else CircuitBreaker()
         if budget is not None and self.pricing is None:
+            how = option("--price IN,OUT", "price=")
             raise UsageError(f"a spending cap needs the price of {backend.model!r}, which is "
-                             "not known")  # fmt: skip
+                             f"not known: give it with {how}")  # fmt: skip
         self.budget = budget
+        if not self.info.known and backend.model.startswith("claude-"):
+            warnings.warn(
+                f"{backend.model} is not in the capability table: no thinking parameter is "
+                "sent (a refusal of the forced tool switches to tool choice auto), local token "
+                "counts use the newer tokenizer's factor"
+                + ("" if self.pricing is not None else
+                   f", and its cost is unknown ({option('--price IN,OUT', 'price=')})"),
+                ThinkingWarning, stacklevel=3)  # fmt: skip
 
-    async def _reserve_worst(self, request: Request, estimate: int) -> float:
-        """What the request may cost at most, reserved from the budget (0 without one):
-        its input, its prefix written to the cache, ``max_tokens`` of output."""
+    async def _reserve_worst(self, request: Request, estimate: int) -> int:
+        """What the request may cost at most in picodollars, reserved from the budget (0
+        without one): its input, its prefix written to the cache, ``max_tokens`` of output
+        (thinking included), at the long-prompt price when its prompt may be long."""
         if self.budget is None or self.pricing is None:
-            return 0.0
-        prefix = estimate_input_tokens(request.prefix_size()) if request.cache_system else 0
+            return 0
+        factor = self.info.token_factor
+        prefix = estimate_input_tokens(request.prefix_size(), factor) if request.cache_system else 0
         worst = Usage(input=estimate, output=request.max_tokens, cache_creation=prefix)
-        cost = self.pricing.cost(worst, batch=self.batch)
+        cost = max(1, self.pricing.picos(worst, batch=self.batch, ttl=self.ttl))
         await self.budget.reserve(cost)
         return cost
 
-    async def _settle(self, worst: float, actual: float) -> None:
+    async def _settle(self, worst: int, actual: int) -> None:
         if self.budget is not None and worst:
             await self.budget.settle(worst, actual)
 
@@ -243,20 +193,28 @@ class Engine:
         """Send ``request`` until it succeeds or the policy gives up (:class:`RequestFailed`).
 
         ``body_size`` (bytes of the request JSON) overrides the input-token estimate's
-        own measure of the request (system blocks, messages and tools as JSON).
+        own measure of the request (system blocks, messages and tools as JSON). The
+        request goes as the run's :class:`RequestShape` says (thinking, effort, tool
+        choice, the thinking budget added to ``max_tokens``).
         """
         size = body_size if body_size is not None else _rough_size(request)
-        estimate = estimate_input_tokens(size)
+        estimate = estimate_input_tokens(size, self.info.token_factor)
+        async with self.shape.turn():
+            return await self._complete(request, estimate)
+
+    async def _complete(self, original: Request, estimate: int) -> Reply:
         stats = self.stats
         attempt = cuts = 0
+        waited = 0.0  # seconds this request spent held for the account's rate limit
         while True:
             attempt += 1
+            request = self.shape.apply(original)
             probe = await self.breaker.admit()
             worst = await self._reserve_worst(request, estimate)
             try:
                 reserved = await self.limiter.acquire(estimate, request.max_tokens)
             except BaseException:
-                await self._settle(worst, 0.0)
+                await self._settle(worst, 0)
                 raise
             stats.requests += 1
             if attempt > 1:
@@ -264,71 +222,129 @@ class Engine:
             try:
                 reply = await self._attempt(request, cuts)
             except _Cut as cut:
-                await self._settle(worst, 0.0)
+                await self._settle(worst, 0)
                 stats.timeouts += 1
                 cuts += 1
                 error = BackendError(f"no reply within {cut.waited:.3g} s", error_type="timeout")
             except BackendError as exc:
-                await self._settle(worst, 0.0)
+                await self._settle(worst, 0)
                 error = exc
             except BaseException:
-                await self._settle(worst, 0.0)
+                await self._settle(worst, 0)
                 raise
             else:
-                self.breaker.success()
-                self.limiter.settle(reserved, reply.usage)
-                self.limiter.observe(reply.rate_limits)
-                stats.by_status[200] += 1
-                stats.succeeded += 1
-                stats.usage = stats.usage + reply.usage
-                cost = 0.0 if self.pricing is None else self.pricing.cost(
-                    reply.usage, batch=self.batch)  # fmt: skip
-                stats.cost_usd += cost
-                await self._settle(worst, cost)
+                await self._succeeded(request, reply, reserved, worst)
                 return reply
             self.limiter.settle(reserved, None)
             self.limiter.observe(error.rate_limits)
-            transient = error.status is None or error.status in TRANSIENT_STATUSES
-            # A strict tool's grammar refused: neither the service's failure nor the
-            # example's (not a refusal for the breaker); the caller drops strict.
-            strict = error.status == 400 and _strict_refusal(request, error)
-            if is_service_failure(error.status):
-                self.breaker.failure(str(error))
-                if probe:  # the service is still down, which is not this request's fault
-                    attempt -= 1
-            elif error.status == 400:
-                if not strict:
-                    transient = self.breaker.refusal(str(error))
-            elif error.status != 429:
-                self.breaker.success()  # the service answered: it is up
             if error.status is not None:
                 stats.by_status[error.status] += 1
-            # A server that says to come back in a minute or more (a day, inf): this
-            # request gives up now as a service failure (a resume retries it) instead of
-            # holding a worker, or everyone, that long.
-            too_long = error.retry_after is not None and error.retry_after >= MAX_RETRY_AFTER
+            if error.status == 400 and self.shape.refused(error):
+                attempt -= 1  # the run's settings, not this request: the same, reshaped
+                continue
             if error.status == 429:
                 stats.rate_limited += 1
-                need = {"requests": 1.0, "input": estimate, "output": request.max_tokens}
-                empty = exhausted_for(error.rate_limits, need=need)
-                if empty is not None and not too_long:  # the account's bucket: everyone waits
-                    self.limiter.pause(min(max(empty, error.retry_after or 0.0), MAX_RETRY_AFTER))
-            if too_long or not self.retry.should_retry(attempt, error.status):
+                hold = self._rate_limit_hold(error, request, estimate)
+                if hold is not None:
+                    if waited + hold > self.breaker.policy.patience:
+                        stats.failed += 1  # longer than the run waits: a resume retries it
+                        raise RequestFailed(error, attempts=max(attempt, 1), transient=True)
+                    waited += hold
+                    self.limiter.pause(hold)
+                    stats.held_until = max(stats.held_until, time.monotonic() + hold)
+                    attempt -= 1  # waiting out the account's window fails nothing
+                    await self.limiter.wait_pause()
+                    continue
+            transient, give_up = self._judge_failure(error, request, probe, attempt)
+            if give_up:
                 stats.failed += 1
-                raise RequestFailed(error, attempts=attempt, transient=transient or too_long,
+                strict = error.status == 400 and strict_refusal(request, error)
+                raise RequestFailed(error, attempts=max(attempt, 1), transient=transient,
                                     strict_refused=strict)  # fmt: skip
+            if probe and is_service_failure(error.status):
+                attempt -= 1  # the service is still down, which is not this request's fault
             await asyncio.sleep(
                 self.retry.delay(max(1, attempt), retry_after=error.retry_after, rng=self._rng)
             )
 
+    async def _succeeded(
+        self, request: Request, reply: Reply, reserved: tuple[float, float], worst: int
+    ) -> None:
+        """Account one answered request: breaker, limits, tokens, cost, budget."""
+        stats = self.stats
+        self.breaker.success()
+        self.limiter.settle(reserved, reply.usage)
+        self.limiter.observe(reply.rate_limits)
+        stats.by_status[200] += 1
+        stats.succeeded += 1
+        stats.usage = stats.usage + reply.usage
+        cost = 0 if self.pricing is None else self.pricing.picos(
+            reply.usage, batch=self.batch, ttl=self.ttl)  # fmt: skip
+        stats.cost_picos += cost
+        self.cache.observe(reply.usage, marked=self._cacheable(request))
+        if any(b.get("type") == "thinking" for b in reply.content):
+            rest = [b for b in reply.content if b.get("type") != "thinking"]
+            answer = estimated_tokens(len(orjson.dumps(rest)), self.info.token_factor)
+            stats.thinking_replies += 1
+            stats.thinking_tokens += max(0, reply.usage.output - answer)
+        await self._settle(worst, cost)
 
-def _strict_refusal(request: Request, error: BackendError) -> bool:
-    """A 400 for a request with a strict tool that is about its schema or grammar (the
-    API compiles strict schemas into a grammar and refuses one too large)."""
-    if not any(t.get("strict") is True for t in request.tools):
-        return False
-    text = str(error).lower()
-    return any(word in text for word in ("grammar", "strict", "schema"))
+    def _rate_limit_hold(
+        self, error: BackendError, request: Request, estimate: int
+    ) -> float | None:
+        """Seconds every worker is held for a 429 that says the account's bucket is empty
+        (its headers), or whose ``retry-after`` is a window's length (a low tier that
+        counts per minute); ``None`` for any other 429 (it backs off its own request)."""
+        need = {"requests": 1.0, "input": estimate, "output": request.max_tokens}
+        empty = exhausted_for(error.rate_limits, need=need)
+        after = error.retry_after or 0.0
+        if empty is None and after < LONG_RETRY_AFTER:
+            return None
+        return max(empty or 0.0, after, 1.0)
+
+    def thinking_report(self) -> dict[str, Any]:
+        """report.json's ``thinking``: what the run sent, what it assumed, what it saw."""
+        s = self.stats
+        measured = round(s.thinking_tokens / s.thinking_replies) if s.thinking_replies else 0
+        per_request = round(s.usage.output / s.succeeded) if s.succeeded else None
+        return {**self.shape.to_dict(), "measured_thinking_tokens": measured,
+                "answers_with_thinking": s.thinking_replies,
+                "output_tokens_per_request": per_request}  # fmt: skip
+
+    def cache_report(self) -> dict[str, Any]:
+        """What the server was seen doing with the cache (see ``_observe``)."""
+        return {**self.cache.to_dict(), "observed_reason": self.cache.reason}
+
+    def _cacheable(self, request: Request) -> bool:
+        """Whether ``request`` marks a prefix the model's floor lets the API cache (by our
+        count): one that cannot be cached is no news when it is not."""
+        if not request.cache_system or not request.system:
+            return False
+        if not getattr(self.backend, "marks_cache", True):
+            return False
+        size = estimate_input_tokens(request.prefix_size(), self.info.token_factor)
+        return size >= self.info.cache_floor
+
+    def _judge_failure(
+        self, error: BackendError, request: Request, probe: bool, attempt: int
+    ) -> tuple[bool, bool]:
+        """(transient, give up now) for a failed attempt, telling the breaker."""
+        transient = error.status is None or error.status in TRANSIENT_STATUSES
+        strict = error.status == 400 and strict_refusal(request, error)
+        if is_service_failure(error.status):
+            self.breaker.failure(str(error))
+        elif error.status == 400:
+            # A strict tool's grammar refused is neither the service's failure nor the
+            # example's (not a refusal for the breaker); the caller drops strict.
+            if not strict:
+                transient = self.breaker.refusal(str(error))
+        elif error.status != 429:
+            self.breaker.success()  # the service answered: it is up
+        # A server that says to come back later than the run would wait (a day, inf): this
+        # request gives up now as a service failure (a resume retries it).
+        if (error.retry_after or 0.0) > self.breaker.policy.patience:
+            return True, True
+        return transient, not self.retry.should_retry(attempt, error.status)
 
 
 class _Cut(Exception):

@@ -125,6 +125,8 @@ class OpenAIBackend(ClosingBackend):
 
     #: Tools go out as functions without Anthropic's ``strict`` (the improver asks so).
     strict_tools = False
+    #: Chat completions carry no cache mark: the engine does not look for cache reads.
+    marks_cache = False
 
     def __init__(
         self,

@@ -18,9 +18,10 @@ from ..errors import UsageError
 
 __all__ = ["RetryPolicy", "parse_retry_after", "seconds_until"]
 
-#: The longest wait a server's ``retry-after`` can impose (seconds): a larger value, or
-#: ``inf``, is read as this, so no header can hang a run.
-MAX_RETRY_AFTER = 60.0
+#: The longest ``retry-after`` read (seconds): a larger value, or ``inf``, is read as this.
+#: The engine waits one out only within the run's patience (``--patience``); a longer one
+#: ends the request as the service's failure at once, so no header can hang a run.
+MAX_RETRY_AFTER = 86400.0
 #: Statuses worth another try: timeout, conflict, rate limit, server errors, overloaded.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 

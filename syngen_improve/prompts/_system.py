@@ -26,6 +26,7 @@ from ..dialects import Call, Conversation, Turn, read_text, write_text
 from ..llm._backend import prefix_size
 from ..llm._models import CACHE_MARGIN, cache_floor, estimated_tokens
 from ..validate import ToolRegistry
+from ._structured import to_structured
 from ._templates import Templates
 
 __all__ = ["CacheCheck", "check_cache", "examples_text", "system_prompt"]
@@ -69,8 +70,10 @@ def examples_text(context: ContextConvention) -> str:
     seven = context == SEVEN_FIELDS
     parts = [
         "## Worked examples",
-        "Examples from a real tool-calling dataset, before and after a good rewrite. They "
-        "show the standard to meet; do not copy their names or values into your answer.",
+        "Examples from a real tool-calling dataset, before and after a good rewrite: the "
+        "example as you are given it, then the rewrite as the input of the submit tool, the "
+        "form your answer takes. They show the standard to meet; do not copy their names or "
+        "values into your answer.",
     ]
     shown = 0
     for example in _examples():
@@ -84,7 +87,8 @@ def examples_text(context: ContextConvention) -> str:
             f"### {shown}. {_TITLES.get(example['kind'], example['kind'])}",
             f"What changed: {example['note']}",
             "Before:\n" + orjson.dumps({"conversations": before}).decode(),
-            "After:\n" + orjson.dumps({"conversations": after}).decode(),
+            "After, as the submit tool's input:\n"
+            + orjson.dumps(to_structured({"conversations": after}, context)).decode(),
         ]
     return "\n\n".join(parts) if shown else ""
 

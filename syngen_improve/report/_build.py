@@ -4,10 +4,11 @@ the package docstring)."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from .._conventions import iter_tool_calls
 from .._jsonl import Record, read_jsonl, read_records
@@ -47,9 +48,17 @@ def _sum_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
                      ("total", "retried", "rate_limited", "timeouts", "failed")},
         "tokens": {k: tokens.get(k, 0) for k in
                    ("input", "output", "cache_read", "cache_creation")},
-        "cost_usd": round(sum(float(r.get("cost_usd", 0.0)) for r in runs), 6),
+        "cost_usd": _cost(runs),
         "elapsed_s": round(sum(float(r.get("elapsed_s", 0.0)) for r in runs), 3),
     }  # fmt: skip
+
+
+def _cost(runs: list[dict[str, Any]]) -> float | None:
+    """The runs' cost in USD, ``None`` (unknown) when a run's model had no known price."""
+    costs = [r.get("cost_usd", 0.0) for r in runs]
+    if any(c is None for c in costs):
+        return None
+    return round(sum(float(c) for c in costs), 6)
 
 
 class _Improvements:
@@ -167,14 +176,22 @@ def _from_rows(
     return improvements, interleaving, auditor.result().to_dict()
 
 
-def _failures(layout: Layout) -> tuple[dict[str, int], int]:
-    """The failures by reason, and how many of them a resume retries (one read)."""
+def _failures(layout: Layout) -> tuple[dict[str, int], int, dict[str, int]]:
+    """The failures by reason, how many of them a resume retries, and the last errors of
+    those (request ids left out, so the same error counts once): one read."""
     reasons: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
     retryable = 0
     for record in read_records(layout.failed):
         reasons[str(record.get("reason"))] += 1
-        retryable += is_transient(record)
-    return dict(reasons.most_common()), retryable
+        if is_transient(record):
+            retryable += 1
+            last = record.get("errors") or [""]
+            errors[_REQUEST_ID.sub("", str(last[-1]))[:300]] += 1
+    return dict(reasons.most_common()), retryable, dict(errors.most_common(3))
+
+
+_REQUEST_ID: Final = re.compile(r" \(request-id [^)]*\)")
 
 
 def _warnings(report: dict[str, Any]) -> list[str]:
@@ -201,6 +218,9 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     tool = report.get("answer_tool") or {}
     if tool.get("strict_refusals"):
         out.append(f"strict tool use is off: {tool['reason']}")
+    thinking = report.get("thinking") or {}
+    if thinking.get("switched"):
+        out.append(f"thinking settings changed: {thinking['switched']}")
     shortcuts = report.get("label_shortcuts")
     if shortcuts and shortcuts["flagged"]:
         aucs = ", ".join(f"{n} (AUC {shortcuts['features'][n]['auc']:.2f})"
@@ -216,9 +236,13 @@ def _cache(run: dict[str, Any], tokens: dict[str, int]) -> dict[str, Any]:
     recorded = run.get("cache")
     check: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
     total = tokens["input"] + tokens["cache_read"] + tokens["cache_creation"]
+    status, reason = check.get("status"), check.get("reason")
+    if check.get("observed") == "not_read":  # the server never read nor wrote it
+        status, reason = "not_read", check.get("observed_reason")
     return {
-        "status": check.get("status"),
-        "reason": check.get("reason"),
+        "status": status,
+        "reason": reason,
+        "observed": check.get("observed"),
         "prefix_tokens": check.get("prefix_tokens"),
         "floor": check.get("floor"),
         "read_tokens": tokens["cache_read"],
@@ -245,7 +269,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise InputNotFound(f"{layout.root} is not an improve output folder (no state/)")
     analysis = layout.read_json(layout.analysis) or {}
     attempts, reasons = _ledger(layout)
-    failed_reasons, retryable = _failures(layout)
+    failed_reasons, retryable, retryable_errors = _failures(layout)
     runs = list(read_records(layout.runs))
     gap = int(runs[-1].get("prompt_gap", 8)) if runs else 8
     desirable_rows = count_lines(layout.improved)
@@ -285,6 +309,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "attempts": {str(k): v for k, v in sorted(attempts.items())},
         "rejections": dict(reasons.most_common()),
         "failed_reasons": failed_reasons,
+        "retryable_errors": retryable_errors,
         "strict_validation": rows.strict_validation(),
         "interleaving": interleaving,
         "label_shortcuts": shortcuts,
@@ -312,6 +337,8 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     report["cache"] = _cache(last, report["tokens"])
     if isinstance(last.get("answer_tool"), dict):
         report["answer_tool"] = last["answer_tool"]
+    if isinstance(last.get("thinking"), dict):
+        report["thinking"] = last["thinking"]
     report["warnings"] = _warnings(report)
     if analysis.get("other_dialect"):
         report["warnings"].append(

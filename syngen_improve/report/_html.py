@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from .._conventions import DIMENSIONS
 from .._jsonl import read_records
+from ..llm._pricing import cost_text
 from ..outputs import Layout
 from ._model import COUNT_LABELS
 from ._pairs import Pair, diff_html, sample_pairs
@@ -183,7 +184,7 @@ def _cost(report: dict[str, Any]) -> list[str]:
     rows += [
         ("requests", requests.get("total", 0)),
         ("retried", requests.get("retried", 0)),
-        ("cost (USD)", f"{report.get('cost_usd', 0):.4f}"),
+        ("cost (USD)", cost_text(report.get("cost_usd", 0.0)).lstrip("$")),
         ("runs", report.get("runs", 1)),
     ]
     return ["<h2>Requests, tokens, cost</h2>", _table(("", "value"), rows)]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._conventions import DIMENSIONS
+from ..llm._pricing import cost_text
 from ..outputs import Layout
 from ._model import COUNT_LABELS
 from ._pairs import Pair
@@ -171,7 +172,8 @@ def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
             + [(f"tokens {k}", v) for k, v in report["tokens"].items()]
             + _cache_rows(report.get("cache") or {})
             + _answer_rows(report.get("answer_tool") or {})
-            + [("cost (USD)", f"{report['cost_usd']:.6f}"), ("elapsed (s)", report["elapsed_s"]),
+            + [("cost (USD)", cost_text(report["cost_usd"], 6).lstrip("$")),
+               ("elapsed (s)", report["elapsed_s"]),
                ("runs", report["runs"])],
         ),
     ]  # fmt: skip

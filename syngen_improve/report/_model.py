@@ -95,7 +95,7 @@ class Report:
     issues: Mapping[str, int]
     requests: Requests
     tokens: Tokens
-    cost_usd: float
+    cost_usd: float | None
     elapsed_s: float
     runs: int
     model: str | None
@@ -114,7 +114,7 @@ class Report:
             issues=dict(data.get("issues") or {}),
             requests=_counters(Requests, data.get("requests") or {}),
             tokens=_counters(Tokens, data.get("tokens") or {}),
-            cost_usd=float(data.get("cost_usd") or 0.0),
+            cost_usd=None if data.get("cost_usd", 0.0) is None else float(data["cost_usd"] or 0.0),
             elapsed_s=float(data.get("elapsed_s") or 0.0),
             runs=_int(data, "runs"),
             model=data.get("model"),

@@ -55,12 +55,19 @@ def _check_paths(input: str | os.PathLike[str], output_dir: str | os.PathLike[st
     return source, layout
 
 
-def _check_fresh(layout: Layout, config: ImproveConfig) -> None:
-    if not config.resume and layout.has_results():
+def _check_fresh(layout: Layout, config: ImproveConfig, *, locked: bool = False) -> None:
+    """Refuse a folder that holds results unless resuming; a folder whose run ended before
+    any example did (its first request refused: a bad key, an unknown model) is started
+    afresh by the same command (``locked``: its leftovers are cleared, under the lock)."""
+    if config.resume or not layout.has_results():
+        return
+    if layout.has_outcomes():
         raise OutputExists(
             f"{layout.root} holds results of an earlier run: resume it "
             f"({option('--resume', 'resume=True')}) or choose an empty folder"
         )
+    if locked:
+        layout.clear_leftovers()
 
 
 async def improve_dataset(
@@ -109,7 +116,8 @@ async def improve_dataset(
             if not improver.batch:
                 ensure_open_files(cfg.concurrency_for(batch=False))
             held.enter_context(FolderLock(layout.lock, folder=layout.root))
-            _check_fresh(layout, cfg)  # again, now that no other run can write the folder
+            # Again, now that no other run can write the folder.
+            _check_fresh(layout, cfg, locked=True)
             settings = settings_of(cfg, improver.model)
             accepted.extend(check_settings(layout, settings, resume=cfg.resume,
                                            accept_changes=cfg.accept_changes))  # fmt: skip
@@ -148,7 +156,7 @@ async def improve_dataset(
     def record(*, complete: bool, interrupted: bool) -> dict[str, Any]:
         return {"run": run_id, **improver.stats.to_dict(), "model": improver.model,
                 "prompt_gap": cfg.prompt_gap,
-                **({"cache": improver.cache_check.to_dict()} if improver.cache_check else {}),
+                **improver.request_facts(),
                 **({"answer_tool": improver.answer_tool.to_dict()}
                    if improver.answer_tool else {}),
                 "elapsed_s": round(time.monotonic() - started, 3),

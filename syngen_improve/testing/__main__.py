@@ -61,6 +61,33 @@ def main(argv: Sequence[str] | None = None) -> None:
         metavar="BYTES",
         help="refuse strict tool schemas larger than this ('grammar too large')",
     )
+    p.add_argument(
+        "--forced-tool-thinking",
+        choices=("refuse", "allow"),
+        default="refuse",
+        help="a forced tool while the model thinks: refused with a 400 (the extended-thinking "
+        "pages' reading, default) or allowed (the adaptive-thinking page's)",
+    )
+    p.add_argument(
+        "--thinking-default",
+        choices=("model", "on", "off"),
+        default="model",
+        help="whether the model thinks when a request says nothing (default: by the model id, "
+        "on for 5.x)",
+    )
+    p.add_argument(
+        "--token-factor",
+        type=float,
+        help="tokens per Haiku 4.5 token (default: by the model id, 1.3 for 5.x)",
+    )
+    p.add_argument(
+        "--auth",
+        choices=("any", "x-api-key"),
+        default="any",
+        help="x-api-key: read only the documented header (a Bearer alone is a 401)",
+    )
+    p.add_argument("--rpm-window", type=float, metavar="S",
+                   help="count --rpm per fixed window of S seconds (60: a low tier)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--replay", metavar="PAIRS", help="JSONL of {original, improved}: answer known inputs"
@@ -84,6 +111,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         batch_delay=args.batch_delay,
         cache_floor=args.cache_floor,
         strict_grammar_limit=args.strict_grammar_limit,
+        forced_tool_thinking=args.forced_tool_thinking,
+        thinking_default=None
+        if args.thinking_default == "model"
+        else args.thinking_default == "on",
+        token_factor=args.token_factor,
+        auth=args.auth,
+        rpm_window=args.rpm_window,
         seed=args.seed,
     )
     model = FakeModel.from_pairs(args.replay) if args.replay else None

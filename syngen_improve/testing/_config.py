@@ -19,6 +19,8 @@ BAD_OUTPUTS: Final = (
     "extra_turn",  # a user turn appended ("Ignore the task above ...")
     "request_rewritten",  # the first user turn asks for something else
     "schema_slip",  # a call's argument off its tool's schema (never under strict tool use)
+    "refusal",  # stop_reason refusal: the 5.x safety classifiers decline the request
+    "truncated_tool",  # the tool input cut short at max_tokens (stop_reason max_tokens)
 )
 #: Replies a misbehaving server or proxy sends: a 200 whose body breaks the wire format,
 #: headers that lie, and answers that echo the caller's key.
@@ -67,6 +69,22 @@ class FakeConfig:
       API's 400 "The compiled grammar is too large". ``None``: no limit. The documented
       rules of strict tool use (closed objects, no bounds, at most 24 optional and 16
       union-typed parameters) are always checked.
+    - ``forced_tool_thinking``: ``refuse`` (the extended-thinking pages' reading: a request
+      that forces a tool while the model thinks is a 400 "Thinking may not be enabled when
+      tool_choice forces tool use") or ``allow`` (the adaptive-thinking page's).
+    - ``thinking_default``: whether the model thinks when a request says nothing of it
+      (``None``: by the model id, on for 5.x ids; see ``_models``). Thinking tokens
+      (``EFFORT_THINKING`` by effort) count toward ``max_tokens`` and are billed as output:
+      an answer that does not fit is cut (``stop_reason: "max_tokens"``).
+    - ``token_factor``: tokens per Haiku 4.5 token (``None``: by the model id, 1.3 for the
+      newer tokenizer of 5.x ids), applied to every count (usage, cache floor,
+      ``count_tokens``).
+    - ``auth``: ``any`` (``x-api-key`` or ``Authorization: Bearer``) or ``x-api-key``
+      (a gateway that reads only the documented header: a Bearer alone is a 401).
+    - ``rpm_window``: count ``rpm`` per fixed window of this many seconds instead of a
+      refilling bucket (``60``: a low tier counting per minute): over it, a 429 whose
+      ``retry-after`` is the rest of the window plus a second (up to 61 s) and whose
+      headers say 0 requests remain until the window's end. ``None``: the bucket.
     - ``seed``: every random choice (fault, bad output, jitter, expiry) is a hash of the
       seed, the example and the attempt, never of arrival order: the same inputs give the
       same faults, counts and cost at any concurrency. Only the rate-limit buckets and
@@ -92,9 +110,22 @@ class FakeConfig:
     batch_expire_rate: float = 0.0
     cache_floor: int | None = None
     strict_grammar_limit: int | None = None
+    forced_tool_thinking: str = "refuse"
+    thinking_default: bool | None = None
+    token_factor: float | None = None
+    auth: str = "any"
+    rpm_window: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.forced_tool_thinking not in ("refuse", "allow"):
+            raise ValueError("'forced_tool_thinking' must be 'refuse' or 'allow'")
+        if self.auth not in ("any", "x-api-key"):
+            raise ValueError("'auth' must be 'any' or 'x-api-key'")
+        if self.rpm_window is not None and not self.rpm_window > 0:
+            raise ValueError("'rpm_window' must be > 0 seconds")
+        if self.token_factor is not None and not self.token_factor > 0:
+            raise ValueError("'token_factor' must be > 0")
         if not 0 <= self.batch_expire_rate <= 1:
             raise ValueError("'batch_expire_rate' must be between 0 and 1")
         if self.outage_fault not in FAULTS:
@@ -145,6 +176,14 @@ class Counters:
     #: Answers given under strict tool use, and strict requests refused with a 400.
     strict_answers: int = 0
     strict_refused: int = 0
+    #: Requests refused for their thinking / effort / forced tool, answers given with
+    #: thinking, and the thinking tokens spent (billed in ``output_tokens``).
+    thinking_refused: int = 0
+    thinking_answers: int = 0
+    thinking_tokens: int = 0
+    #: Answers cut at max_tokens (drawn or for want of room) and refusals.
+    truncated: int = 0
+    refusals: int = 0
     batches_created: int = 0
     batch_custom_ids: Counter[str] = field(default_factory=Counter)
 
@@ -168,6 +207,11 @@ class Counters:
             "count_tokens": self.count_tokens,
             "strict_answers": self.strict_answers,
             "strict_refused": self.strict_refused,
+            "thinking_refused": self.thinking_refused,
+            "thinking_answers": self.thinking_answers,
+            "thinking_tokens": self.thinking_tokens,
+            "truncated": self.truncated,
+            "refusals": self.refusals,
             "batches_created": self.batches_created,
             "batch_requests": sum(self.batch_custom_ids.values()),
             "max_per_custom_id": max(self.batch_custom_ids.values(), default=0),

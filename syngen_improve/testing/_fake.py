@@ -64,6 +64,7 @@ class FakeAnthropic:
         self.answers = Answers(self.config, self.model, self.counters)
         self._batches = BatchRoute(self.answers)
         self._started: float | None = None  # the first message request (for ``outage``)
+        self._window: tuple[float, int] | None = None  # rpm_window: (start, requests)
         self._buckets = {
             name: _Bucket(limit)
             for name, limit in (
@@ -121,8 +122,8 @@ class FakeAnthropic:
             return error(404, "not_found_error", f"no route {method} {path}")
         key = lowered.get("x-api-key")
         auth = lowered.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            key = auth[7:].strip()
+        if auth.lower().startswith("bearer ") and self.config.auth == "any":
+            key = key or auth[7:].strip()
         if not key or (self.config.api_key is not None and key != self.config.api_key):
             return error(401, "authentication_error", "invalid x-api-key")
         if openai:
@@ -146,6 +147,10 @@ class FakeAnthropic:
         if problem:
             self.counters.strict_refused += 1
             return error(400, "invalid_request_error", problem)
+        problem = self.answers.thinking_problem(payload)
+        if problem:
+            self.counters.thinking_refused += 1
+            return error(400, "invalid_request_error", problem)
         return await self._message(payload, key)
 
     def _count_tokens(self, body: bytes) -> FakeResponse:
@@ -158,7 +163,9 @@ class FakeAnthropic:
         if not isinstance(payload, dict) or not isinstance(payload.get("messages"), list):
             return self.answers.error(400, "invalid_request_error", "messages: required")
         self.counters.count_tokens += 1
-        total = sum(tokens(payload[k]) for k in ("system", "tools", "messages") if payload.get(k))
+        factor = self.answers.factor(str(payload.get("model", "")))
+        total = sum(tokens(payload[k], factor) for k in ("system", "tools", "messages")
+                    if payload.get(k))  # fmt: skip
         return FakeResponse(200, {"content-type": "application/json"},
                             orjson.dumps({"input_tokens": total}))  # fmt: skip
 
@@ -217,6 +224,8 @@ class FakeAnthropic:
         if not self._buckets:
             return None
         now = time.monotonic()
+        if self.config.rpm_window is not None and self.config.rpm is not None:
+            return self._window_limit(now, self.config.rpm_window)
         # Like the API: cache reads do not count against the input-tokens limit.
         counted = tokens["input_tokens"] + tokens["cache_creation_input_tokens"]
         needs = {"requests": 1.0, "input-tokens": float(counted), "output-tokens": 1.0}
@@ -234,7 +243,38 @@ class FakeAnthropic:
                 bucket.level -= needs[name]
         return None
 
+    def _window_limit(self, now: float, length: float) -> FakeResponse | None:
+        """``rpm`` per fixed window of ``length`` seconds (a low tier counting per minute):
+        counted from the window's first request; over them, a 429 until the window ends
+        (``retry-after`` up to ``length`` + 1 s)."""
+        assert self.config.rpm is not None
+        if self._window is None or now >= self._window[0] + length:
+            self._window = (now, 0)
+        start, used = self._window
+        wall_reset = time.time() + (start + length - now)
+        headers = {"anthropic-ratelimit-requests-limit": self._per_minute(length),
+                   "anthropic-ratelimit-requests-reset": http_date(wall_reset)}  # fmt: skip
+        if used >= self.config.rpm:
+            self.counters.rate_limited += 1
+            headers["anthropic-ratelimit-requests-remaining"] = "0"
+            headers["retry-after"] = str(math.ceil(start + length - now) + 1)
+            return self.answers.error(429, "rate_limit_error", "rate limit exceeded", headers)
+        self._window = (start, used + 1)
+        return None
+
+    def _per_minute(self, length: float) -> str:
+        """The window's limit as the header states limits: per minute."""
+        assert self.config.rpm is not None
+        return str(round(self.config.rpm * 60 / length))
+
     def _limit_headers(self, now: float) -> dict[str, str]:
+        length = self.config.rpm_window
+        if length is not None and self._window is not None and self.config.rpm is not None:
+            start, used = self._window
+            window_end = http_date(time.time() + start + length - now)
+            return {"anthropic-ratelimit-requests-limit": self._per_minute(length),
+                    "anthropic-ratelimit-requests-remaining": str(self.config.rpm - used),
+                    "anthropic-ratelimit-requests-reset": window_end}  # fmt: skip
         wall = time.time()
         out: dict[str, str] = {}
         for name, bucket in self._buckets.items():

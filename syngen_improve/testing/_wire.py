@@ -40,10 +40,11 @@ def error_response(
     return FakeResponse(status, out, orjson.dumps(body))
 
 
-def tokens(data: Any) -> int:
-    """A rough token count: a quarter of the UTF-8 bytes of the JSON text."""
+def tokens(data: Any, factor: float = 1.0) -> int:
+    """A rough token count: a quarter of the UTF-8 bytes of the JSON text (Haiku 4.5's
+    tokenizer, roughly), times a model's tokenizer ``factor``."""
     raw = data.encode() if isinstance(data, str) else orjson.dumps(data)
-    return max(1, math.ceil(len(raw) / 4))
+    return max(1, math.ceil(len(raw) * factor / 4))
 
 
 def draw(seed: int, *parts: object) -> float:

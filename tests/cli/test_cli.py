@@ -263,6 +263,7 @@ def test_an_outage_exits_75_and_says_resume(
         assert main(args) == 75  # 3 poor examples x 6 tries: under the breaker's threshold
         err = capsys.readouterr().err
         assert "got no answer from the service" in err
+        assert "HTTP 500 api_error: fault injected: internal error (x3)" in err
         assert "--resume" in err
         # A longer outage opens the breaker, which stops the run after its patience.
         args[3] = str(tmp_path / "long")

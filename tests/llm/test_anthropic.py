@@ -21,6 +21,7 @@ def improve_request(**kwargs: object) -> Request:
         system=["Rubric text.", "Tool schemas."],
         tools=[TOOL],
         tool_choice="submit_improved_example",
+        thinking={"type": "disabled"},  # Haiku 5.5 thinks by default; its tool is forced
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -170,7 +170,14 @@ async def test_headers_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         await runner.cleanup()
     (headers,) = seen
-    assert headers["authorization"] == f"Bearer {KEY}"
+    assert headers["x-api-key"] == KEY  # the documented header, which some gateways read alone
+    assert headers["authorization"] == f"Bearer {KEY}"  # a gateway's host: both kinds served
     assert headers["anthropic-version"] == "2026-10-21"
     assert headers["user-agent"].startswith("syngen-improve/")
     assert headers["x-gateway-team"] == "kto"
+
+
+def test_the_api_host_gets_only_the_documented_header() -> None:
+    direct = DirectBackend(api_key=KEY)
+    assert direct._headers["x-api-key"] == KEY
+    assert "authorization" not in direct._headers

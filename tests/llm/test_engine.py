@@ -37,6 +37,7 @@ def request(n: int = 0, *, cache_system: bool = True) -> Request:
         tool_choice="submit_improved_example",
         key=str(n),
         cache_system=cache_system,
+        thinking={"type": "disabled"},  # as the engine sends it (tests send some directly)
     )
 
 

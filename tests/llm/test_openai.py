@@ -27,7 +27,7 @@ async def test_improve_end_to_end_over_chat_completions(tmp_path: Path) -> None:
     assert validate_file(tmp_path / "improved_examples.jsonl", profile="strict").ok
     rejections = result.report.get("rejections")
     assert rejections.get("invalid", 0) > 0  # re-asks went through tool messages
-    assert result.report.cost_usd == 0  # a local model has no price
+    assert result.report.cost_usd is None  # a local model has no known price: unknown, not $0
 
 
 async def test_json_mode_for_servers_without_function_calling(tmp_path: Path) -> None:

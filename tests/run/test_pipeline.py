@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from syngen_improve import Record, improve_dataset, improve_dataset_sync, read_jsonl, sample_path
-from syngen_improve.errors import ServiceRefused
+from syngen_improve.errors import OutputExists, ServiceRefused
 from syngen_improve.llm import AnthropicBackend, RequestFailed, RetryPolicy
 from syngen_improve.outputs import count_lines
 from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeConfig, FakeModel
@@ -190,6 +190,23 @@ async def test_bad_key_stops_the_run_and_never_leaks(tmp_path: Path, capsys: Any
     out = capsys.readouterr()
     texts += [out.out, out.err, str(info.value), repr(cause.error)]
     assert not any(sentinel in t or sentinel[-12:] in t for t in texts)
+
+
+async def test_a_run_refused_at_its_first_request_can_simply_run_again(tmp_path: Path) -> None:
+    """A bad key stops the run before any example ends: the same call, with the key fixed,
+    starts afresh (no --resume, no --accept-changes), nothing written twice."""
+    async with FakeAnthropicServer(config=FakeConfig(api_key="right")) as srv:
+        with pytest.raises(ServiceRefused):
+            await improve(sample_path(), tmp_path, srv, api_key="wrong")
+        result = await improve(sample_path(), tmp_path, srv, api_key="right")
+    assert (result.counts.improved, result.counts.failed) == (120, 0)
+    lines = source_lines(tmp_path / "poor_examples.jsonl")
+    assert len(lines) == len(set(lines)) == 120
+    assert result.report.runs == 1  # the refused run's record went with its leftovers
+    # Once an example has ended, the folder holds results: a plain rerun is refused.
+    async with FakeAnthropicServer() as srv:
+        with pytest.raises(OutputExists, match="holds results"):
+            await improve(sample_path(), tmp_path, srv)
 
 
 async def test_a_good_key_never_reaches_any_file(tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ def body(example: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
         "messages": [{"role": "user", "content": f"Improve this:\n{json.dumps(ex)}"}],
         "tools": [IMPROVE],
         "tool_choice": {"type": "tool", "name": "submit_improved_example"},
+        # Haiku 5.5 thinks by default, and a forced tool with thinking on is refused.
+        "thinking": {"type": "disabled"},
     }
     out.update(extra)
     return out
@@ -179,7 +181,16 @@ def test_rate_limit_answers_429_with_retry_after() -> None:
 def test_bad_outputs(kind: str) -> None:
     fake = FakeAnthropic(FakeConfig(first_bad_outputs=[kind]))
     data = run(post(fake, body())).json()
+    if kind == "refusal":  # the safety classifiers: no answer at all
+        assert (data["stop_reason"], data["content"]) == ("refusal", [])
+        assert fake.counters.refusals == 1
+        return
     block = data["content"][0]
+    if kind == "truncated_tool":  # a tool input cut short: it parses, but is not whole
+        assert data["stop_reason"] == "max_tokens"
+        assert data["usage"]["output_tokens"] == 2048  # all of max_tokens
+        assert len(block["input"]["conversations"]) < len(make_example()["conversations"])
+        return
     if kind == "truncated_json":
         assert data["stop_reason"] == "max_tokens"
         with pytest.raises(json.JSONDecodeError):
