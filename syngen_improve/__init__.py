@@ -18,7 +18,7 @@ from .analyze import (
 )
 from .config import ImproveConfig
 from .context import ContextConvention
-from .errors import SyngenError
+from .errors import SyngenError, SyngenWarning
 from .estimate import Estimate, estimate_cost
 from .improve import Improver, Outcome
 from .llm import RateLimits, RetryPolicy
@@ -58,6 +58,7 @@ __all__ = [
     "RetryPolicy",
     "SeedPolicy",
     "SyngenError",
+    "SyngenWarning",
     "Templates",
     "ToolCall",
     "ToolRegistry",

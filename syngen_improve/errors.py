@@ -26,12 +26,15 @@ __all__ = [
     "InputError",
     "InputNotFound",
     "InvalidInput",
+    "ModelWarning",
     "OutputExists",
     "ServiceRefused",
     "SettingsChanged",
     "StrictToolWarning",
     "SyngenError",
+    "SyngenWarning",
     "Terminated",
+    "ThinkingWarning",
     "TooManyOpenFiles",
     "UsageError",
     "WriteFailed",
@@ -74,6 +77,17 @@ class SyngenError(Exception):
 
     def cli_message(self) -> str:
         """The message with options as the command line spells them (``--resume``)."""
+        return _OPTION.sub(r"\1", super().__str__())
+
+
+class SyngenWarning(UserWarning):
+    """Root of the library's warnings about a run; options named in both spellings, as in
+    :class:`SyngenError`."""
+
+    def __str__(self) -> str:
+        return _OPTION.sub(r"\2", super().__str__())
+
+    def cli_message(self) -> str:
         return _OPTION.sub(r"\1", super().__str__())
 
 
@@ -143,13 +157,23 @@ class WriteFailed(SyngenError):
     exit_code: ClassVar[int] = EXIT_USAGE
 
 
-class StrictToolWarning(UserWarning):
+class StrictToolWarning(SyngenWarning):
     """The API refused the run's strict submit tool (its grammar too large): the run went
     on without strict tool use, answers checked by the gate alone. The report says so
     too (``answer_tool``)."""
 
 
-class CacheWarning(UserWarning):
+class ModelWarning(SyngenWarning):
+    """The run's model is not in the capability table (nothing is sent about thinking) or
+    has no known price (its cost is reported as unknown, never $0; ``--price IN,OUT``)."""
+
+
+class ThinkingWarning(SyngenWarning):
+    """The API refused the run's thinking or tool-choice settings; the run went on in
+    the other valid form (the report says so: ``thinking.switched``)."""
+
+
+class CacheWarning(SyngenWarning):
     """The run's shared prompt prefix is too short for the model to cache it (the API
     caches nothing below a model's minimum length, silently): every request pays for the
     whole prompt. The report says so too (``cache``)."""

@@ -25,12 +25,10 @@ from ..errors import (
     EXIT_INTERRUPTED,
     EXIT_SOFTWARE,
     EXIT_USAGE,
-    CacheWarning,
-    StrictToolWarning,
     SyngenError,
+    SyngenWarning,
     Terminated,
 )
-from ..llm import ThinkingWarning
 from . import analyze, audit, demo, estimate, export, interleave, judge, merge, report, validate
 from . import improve as improve_command
 from ._options import hold_signals_after_a_stop
@@ -114,7 +112,7 @@ def main_exit() -> None:
     sys.exit(main())
 
 
-_PLAIN_WARNINGS = (CacheWarning, StrictToolWarning, ThinkingWarning)
+_PLAIN_WARNINGS = (SyngenWarning,)
 
 
 def console_warnings() -> None:
@@ -126,7 +124,8 @@ def console_warnings() -> None:
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
              file: TextIO | None = None, line: str | None = None) -> Any:  # fmt: skip
         if issubclass(category, _PLAIN_WARNINGS):
-            print(f"syngen-improve: warning: {message}", file=file or sys.stderr)
+            text = message.cli_message() if isinstance(message, SyngenWarning) else message
+            print(f"syngen-improve: warning: {text}", file=file or sys.stderr)
             return None
         return shown(message, category, filename, lineno, file, line)
 

@@ -7,6 +7,7 @@ per-attempt timeout, retries by the ``RetryPolicy`` and accounts tokens and cost
 
 from __future__ import annotations
 
+from ..errors import ThinkingWarning
 from ._anthropic import DEFAULT_MODEL, AnthropicBackend
 from ._backend import Backend, BackendError, Reply, Request
 from ._batch import BatchBackend, BatchStopped
@@ -20,7 +21,7 @@ from ._openai import OpenAIBackend
 from ._pricing import Pricing, Usage
 from ._retry import RetryPolicy, parse_retry_after
 from ._stats import EngineStats, RequestFailed
-from ._thinking import Thinking, ThinkingWarning
+from ._thinking import Thinking
 
 __all__ = [
     "AnthropicBackend",

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import orjson
 
-from ..errors import UsageError, option
+from ..errors import ModelWarning, UsageError, option
 from ._backend import Backend, BackendError, Reply, Request
 from ._breaker import CircuitBreaker, is_service_failure
 from ._budget import Budget
@@ -30,9 +30,9 @@ from ._observe import CacheObserver
 from ._pricing import Pricing, Usage
 from ._retry import RetryPolicy
 from ._stats import TRANSIENT_STATUSES, EngineStats, RequestFailed, strict_refusal
-from ._thinking import RequestShape, Thinking, ThinkingWarning
+from ._thinking import RequestShape, Thinking
 
-__all__ = ["Engine", "EngineStats", "RequestFailed", "estimate_input_tokens"]
+__all__ = ["Engine", "estimate_input_tokens"]
 
 #: Replies the adaptive timeout learns from (the most recent), and how many it needs first.
 _LATENCY_WINDOW = 512
@@ -107,18 +107,25 @@ class Engine:
         self._rng = rng or random.Random()
         self.breaker = breaker if breaker is not None else CircuitBreaker()
         if budget is not None and self.pricing is None:
-            how = option("--price IN,OUT", "price=")
+            how = option("--price IN,OUT", "price='IN,OUT'")
             raise UsageError(f"a spending cap needs the price of {backend.model!r}, which is "
                              f"not known: give it with {how}")  # fmt: skip
         self.budget = budget
-        if not self.info.known and backend.model.startswith("claude-"):
-            warnings.warn(
-                f"{backend.model} is not in the capability table: no thinking parameter is "
-                "sent (a refusal of the forced tool switches to tool choice auto), local token "
-                "counts use the newer tokenizer's factor"
-                + ("" if self.pricing is not None else
-                   f", and its cost is unknown ({option('--price IN,OUT', 'price=')})"),
-                ThinkingWarning, stacklevel=3)  # fmt: skip
+        self._warn_unknown(backend.model)
+
+    def _warn_unknown(self, model: str) -> None:
+        """Say what is assumed for a model the capability table does not know, and that a
+        cost without a price is unknown (never $0)."""
+        said = []
+        if not self.info.known and model.startswith("claude-"):
+            said.append("it is not in the capability table: no thinking parameter is sent (a "
+                        "refusal of the forced tool switches to tool choice auto), local token "
+                        "counts use the newer tokenizer's factor")  # fmt: skip
+        if self.pricing is None:
+            how = option("--price IN,OUT", "price='IN,OUT'")
+            said.append(f"it has no known price: the cost is reported as unknown ({how})")
+        if said:
+            warnings.warn(f"{model}: " + "; ".join(said), ModelWarning, stacklevel=4)
 
     async def _reserve_worst(self, request: Request, estimate: int) -> int:
         """What the request may cost at most in picodollars, reserved from the budget (0

@@ -33,18 +33,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import UsageError, option
+from ..errors import ThinkingWarning, UsageError, option
 from ._backend import BackendError, Request
 from ._models import EFFORTS, THINKING_ASSUMED, THINKING_BUDGETS, ModelInfo
 
-__all__ = ["Thinking", "ThinkingMode", "ThinkingWarning", "RequestShape"]
+__all__ = ["RequestShape", "Thinking", "ThinkingMode"]
 
 ThinkingMode = Literal["auto", "on", "off"]
-
-
-class ThinkingWarning(UserWarning):
-    """The API refused the run's thinking or tool-choice settings; the run went on in
-    the other valid form (the report says so: ``thinking``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,14 +187,12 @@ class RequestShape:
         return True
 
     def describe(self) -> str:
-        think = (
-            "no thinking parameter"
-            if self.thinking is None
-            else f"thinking {self.thinking['type']}"
-        )
+        """The settings in words (for the report and the warning)."""
+        think = "the model's default thinking" if self.thinking is None else (
+            f"thinking {self.thinking['type']}")  # fmt: skip
         tool = "a forced tool" if self.forced else "tool choice auto"
-        effort = f", effort {self.effort}" if self.effort else ""
-        return f"{think}{effort} and {tool}"
+        effort = f" at effort {self.effort}" if self.effort else ""
+        return f"{think}{effort} with {tool}"
 
     def to_dict(self) -> dict[str, Any]:
         """What the report shows (``thinking``)."""

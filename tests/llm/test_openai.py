@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from syngen_improve import improve_dataset, sample_path
+from syngen_improve.errors import ModelWarning
 from syngen_improve.llm import BackendError, OpenAIBackend, Reply, Request, RetryPolicy, Usage
 from syngen_improve.llm._openai import _payload
 from syngen_improve.prompts import IMPROVE_TOOL, Templates, first_message, reask_messages
@@ -14,13 +15,17 @@ from syngen_improve.testing import FakeAnthropicServer, FakeConfig
 from syngen_improve.validate import validate_file
 from tests.helpers import make_example
 
+# Local models have no price: every run here says so (asserted once, below).
+pytestmark = pytest.mark.filterwarnings("ignore::syngen_improve.errors.ModelWarning")
+
 
 async def test_improve_end_to_end_over_chat_completions(tmp_path: Path) -> None:
     config = FakeConfig(bad_output_rates={"broken_rules": 0.1}, fault_rates={"529": 0.05}, seed=5)
     async with FakeAnthropicServer(config=config) as server:
         b = OpenAIBackend(model="qwen2.5-7b-instruct", api_key="k", base_url=server.url + "/v1")
-        result = await improve_dataset(sample_path(), tmp_path, backend=b, progress=False,
-                                       retry=RetryPolicy(base_delay=0.01))  # fmt: skip
+        with pytest.warns(ModelWarning, match="no known price: the cost is reported as unknown"):
+            result = await improve_dataset(sample_path(), tmp_path, backend=b, progress=False,
+                                           retry=RetryPolicy(base_delay=0.01))  # fmt: skip
         await b.aclose()
     assert result.counts.improved + result.counts.failed == 120
     assert result.counts.improved >= 118

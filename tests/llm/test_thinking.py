@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from syngen_improve import improve_dataset
-from syngen_improve.errors import CacheWarning, UsageError
+from syngen_improve.errors import CacheWarning, ModelWarning, UsageError
 from syngen_improve.llm import (
     DirectBackend,
     Engine,
@@ -105,6 +105,21 @@ def test_thinking_on_lets_the_model_choose_the_tool_and_adds_the_budget() -> Non
     assert shaped("claude-opus-5-5")["thinking"] == {"type": "adaptive"}  # always thinks
 
 
+def test_a_batch_marks_its_cache_for_an_hour_in_either_encoding() -> None:
+    request = Request(messages=[{"role": "user", "content": "x"}], system="rubric",
+                      tools=[{"name": "t"}], tool_choice="t", max_tokens=100)  # fmt: skip
+    hour = RequestShape(model_info("claude-haiku-5-5"), ttl="1h").apply(request)
+    body = hour.body("claude-haiku-5-5")
+    assert body["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert orjson.loads(hour.encoded_body("claude-haiku-5-5")) == body
+    online = RequestShape(model_info("claude-haiku-5-5")).apply(request)
+    assert online.body("claude-haiku-5-5")["system"][0]["cache_control"] == {"type": "ephemeral"}
+    thinking = RequestShape(model_info("claude-haiku-5-5"), Thinking("on")).apply(request)
+    assert orjson.loads(thinking.encoded_body("claude-haiku-5-5")) == thinking.body(
+        "claude-haiku-5-5"
+    )
+
+
 def test_what_a_model_cannot_do_is_refused_naming_the_option() -> None:
     with pytest.raises(UsageError, match=r"thinking=.*off: claude-haiku-5-5 cannot stop"):
         shaped("claude-haiku-5-5", mode="off", effort="xhigh")
@@ -175,7 +190,10 @@ async def test_a_model_the_table_does_not_know_switches_once_on_its_refusal(
     is refused once, the run switches to tool choice auto and goes on."""
     src = poor_rows(shared_data, tmp_path / "in.jsonl", 30)
     config = FakeConfig(forced_tool_thinking="refuse")
-    with pytest.warns(ThinkingWarning):
+    with (
+        pytest.warns(ModelWarning, match="not in the capability table"),
+        pytest.warns(ThinkingWarning),
+    ):
         result, seen = await run(src, tmp_path / "out", config, model="claude-haiku-5-7",
                                  price="0.10,0.50")  # fmt: skip
     assert result.counts.improved >= 29
