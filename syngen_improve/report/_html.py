@@ -17,7 +17,7 @@ from .._conventions import DIMENSIONS
 from .._jsonl import read_records
 from ..llm._pricing import cost_text
 from ..outputs import Layout
-from ._model import COUNT_LABELS
+from ._model import COUNT_LABELS, thinking_text
 from ._pairs import Pair, diff_html, sample_pairs
 from ._svg import bars, paired_bars
 
@@ -180,6 +180,9 @@ def _cost(report: dict[str, Any]) -> list[str]:
     if tool:
         rows.append(("answers", "strict" if tool.get("strict") else
                      f"not strict ({tool.get('reason')})"))  # fmt: skip
+    thinking = thinking_text(report.get("thinking") or {})
+    if thinking:
+        rows.append(("thinking", thinking))
     requests = report.get("requests") or {}
     rows += [
         ("requests", requests.get("total", 0)),

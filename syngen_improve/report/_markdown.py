@@ -8,7 +8,7 @@ from typing import Any
 from .._conventions import DIMENSIONS
 from ..llm._pricing import cost_text
 from ..outputs import Layout
-from ._model import COUNT_LABELS
+from ._model import COUNT_LABELS, thinking_text
 from ._pairs import Pair
 
 __all__ = ["render_markdown", "write_chart"]
@@ -172,6 +172,7 @@ def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
             + [(f"tokens {k}", v) for k, v in report["tokens"].items()]
             + _cache_rows(report.get("cache") or {})
             + _answer_rows(report.get("answer_tool") or {})
+            + _thinking_rows(report.get("thinking") or {})
             + [("cost (USD)", cost_text(report["cost_usd"], 6).lstrip("$")),
                ("elapsed (s)", report["elapsed_s"]),
                ("runs", report["runs"])],
@@ -240,6 +241,11 @@ def _cache_rows(cache: dict[str, Any]) -> list[tuple[str, Any]]:
         ("input served from the cache", "-" if share is None else f"{share:.1%}"),
     ]  # fmt: skip
     return rows
+
+
+def _thinking_rows(thinking: dict[str, Any]) -> list[tuple[str, Any]]:
+    text = thinking_text(thinking)
+    return [("thinking", text)] if text else []
 
 
 def _answer_rows(tool: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Final, TypeVar
 
-__all__ = ["COUNT_LABELS", "Counts", "Report", "Requests", "Tokens"]
+__all__ = ["COUNT_LABELS", "Counts", "Report", "Requests", "Tokens", "thinking_text"]
 
 #: The report's counts in words, for people (report.json keeps the keys).
 COUNT_LABELS: Final = {
@@ -131,3 +131,19 @@ class Report:
     def get(self, key: str, default: Any = None) -> Any:
         """Any other key of report.json (``attempts``, ``rejections``, ``interleaving``...)."""
         return copy.deepcopy(self.raw.get(key, default))
+
+
+def thinking_text(thinking: Mapping[str, Any]) -> str | None:
+    """report.json's ``thinking`` in words for report.md and report.html: what was sent,
+    and the thinking tokens measured beside those the estimate assumed."""
+    if not thinking:
+        return None
+    sent = thinking.get("thinking") or "the model's default"
+    tool = "tool forced" if thinking.get("tool_choice") == "tool" else "tool choice auto"
+    text = f"{sent} at effort {thinking.get('effort') or 'default'}, {tool}"
+    if thinking.get("answers_with_thinking"):
+        text += (f"; {thinking.get('measured_thinking_tokens', 0):,} thinking tokens an answer "
+                 f"measured ({thinking.get('assumed_thinking_tokens', 0):,} assumed)")  # fmt: skip
+    if thinking.get("switched"):
+        text += f"; switched: {thinking['switched']}"
+    return text

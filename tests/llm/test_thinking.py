@@ -179,6 +179,8 @@ async def test_effort_high_thinking_on_is_billed_counted_and_never_cut_short(
     assert thinking["effort"] == "high"
     measured = seen["thinking_tokens"] / seen["thinking_answers"]
     assert thinking["measured_thinking_tokens"] == pytest.approx(measured, rel=0.15)
+    shown = (tmp_path / "out/report.md").read_text()
+    assert f"{thinking['measured_thinking_tokens']:,} thinking tokens an answer measured" in shown
     records = lines(tmp_path / "out/improved_examples.jsonl")
     assert all(r["quality_scores"].get("scored_by") == "judge" for r in records)
 
