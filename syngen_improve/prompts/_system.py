@@ -24,7 +24,7 @@ import orjson
 from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ..dialects import Call, Conversation, Turn, read_text, write_text
 from ..llm._backend import prefix_size
-from ..llm._models import CACHE_MARGIN, cache_floor, estimated_tokens
+from ..llm._models import CACHE_MARGIN, estimated_tokens, model_info
 from ..validate import ToolRegistry
 from ._structured import to_structured
 from ._templates import Templates
@@ -173,5 +173,6 @@ class CacheCheck:
 
 def check_cache(model: str, system: str, tools: list[Mapping[str, Any]]) -> CacheCheck:
     """The cache check of a prefix made of ``tools`` and ``system`` for ``model``."""
-    floor, documented = cache_floor(model)
-    return CacheCheck(model, estimated_tokens(prefix_size(system, tools)), floor, documented)
+    info = model_info(model)  # the floor is in the model's tokens: its tokenizer's count
+    size = estimated_tokens(prefix_size(system, tools), info.token_factor)
+    return CacheCheck(model, size, info.cache_floor, info.cache_floor_documented)

@@ -76,39 +76,55 @@ def thinking_problem(payload: dict[str, Any], rules: Rules, *, forced_refused: b
         return (
             f"max_tokens: {payload['max_tokens']} > {rules.max_output}, the maximum for this model"
         )
-    thinking = payload.get("thinking")
-    config = payload.get("output_config")
-    effort = config.get("effort") if isinstance(config, dict) else None
-    if config is not None and not isinstance(config, dict):
+    problem = _effort_problem(payload.get("output_config"), rules)
+    if problem is None:
+        problem = _thinking_type_problem(payload, rules)
+    if problem is not None:
+        return problem
+    choice = payload.get("tool_choice")
+    forced = isinstance(choice, dict) and choice.get("type") in ("tool", "any")
+    if forced and forced_refused and thinks(payload, rules):
+        return "Thinking may not be enabled when tool_choice forces tool use."
+    return None
+
+
+def _effort_problem(config: Any, rules: Rules) -> str | None:
+    if config is None:
+        return None
+    if not isinstance(config, dict):
         return "output_config: must be an object"
-    if effort is not None and effort not in rules.efforts:
-        if not rules.efforts:
-            return "output_config.effort: this model does not support the effort parameter"
-        return f"output_config.effort: must be one of {', '.join(rules.efforts)}"
+    effort = config.get("effort")
+    if effort is None or effort in rules.efforts:
+        return None
+    if not rules.efforts:
+        return "output_config.effort: this model does not support the effort parameter"
+    return f"output_config.effort: must be one of {', '.join(rules.efforts)}"
+
+
+def _thinking_type_problem(payload: dict[str, Any], rules: Rules) -> str | None:
+    thinking = payload.get("thinking")
+    if thinking is None:
+        return None
     kind = thinking.get("type") if isinstance(thinking, dict) else None
-    if thinking is not None and kind not in ("adaptive", "enabled", "disabled"):
+    if kind not in ("adaptive", "enabled", "disabled"):
         return "thinking.type: must be 'adaptive', 'enabled' or 'disabled'"
+    if kind != "disabled" and rules.thinking == "none":
+        return "thinking: this model does not support thinking"
     if kind == "enabled":
         if rules.thinking == "adaptive" and rules.thinks_by_default:
             return ("thinking.type.enabled is not supported for this model; use "
                     "thinking.type.adaptive and output_config.effort")  # fmt: skip
-        budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+        budget = thinking.get("budget_tokens")
         if not isinstance(budget, int) or budget < 1024 or budget >= payload["max_tokens"]:
             return "thinking.budget_tokens: must be >= 1024 and less than max_tokens"
     if kind == "adaptive" and rules.thinking != "adaptive":
         return "thinking.type.adaptive is not supported for this model"
-    if kind in ("enabled", "adaptive") and rules.thinking == "none":
-        return "thinking: this model does not support thinking"
-    level = effort or rules.default_effort
+    level = effort_of(payload, rules)
     if kind == "disabled" and rules.thinking == "adaptive":
         if rules.always_thinks:
             return "thinking.type.disabled is not supported for this model: it always thinks"
         if level in ("xhigh", "max"):
             return f"thinking.type.disabled is not supported with effort {level}"
-    choice = payload.get("tool_choice")
-    forced = isinstance(choice, dict) and choice.get("type") in ("tool", "any")
-    if forced and forced_refused and thinks(payload, rules):
-        return "Thinking may not be enabled when tool_choice forces tool use."
     return None
 
 
