@@ -148,15 +148,17 @@ class Layout:
 
     def has_outcomes(self) -> bool:
         """Whether any example of an earlier run ended (its ledger, an improvement or a
-        failure): a folder without is one whose run stopped before its first answer (a
-        key or model the API refused), which a plain rerun may start afresh."""
-        return any(p.exists() and p.stat().st_size
-                   for p in (self.ledger, self.improved, self.failed))  # fmt: skip
+        failure) or a batch of it was sent (it may have been paid for): a folder without
+        is one whose run stopped before its first answer (a key or model the API refused),
+        which a plain rerun may start afresh."""
+        sent = self.batch_state.is_dir() and any(self.batch_state.iterdir())
+        return sent or any(p.exists() and p.stat().st_size
+                           for p in (self.ledger, self.improved, self.failed))  # fmt: skip
 
     def clear_leftovers(self) -> None:
         """Remove what a run that ended before any outcome wrote (its originals, the KTO
         file, reports and resume state), so a fresh run starts clean; the judge's cache
-        and batch state (answers that may have been paid for) are kept."""
+        (answers that were paid for) is kept."""
         for path in (*self.data_files().values(), self.interleaved, self.report_json,
                      self.report_md, self.report_html, self.ledger, self.runs, self.analysis,
                      self.manifest, self.input_lines):  # fmt: skip

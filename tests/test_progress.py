@@ -32,6 +32,19 @@ def test_the_panel_says_what_became_of_each_line_and_what_is_in_flight() -> None
     assert "4/5" in out.getvalue()
 
 
+def test_the_panel_says_when_the_rate_limit_holds_everyone_and_when_cost_is_unknown() -> None:
+    import time
+
+    stats = EngineStats(held_until=time.monotonic() + 42.4, priced=False)
+    bar = Progress(total=30, stats=stats, enabled=False)
+    for _ in range(25):
+        bar.advance("improved", sent=True)
+    text = bar.postfix()
+    assert re.search(r"held 4[12] s for the rate limit", text)
+    assert text.endswith("cost unknown")  # never $0.0000, and no projection from it
+    assert bar.projected_cost() is None
+
+
 def test_disabled_progress_counts_but_draws_nothing() -> None:
     out = io.StringIO()
     bar = Progress(total=2, stats=EngineStats(), enabled=False, file=out)

@@ -47,7 +47,7 @@ from ._gate import check_reply
 from ._outcome import Outcome
 from ._tool import AnswerTool
 
-__all__ = ["Improver", "Outcome"]
+__all__ = ["Improver"]
 
 
 @dataclass(frozen=True)
