@@ -40,6 +40,7 @@ from .llm import (
     Reply,
     Request,
     RequestFailed,
+    Thinking,
 )
 from .outputs import estimate_lines
 from .prompts import judge_system_prompt
@@ -165,7 +166,11 @@ class Judge:
         self.requests = 0
         self.hits = 0
         prompt_hash = hashlib.sha256(self.system.encode()).hexdigest()[:12]
-        self._salt = f"{engine.backend.model}\x00{prompt_hash}\x00"
+        # Scores given with other thinking or effort settings are another judge's: cached
+        # apart (the defaults keep the key they always had).
+        asked = engine.shape.asked
+        thinking = "" if asked == Thinking() else f"{asked.mode}\x00{asked.effort}\x00"
+        self._salt = f"{engine.backend.model}\x00{prompt_hash}\x00{thinking}"
 
     def key(self, example: Mapping[str, Any]) -> str:
         body = orjson.dumps(_content(example), option=orjson.OPT_SORT_KEYS)

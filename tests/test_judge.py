@@ -20,7 +20,15 @@ from syngen_improve.judge import (
     judge_dataset,
     scores_from_reply,
 )
-from syngen_improve.llm import AnthropicBackend, Engine, Reply, RetryPolicy, Usage
+from syngen_improve.llm import (
+    AnthropicBackend,
+    DirectBackend,
+    Engine,
+    Reply,
+    RetryPolicy,
+    Thinking,
+    Usage,
+)
 from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeConfig
 from tests.helpers import make_example
 
@@ -114,3 +122,12 @@ async def test_judge_dataset_twice_costs_one_pass(tmp_path: Path) -> None:
     assert all(set(DIMENSIONS) <= set(r["quality_scores"]) for r in rows)
     assert sorted(r["_source_line"] for r in rows) == [n for n in range(1, 201) if n != 113]
     assert json.loads(json.dumps(first.to_dict()))["requests"]["total"] == 199
+
+
+def test_scores_given_with_other_thinking_settings_are_cached_apart() -> None:
+    backend = DirectBackend(api_key="k", base_url="http://127.0.0.1:9")
+    default = Judge(Engine(backend))
+    thinking = Judge(Engine(backend, thinking=Thinking("on", "high")))
+    example = make_example()
+    assert default.key(example) != thinking.key(example)
+    assert default.key(example) == Judge(Engine(backend, thinking=Thinking())).key(example)
