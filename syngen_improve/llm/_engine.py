@@ -262,10 +262,10 @@ class Engine:
                     attempt -= 1  # waiting out the account's window fails nothing
                     await self.limiter.wait_pause()
                     continue
-            transient, give_up = self._judge_failure(error, request, probe, attempt)
+            strict = error.status == 400 and strict_refusal(request, error)
+            transient, give_up = self._judge_failure(error, attempt, strict=strict)
             if give_up:
                 stats.failed += 1
-                strict = error.status == 400 and strict_refusal(request, error)
                 raise RequestFailed(error, attempts=max(attempt, 1), transient=transient,
                                     strict_refused=strict)  # fmt: skip
             if probe and is_service_failure(error.status):
@@ -333,11 +333,11 @@ class Engine:
         return size >= self.info.cache_floor
 
     def _judge_failure(
-        self, error: BackendError, request: Request, probe: bool, attempt: int
+        self, error: BackendError, attempt: int, *, strict: bool
     ) -> tuple[bool, bool]:
-        """(transient, give up now) for a failed attempt, telling the breaker."""
+        """(transient, give up now) for a failed attempt, telling the breaker; ``strict``:
+        a 400 that refused the strict tool's grammar."""
         transient = error.status is None or error.status in TRANSIENT_STATUSES
-        strict = error.status == 400 and strict_refusal(request, error)
         if is_service_failure(error.status):
             self.breaker.failure(str(error))
         elif error.status == 400:

@@ -251,30 +251,30 @@ class FakeAnthropic:
         if self._window is None or now >= self._window[0] + length:
             self._window = (now, 0)
         start, used = self._window
-        wall_reset = time.time() + (start + length - now)
-        headers = {"anthropic-ratelimit-requests-limit": self._per_minute(length),
-                   "anthropic-ratelimit-requests-reset": http_date(wall_reset)}  # fmt: skip
         if used >= self.config.rpm:
             self.counters.rate_limited += 1
-            headers["anthropic-ratelimit-requests-remaining"] = "0"
+            headers = self._window_headers(now, length)
             headers["retry-after"] = str(math.ceil(start + length - now) + 1)
             return self.answers.error(429, "rate_limit_error", "rate limit exceeded", headers)
         self._window = (start, used + 1)
         return None
 
-    def _per_minute(self, length: float) -> str:
-        """The window's limit as the header states limits: per minute."""
+    def _window_headers(self, now: float, length: float) -> dict[str, str]:
+        """The window's state as the API's headers say a limit: per minute, what remains,
+        when it resets."""
         assert self.config.rpm is not None
-        return str(round(self.config.rpm * 60 / length))
+        assert self._window is not None
+        start, used = self._window
+        return {
+            "anthropic-ratelimit-requests-limit": str(round(self.config.rpm * 60 / length)),
+            "anthropic-ratelimit-requests-remaining": str(max(0, self.config.rpm - used)),
+            "anthropic-ratelimit-requests-reset": http_date(time.time() + start + length - now),
+        }
 
     def _limit_headers(self, now: float) -> dict[str, str]:
         length = self.config.rpm_window
         if length is not None and self._window is not None and self.config.rpm is not None:
-            start, used = self._window
-            window_end = http_date(time.time() + start + length - now)
-            return {"anthropic-ratelimit-requests-limit": self._per_minute(length),
-                    "anthropic-ratelimit-requests-remaining": str(self.config.rpm - used),
-                    "anthropic-ratelimit-requests-reset": window_end}  # fmt: skip
+            return self._window_headers(now, length)
         wall = time.time()
         out: dict[str, str] = {}
         for name, bucket in self._buckets.items():
