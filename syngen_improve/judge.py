@@ -209,7 +209,7 @@ class Judge:
                 if reply.stop_reason == "refusal":
                     break
                 if reply.stop_reason == "max_tokens":  # twice the room next time
-                    room = min(2 * request.max_tokens, self.engine.info.max_output)
+                    room = self.engine.info.more_room(request.max_tokens)
                     request = dataclasses.replace(request, max_tokens=room)
                 continue
             self.cache.put(key, scores)

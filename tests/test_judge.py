@@ -131,3 +131,18 @@ def test_scores_given_with_other_thinking_settings_are_cached_apart() -> None:
     example = make_example()
     assert default.key(example) != thinking.key(example)
     assert default.key(example) == Judge(Engine(backend, thinking=Thinking())).key(example)
+
+
+async def test_a_judge_answer_cut_short_is_asked_again_with_twice_the_room(
+    tmp_path: Path,
+) -> None:
+    config = FakeConfig(first_bad_outputs=["truncated_tool"])
+    bodies = tmp_path / "bodies.jsonl"
+    async with FakeAnthropicServer(config=config, record=str(bodies)) as server:
+        backend = AnthropicBackend(api_key="k", base_url=server.url)
+        judge = Judge(Engine(backend, retry=RetryPolicy(base_delay=0.001)))
+        scores = await judge.score(make_example())
+        await backend.aclose()
+    assert set(DIMENSIONS) <= set(scores)
+    sent = [json.loads(line)["max_tokens"] for line in bodies.read_text().splitlines()]
+    assert sent == [1024, 2048]

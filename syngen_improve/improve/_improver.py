@@ -238,7 +238,7 @@ class Improver:
                 break  # the safety classifiers decline the same request again: not re-asked
             if verdict.reason == "truncated":
                 # The same request with twice the room (the cut answer is no help to re-read).
-                budget = min(2 * budget, max(engine.info.max_output, budget))
+                budget = engine.info.more_room(budget)
             elif attempt < cfg.answers:
                 messages = reask_messages(messages, reply, errors, self.templates)
         return Outcome(key, "failed", example, None, len(rejections), tuple(rejections),

@@ -95,6 +95,11 @@ class ModelInfo:
     pricing: Pricing | None = None
     strict_tools: bool = False
 
+    def more_room(self, max_tokens: int) -> int:
+        """The output budget for asking again after an answer was cut at ``max_tokens``:
+        twice as much, up to the model's maximum output."""
+        return min(2 * max_tokens, max(self.max_output, max_tokens))
+
     def can_disable_thinking(self, effort: str | None) -> bool:
         """Whether ``thinking: {"type": "disabled"}`` is valid at ``effort`` (the model's
         default when ``None``)."""
