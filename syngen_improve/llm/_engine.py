@@ -246,7 +246,7 @@ class Engine:
             self.limiter.observe(error.rate_limits)
             if error.status is not None:
                 stats.by_status[error.status] += 1
-            if error.status == 400 and self.shape.refused(error):
+            if error.status == 400 and self.shape.refused(error, request):
                 attempt -= 1  # the run's settings, not this request: the same, reshaped
                 continue
             if error.status == 429:

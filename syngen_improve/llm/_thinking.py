@@ -160,14 +160,19 @@ class RequestShape:
         if waited:
             yield
 
-    def refused(self, error: BackendError) -> bool:
-        """Whether a 400 refused the request for its thinking or tool choice and the run
-        switched to the other valid form (once: a second refusal is the request's)."""
-        if error.status != 400 or self.switched is not None:
-            return False
+    def refused(self, error: BackendError, sent: Request) -> bool:
+        """Whether a 400 refused ``sent`` for its thinking or tool choice, so that it goes
+        again as the run now sends requests: the first such refusal switches the run to
+        the other valid form; one for a request sent before the switch (a batch, requests
+        in flight) is re-sent as it is now; one after the switch is the request's own."""
         text = str(error).lower()
-        if "thinking" not in text and "effort" not in text:
+        if error.status != 400 or ("thinking" not in text and "effort" not in text):
             return False
+        if self.switched is not None:
+            stale = (sent.thinking, sent.effort, sent.force_tool) != (
+                self.thinking, self.effort, self.forced)  # fmt: skip
+            self.refusals += stale
+            return stale
         self.refusals += 1
         before = self.describe()
         if self.forced:  # thinking is on after all: let the model choose the tool

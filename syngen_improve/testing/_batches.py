@@ -64,6 +64,12 @@ def _process(answers: Answers, batch: FakeBatch) -> list[dict[str, Any]]:
             result = {"type": "canceled"}
         elif answers.draw("expire", custom_id) < answers.config.batch_expire_rate:
             result = {"type": "expired"}
+        elif (problem := answers.thinking_problem(params)) is not None:
+            # A request the Messages route would refuse (its thinking, effort or forced
+            # tool) is an errored result here.
+            answers.counters.thinking_refused += 1
+            error = {"type": "invalid_request_error", "message": problem}
+            result = {"type": "errored", "error": {"type": "error", "error": error}}
         else:
             attempt = answers.attempt(params)
             if attempt.fault is not None:

@@ -22,6 +22,7 @@ import pytest
 
 import syngen_improve.llm._batch
 from syngen_improve import Record, improve_dataset, read_jsonl, sample_path
+from syngen_improve.errors import ModelWarning, ThinkingWarning
 from syngen_improve.llm import (
     BackendError,
     BatchBackend,
@@ -241,3 +242,22 @@ async def test_a_failing_background_task_fails_every_waiting_request_at_once(
         assert server.counters.batches_created == 1  # the API accepted it; the ledger failed
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["complete"] is False
+
+
+async def test_a_batch_of_a_model_the_table_does_not_know_switches_once(tmp_path: Path) -> None:
+    """A new 5.x id refuses the forced tool in the batch (errored results): the requests go
+    again in the next batch with tool choice auto; every example improves; the cache is
+    marked for an hour in every request."""
+    config = FakeConfig(batch_delay=0.05)
+    bodies = tmp_path / "bodies.jsonl"
+    async with FakeAnthropicServer(config=config, record=str(bodies)) as server:
+        b = BatchBackend(api_key="sk-test", base_url=server.url, flush_after=0.05,
+                         poll_min=0.05, model="claude-haiku-5-7")  # fmt: skip
+        with pytest.warns(ModelWarning), pytest.warns(ThinkingWarning):
+            result = await improve_dataset(sample_path(), tmp_path / "out", backend=b,
+                                           retry=FAST, progress=False, price="0.1,0.5")  # fmt: skip
+        await b.aclose()
+        counters = server.counters.snapshot()
+    assert (result.counts.improved, result.counts.failed) == (120, 0)
+    assert 0 < counters["thinking_refused"] <= 120  # the first batch, at most
+    assert result.report.get("thinking")["tool_choice"] == "auto"
