@@ -322,8 +322,8 @@ def test_the_fake_refuses_what_the_docs_say_is_refused() -> None:
                                 forced_refused=True) is None  # fmt: skip
 
 
-async def test_a_400_naming_thinking_is_quoted_when_every_request_is_refused() -> None:
-    """A server that refuses every request: the stop names its own words, not the network."""
+async def test_a_server_refusing_every_request_is_stopped_in_its_own_words() -> None:
+    """A server that refuses every request: the stop quotes its message, not the network."""
     from syngen_improve.llm import BreakerPolicy, CircuitBreaker, RequestFailed, ServiceUnavailable
 
     config = FakeConfig(fault_rates={"400": 1.0})
@@ -336,6 +336,6 @@ async def test_a_400_naming_thinking_is_quoted_when_every_request_is_refused() -
             with pytest.raises(RequestFailed):
                 await engine.complete(Request(messages=[{"role": "user", "content": str(n)}],
                                               max_tokens=100))  # fmt: skip
-        with pytest.raises(ServiceUnavailable, match="refused as invalid"):
+        with pytest.raises(ServiceUnavailable, match=r"last: HTTP 400 .*fault injected: refused"):
             await engine.complete(Request(messages=[{"role": "user", "content": "x"}],
                                           max_tokens=100))  # fmt: skip
