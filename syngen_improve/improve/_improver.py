@@ -163,7 +163,7 @@ class Improver:
         out: dict[str, Any] = {}
         engine = self._engine
         if self.cache_check is not None:
-            seen = engine.cache_report() if engine is not None else {}
+            seen = engine.cache.to_dict() if engine is not None else {}
             out["cache"] = {**self.cache_check.to_dict(), **seen}
         if engine is not None:
             out["thinking"] = engine.thinking_report()

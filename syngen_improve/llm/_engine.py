@@ -318,10 +318,6 @@ class Engine:
                 "answers_with_thinking": s.thinking_replies,
                 "output_tokens_per_request": per_request}  # fmt: skip
 
-    def cache_report(self) -> dict[str, Any]:
-        """What the server was seen doing with the cache (see ``_observe``)."""
-        return {**self.cache.to_dict(), "observed_reason": self.cache.reason}
-
     def _cacheable(self, request: Request) -> bool:
         """Whether ``request`` marks a prefix the model's floor lets the API cache (by our
         count): one that cannot be cached is no news when it is not."""

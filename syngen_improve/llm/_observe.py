@@ -57,5 +57,5 @@ class CacheObserver:
                 "be above the prefix, or the model or a gateway does not cache)")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
-        return {"observed": self.status, "marked_requests": self.marked,
-                "requests_using_cache": self.used}  # fmt: skip
+        return {"observed": self.status, "observed_reason": self.reason,
+                "marked_requests": self.marked, "requests_using_cache": self.used}  # fmt: skip

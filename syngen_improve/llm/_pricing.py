@@ -29,7 +29,8 @@ PICO: Final = 10**12
 CACHE_READ_FACTOR: Final = 0.1
 CACHE_WRITE_5M_FACTOR: Final = 1.25
 CACHE_WRITE_1H_FACTOR: Final = 2.0
-BATCH_FACTOR: Final = 0.5
+#: The Message Batches API's discount: a batch request costs 1 / BATCH_DIVISOR of online.
+BATCH_DIVISOR: Final = 2
 #: Prompt length (tokens) above which a model's ``long`` prices apply.
 LONG_PROMPT: Final = 100_000
 CacheTTL = Literal["5m", "1h"]
@@ -134,7 +135,7 @@ class Pricing:
         inp, out, read, write = self.rates(usage, ttl)
         total = (usage.input * inp + usage.output * out + usage.cache_read * read
                  + usage.cache_creation * write)  # fmt: skip
-        return (total + 1) // 2 if batch else total
+        return -(-total // BATCH_DIVISOR) if batch else total
 
     def cost(self, usage: Usage, *, batch: bool = False, ttl: CacheTTL = "5m") -> float:
         """The USD cost of ``usage`` (see :meth:`picos`)."""

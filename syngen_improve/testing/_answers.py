@@ -245,9 +245,9 @@ class Answers:
     def thinking_tokens(self, payload: Mapping[str, Any], attempt: Attempt) -> int:
         """Thinking tokens this answer spends (0 when the model does not think)."""
         rules = self.rules(str(payload.get("model", "")))
-        if not thinks(dict(payload), rules):
+        if not thinks(payload, rules):
             return 0
-        base = EFFORT_THINKING[effort_of(dict(payload), rules)]
+        base = EFFORT_THINKING[effort_of(payload, rules)]
         spent = round(base * (0.5 + self.draw("thinking", attempt.key, attempt.number)))
         thinking = payload.get("thinking")
         budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None

@@ -21,6 +21,7 @@ the same wrong way, nothing can tell, but if either drifts, a test fails.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -128,7 +129,7 @@ def _thinking_type_problem(payload: dict[str, Any], rules: Rules) -> str | None:
     return None
 
 
-def thinks(payload: dict[str, Any], rules: Rules) -> bool:
+def thinks(payload: Mapping[str, Any], rules: Rules) -> bool:
     """Whether the model thinks on this request (asked, or on by default)."""
     thinking = payload.get("thinking")
     kind = thinking.get("type") if isinstance(thinking, dict) else None
@@ -139,7 +140,7 @@ def thinks(payload: dict[str, Any], rules: Rules) -> bool:
     return rules.thinks_by_default
 
 
-def effort_of(payload: dict[str, Any], rules: Rules) -> str:
+def effort_of(payload: Mapping[str, Any], rules: Rules) -> str:
     config = payload.get("output_config")
     effort = config.get("effort") if isinstance(config, dict) else None
     return str(effort or rules.default_effort or "medium")
