@@ -145,6 +145,7 @@ PUBLIC: dict[str, set[str]] = {
         "read_sharegpt",
         "read_text",
         "render_call",
+        "restyle",
         "write_hermes",
         "write_openai",
         "write_sharegpt",

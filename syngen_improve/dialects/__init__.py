@@ -7,7 +7,7 @@ reader and a writer around it: ``text`` (the ``tool_call:`` / ``arguments:`` /
 ``function_call`` and ``observation`` entries) and ``hermes`` (``<tool_call>`` /
 ``<tool_response>`` tags). The stages read every row as the text grammar (:func:`as_text_grammar`,
 :class:`FileDialect`) and an improve run writes its rows back in the input's dialect
-(:func:`in_dialect`).
+(:func:`restyle`: in the input row's own form, its unchanged turns verbatim).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ._conversation import ROLES, Call, Conversation, Turn, render_call
 from ._detect import DIALECTS, Dialect, check_dialect, detect_dialect
 from ._openai import read_openai, write_openai
 from ._read import read_conversation
+from ._style import restyle
 from ._tagged import read_hermes, read_sharegpt, write_hermes, write_sharegpt
 from ._text import read_text, write_text
 
@@ -39,6 +40,7 @@ __all__ = [
     "read_sharegpt",
     "read_text",
     "render_call",
+    "restyle",
     "write_hermes",
     "write_openai",
     "write_sharegpt",

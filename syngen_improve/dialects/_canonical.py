@@ -78,20 +78,34 @@ class FileDialect:
 
     def rows(self, row: dict[str, Any], line: int) -> dict[str, Any]:
         """``row`` in the text grammar."""
-        return self.read(row, line)[0]
+        return self._read(row, line)[0]
 
     def read(self, row: dict[str, Any], line: int) -> tuple[dict[str, Any], tuple[str | None, ...]]:
         """``row`` in the text grammar, and the ids of its calls when the file is OpenAI
-        chat (in order; ``()`` otherwise): the text grammar has no place for them, so a run
-        hands them to :func:`in_dialect` for the rows it writes."""
+        chat (in order; ``()`` otherwise): the text grammar has no place for them, so a
+        conversion hands them to the rows it writes."""
+        out, conversation, found = self._read(row, line)
+        if conversation is None or found != "openai" or self.dialect != "openai":
+            return out, ()
+        return out, tuple(c.id for c in conversation.calls)
+
+    def read_in(self, row: dict[str, Any], line: int) -> tuple[dict[str, Any], Dialect | None]:
+        """``row`` in the text grammar, and the dialect it was read in (``None``: left as
+        it is), the one :func:`restyle` writes its improvement back in."""
+        out, _, found = self._read(row, line)
+        return out, found
+
+    def _read(
+        self, row: dict[str, Any], line: int
+    ) -> tuple[dict[str, Any], Conversation | None, Dialect | None]:
         if self._forced:
             found: Dialect | None = self.dialect
         elif self.dialect == "text" and _plainly_text(row):
-            return row, ()  # the common case, checked cheaply
+            return row, None, "text"  # the common case, checked cheaply
         else:
             found = detect_dialect(row)
             if found is None:
-                return row, ()
+                return row, None, None
             if self.dialect is None:
                 self.dialect = found
             elif found != self.dialect:
@@ -99,9 +113,7 @@ class FileDialect:
                 if len(self.mixed) < 20:
                     self.mixed.append(line)
         out, conversation = _as_text(row, found)
-        if conversation is None or found != "openai" or self.dialect != "openai":
-            return out, ()
-        return out, tuple(c.id for c in conversation.calls)
+        return out, conversation, found
 
     def report(self) -> dict[str, Any]:
         """What analyze and the run's analysis say of the file: ``dialect``, and the rows in

@@ -63,9 +63,10 @@ class Turn:
     def calls(self) -> tuple[Call, ...]:
         return tuple(p for p in self.parts if isinstance(p, Call))
 
-    def steps(self) -> list[tuple[list[str], list[Call]]]:
+    def steps(self, *, one_call: bool = False) -> list[tuple[list[str], list[Call]]]:
         """The parts as (texts, calls) steps, the way chat formats send them: a message's
-        text, its calls and their results; text after calls starts the next step."""
+        text, its calls and their results; text after calls starts the next step, and so
+        does each call after the first with ``one_call`` (a message per call)."""
         steps: list[tuple[list[str], list[Call]]] = [([], [])]
         for part in self.parts:
             if isinstance(part, str):
@@ -73,6 +74,8 @@ class Turn:
                     steps.append(([], []))
                 steps[-1][0].append(part)
             else:
+                if one_call and steps[-1][1]:
+                    steps.append(([], []))
                 steps[-1][1].append(part)
         return [step for step in steps if step[0] or step[1]]
 
@@ -120,10 +123,16 @@ class Conversation:
 class TurnBuilder:
     """Turns assembled from a chat dialect's entries: an assistant turn goes on across its
     calls, their results and the text after them while ``goes_on`` is set; any other turn
-    starts a new one."""
+    starts a new one.
+
+    The reader sets ``entry`` to the index of the entry it reads; ``starts`` keeps, for each
+    turn, the entry that opened it (``None`` for one from outside the list, such as a
+    top-level system prompt), so a writer can tell which entries make up a turn."""
 
     def __init__(self) -> None:
         self.turns: list[Turn] = []
+        self.starts: list[int | None] = []
+        self.entry: int | None = None
         self.role: str | None = None
         self.parts: list[str | Call] = []
         self.goes_on = False
@@ -132,6 +141,8 @@ class TurnBuilder:
         """Close the turn being built and open one for ``role`` (``None``: none)."""
         if self.role is not None:
             self.turns.append(Turn.of(self.role, self.parts))
+        if role is not None:
+            self.starts.append(self.entry)
         self.role, self.parts, self.goes_on = role, [], False
 
     def assistant(self) -> None:

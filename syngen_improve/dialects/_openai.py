@@ -14,7 +14,7 @@ from typing import Any
 
 from ._conversation import Call, Conversation, Turn, TurnBuilder, decoded, encoded
 
-__all__ = ["read_openai", "write_openai"]
+__all__ = ["assistant_messages", "openai_turns", "read_openai", "write_openai"]
 
 
 def _text(content: Any) -> str:
@@ -30,8 +30,13 @@ def _text(content: Any) -> str:
 
 def read_openai(row: Mapping[str, Any]) -> Conversation:
     """The conversation of an OpenAI chat row."""
+    return openai_turns(row).done(row.get("tools"))
+
+
+def openai_turns(row: Mapping[str, Any]) -> TurnBuilder:
+    """The turns of an OpenAI chat row, built (``done`` gives the conversation)."""
     build = TurnBuilder()
-    for message in row.get("messages") or ():
+    for build.entry, message in enumerate(row.get("messages") or ()):
         if not isinstance(message, Mapping):
             continue
         role = message.get("role")
@@ -56,12 +61,14 @@ def read_openai(row: Mapping[str, Any]) -> Conversation:
                 continue
             name, arguments = str(function.get("name", "")), function.get("arguments")
             build.parts.append(Call(name, decoded(arguments), id=item.get("id")))
-    return build.done(row.get("tools"))
+    return build
 
 
-def _assistant(turn: Turn, t: int) -> list[dict[str, Any]]:
+def assistant_messages(turn: Turn, t: int, *, one_call: bool = False) -> list[dict[str, Any]]:
+    """An assistant turn as messages: one per step (per call with ``one_call``), each
+    followed by its results; ids kept, or made up as ``call_<turn>_<message>_<n>``."""
     messages: list[dict[str, Any]] = []
-    for s, (texts, calls) in enumerate(turn.steps()):
+    for s, (texts, calls) in enumerate(turn.steps(one_call=one_call)):
         ids = [c.id or f"call_{t}_{s}_{n}" for n, c in enumerate(calls)]
         message: dict[str, Any] = {"role": "assistant", "content": "\n\n".join(texts) or None}
         if calls:
@@ -87,7 +94,7 @@ def write_openai(
     messages: list[dict[str, Any]] = []
     for t, turn in enumerate(conversation.turns):
         if turn.role == "assistant":
-            messages.extend(_assistant(turn, t))
+            messages.extend(assistant_messages(turn, t))
         else:
             messages.append({"role": turn.role, "content": turn.text})
     row: dict[str, Any] = {"messages": messages}

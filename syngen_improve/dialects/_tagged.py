@@ -15,30 +15,50 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from ._conversation import Call, Conversation, TurnBuilder, decoded, encoded
 
-__all__ = ["read_hermes", "read_sharegpt", "write_hermes", "write_sharegpt"]
+__all__ = [
+    "ROLE_OF",
+    "dumps",
+    "entries",
+    "hermes_turns",
+    "kind_of",
+    "read_hermes",
+    "read_sharegpt",
+    "sharegpt_turns",
+    "write_hermes",
+    "write_sharegpt",
+]
 
-_ROLE_OF: Final = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+ROLE_OF: Final = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                    "system": "system"}  # fmt: skip
 _CALL_RE: Final = re.compile(r"<tool_call>(.*?)</tool_call>", re.S)
 _RESPONSE_RE: Final = re.compile(r"<tool_response>(.*?)</tool_response>", re.S)
 
 
-def _entries(row: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(kind, text) of each turn of either container, kinds lower-cased."""
-    out = []
-    for turn in row.get("conversations") or row.get("messages") or ():
-        if not isinstance(turn, Mapping):
-            continue
-        kind = turn.get("from", turn.get("role"))
-        text = turn.get("value", turn.get("content"))
-        if isinstance(kind, str):
-            out.append((kind.lower(), text if isinstance(text, str) else ""))
-    return out
+def entries(row: Mapping[str, Any]) -> list[Any]:
+    """The row's list of turns, in either container."""
+    found = row.get("conversations") or row.get("messages")
+    return found if isinstance(found, list) else []
+
+
+def kind_of(turn: Any) -> str | None:
+    """An entry's kind (``from`` or ``role``), lower-cased; None for no entry."""
+    kind = turn.get("from", turn.get("role")) if isinstance(turn, Mapping) else None
+    return kind.lower() if isinstance(kind, str) else None
+
+
+def _entries(build: TurnBuilder, row: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(kind, text) of each turn of either container, kinds lower-cased; ``build.entry``
+    follows."""
+    for build.entry, turn in enumerate(entries(row)):
+        kind = kind_of(turn)
+        if kind is not None:
+            text = turn.get("value", turn.get("content"))
+            yield kind, text if isinstance(text, str) else ""
 
 
 def _results(build: TurnBuilder, values: Any, *, each: bool = False) -> None:
@@ -61,12 +81,17 @@ def _call(value: Any) -> Call:
 
 def read_sharegpt(row: Mapping[str, Any]) -> Conversation:
     """The conversation of a ShareGPT row (``system`` may also be a top-level string)."""
+    return sharegpt_turns(row).done(row.get("tools"))
+
+
+def sharegpt_turns(row: Mapping[str, Any]) -> TurnBuilder:
+    """The turns of a ShareGPT row, built (``done`` gives the conversation)."""
     build = TurnBuilder()
     system = row.get("system")
     if isinstance(system, str) and system.strip():
         build.start("system")
         build.parts.append(system)
-    for kind, text in _entries(row):
+    for kind, text in _entries(build, row):
         if kind == "function_call":  # goes on from the assistant's text before it
             if build.role != "assistant":
                 build.start("assistant")
@@ -75,27 +100,32 @@ def read_sharegpt(row: Mapping[str, Any]) -> Conversation:
             build.goes_on = True
         elif kind == "observation":
             _results(build, decoded(text))
-        elif _ROLE_OF.get(kind) == "assistant":
+        elif ROLE_OF.get(kind) == "assistant":
             build.assistant()
             build.parts.append(text)
             build.goes_on = False
-        elif kind in _ROLE_OF:
-            build.start(_ROLE_OF[kind])
+        elif kind in ROLE_OF:
+            build.start(ROLE_OF[kind])
             build.parts.append(text)
-    return build.done(row.get("tools"))
+    return build
 
 
 def read_hermes(row: Mapping[str, Any]) -> Conversation:
     """The conversation of a row with Hermes ``<tool_call>`` / ``<tool_response>`` tags."""
+    return hermes_turns(row).done(row.get("tools"))
+
+
+def hermes_turns(row: Mapping[str, Any]) -> TurnBuilder:
+    """The turns of a Hermes row, built (``done`` gives the conversation)."""
     build = TurnBuilder()
-    for kind, text in _entries(row):
+    for kind, text in _entries(build, row):
         if kind in ("tool", "observation", "function"):
             results = [decoded(m.strip()) for m in _RESPONSE_RE.findall(text)]
             _results(build, [
                 r["content"] if isinstance(r, Mapping) and set(r) == {"name", "content"} else r
                 for r in results
             ], each=True)  # fmt: skip
-        elif _ROLE_OF.get(kind) == "assistant":
+        elif ROLE_OF.get(kind) == "assistant":
             build.assistant()
             pos = 0
             for match in _CALL_RE.finditer(text):
@@ -104,10 +134,10 @@ def read_hermes(row: Mapping[str, Any]) -> Conversation:
                 pos = match.end()
             build.parts.append(text[pos:])
             build.goes_on = pos > 0
-        elif kind in _ROLE_OF:
-            build.start(_ROLE_OF[kind])
+        elif kind in ROLE_OF:
+            build.start(ROLE_OF[kind])
             build.parts.append(text)
-    return build.done(row.get("tools"))
+    return build
 
 
 def write_sharegpt(conversation: Conversation) -> list[dict[str, str]]:
@@ -132,25 +162,36 @@ def write_sharegpt(conversation: Conversation) -> list[dict[str, str]]:
     return out
 
 
-def write_hermes(conversation: Conversation) -> list[dict[str, str]]:
-    """``role``/``content`` turns with Hermes tags (results in ``tool`` turns)."""
+def write_hermes(
+    conversation: Conversation, *, inside: str = "\n", wrapped: bool = True, one_call: bool = False
+) -> list[dict[str, str]]:
+    """``role``/``content`` turns with Hermes tags (results in ``tool`` turns). ``inside``
+    goes between a tag and its JSON; ``wrapped`` writes a result as ``{"name", "content"}``;
+    ``one_call`` gives each call its own message."""
     out: list[dict[str, str]] = []
     for turn in conversation.turns:
         if turn.role != "assistant":
             out.append({"role": turn.role, "content": turn.text})
             continue
-        for texts, calls in turn.steps():
+        for texts, calls in turn.steps(one_call=one_call):
             blocks = [
-                "<tool_call>\n" + json.dumps({"name": c.name, "arguments": c.arguments},
-                                             ensure_ascii=False) + "\n</tool_call>"
+                f"<tool_call>{inside}{dumps({'name': c.name, 'arguments': c.arguments})}"
+                f"{inside}</tool_call>"
                 for c in calls
-            ]  # fmt: skip
+            ]
             out.append({"role": "assistant", "content": "\n\n".join([*texts, *blocks])})
             responses = [
-                "<tool_response>\n" + json.dumps({"name": c.name, "content": c.result},
-                                                 ensure_ascii=False) + "\n</tool_response>"
-                for c in calls if c.has_result
-            ]  # fmt: skip
+                f"<tool_response>{inside}"
+                f"{dumps({'name': c.name, 'content': c.result} if wrapped else c.result)}"
+                f"{inside}</tool_response>"
+                for c in calls
+                if c.has_result
+            ]
             if responses:
                 out.append({"role": "tool", "content": "\n".join(responses)})
     return out
+
+
+def dumps(value: Any) -> str:
+    """JSON as Hermes tags hold it (non-ASCII kept)."""
+    return json.dumps(value, ensure_ascii=False)

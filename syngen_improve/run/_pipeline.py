@@ -136,7 +136,6 @@ async def improve_dataset(
                     provenance,
                     refused_before=refused,
                     prompt_gap=cfg.prompt_gap,
-                    dialect=source.dialect,
                 )
             )
             bar = stack.enter_context(Progress(
@@ -147,7 +146,7 @@ async def improve_dataset(
             async def handle(work: Work) -> None:
                 bar.begin()
                 outcome = await improver.improve(work.example, issues=work.issues, key=work.line)
-                await sinks.outcome(outcome, work.key, work.call_ids)
+                await sinks.outcome(outcome, work.key, work.row)
                 bar.advance(outcome.status, sent=True)
 
             await run_pool(source.work(sinks, bar, prior, lines), handle,

@@ -7,6 +7,11 @@ each line ended (for the report and resume). The KTO file grows as pairs are mad
 ``kto`` order (alternating, rows sharing a prompt kept apart), so a killed run leaves a
 usable prefix; the run's end rebuilds it whole with the unpaired rows spread in.
 
+Rows are written in the input's form: the originals (``poor_examples.jsonl``, the good rows
+passed through, ``failed.jsonl``'s ``original``, the undesirable side of the KTO file) are the
+input rows as read with only ``label`` and the keys below set; an improvement is written in
+its input row's dialect and style (:func:`~syngen_improve.dialects.restyle`).
+
 Every record names its input line twice: ``_source_line`` (1-based line number) and
 ``_source_key`` (a fingerprint of the line's content, the one the resume check uses),
 so a record can be joined back even to an edited copy of the input. Records also carry
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -26,12 +32,20 @@ import orjson
 
 from .._jsonl import Malformed
 from .._pool import Writer
-from ..dialects import FileDialect, in_dialect
+from ..dialects import Dialect, restyle
 from ..improve import Outcome
 from ..interleave import PairStream, interleave_files, last_prompts
 from ..outputs import Layout
 
-__all__ = ["Sinks"]
+__all__ = ["Row", "Sinks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """An input row as read (``data``) and the dialect it was read in."""
+
+    data: dict[str, Any]
+    dialect: Dialect | None
 
 
 class Sinks:
@@ -44,11 +58,8 @@ class Sinks:
         *,
         refused_before: set[int],
         prompt_gap: int,
-        dialect: FileDialect,
     ) -> None:
         self.layout = layout
-        # The input file's dialect (known once its first row is read): rows go out in it.
-        self._dialect = dialect
         self.provenance = dict(provenance)
         self.prompt_gap = prompt_gap
         # Lines a resume retries after a refusal (400) taken for the service's fault.
@@ -91,12 +102,12 @@ class Sinks:
         if stack is not None:
             await stack.__aexit__(exc_type, exc, tb)
 
-    def _out(self, row: dict[str, Any], ids: tuple[str | None, ...] = ()) -> dict[str, Any]:
-        """``row`` (text grammar) in the input's dialect, its calls with the input's ``ids``."""
-        return in_dialect(row, self._dialect.dialect, call_ids=ids)
-
     def _stamp(self, line: int, key: str) -> dict[str, Any]:
         return {"_source_line": line, "_source_key": key, "_provenance": self.provenance}
+
+    def _original(self, row: Row, label: bool, line: int, key: str) -> dict[str, Any]:
+        """The input row as read, labelled and stamped."""
+        return {**row.data, "label": label, **self._stamp(line, key)}
 
     async def quarantined(self, item: Malformed, key: str) -> None:
         await self._quarantine.put({"_source_line": item.line, "_source_key": key,
@@ -108,42 +119,37 @@ class Sinks:
         await self._quarantine.put({"_source_line": line, "_source_key": key, "error": problem,
                                     "raw": orjson.dumps(example).decode()})  # fmt: skip
 
-    async def good(
-        self, line: int, key: str, example: Mapping[str, Any], ids: tuple[str | None, ...] = ()
-    ) -> None:
+    async def good(self, line: int, key: str, row: Row) -> None:
         """A good example passed through to the desirable side (``include_good``)."""
-        row = {**example, "label": True, **self._stamp(line, key)}
-        await self._improved.put(self._out(row, ids))
+        await self._improved.put(self._original(row, True, line, key))
         await self._ledger.put({"line": line, "status": "good"})
 
-    async def poor(
-        self, line: int, key: str, example: Mapping[str, Any], ids: tuple[str | None, ...] = ()
-    ) -> None:
-        await self._poor.put(self._out({**example, "label": False, **self._stamp(line, key)}, ids))
+    async def poor(self, line: int, key: str, row: Row) -> None:
+        await self._poor.put(self._original(row, False, line, key))
 
-    async def outcome(self, outcome: Outcome, key: str, ids: tuple[str | None, ...] = ()) -> None:
-        """An improved or failed example (``key``: its line's content key; ``ids``: its
-        calls' ids in the input), and its ledger entry. Returns once the record is in its
-        file: the caller's concurrency slot is held until then, so a crash loses at most the
+    async def outcome(self, outcome: Outcome, key: str, row: Row) -> None:
+        """An improved or failed example (``key``: its line's content key; ``row``: the
+        input row), and its ledger entry. Returns once the record is in
+        its file: the caller's concurrency slot is held until then, so a crash loses at most the
         examples in flight, never one that was answered."""
         line = outcome.key
         stamp = self._stamp(line, key)
         if outcome.record is not None:
-            improved = self._out({**outcome.record, **stamp}, ids)
-            original = self._out({**outcome.example, "label": False, **stamp}, ids)
+            improved = restyle(row.data, {**outcome.record, **stamp}, row.dialect)
+            original = self._original(row, False, line, key)
             # Each row is encoded once, for its own file and for the KTO file.
             self._encoded[id(improved)] = encoded = orjson.dumps(improved)
             self._encoded[id(original)] = orjson.dumps(original)
             await self._improved.write(encoded)
-            for row in self._stream.add(improved, original):
-                await self._interleaved.put(self._encoded.pop(id(row)))
+            for paired in self._stream.add(improved, original):
+                await self._interleaved.put(self._encoded.pop(id(paired)))
         else:
             status = outcome.http_status
             # Refused again in another run: the example's own problem, not the service's.
             transient = outcome.transient and not (status == 400 and line in self._refused_before)
             await self._failed.write(
                 {**stamp, "reason": outcome.reason, "attempts": outcome.attempts,
-                 "errors": list(outcome.errors), "original": self._out(dict(outcome.example), ids)}
+                 "errors": list(outcome.errors), "original": row.data}
                 | ({"http_status": status} if status is not None else {})
                 | ({"transient": True} if transient else {})
             )  # fmt: skip

@@ -23,21 +23,22 @@ from ..context import SEVEN_FIELDS
 from ..dialects import FileDialect
 from ..outputs import Prior
 from ._manifest import InputLines
-from ._sinks import Sinks
+from ._sinks import Row, Sinks
 
 __all__ = ["Source", "Work"]
 
 
 @dataclass(frozen=True, slots=True)
 class Work:
-    """A poor example to improve: its input line and content key, the example and its
-    issue kinds, and its calls' OpenAI ids (kept for the rows written from it)."""
+    """A poor example to improve: its input line and content key, the example (the text
+    grammar) and its issue kinds, and the input row as read with its dialect (the rows
+    written from it keep its form)."""
 
     line: int
     key: str
     example: dict[str, Any]
     issues: frozenset[str]
-    call_ids: tuple[str | None, ...] = ()
+    row: Row
 
 
 class Source:
@@ -79,8 +80,9 @@ class Source:
                 bar.advance("quarantined")
                 continue
             line = item.line
-            # Any dialect is read as the text grammar (the sinks write rows back in it).
-            example, ids = self.dialect.read(item.data, line)
+            # Any dialect is read as the text grammar (the sinks write rows back in its form).
+            example, found = self.dialect.read_in(item.data, line)
+            row = Row(item.data, found)
             first = self._first.setdefault(key, line)
             if first != line:
                 self.duplicates += 1
@@ -105,16 +107,16 @@ class Source:
                 if cfg.include_good:
                     self.good_included += 1
                     if line not in prior.good:
-                        await sinks.good(line, key, example, ids)
+                        await sinks.good(line, key, row)
                 bar.advance("good")
                 continue
             if line not in prior.poor:
-                await sinks.poor(line, key, example, ids)
+                await sinks.poor(line, key, row)
             if line in prior.finished:  # as the earlier run left it
                 bar.advance("improved" if line in prior.improved else
                             "failed" if line in prior.failed else "good")  # fmt: skip
                 continue
-            yield Work(line, key, example, kinds, ids)
+            yield Work(line, key, example, kinds, row)
         else:
             lines.finish()
         bar.refine(counted)
