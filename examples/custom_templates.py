@@ -8,11 +8,16 @@ relabel policy that is stricter than the seed's (any dimension at 2 or below is 
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 from syngen_improve import Templates, improve_dataset_sync, sample_path
+
+# With ANTHROPIC_API_KEY set: the API (or the server at ANTHROPIC_BASE_URL); without one,
+# the built-in fake model answers, offline, so the example runs anywhere.
+BACKEND = None if os.environ.get("ANTHROPIC_API_KEY") else "fake"
 
 DIMENSIONS = ("sessionMemory_quality", "toolContext_quality", "goal_coherence",
               "prompt_naturalness", "response_realism")  # fmt: skip
@@ -36,7 +41,12 @@ templates = bundled.override(
 
 with tempfile.TemporaryDirectory() as out:
     result = improve_dataset_sync(
-        sample_path(), out, policy=strict_policy, templates=templates, progress=False
+        sample_path(),
+        out,
+        policy=strict_policy,
+        templates=templates,
+        progress=False,
+        backend=BACKEND,
     )
     print(result)
     print("poor under the stricter policy:", result.counts.poor, "(the seed's rule: 120)")

@@ -13,11 +13,16 @@ with at most ``concurrency`` in flight; ``outcome.key`` is the input's position.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 from syngen_improve import Improver, Record, read_jsonl, sample_path
+
+# With ANTHROPIC_API_KEY set: the API (or the server at ANTHROPIC_BASE_URL); without one,
+# the built-in fake model answers, offline, so the example runs anywhere.
+BACKEND = None if os.environ.get("ANTHROPIC_API_KEY") else "fake"
 
 
 async def examples_from_somewhere() -> AsyncIterator[dict[str, Any]]:
@@ -29,7 +34,7 @@ async def examples_from_somewhere() -> AsyncIterator[dict[str, Any]]:
 
 async def main() -> None:
     statuses: Counter[str] = Counter()
-    async with Improver(concurrency=16) as improver:
+    async with Improver(concurrency=16, backend=BACKEND) as improver:
         async for outcome in improver.stream(examples_from_somewhere()):
             statuses[outcome.status] += 1
             if outcome.status == "improved" and outcome.record is not None:

@@ -10,6 +10,7 @@ dialect is decided by the file's first row (``--dialect`` / ``dialect=`` forces 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from syngen_improve import (
@@ -21,6 +22,10 @@ from syngen_improve import (
     validate_file,
 )
 from syngen_improve.dialects import detect_dialect, read_conversation, read_text, write_openai
+
+# With ANTHROPIC_API_KEY set: the API (or the server at ANTHROPIC_BASE_URL); without one,
+# the built-in fake model answers, offline, so the example runs anywhere.
+BACKEND = None if os.environ.get("ANTHROPIC_API_KEY") else "fake"
 
 # Make an OpenAI-chat file from the bundled sample (your data would already be in it).
 source = Path("openai-chat.jsonl")
@@ -35,7 +40,7 @@ print(f"dialect {profile.dialect}: {profile.poor} poor of {profile.total}, "
       f"{sum(profile.tools.values())} tool calls seen")  # fmt: skip
 print(validate_file(source, workers=1).summary())
 
-result = improve_dataset_sync(source, "openai-chat-output", progress=False)
+result = improve_dataset_sync(source, "openai-chat-output", progress=False, backend=BACKEND)
 print(result)
 first = json.loads(Path("openai-chat-output/improved_examples.jsonl").read_text().splitlines()[0])
 print(f"improvements are in the {detect_dialect(first)} dialect; the first has "

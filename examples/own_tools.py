@@ -7,18 +7,23 @@ ones and writes them back in OpenAI form, and the SFT export keeps native ``tool
 Then the same data with a ``trace`` object in every call, described in a small TOML file:
 its rules are checked and its fields are part of the prompt. See docs/own-dataset.md.
 
-    python examples/own_tools.py               # uses ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL
+    python examples/own_tools.py   # the API with ANTHROPIC_API_KEY; offline (the fake) without
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from syngen_improve import analyze_dataset, improve_dataset_sync, validate_file
 from syngen_improve.export import export_file
+
+# With ANTHROPIC_API_KEY set: the API (or the server at ANTHROPIC_BASE_URL); without one,
+# the built-in fake model answers, offline, so the example runs anywhere.
+BACKEND = None if os.environ.get("ANTHROPIC_API_KEY") else "fake"
 
 # Your tools, as an OpenAI `tools` list (a row may carry them; --schemas takes a file too).
 TOOLS = [
@@ -65,7 +70,7 @@ with tempfile.TemporaryDirectory() as tmp:
     before = validate_file(data, profile="strict")  # the rows' own tools are the schemas
     print("before:", before.summary(), dict(before.by_code))
 
-    result = improve_dataset_sync(data, Path(tmp) / "out", progress=False)
+    result = improve_dataset_sync(data, Path(tmp) / "out", progress=False, backend=BACKEND)
     print(result)
     improved = Path(tmp) / "out" / "improved_examples.jsonl"
     after = validate_file(improved, profile="strict")

@@ -21,11 +21,11 @@ def as_dataset(path: str | os.PathLike[str]) -> Any:
     """The rows of ``path`` (JSONL) as a ``datasets.Dataset``."""
     try:
         import datasets  # type: ignore[import-untyped]
-    except ImportError as exc:
+    except ImportError:
         raise UsageError(
             "a Dataset needs the datasets package: pip install 'syngen_improve[datasets]' "
             "(or pip install datasets)"
-        ) from exc
+        ) from None
     with tempfile.TemporaryDirectory(prefix="syngen-datasets-") as cache:
         return datasets.load_dataset("json", data_files=os.fspath(path), split="train",
                                      cache_dir=cache, keep_in_memory=True)  # fmt: skip

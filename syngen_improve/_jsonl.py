@@ -9,6 +9,7 @@ line, so a crash can never leave a half record that a later read takes for data.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from types import TracebackType
 from typing import Any
 
 import orjson
+
+from .errors import InvalidInput
 
 __all__ = [
     "JsonlWriter",
@@ -77,9 +80,13 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[Record | Malformed]:
 
     Handles a UTF-8 BOM, CRLF line ends, blank lines (skipped, but counted in the
     line numbers), a last line without newline, invalid UTF-8 (reported as
-    malformed) and lines of any length. Memory use is one line at a time.
+    malformed) and lines of any length. Memory use is one line at a time. A device
+    (``/dev/zero``, a state file linked to one) is refused: it would be read forever.
     """
     with open(path, "rb") as fh:
+        mode = os.fstat(fh.fileno()).st_mode
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            raise InvalidInput(f"{os.fspath(path)} is a device, not a file: it cannot be read")
         for line_no, raw in enumerate(fh, start=1):
             item = _line_item(line_no, raw, first=line_no == 1)
             if item is not None:
@@ -170,11 +177,14 @@ class JsonlWriter:
         if self._fd is None:
             raise ValueError(f"I/O operation on closed JsonlWriter({str(self.path)!r})")
         view = memoryview(payload)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        if self._fsync:
-            os.fsync(self._fd)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if self._fsync:
+                os.fsync(self._fd)
+        except OSError as exc:
+            raise named(exc, self.path) from None
 
     def close(self) -> None:
         """Close the file; safe to call twice."""
@@ -202,8 +212,20 @@ def _temp_beside(path: str | os.PathLike[str]) -> Path:
 def replace_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``path``'s content whole: written beside it, then renamed over it."""
     tmp = _temp_beside(path)
-    tmp.write_bytes(data)
+    try:
+        tmp.write_bytes(data)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise named(exc, path) from None
     tmp.replace(path)
+
+
+def named(exc: OSError, path: str | os.PathLike[str]) -> OSError:
+    """``exc`` naming ``path`` when it names no file (a write on an open descriptor: disk
+    full says only "No space left on device")."""
+    if exc.filename is not None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), os.fspath(path))
 
 
 def write_jsonl_atomic(

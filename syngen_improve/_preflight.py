@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from ._conventions import iter_tool_calls
+from ._input import not_jsonl
 from .config import ImproveConfig
 from .context import SAMPLE_ROWS, detect_convention, sample_rows
 from .errors import InvalidInput, option
@@ -18,13 +19,17 @@ def preflight(source: Path, cfg: ImproveConfig) -> ImproveConfig:
     supported dialect (nothing in it could pass), and settle the run's context convention
     from those lines when it was not given."""
     head = sample_rows(source, cfg.dialect)
-    if not any(any(iter_tool_calls(row)) for row in head):
-        what = "no line is a JSON object" if not head else "no line has a tool call"
+    if not head:
         raise InvalidInput(
-            f"{source}: {what} among its first {SAMPLE_ROWS} lines in any supported dialect "
-            "(text tool_call:, OpenAI tool_calls, ShareGPT function_call, Hermes <tool_call>):"
-            " nothing to improve, no request sent. Check the file, or force its dialect "
-            f"({option('--dialect', 'dialect=')})"
+            not_jsonl(source, f"no line is a JSON object among its first {SAMPLE_ROWS} lines")
+            + "; nothing to improve, no request sent"
+        )
+    if not any(any(iter_tool_calls(row)) for row in head):
+        raise InvalidInput(
+            f"{source}: no line has a tool call among its first {SAMPLE_ROWS} lines in any "
+            "supported dialect (text tool_call:, OpenAI tool_calls, ShareGPT function_call, "
+            "Hermes <tool_call>): nothing to improve, no request sent. Check the file, or "
+            f"force its dialect ({option('--dialect', 'dialect=')})"
         )
     if cfg.context is None:  # one convention for the whole run, from the same lines
         cfg = dataclasses.replace(cfg, context=detect_convention(head))

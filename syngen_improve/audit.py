@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from ._grammar import ToolCall, shared_tool_calls
+from ._input import check_input
 from ._jsonl import Record, read_jsonl
 from .dialects import FileDialect
-from .errors import InputNotFound, UsageError
+from .errors import UsageError
 
 __all__ = [
     "Auditor",
@@ -191,8 +192,7 @@ def audit_rows(rows: Iterable[Mapping[str, Any]], *, threshold: float = THRESHOL
 def audit_file(path: str | os.PathLike[str], *, threshold: float = THRESHOLD) -> ShortcutAudit:
     """Audit a labelled JSONL file (one streaming pass; unreadable lines are skipped)."""
     source = Path(path)
-    if not source.is_file():
-        raise InputNotFound(f"input file not found: {source}")
+    check_input(source)
     dialect = FileDialect()  # any dialect, read as the text grammar
     rows = (dialect.rows(item.data, item.line) for item in read_jsonl(source)
             if isinstance(item, Record))  # fmt: skip

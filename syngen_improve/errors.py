@@ -129,11 +129,16 @@ class FolderBusy(InputError):
 
 
 class ServiceRefused(SyngenError):
-    """The service refused the run as a whole (bad key, no permission, unknown model):
-    every other request would fail the same way, so the run stopped. Resumable once
-    the cause is fixed."""
+    """The service refused the run as a whole (bad key, no permission, unknown model, a
+    base URL that redirects): every other request would fail the same way, so the run
+    stopped. Resumable once the cause is fixed. ``status`` is the HTTP status it answered
+    (the message says the rest; no chained traceback)."""
 
     exit_code: ClassVar[int] = EXIT_USAGE
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Terminated(SyngenError):

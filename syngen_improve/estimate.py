@@ -30,13 +30,14 @@ from typing import Any, Final, Protocol
 
 import orjson
 
+from ._input import check_input
 from ._jsonl import Record, read_jsonl
 from ._preflight import preflight
 from .analyze import ProfileBuilder, shape_problem
 from .config import ImproveConfig
 from .context import SEVEN_FIELDS
 from .dialects import FileDialect
-from .errors import InputNotFound, UsageError
+from .errors import UsageError
 from .improve import Improver
 from .llm import Pricing, Request, Usage
 from .llm._models import estimated_tokens, model_info
@@ -129,8 +130,7 @@ async def estimate_cost(
         raise UsageError(f"'reask_share' must be between 0 and 1, got {reask_share}")
     cfg = ImproveConfig.of(config, **options)
     path = Path(input)
-    if not path.is_file():
-        raise InputNotFound(f"input file not found: {path}")
+    check_input(path)
     cfg = preflight(path, cfg)
     improver = Improver(cfg)
     info = model_info(improver.model)

@@ -38,10 +38,11 @@ from . import _datasets
 from ._chat import chat_messages
 from ._columns import Columns, Disagree
 from ._conventions import iter_tool_calls
+from ._input import check_input
 from ._jsonl import JsonlWriter, Malformed, read_jsonl, write_jsonl_atomic
 from ._paths import refuse_overwrite
 from .dialects import FileDialect
-from .errors import InputNotFound, InvalidInput, UsageError, option
+from .errors import InvalidInput, UsageError, option
 from .validate import ToolRegistry
 
 __all__ = [
@@ -324,8 +325,7 @@ def _export(
             f"{option('--eval-out', repr('eval_out'))}, the eval file"
         )
     source, target = Path(path), Path(out)
-    if not source.is_file():
-        raise InputNotFound(f"input file not found: {source}")
+    check_input(source)
     refuse_overwrite(target, source)
     options = _Options(fmt, tools, tools_format, calls)
     evaluation = None if not eval_fraction or eval_out is None else Path(eval_out)

@@ -23,6 +23,7 @@ import orjson
 from ._backends import open_backend
 from ._conventions import DIMENSIONS
 from ._fdlimit import ensure_open_files
+from ._input import check_input
 from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl, read_records
 from ._paths import refuse_overwrite
 from ._pool import Writer, run_pool
@@ -31,7 +32,7 @@ from ._sync import run_sync
 from ._text import find_example
 from .config import ImproveConfig
 from .dialects import FileDialect
-from .errors import InputNotFound, ServiceRefused, SyngenError, UsageError
+from .errors import SyngenError, UsageError
 from .llm import (
     Backend,
     Budget,
@@ -268,12 +269,32 @@ async def judge_dataset(
     ``<output>.cache.jsonl``; examples judged before cost nothing."""
     cfg = ImproveConfig.of(config, **options)
     source, target = Path(input), Path(output)
-    if not source.is_file():
-        raise InputNotFound(f"input file not found: {source}")
+    check_input(source)
     store_path = cache if cache is not None else target.with_name(target.name + ".cache.jsonl")
     refuse_overwrite(target, source)
     refuse_overwrite(Path(store_path), source, target)
     result = JudgeResult(target)
+    # Written to a temporary name, put in place when the run succeeded: a run that fails
+    # (a refused key, Ctrl-C) leaves an existing output as it was.
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        await _judge_into(partial, source, cfg, backend, store_path, result)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, target)
+    return result
+
+
+async def _judge_into(
+    partial: Path,
+    source: Path,
+    cfg: ImproveConfig,
+    backend: Backend | None,
+    store_path: str | os.PathLike[str],
+    result: JudgeResult,
+) -> None:
+    """Judge ``source`` into ``partial``, filling ``result``."""
     scored: list[dict[str, Any]] = []
     async with AsyncExitStack() as stack:
         engine_backend, own = open_backend(backend, model=cfg.model)
@@ -286,12 +307,11 @@ async def judge_dataset(
         store = JudgeCache(store_path)
         stack.callback(store.close)
         judge = Judge(engine, cache=store, answers=cfg.answers)
-        target.unlink(missing_ok=True)
         bar = stack.enter_context(Progress(
             total=estimate_lines(source), stats=engine.stats, enabled=cfg.progress,
             desc="judging", outcomes=("judged", "failed", "quarantined"),
         ))  # fmt: skip
-        out = await stack.enter_async_context(Writer(target))
+        out = await stack.enter_async_context(Writer(partial))
 
         dialect = FileDialect()
 
@@ -306,7 +326,7 @@ async def judge_dataset(
                 scores = await judge.score(dialect.rows(item.data, item.line))
             except (JudgeError, RequestFailed) as exc:
                 if isinstance(exc, RequestFailed) and exc.fatal:
-                    raise ServiceRefused(f"the API refused the run: {exc}") from exc
+                    raise exc.refused_run() from None
                 result.failed += 1
                 bar.advance("failed", sent=True)
                 return
@@ -322,7 +342,6 @@ async def judge_dataset(
         bar.refine(bar.done)  # the estimate becomes the lines read
     result.means = mean_scores(scored)
     result.stats = engine.stats.to_dict()
-    return result
 
 
 def judge_dataset_sync(

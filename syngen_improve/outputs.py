@@ -14,6 +14,7 @@ from typing import Any, Final
 import orjson
 
 from ._jsonl import read_records, write_jsonl_atomic
+from .errors import InvalidInput
 
 __all__ = [
     "FILES",
@@ -165,7 +166,17 @@ class Layout:
             path.unlink(missing_ok=True)
 
     def read_json(self, path: Path) -> Any:
-        return orjson.loads(path.read_bytes()) if path.exists() else None
+        """A state file's JSON (``None`` when absent); :class:`InvalidInput` naming the
+        file when it is damaged (a crash cannot tear one: they are replaced whole)."""
+        if not path.exists():
+            return None
+        try:
+            return orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"{path} is damaged (not JSON: {exc}): restore it, or remove it and resume "
+                "(the run writes it anew, without the check it held)"
+            ) from None
 
 
 def source_lines(path: Path) -> set[int]:

@@ -7,8 +7,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from syngen_improve import JsonlWriter, Malformed, Record, read_jsonl
+from syngen_improve import JsonlWriter, Malformed, Record, read_jsonl, sample_path
 from syngen_improve._jsonl import repair_torn_tail
+from syngen_improve.errors import InvalidInput
 
 
 def _read(path: Path) -> list[Record | Malformed]:
@@ -191,3 +192,44 @@ def test_atomic_write_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
     replace_bytes(tmp_path / "r.json", b"{}")
     assert (tmp_path / "r.json").read_bytes() == b"{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "r.json"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_disk_names_the_file(tmp_path: Path) -> None:
+    """Disk full (``/dev/full`` answers every write with ENOSPC) says which file: the
+    system's own message names none for a write on an open file."""
+    full = tmp_path / "full.jsonl"
+    full.symlink_to("/dev/full")
+    with JsonlWriter(full) as writer, pytest.raises(OSError, match="No space left") as caught:
+        writer.write({"a": 1})
+    assert caught.value.filename == str(full)
+    with pytest.raises(InvalidInput, match="is a device, not a file"):
+        list(read_jsonl(full))  # read forever otherwise
+
+
+def test_a_run_on_a_full_disk_is_exit_2_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import types
+
+    import syngen_improve._jsonl
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    patched = types.SimpleNamespace(
+        **{k: getattr(os, k) for k in dir(os) if not k.startswith("__")}
+    )
+    patched.write = full
+    monkeypatch.setattr(syngen_improve._jsonl, "os", patched)
+    from syngen_improve.cli import main
+
+    out = tmp_path / "out"
+    code = main(["improve", str(sample_path()), "--out", str(out), "--backend", "fake",
+                 "--no-progress", "--limit", "20"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert str(out) in err
+    assert "No space left on device" in err
+    assert "Traceback" not in err

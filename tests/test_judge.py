@@ -124,6 +124,29 @@ async def test_judge_dataset_twice_costs_one_pass(tmp_path: Path) -> None:
     assert json.loads(json.dumps(first.to_dict()))["requests"]["total"] == 199
 
 
+async def test_a_refused_run_leaves_the_old_output_as_it_was(tmp_path: Path) -> None:
+    """``judge --out existing.jsonl`` with a key the server refuses: the old file is intact
+    (the new one is written under a temporary name and put in place on success)."""
+    from syngen_improve.errors import ServiceRefused
+    from syngen_improve.llm import DirectBackend
+
+    out = tmp_path / "scored.jsonl"
+    out.write_bytes(b'{"kept": true}\n')
+    async with (
+        FakeAnthropicServer(config=FakeConfig(api_key="sk-right")) as server,
+        DirectBackend(api_key="sk-wrong", base_url=server.url) as backend,
+    ):
+        with pytest.raises(ServiceRefused):
+            await judge_dataset(sample_path(), out, backend=backend, progress=False)
+        assert out.read_bytes() == b'{"kept": true}\n'
+        assert [p.name for p in tmp_path.iterdir()] == ["scored.jsonl"]  # no partial left
+        backend = DirectBackend(api_key="sk-right", base_url=server.url)
+        async with backend:
+            done = await judge_dataset(sample_path(), out, backend=backend, progress=False)
+    assert done.judged == 199
+    assert len(out.read_bytes().splitlines()) == 199
+
+
 def test_scores_given_with_other_thinking_settings_are_cached_apart() -> None:
     backend = DirectBackend(api_key="k", base_url="http://127.0.0.1:9")
     default = Judge(Engine(backend))

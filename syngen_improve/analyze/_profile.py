@@ -9,10 +9,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from .._conventions import DIMENSIONS, iter_tool_calls
+from .._input import check_input, not_jsonl
 from .._jsonl import Malformed, Record, read_jsonl
 from ..context._convention import SEVEN_FIELDS, ContextConvention, resolve_convention
 from ..context._detect import detect_file_convention
 from ..dialects import Dialect, FileDialect, check_dialect
+from ..errors import InvalidInput
 from ._notes import detect_from_notes, issues_to_fix
 from ._policy import RelabelPolicy, SeedPolicy
 from ._shape import shape_problem
@@ -235,11 +237,14 @@ def analyze_dataset(
     :mod:`syngen_improve.context`).
     """
     check_dialect(dialect)
-    convention = resolve_convention(context) or detect_file_convention(path, dialect)
+    source = check_input(path)
+    convention = resolve_convention(context) or detect_file_convention(source, dialect)
     builder = ProfileBuilder(policy=policy, context=convention)
     rows = FileDialect(dialect)  # any dialect is read as the text grammar
-    for item in read_jsonl(path):
+    objects = 0
+    for item in read_jsonl(source):
         if isinstance(item, Record):
+            objects += 1
             example = rows.rows(item.data, item.line)
             problem = shape_problem(example)
             if problem is None:
@@ -248,7 +253,10 @@ def analyze_dataset(
                 builder.add_invalid(item.line, problem)
         else:
             builder.add_malformed(item)
-    return replace(builder.build(), **rows.report())
+    profile = builder.build()
+    if not objects and profile.malformed:
+        raise InvalidInput(not_jsonl(source, "no line is a JSON object"))
+    return replace(profile, **rows.report())
 
 
 def issue_kinds(

@@ -1,5 +1,6 @@
 """The command line's argument parser: no prefix matching, and an unknown option named
-with the option it most likely meant.
+with the option it most likely meant (a mistyped command, with the command it most likely
+meant).
 
 argparse would otherwise read ``--output out3`` as ``--output-tpm out3`` (a prefix of one
 option) and say nothing; with prefixes off it says "unrecognized arguments" or that
@@ -67,6 +68,13 @@ class Parser(argparse.ArgumentParser):
         return out
 
     def error(self, message: str) -> NoReturn:
+        commands = self.commands
+        word = next((t for t in self.argv if not t.startswith("-")), None)
+        if commands and word is not None and word not in commands:
+            # A mistyped command: its options mean nothing yet, the command is the error.
+            close = difflib.get_close_matches(word, list(commands), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            super().error(f"unknown command {word!r}{hint}; the commands: {', '.join(commands)}")
         unknown = self.unknown(self.argv)
         if unknown:
             message = f"unknown option {', '.join(unknown)}; {message}"

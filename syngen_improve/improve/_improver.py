@@ -27,7 +27,7 @@ from .._pool import run_pool
 from ..analyze import issue_kinds
 from ..config import ImproveConfig
 from ..context import SEVEN_FIELDS, ContextConvention, detect_convention
-from ..errors import CacheWarning, ServiceRefused, UsageError
+from ..errors import CacheWarning, UsageError
 from ..judge import Judge, JudgeCache, JudgeError
 from ..llm import (
     Backend,
@@ -189,7 +189,9 @@ class Improver:
         answers run out. ``issues`` are the detected issue kinds (found here when not
         given). A refusal of the whole run (bad key, unknown model) raises
         :class:`~syngen_improve.errors.ServiceRefused`; any other failed request ends
-        this example as ``failed``."""
+        this example as ``failed``. An example that is not a dict is a
+        :class:`~syngen_improve.errors.UsageError`, as in :meth:`stream`."""
+        _check_example(example, "the example")
         engine, reask = self.engine, self._reask or self.engine
         cfg = self.config
         first, kinds, context = self._first(example, issues, key)
@@ -219,7 +221,7 @@ class Improver:
                     attempt -= 1
                     continue
                 if exc.fatal:
-                    raise ServiceRefused(f"the API refused the run: {exc}") from exc
+                    raise exc.refused_run() from None
                 rejections.append("request_failed")
                 errors = [str(exc)]
                 transient, http_status = exc.transient, exc.status
@@ -306,7 +308,7 @@ class Improver:
             after = await self._judge.score(record)
         except RequestFailed as exc:
             if exc.fatal:
-                raise ServiceRefused(f"the API refused the run: {exc}") from exc
+                raise exc.refused_run() from None
             return
         except JudgeError:
             return
@@ -347,8 +349,7 @@ class Improver:
 
         async def one(item: tuple[int, Mapping[str, Any]]) -> None:
             index, example = item
-            if not isinstance(example, Mapping):
-                raise UsageError(f"example {index} is a {type(example).__name__}, not a dict")
+            _check_example(example, f"example {index}")
             if self.is_poor(example):
                 outcome = await self.improve(example, key=index)
             else:
@@ -375,3 +376,9 @@ class Improver:
             if not producer.done():
                 producer.cancel()
                 await asyncio.wait({producer})
+
+
+def _check_example(example: object, name: str) -> None:
+    """:class:`UsageError` unless ``example`` is a dict (a mapping) of one example."""
+    if not isinstance(example, Mapping):
+        raise UsageError(f"{name} is a {type(example).__name__}, not a dict of one example")

@@ -15,9 +15,10 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from .._input import check_input
 from .._jsonl import JsonlWriter, read_records, write_jsonl_atomic
 from .._paths import refuse_overwrite
-from ..errors import InputNotFound, UsageError
+from ..errors import UsageError
 from ._arrange import DEFAULT_GAP, kto_records
 
 __all__ = ["POLICIES", "InterleaveStats", "Policy", "interleave", "interleave_files"]
@@ -272,8 +273,7 @@ def interleave_files(
         raise UsageError("policy 'oversample' repeats rows and cannot keep pairs together")
     good_path, bad_path, target = Path(desirable), Path(undesirable), Path(out)
     for path in (good_path, bad_path):
-        if not path.is_file():
-            raise InputNotFound(f"input file not found: {path}")
+        check_input(path)
     refuse_overwrite(target, good_path, bad_path)
     stats = InterleaveStats(policy)
     seed = shuffle_seed

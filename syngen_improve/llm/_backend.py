@@ -8,6 +8,7 @@ interchangeable.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import TracebackType
@@ -25,6 +26,8 @@ __all__ = [
     "Reply",
     "Request",
     "SharedTool",
+    "Sending",
+    "mark_sent",
     "prefix_size",
 ]
 
@@ -34,6 +37,29 @@ USE_TOOL: Final = (
 )
 #: Prefix of the rate-limit headers the engine reads on every response.
 RATELIMIT_PREFIX = "anthropic-ratelimit-"
+
+
+class Sending:
+    """One attempt's record of whether its bytes went out. The engine opens one around
+    each attempt; a backend that can tell (``DirectBackend``: when the body was written)
+    calls :func:`mark_sent`. A backend that cannot leaves it unset: its attempt counts as
+    sent once it has an answer or an error."""
+
+    __slots__ = ("sent",)
+
+    def __init__(self) -> None:
+        self.sent = False
+
+
+#: The attempt being sent by this task (set by the engine).
+SENDING: ContextVar[Sending | None] = ContextVar("syngen_sending", default=None)
+
+
+def mark_sent() -> None:
+    """Say that the current attempt's request bytes went out to the server."""
+    sending = SENDING.get()
+    if sending is not None:
+        sending.sent = True
 
 
 class SharedTool(dict[str, Any]):

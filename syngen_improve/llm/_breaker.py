@@ -16,6 +16,8 @@ base URL that does not speak this API, a setting it rejects. So refusals are cou
 one that follows another refusal, or comes before any success, is the service's failure
 (the example is retried on resume), and ``threshold`` refusals in a row with no success
 between stop the run with :class:`ServiceUnavailable` at once (waiting would not help).
+The engine stops it the same way (:meth:`CircuitBreaker.stop`) when the server says no
+request can be served within the patience (its rate-limit headers).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class CircuitBreaker:
         self.opened = 0  # times the breaker opened (for stats and tests)
         self._succeeded = False
         self._refusals = 0
-        self._refused: str | None = None  # set when every request is refused
+        self._stopped: str | None = None  # why every request from now on is refused
         self._last_failure = ""
 
     @property
@@ -116,25 +118,32 @@ class CircuitBreaker:
         module docstring)."""
         self._answered()
         self._refusals += 1
-        if self._refusals >= self.policy.threshold and self._refused is None:
-            self._refused = detail
-        return self._refusals > 1 or not self._succeeded
-
-    def _check_refused(self) -> None:
-        if self._refused is not None:
-            raise ServiceUnavailable(
+        if self._refusals >= self.policy.threshold:
+            self.stop(
                 f"the last {self.policy.threshold} requests were all refused as invalid "
-                f"(last: {self._refused}): the requests, not the examples, are at fault "
+                f"(last: {detail}): the requests, not the examples, are at fault "
                 "(a base URL or proxy that does not speak this API, a model or setting it "
                 f"rejects); stopped; fix that and rerun with {option('--resume', 'resume=True')}"
             )
+        return self._refusals > 1 or not self._succeeded
+
+    def stop(self, message: str) -> None:
+        """Send nothing more: every request from now on raises :class:`ServiceUnavailable`
+        with ``message`` (the first reason given stays)."""
+        if self._stopped is None:
+            self._stopped = message
+
+    def check_stopped(self) -> None:
+        """Raise :class:`ServiceUnavailable` once the run was stopped (see :meth:`stop`)."""
+        if self._stopped is not None:
+            raise ServiceUnavailable(self._stopped)
 
     async def admit(self) -> bool:
         """Return when a request may be sent: at once while closed; while open, when it
         is this request's turn to probe (returns True) or the breaker closed. Raises
         :class:`ServiceUnavailable` once the service has been failing beyond patience, or
         has refused every request."""
-        self._check_refused()
+        self.check_stopped()
         while self._opened_at is not None:
             self._check_patience()
             if not self._probing:

@@ -21,7 +21,9 @@ from .._fdlimit import is_out_of_files, out_of_files
 from .._version import __version__
 from ..errors import UsageError
 from ._anthropic import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key, status_error
-from ._backend import BackendError, ClosingBackend, Reply, Request
+from ._backend import BackendError, ClosingBackend, Reply, Request, mark_sent
+from ._body import ACCEPTED_ENCODINGS, read_capped
+from ._connect import without_credentials
 from ._redact import Redactor
 
 if TYPE_CHECKING:
@@ -40,6 +42,9 @@ class DirectBackend(ClosingBackend):
     ``base_url`` default to ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_BASE_URL``; proxies come
     from ``HTTPS_PROXY`` / ``NO_PROXY`` as with the SDK; ``default_headers`` are added to
     every request (an API gateway's own headers)."""
+
+    #: It says when a request's bytes went out (the engine counts requests by it).
+    reports_sent: Final = True
 
     def __init__(
         self,
@@ -65,6 +70,7 @@ class DirectBackend(ClosingBackend):
             "anthropic-version": API_VERSION,
             "content-type": "application/json",
             "accept": "application/json",
+            "accept-encoding": ACCEPTED_ENCODINGS,
             "user-agent": f"syngen-improve/{__version__}",
         }
         for name, value in (default_headers or {}).items():  # a gateway's own headers
@@ -84,8 +90,14 @@ class DirectBackend(ClosingBackend):
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
             # A proxy cannot reach this machine's loopback: the built-in fake never uses one.
             host = urlsplit(self.base_url).hostname
+            sent = aiohttp.TraceConfig()
+            sent.on_request_chunk_sent.append(_sent)
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=timeout, trust_env=host not in _LOOPBACK
+                connector=connector,
+                timeout=timeout,
+                trust_env=host not in _LOOPBACK,
+                trace_configs=[sent],
+                auto_decompress=False,  # inflated by read_capped, within a cap (bombs)
             )
         return self._session
 
@@ -107,21 +119,26 @@ class DirectBackend(ClosingBackend):
 
     async def _post(self, path: str, body: bytes) -> tuple[Any, dict[str, str]]:
         """``body`` posted to ``path``: the decoded JSON answer of a 200 and its headers
-        (lower-cased); anything else becomes a :class:`BackendError` without the key."""
+        (lower-cased); anything else becomes a :class:`BackendError` without the key. A
+        redirect is not followed (a POST would go on as a GET, elsewhere): it is an error
+        naming the base URL and where it points."""
         import aiohttp
 
         session = await self._open()
         try:
             async with session.post(
-                f"{self.base_url}{path}", data=body, headers=self._headers
+                f"{self.base_url}{path}", data=body, headers=self._headers, allow_redirects=False
             ) as resp:
-                raw = await resp.read()
+                mark_sent()  # an answer came: it was sent, whatever the trace said
                 status, headers = resp.status, {k.lower(): v for k, v in resp.headers.items()}
+                raw = await read_capped(resp.content, headers, self._redact)
         except (aiohttp.ClientError, OSError) as exc:
             if is_out_of_files(exc):
                 raise out_of_files() from None
             message = self._redact(f"connection error: {type(exc).__name__}: {exc}")
             raise BackendError(message, error_type="connection") from None
+        if 300 <= status < 400:
+            raise self._redirected(status, headers)
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -137,7 +154,22 @@ class DirectBackend(ClosingBackend):
             raise status_error(status, data, headers, self._redact, default=f"HTTP {status}")
         return data, headers
 
+    def _redirected(self, status: int, headers: Mapping[str, str]) -> BackendError:
+        where = without_credentials(self._redact(headers.get("location", "nowhere said")))
+        return BackendError(
+            f"the base URL {self.base_url} answered {status}, a redirect to {where}: requests "
+            "are not sent on (a POST would arrive as a GET); set the base URL "
+            "(ANTHROPIC_BASE_URL, base_url) to the address the API is at",
+            status=status,
+            error_type="redirect",
+        )
+
     async def aclose(self) -> None:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+async def _sent(*_: object) -> None:
+    """aiohttp's trace of a request body written: the attempt was sent."""
+    mark_sent()

@@ -21,9 +21,10 @@ from typing import Any, Literal
 import orjson
 
 from ..errors import ModelWarning, UsageError, option
-from ._backend import Backend, BackendError, Reply, Request
+from ._backend import SENDING, Backend, BackendError, Reply, Request, Sending
 from ._breaker import CircuitBreaker, is_service_failure
 from ._budget import Budget
+from ._claims import check_usage, heed_headers
 from ._limits import RateLimiter, RateLimits, exhausted_for
 from ._models import estimated_tokens, model_info
 from ._observe import CacheObserver
@@ -97,6 +98,8 @@ class Engine:
         # A batch backend's answer can take hours: its minimum outranks the policy's.
         floor = float(getattr(backend, "min_attempt_timeout", 0))
         self._timeout = max(self.retry.timeout, floor)
+        # Whether the backend says when a request's bytes went out (see ``_count``).
+        self._reports_sent = bool(getattr(backend, "reports_sent", False))
         self._adapt = self.retry.adaptive and not floor
         self._latencies: deque[float] = deque(maxlen=_LATENCY_WINDOW)
         self._adapted: float | None = None
@@ -182,6 +185,7 @@ class Engine:
         a long reply still lands), holding a slot; its latency is learned from."""
         loop = asyncio.get_running_loop()
         async with self._slots if self._slots is not None else contextlib.nullcontext():
+            self.breaker.check_stopped()  # stopped while this request waited for its slot
             limit = min(self.attempt_timeout * 2**cuts, self._timeout)
             started = loop.time()
             try:
@@ -194,6 +198,7 @@ class Engine:
             except TimeoutError:
                 raise _Cut((cm.when() or started + limit) - started) from None
         self._observe_latency(loop.time() - started)
+        check_usage(request, reply, self.info, self.backend.model)
         return reply
 
     async def complete(self, request: Request, *, body_size: int | None = None) -> Reply:
@@ -223,27 +228,36 @@ class Engine:
             except BaseException:
                 await self._settle(worst, 0)
                 raise
-            stats.requests += 1
             if attempt > 1:
                 stats.retried += 1
+            sending = Sending()
+            token = SENDING.set(sending)
             try:
                 reply = await self._attempt(request, cuts)
             except _Cut as cut:
                 await self._settle(worst, 0)
+                self._count(sending, ended=True)
                 stats.timeouts += 1
                 cuts += 1
                 error = BackendError(f"no reply within {cut.waited:.3g} s", error_type="timeout")
             except BackendError as exc:
                 await self._settle(worst, 0)
+                self._count(sending, ended=True)
                 error = exc
             except BaseException:
                 await self._settle(worst, 0)
+                self._count(sending, ended=False)
                 raise
             else:
+                self._count(sending, ended=True)
                 await self._succeeded(request, reply, reserved, worst)
+                heed_headers(reply.rate_limits, self._need(request, estimate),
+                             limiter=self.limiter, breaker=self.breaker, stats=stats)  # fmt: skip
                 return reply
+            finally:
+                SENDING.reset(token)
             self.limiter.settle(reserved, None)
-            self.limiter.observe(error.rate_limits)
+            self.limiter.observe(error.rate_limits, need=self._need(request, estimate))
             if error.status is not None:
                 stats.by_status[error.status] += 1
             if error.status == 400 and self.shape.refused(error, request):
@@ -274,6 +288,14 @@ class Engine:
                 self.retry.delay(max(1, attempt), retry_after=error.retry_after, rng=self._rng)
             )
 
+    def _count(self, sending: Sending, *, ended: bool) -> None:
+        """Count an attempt in ``requests`` once its bytes went out (a backend that cannot
+        tell: once it ended), else in ``cancelled`` (stopped before it was sent)."""
+        if sending.sent or (ended and not self._reports_sent):
+            self.stats.requests += 1
+        elif not ended:
+            self.stats.cancelled += 1
+
     async def _succeeded(
         self, request: Request, reply: Reply, reserved: tuple[float, float], worst: int
     ) -> None:
@@ -281,7 +303,6 @@ class Engine:
         stats = self.stats
         self.breaker.success()
         self.limiter.settle(reserved, reply.usage)
-        self.limiter.observe(reply.rate_limits)
         stats.by_status[200] += 1
         stats.succeeded += 1
         stats.usage = stats.usage + reply.usage
@@ -296,14 +317,18 @@ class Engine:
             stats.thinking_tokens += max(0, reply.usage.output - answer)
         await self._settle(worst, cost)
 
+    @staticmethod
+    def _need(request: Request, estimate: int) -> dict[str, float]:
+        """What one request takes of each rate-limit bucket."""
+        return {"requests": 1.0, "input": float(estimate), "output": float(request.max_tokens)}
+
     def _rate_limit_hold(
         self, error: BackendError, request: Request, estimate: int
     ) -> float | None:
         """Seconds every worker is held for a 429 that says the account's bucket is empty
         (its headers), or whose ``retry-after`` is a window's length (a low tier that
         counts per minute); ``None`` for any other 429 (it backs off its own request)."""
-        need = {"requests": 1.0, "input": estimate, "output": request.max_tokens}
-        empty = exhausted_for(error.rate_limits, need=need)
+        empty = exhausted_for(error.rate_limits, need=self._need(request, estimate))
         after = error.retry_after or 0.0
         if empty is None and after < LONG_RETRY_AFTER:
             return None

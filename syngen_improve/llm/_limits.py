@@ -29,7 +29,7 @@ from ..errors import UsageError
 from ._pricing import Usage
 from ._retry import seconds_until
 
-__all__ = ["RateLimiter", "RateLimits", "exhausted_for"]
+__all__ = ["RateLimiter", "RateLimits", "exhausted_for", "starved"]
 
 #: Bucket name -> the header infix the API uses for it.
 _HEADER_NAMES = {"requests": "requests", "input": "input-tokens", "output": "output-tokens"}
@@ -102,19 +102,54 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
     return number if math.isfinite(number) and number >= 0 else None
 
 
-def exhausted_for(headers: Mapping[str, str], *, need: Mapping[str, float]) -> float | None:
-    """When a 429's headers say a bucket cannot serve a request needing ``need``
-    (``requests``/``input``/``output`` amounts), the seconds until that bucket resets (0 if
-    the headers give no time); ``None`` when they do not say so."""
-    wait: float | None = None
+@dataclass(frozen=True, slots=True)
+class Starved:
+    """A bucket the server's headers say cannot serve one request until ``wait`` seconds
+    from now: none left (``remaining``), or a ``limit`` below what one request needs."""
+
+    bucket: str
+    wait: float
+    need: float
+    limit: float | None
+    remaining: float | None
+
+    @property
+    def below_need(self) -> bool:
+        """The limit itself is below one request: no pacing can ever serve it."""
+        return self.limit is not None and self.limit < self.need
+
+    def describe(self) -> str:
+        what = {"requests": "requests", "input": "input tokens", "output": "output tokens"}
+        name = what[self.bucket]
+        if self.below_need:
+            return (f"a limit of {self.limit:g} {name} a minute, less than one request needs "
+                    f"({self.need:g})")  # fmt: skip
+        return f"{self.remaining:g} {name} left where one request needs {self.need:g}"
+
+
+def starved(headers: Mapping[str, str], *, need: Mapping[str, float]) -> list[Starved]:
+    """The buckets a reply's headers say cannot serve one request needing ``need``
+    (``requests``/``input``/``output`` amounts), each with the seconds until its reset (0
+    when the headers give no time)."""
+    out: list[Starved] = []
     for name, infix in _HEADER_NAMES.items():
+        want = max(1.0, need.get(name, 1.0))
+        limit = _number(headers, f"anthropic-ratelimit-{infix}-limit")
         remaining = _number(headers, f"anthropic-ratelimit-{infix}-remaining")
-        if remaining is None or remaining >= max(1.0, need.get(name, 1.0)):
+        if (limit is None or limit >= want) and (remaining is None or remaining >= want):
             continue
         value = headers.get(f"anthropic-ratelimit-{infix}-reset")
-        reset = seconds_until(value) if value else None
-        wait = max(wait or 0.0, reset or 0.0)
-    return wait
+        wait = (seconds_until(value) if value else None) or 0.0
+        out.append(Starved(name, wait, want, limit, remaining))
+    return out
+
+
+def exhausted_for(headers: Mapping[str, str], *, need: Mapping[str, float]) -> float | None:
+    """When a 429's headers say a bucket cannot serve a request needing ``need``, the
+    seconds until that bucket resets (the longest such; 0 if the headers give no time);
+    ``None`` when they do not say so."""
+    found = starved(headers, need=need)
+    return max(s.wait for s in found) if found else None
 
 
 class RateLimiter:
@@ -180,8 +215,12 @@ class RateLimiter:
             else:
                 bucket.give_back(taken - used)
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Read ``anthropic-ratelimit-<kind>-limit/-remaining`` from a response."""
+    def observe(
+        self, headers: Mapping[str, str], *, need: Mapping[str, float] | None = None
+    ) -> None:
+        """Read ``anthropic-ratelimit-<kind>-limit/-remaining`` from a response. A limit
+        below 1 a minute, or below what one request needs (``need``), is not learned: no
+        pacing serves it (the engine waits for the reset or stops, see :func:`starved`)."""
         if not self.adaptive or not headers:
             return
         for name, infix in _HEADER_NAMES.items():
@@ -189,9 +228,11 @@ class RateLimiter:
             if remaining is None:
                 continue
             limit = _number(headers, f"anthropic-ratelimit-{infix}-limit")
+            if limit is not None and limit < max(1.0, (need or {}).get(name, 1.0)):
+                continue
             bucket = self._buckets.get(name)
             if bucket is None:
-                if limit is None or limit < 1:
+                if limit is None:
                     continue
                 bucket = self._buckets[name] = _Bucket(limit, 60)
             bucket.observe(limit, remaining)

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SyngenError
+from ..errors import ServiceRefused, SyngenError
 from ._backend import BackendError, Request
 from ._pricing import Usage, usd
 
@@ -15,7 +15,7 @@ __all__ = ["FATAL_STATUSES", "TRANSIENT_STATUSES", "EngineStats", "RequestFailed
 
 #: Statuses that will fail the same way for every request of the run (bad key,
 #: no permission, unknown model): the run stops instead of failing each example.
-FATAL_STATUSES = frozenset({401, 403, 404})
+FATAL_STATUSES = frozenset({401, 403, 404}) | frozenset(range(300, 400))
 #: Statuses that say the service, not the request, failed: the request may succeed later.
 TRANSIENT_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
@@ -48,9 +48,14 @@ class RequestFailed(SyngenError):
     def status(self) -> int | None:
         return self.error.status
 
+    def refused_run(self) -> ServiceRefused:
+        """The error that stops a run this failure refused as a whole (see :attr:`fatal`)."""
+        return ServiceRefused(f"the API refused the run: {self}", status=self.status)
+
     @property
     def fatal(self) -> bool:
-        """True when every other request would fail the same way (401, 403, 404)."""
+        """True when every other request would fail the same way (401, 403, 404, and a
+        redirect: a base URL that points elsewhere)."""
         return self.error.status in FATAL_STATUSES
 
 
@@ -58,7 +63,10 @@ class RequestFailed(SyngenError):
 class EngineStats:
     """Running totals of a run (all attempts, not just the last)."""
 
+    #: Requests whose bytes went out (what the server saw); ``cancelled``: attempts
+    #: stopped (Ctrl-C, a stop) before they were sent.
     requests: int = 0
+    cancelled: int = 0
     succeeded: int = 0
     failed: int = 0
     retried: int = 0
@@ -85,8 +93,8 @@ class EngineStats:
 
     def absorb(self, other: EngineStats) -> None:
         """Add ``other``'s totals (a second engine of the same run, e.g. online re-asks)."""
-        for name in ("requests", "succeeded", "failed", "retried", "rate_limited", "timeouts",
-                     "thinking_replies", "thinking_tokens"):  # fmt: skip
+        for name in ("requests", "cancelled", "succeeded", "failed", "retried", "rate_limited",
+                     "timeouts", "thinking_replies", "thinking_tokens"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.by_status.update(other.by_status)
         self.usage = self.usage + other.usage
@@ -99,6 +107,7 @@ class EngineStats:
         return {
             "requests": {
                 "total": self.requests,
+                "cancelled": self.cancelled,
                 "succeeded": self.succeeded,
                 "failed": self.failed,
                 "retried": self.retried,

@@ -45,7 +45,7 @@ def _sum_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
         tokens.update(run.get("tokens", {}))
     return {
         "requests": {k: requests.get(k, 0) for k in
-                     ("total", "retried", "rate_limited", "timeouts", "failed")},
+                     ("total", "cancelled", "retried", "rate_limited", "timeouts", "failed")},
         "tokens": {k: tokens.get(k, 0) for k in
                    ("input", "output", "cache_read", "cache_creation")},
         "cost_usd": _cost(runs),

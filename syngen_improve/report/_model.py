@@ -66,9 +66,11 @@ class Counts:
 
 @dataclass(frozen=True, slots=True)
 class Requests:
-    """Requests sent over all runs of the folder."""
+    """Requests sent over all runs of the folder (``total``: those whose bytes went out;
+    ``cancelled``: stopped before they were sent)."""
 
     total: int = 0
+    cancelled: int = 0
     retried: int = 0
     rate_limited: int = 0
     timeouts: int = 0

@@ -62,6 +62,8 @@ def settings_of(config: ImproveConfig, model: str) -> dict[str, str]:
         "policy": _policy_name(config.policy),
         "require_result": str(config.require_result),
         **({"dedupe": "True"} if config.dedupe else {}),
+        # A folder holds one shard's lines: resuming it as another would mix them.
+        **({"shard": "{}/{}".format(*config.shard)} if config.shard is not None else {}),
         **({"context": _context_id(context)} if context not in (None, SEVEN_FIELDS) else {}),
     }
 
@@ -73,6 +75,10 @@ def check_settings(layout: Layout, settings: dict[str, str], *, resume: bool,
     old = layout.read_json(layout.manifest) if resume else None
     recorded = old.get("settings") if isinstance(old, dict) else None
     changed: list[str] = []
+    if isinstance(recorded, dict) and isinstance(old, dict) and old.get("format") == 1:
+        # Format 1 did not record the shard: what this run says is taken as it.
+        recorded = {**recorded, "shard": settings.get("shard")}
+        recorded = {k: v for k, v in recorded.items() if v is not None}
     if isinstance(recorded, dict):
         # A key set on one side only (dedupe, a context convention) differs as well.
         keys = list(settings) + [k for k in recorded if k not in settings]
@@ -83,6 +89,12 @@ def check_settings(layout: Layout, settings: dict[str, str], *, resume: bool,
         ]
         if not changed:
             return []
+        if recorded.get("shard") != settings.get("shard"):
+            raise SettingsChanged(
+                f"{layout.root} holds shard {recorded.get('shard') or 'none (every line)'}, "
+                f"not {settings.get('shard') or 'none (every line)'}: a folder holds one "
+                "shard's lines; resume each shard in its own folder (merge them after)"
+            )
         if not accept_changes:
             raise SettingsChanged(
                 f"{layout.root} was made with other settings ({'; '.join(changed)}): resume "
@@ -90,7 +102,7 @@ def check_settings(layout: Layout, settings: dict[str, str], *, resume: bool,
                 f"{option('--accept-changes', 'accept_changes=True')} to continue anyway (the "
                 "report records it)"
             )
-    manifest = {"format": 1, "settings": settings}
+    manifest = {"format": 2, "settings": settings}
     replace_bytes(layout.manifest, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     return changed
 

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from .._fdlimit import ensure_open_files
+from .._input import check_input
 from .._lock import FolderLock
 from .._pool import run_pool
 from .._preflight import preflight
 from .._progress import Progress
 from .._sync import run_sync
 from ..config import ImproveConfig
-from ..errors import InputNotFound, OutputExists, UsageError, option
+from ..errors import OutputExists, UsageError, option
 from ..improve import Improver
 from ..llm import Backend
 from ..llm._choose import BackendName, check_backend
@@ -41,8 +42,7 @@ __all__ = ["improve_dataset", "improve_dataset_sync"]
 def _check_paths(input: str | os.PathLike[str], output_dir: str | os.PathLike[str],
                  config: ImproveConfig) -> tuple[Path, Layout]:  # fmt: skip
     source = Path(input)
-    if not source.is_file():
-        raise InputNotFound(f"input file not found: {source}")
+    check_input(source)
     layout = Layout(Path(output_dir))
     if layout.root.exists() and not layout.root.is_dir():
         raise OutputExists(f"the output folder {layout.root} is a file: choose a folder")

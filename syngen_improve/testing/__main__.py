@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ._config import BAD_OUTPUTS, FAULTS, FakeConfig
+from ._config import BAD_OUTPUTS, FAULTS, HOSTILE, FakeConfig
 from ._fake import FakeAnthropic
 from ._model import FakeModel
 from ._server import FakeAnthropicServer
@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--output-tpm", type=int, help="output tokens per minute before 429")
     p.add_argument("--fault", action="append", default=[], metavar="KIND=RATE")
     p.add_argument("--bad-output", action="append", default=[], metavar="KIND=RATE")
+    p.add_argument("--hostile", action="append", default=[], metavar="KIND=RATE")
     p.add_argument("--outage", type=float, default=0.0,
                    help="seconds from the first request when every request fails")  # fmt: skip
     p.add_argument("--outage-fault", default="529", choices=FAULTS, help="how (default 529)")
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         output_tpm=args.output_tpm,
         fault_rates=_rates(args.fault, FAULTS, "--fault"),
         bad_output_rates=_rates(args.bad_output, BAD_OUTPUTS, "--bad-output"),
+        hostile_rates=_rates(args.hostile, HOSTILE, "--hostile"),
         api_key=args.api_key,
         retry_after=args.retry_after,
         hang_seconds=args.hang_seconds,

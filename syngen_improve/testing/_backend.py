@@ -22,6 +22,9 @@ class FakeBackend(ClosingBackend):
     """A :class:`~syngen_improve.llm.Backend` answered by the built-in fake model
     (``config``: its faults, limits and latency; none by default)."""
 
+    #: Sent over :class:`DirectBackend`, which says when a request's bytes went out.
+    reports_sent = True
+
     def __init__(self, config: FakeConfig | None = None, *, model: str = DEFAULT_MODEL) -> None:
         self.model = model
         self.server = FakeAnthropicServer(config=config or FakeConfig())

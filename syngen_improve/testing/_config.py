@@ -35,6 +35,10 @@ HOSTILE: Final = (
     "retry_after_inf",  # a 429 with retry-after: inf
     "key_in_request_id",  # the request-id header is the caller's key
     "key_echo",  # a 500 whose message holds the key less its last 3 characters
+    "usage_huge",  # usage claiming 10^15 input and output tokens
+    "tiny_limits",  # a 200 saying 1 request and 1 token a minute, none left until tomorrow
+    "redirect",  # a 301 elsewhere (a client that follows it turns the POST into a GET)
+    "gzip_bomb",  # a 200 gzip-encoded body that inflates to 300 MB
 )
 
 

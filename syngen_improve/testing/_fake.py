@@ -9,8 +9,10 @@ request, live in ``_answers.py``, shared with the batch and chat-completions rou
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -182,7 +184,7 @@ class FakeAnthropic:
         if attempt.fault is not None:
             return await self._fault(attempt.fault)
         hostile = answers.hostile(attempt)
-        if hostile in ("retry_after_day", "retry_after_inf", "key_echo"):
+        if hostile in ("retry_after_day", "retry_after_inf", "key_echo", "redirect"):
             return _hostile_error(answers, hostile, key)
         usage = answers.usage(payload)
         limited = self._rate_limit(usage)
@@ -286,6 +288,9 @@ class FakeAnthropic:
 
 
 def _hostile_error(answers: Answers, kind: str, key: str) -> FakeResponse:
+    if kind == "redirect":  # moved elsewhere: a client that follows it sends a GET there
+        return FakeResponse(301, {"location": "/moved/v1/messages", "content-type": "text/plain"},
+                            b"Moved Permanently")  # fmt: skip
     if kind == "key_echo":
         return answers.error(500, "api_error", f"upstream rejected credentials {key[:-3]}")
     after = "86400" if kind == "retry_after_day" else "inf"
@@ -312,7 +317,27 @@ def _hostile_reply(
                    "anthropic-ratelimit-requests-remaining": "-5"}  # fmt: skip
     elif kind == "key_in_request_id":
         headers = {**headers, "request-id": key}
+    elif kind == "usage_huge":
+        body = {**message, "usage": {**message["usage"], "input_tokens": 10**15,
+                                     "output_tokens": 10**15}}  # fmt: skip
+    elif kind == "tiny_limits":
+        tomorrow = http_date(time.time() + 86_400)
+        for name in ("requests", "input-tokens", "output-tokens"):
+            headers = {**headers, f"anthropic-ratelimit-{name}-limit": "1",
+                       f"anthropic-ratelimit-{name}-remaining": "0",
+                       f"anthropic-ratelimit-{name}-reset": tomorrow}  # fmt: skip
+    elif kind == "gzip_bomb":
+        return FakeResponse(200, {**headers, "content-encoding": "gzip"}, _bomb())
     return FakeResponse(200, headers, orjson.dumps(body))
+
+
+@functools.cache
+def _bomb(size: int = 300 * 2**20) -> bytes:
+    """Gzip of ``size`` zero bytes (about a thousandth of it), made without holding them."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(2**20)
+    out = [packer.compress(block) for _ in range(size // len(block))]
+    return b"".join([*out, packer.flush()])
 
 
 def _seconds(value: float) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
+from .._input import check_input
 from .._jsonl import Malformed, Record, _line_item, read_jsonl
 from ..context._convention import SEVEN_FIELDS, ContextConvention, resolve_convention
 from ..context._detect import detect_file_convention
@@ -244,7 +245,7 @@ def validate_file(
     if workers is not None and workers < 1:
         raise UsageError(f"'workers' must be >= 1, got {workers}")
     registry = schemas if schemas is not None else ToolRegistry.default()
-    spath = os.fspath(path)
+    spath = os.fspath(check_input(path))
     size = os.path.getsize(spath)
     convention = resolve_convention(context) or detect_file_convention(spath, dialect)
     if workers is None:

@@ -219,7 +219,7 @@ class ToolRegistry(Mapping[str, ToolSchema]):
         try:
             return cls.from_any(orjson.loads(raw))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidInput(f"{os.fspath(path)}: not usable tool schemas: {exc}") from exc
+            raise InvalidInput(f"{os.fspath(path)}: not usable tool schemas: {exc}") from None
 
     def with_row_tools(self, tools: Any) -> ToolRegistry:
         """This registry and the tools a row carries (OpenAI rows often do; a JSON string

@@ -36,9 +36,9 @@ def test_policy_options(shared_data: Path, capsys: pytest.CaptureFixture[str]) -
 
 def test_unreadable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(tmp_path / "missing.jsonl")]) == 2
-    assert "missing.jsonl: No such file or directory" in capsys.readouterr().err
+    assert "input file not found: " in capsys.readouterr().err
     assert main(["analyze", str(tmp_path)]) == 2
-    assert "Is a directory" in capsys.readouterr().err
+    assert "is a directory, not a file" in capsys.readouterr().err
 
 
 def test_usage_error_exits_2() -> None:
@@ -90,7 +90,7 @@ def test_validate_exit_codes_and_json(
     assert main(["validate", str(good)]) == 0
     assert "Validated 1 examples: 0 failed (ignoring 0 label=false)" in capsys.readouterr().out
     assert main(["validate", str(tmp_path / "missing.jsonl")]) == 2
-    assert "missing.jsonl: No such file or directory" in capsys.readouterr().err
+    assert f"input file not found: {tmp_path / 'missing.jsonl'}" in capsys.readouterr().err
 
 
 def test_validate_strict_and_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -304,6 +304,10 @@ def test_the_console_shows_a_run_warning_as_one_plain_line() -> None:
     (["analyze", "in.jsonl", "--jsn"], "unknown option --jsn (did you mean --json?)"),
     (["improve", "in.jsonl", "--out", "x", "--output-tp", "5"],
      "unknown option --output-tp (did you mean --output-tpm or --out?)"),
+    # A mistyped command is the error (its options mean nothing yet), with the command meant.
+    (["imporve", "in.jsonl", "--out", "x"], "error: unknown command 'imporve' (did you mean "
+     "improve?); the commands: analyze, validate,"),
+    (["frobnicate"], "error: unknown command 'frobnicate'; the commands: analyze,"),
 ])  # fmt: skip
 def test_no_prefix_of_an_option_is_taken_for_it(
     argv: list[str], said: str, capsys: pytest.CaptureFixture[str]

@@ -125,3 +125,18 @@ async def test_backend_fake_is_a_name_in_python_as_on_the_command_line() -> None
     assert server._runner is None  # stopped with the improver
     with pytest.raises(UsageError, match="'fake' or a Backend"):
         Improver(backend="fakes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("example", [None, "text", ["a", "list"]])
+async def test_improve_validates_its_example_like_stream(example: Any) -> None:
+    """``improve(None)`` is the same one-line UsageError as ``stream([None])``, before any
+    request."""
+    from syngen_improve.testing import FakeBackend
+
+    async with FakeBackend() as backend, Improver(backend=backend, retry=FAST) as improver:
+        with pytest.raises(UsageError, match="not a dict of one example"):
+            await improver.improve(example)
+        with pytest.raises(UsageError, match=r"example 0 is a .* not a dict"):
+            async for _ in improver.stream([example]):
+                pass
+        assert backend.counters.requests == 0

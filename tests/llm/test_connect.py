@@ -74,3 +74,19 @@ def test_a_key_read_from_a_file_with_its_newline_runs(tmp_path: Path) -> None:
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (out / "improved_examples.jsonl").read_text().count("\n") > 0
+
+
+def test_a_base_url_with_credentials_is_exit_2_without_showing_them(tmp_path: Path) -> None:
+    env = {**os.environ, "ANTHROPIC_API_KEY": "sk-x",
+           "ANTHROPIC_BASE_URL": "https://gateway-user:hunter2pass@127.0.0.1:9/"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "syngen_improve", "improve", str(sample_path()),
+         "--out", str(tmp_path / "out"), "--no-progress", "--limit", "3"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "ANTHROPIC_BASE_URL carries credentials" in done.stderr
+    assert "https://127.0.0.1:9/" in done.stderr
+    assert "hunter2pass" not in done.stderr
+    assert "gateway-user" not in done.stderr
+    assert "Traceback" not in done.stderr

@@ -49,7 +49,7 @@ async def run(
 @pytest.mark.parametrize(
     "kind",
     ["content_string", "block_not_object", "body_array", "usage_string", "usage_negative",
-     "remaining_negative"],
+     "remaining_negative", "usage_huge"],
 )  # fmt: skip
 async def test_a_hostile_reply_costs_one_request_not_the_run(
     kind: str, tmp_path: Path, client: str
@@ -129,3 +129,60 @@ async def improve_again(out: Path) -> tuple[Any, FakeAnthropic]:
         result = await improve_dataset(sample_path(), out, backend=backend, retry=FAST,
                                        progress=False, resume=True)  # fmt: skip
     return result, fake
+
+
+async def test_a_redirect_stops_the_run_naming_the_base_url_and_where_it_points(
+    tmp_path: Path, client: str
+) -> None:
+    """A 301 is the base URL's fault, not any example's: the run stops at once (exit 2)
+    with nothing in failed.jsonl; no client follows it (a POST would arrive as a GET)."""
+    from syngen_improve.errors import EXIT_USAGE, ServiceRefused
+
+    with pytest.raises(ServiceRefused) as caught:
+        await run(tmp_path, FakeConfig(hostile_rates={"redirect": 1.0}), client=client)
+    assert caught.value.exit_code == EXIT_USAGE
+    message = str(caught.value)
+    assert "301" in message
+    if client == "direct":
+        assert "/moved/v1/messages" in message
+        assert "base URL http://127.0.0.1:" in message
+    assert (tmp_path / "failed.jsonl").read_bytes() == b""
+
+
+async def test_headers_saying_nothing_is_left_until_tomorrow_stop_the_run_at_once(
+    tmp_path: Path, client: str
+) -> None:
+    """200s whose headers claim 1 request and 1 token a minute, none left until tomorrow:
+    the run stops as resumable (exit 75) after its first answers, saying why; it does not
+    creep at one request a minute."""
+    from syngen_improve.llm import ServiceUnavailable
+
+    config = FakeConfig(hostile_rates={"tiny_limits": 1.0})
+    with pytest.raises(ServiceUnavailable) as caught:
+        await run(tmp_path, config, client=client)
+    assert "rate-limit headers" in str(caught.value)
+    assert "resume=True" in str(caught.value)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["requests"]["total"] <= 16  # the first answers: those in flight with it
+
+
+async def test_headers_with_a_limit_below_one_request_hold_until_their_reset(
+    tmp_path: Path,
+) -> None:
+    """A limit of one token a minute resetting within the patience: every worker waits for
+    the reset, then goes on (the bucket does not crawl at one token a minute)."""
+    from syngen_improve.llm import RateLimiter
+
+    limiter = RateLimiter()
+    from syngen_improve.llm._limits import starved
+
+    soon = "anthropic-ratelimit-input-tokens-reset"
+    headers = {"anthropic-ratelimit-input-tokens-limit": "1",
+               "anthropic-ratelimit-input-tokens-remaining": "1",
+               soon: "2099-01-01T00:00:00Z"}  # fmt: skip
+    need = {"requests": 1.0, "input": 3000.0, "output": 8192.0}
+    limiter.observe(headers, need=need)
+    assert limiter.limit("input") is None  # not learned: no pacing serves it
+    (found,) = starved(headers, need=need)
+    assert found.below_need
+    assert "less than one request needs" in found.describe()

@@ -126,6 +126,13 @@ def test_ctrl_c_exits_130_with_a_report(tmp_path: Path, fake_url: str) -> None:
     assert report["interrupted"] is True
     assert 10 <= report["counts"]["improved"] < 120
     assert lines_of(out / "improved_examples.jsonl")  # whole lines only
+    # The requests counted are those the server saw: none it did not, at most the ones in
+    # flight missing; those stopped before they went out are counted apart.
+    with urllib.request.urlopen(fake_url + "/_fake/counters") as resp:
+        seen = json.loads(resp.read())["requests"]
+    requests = report["requests"]
+    assert seen - CONCURRENCY <= requests["total"] <= seen
+    assert requests["cancelled"] >= 0
 
 
 @pytest.mark.slow

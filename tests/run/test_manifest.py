@@ -142,3 +142,46 @@ async def test_an_input_that_carries_stamps_of_its_own_gets_the_runs(
         record = json.loads(raw)
         assert record["_source_key"] == documented_key(stamped[record["_source_line"] - 1])
         assert record["_provenance"]["run"] != "old"
+
+
+async def test_the_shard_is_part_of_the_resume_check(tmp_path: Path) -> None:
+    """Resuming a ``--shard 1/2`` folder as ``--shard 2/2`` would mix the shards in one
+    folder: refused, even with accept_changes; the folder is left as it was."""
+    out = tmp_path / "out"
+    await improve(sample_path(), out, shard=(1, 2), limit=30)
+    before = snapshot(out)
+    for accept in (False, True):
+        with pytest.raises(SettingsChanged, match="holds shard 1/2, not 2/2"):
+            await improve(sample_path(), out, shard=(2, 2), resume=True, accept_changes=accept)
+    with pytest.raises(SettingsChanged, match="holds shard 1/2, not none"):
+        await improve(sample_path(), out, resume=True)
+    assert snapshot(out) == before
+    done = await improve(sample_path(), out, shard=(1, 2), resume=True)
+    assert done.report.complete
+
+
+async def test_a_manifest_of_format_1_resumes_under_the_same_shard(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    await improve(sample_path(), out, shard=(1, 2), limit=30)
+    manifest = out / "state" / "manifest.json"
+    old = json.loads(manifest.read_text())
+    old["format"] = 1
+    del old["settings"]["shard"]
+    manifest.write_text(json.dumps(old))
+    done = await improve(sample_path(), out, shard=(1, 2), resume=True)
+    assert done.report.complete
+
+
+def test_a_damaged_manifest_is_exit_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["improve", str(sample_path()), "--out", str(out), "--backend", "fake",
+            "--no-progress", "--limit", "10"]  # fmt: skip
+    assert main(args) == 0
+    (out / "state" / "manifest.json").write_text("{garbage")
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json is damaged" in err
+    assert "Traceback" not in err
