@@ -12,6 +12,7 @@ one name away (``backend="sdk"``) and keeps doing everything else (batches, toke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ from ._redact import Redactor
 
 if TYPE_CHECKING:
     import aiohttp
+    from aiohttp.abc import AbstractStreamWriter
 
 __all__ = ["API_VERSION", "DirectBackend"]
 
@@ -90,13 +92,10 @@ class DirectBackend(ClosingBackend):
             timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
             # A proxy cannot reach this machine's loopback: the built-in fake never uses one.
             host = urlsplit(self.base_url).hostname
-            sent = aiohttp.TraceConfig()
-            sent.on_request_chunk_sent.append(_sent)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=timeout,
                 trust_env=host not in _LOOPBACK,
-                trace_configs=[sent],
                 auto_decompress=False,  # inflated by read_capped, within a cap (bombs)
             )
         return self._session
@@ -127,7 +126,10 @@ class DirectBackend(ClosingBackend):
         session = await self._open()
         try:
             async with session.post(
-                f"{self.base_url}{path}", data=body, headers=self._headers, allow_redirects=False
+                f"{self.base_url}{path}",
+                data=_marking_payload()(body),
+                headers=self._headers,
+                allow_redirects=False,
             ) as resp:
                 mark_sent()  # an answer came: it was sent, whatever the trace said
                 status, headers = resp.status, {k.lower(): v for k, v in resp.headers.items()}
@@ -170,6 +172,22 @@ class DirectBackend(ClosingBackend):
             await session.close()
 
 
-async def _sent(*_: object) -> None:
-    """aiohttp's trace of a request body written: the attempt was sent."""
-    mark_sent()
+@lru_cache(maxsize=1)
+def _marking_payload() -> type[aiohttp.BytesPayload]:
+    """A request body that says when aiohttp has written it (:func:`mark_sent`): the
+    attempt then counts as sent. Cheaper than a trace config, whose every event (a dozen
+    a request, one per chunk received) costs ~30 µs of CPU per request."""
+    import aiohttp
+
+    class MarkingPayload(aiohttp.BytesPayload):
+        async def write(self, writer: AbstractStreamWriter) -> None:  # aiohttp < 3.12
+            await super().write(writer)
+            mark_sent()
+
+        async def write_with_length(
+            self, writer: AbstractStreamWriter, content_length: int | None
+        ) -> None:
+            await super().write_with_length(writer, content_length)
+            mark_sent()
+
+    return MarkingPayload

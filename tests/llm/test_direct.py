@@ -181,3 +181,48 @@ def test_the_api_host_gets_only_the_documented_header() -> None:
     direct = DirectBackend(api_key=KEY)
     assert direct._headers["x-api-key"] == KEY
     assert "authorization" not in direct._headers
+
+
+async def test_an_attempt_counts_as_sent_once_its_body_went_out() -> None:
+    """Ctrl-C while the server holds the answer: the attempt was sent (the server saw it);
+    cancelled before it started: it was not (``requests.cancelled`` in the report)."""
+    import asyncio
+
+    from aiohttp import web
+
+    from syngen_improve.llm._backend import SENDING, Sending
+
+    got_body = asyncio.Event()
+
+    async def messages(request: web.Request) -> web.Response:
+        await request.read()
+        got_body.set()
+        await asyncio.Event().wait()  # never answers; cancelled when the server closes
+        raise AssertionError("unreachable")
+
+    app = web.Application()
+    app.router.add_post("/v1/messages", messages)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+
+    async def attempt(sending: Sending) -> None:
+        SENDING.set(sending)
+        await direct.send(improve_request())
+
+    try:
+        async with DirectBackend(api_key=KEY, base_url=f"http://127.0.0.1:{port}") as direct:
+            held, early = Sending(), Sending()
+            in_flight = asyncio.create_task(attempt(held))
+            not_started = asyncio.create_task(attempt(early))
+            not_started.cancel()
+            await got_body.wait()
+            in_flight.cancel()
+            for task in (in_flight, not_started):
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+    finally:
+        await runner.cleanup()
+    assert (held.sent, early.sent) == (True, False)
