@@ -1,4 +1,4 @@
-"""Turning ``backend=`` into a backend where the built-in fake is one of the names.
+"""The one place a backend is opened and engines are built over it.
 
 ``llm`` makes the real backends; the fake lives in ``testing``, which builds on ``llm``,
 so the one function that knows both is here, above them (the improver and the judge use
@@ -7,11 +7,19 @@ it): ``backend="fake"`` in Python is what ``--backend fake`` is on the command l
 
 from __future__ import annotations
 
-from .llm import Backend
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import NamedTuple
+
+from .config import ImproveConfig
+from .errors import UsageError
+from .llm import Backend, BatchBackend, Budget, CircuitBreaker, Engine
 from .llm._choose import BackendName
 from .llm._choose import open_backend as open_real_backend
 
-__all__ = ["open_backend"]
+__all__ = ["Engines", "open_backend", "open_engines"]
 
 
 def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[Backend, bool]:
@@ -24,3 +32,63 @@ def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[
 
         return FakeBackend(model=model), True
     return open_real_backend(backend, model=model)
+
+
+class Engines(NamedTuple):
+    """A run's engine, and the one its re-asks go through (the same one, but for a batch
+    run whose re-asks go online). Both share the breaker and the spending cap."""
+
+    main: Engine
+    reask: Engine
+
+    @property
+    def batch(self) -> bool:
+        return self.main.batch
+
+
+@contextlib.asynccontextmanager
+async def open_engines(
+    config: ImproveConfig,
+    backend: Backend | BackendName | None,
+    *,
+    state_dir: str | os.PathLike[str] | None = None,
+) -> AsyncIterator[Engines]:
+    """The engines of a run over ``backend`` (a backend made here is closed on exit).
+    ``state_dir`` is where the batch backend keeps its batch ids."""
+    async with contextlib.AsyncExitStack() as stack:
+        made, own = open_backend(backend, model=config.model)
+        if own:
+            stack.push_async_callback(made.aclose)
+        batch = isinstance(made, BatchBackend)
+        if isinstance(made, BatchBackend) and made.state_dir is None:
+            if state_dir is None:
+                raise UsageError(
+                    "the batch backend keeps its batch ids in a folder: pass "
+                    "state_dir= (improve_dataset uses OUT/state/batch)"
+                )
+            made.attach(Path(state_dir))
+        breaker = CircuitBreaker(config.breaker)
+        budget = Budget(config.max_cost) if config.max_cost is not None else None
+        main = Engine(
+            made,
+            limits=config.limits,
+            retry=config.retry,
+            breaker=breaker,
+            concurrency=None if batch else config.concurrency_for(batch=False),
+            budget=budget,
+            pricing=config.price,
+            thinking=config.thinking_options,
+        )
+        reask = main
+        if config.reask_online and isinstance(made, BatchBackend):
+            online = made.online()
+            stack.push_async_callback(online.aclose)
+            reask = Engine(
+                online,
+                retry=config.retry,
+                breaker=breaker,
+                budget=budget,
+                pricing=config.price,
+                thinking=config.thinking_options,
+            )
+        yield Engines(main, reask)

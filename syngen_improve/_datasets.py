@@ -27,5 +27,6 @@ def as_dataset(path: str | os.PathLike[str]) -> Any:
             "(or pip install datasets)"
         ) from None
     with tempfile.TemporaryDirectory(prefix="syngen-datasets-") as cache:
-        return datasets.load_dataset("json", data_files=os.fspath(path), split="train",
-                                     cache_dir=cache, keep_in_memory=True)  # fmt: skip
+        return datasets.load_dataset(
+            "json", data_files=os.fspath(path), split="train", cache_dir=cache, keep_in_memory=True
+        )

@@ -16,8 +16,7 @@ from typing import Final
 
 from .errors import TooManyOpenFiles, option
 
-__all__ = ["OVERHEAD", "ensure_open_files", "is_out_of_files", "open_files_limit",
-           "out_of_files"]  # fmt: skip
+__all__ = ["OVERHEAD", "ensure_open_files", "is_out_of_files", "open_files_limit", "out_of_files"]
 
 #: Descriptors a run needs besides one socket per request in flight (standard streams,
 #: the event loop, the input, five output files, the lock, state files, imports).

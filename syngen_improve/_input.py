@@ -95,8 +95,10 @@ def looks_like(path: Path) -> str | None:
     if text.startswith("["):
         return f"a JSON array: write one object per line (jq -c '.[]' {given} > {out})"
     if text.startswith("{") and not _is_object(first):
-        return ("one JSON object over many lines (pretty-printed): write one per line "
-                f"(jq -c . {given} > {out})")  # fmt: skip
+        return (
+            "one JSON object over many lines (pretty-printed): write one per line "
+            f"(jq -c . {given} > {out})"
+        )
     for sep, name in (("\t", "TSV"), (",", "CSV"), (";", "CSV")):
         if first.count(sep) >= 1 and not first.startswith("{"):
             return f"{name} (a header line: {first[:60]!r}): export it as JSONL"

@@ -47,9 +47,12 @@ class FolderLock:
         except BaseException:
             os.close(fd)
             raise
-        info = {"pid": os.getpid(), "host": socket.gethostname(),
-                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "command": " ".join(sys.argv[:1] + sys.argv[1:4])}  # fmt: skip
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "command": " ".join(sys.argv[:1] + sys.argv[1:4]),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, orjson.dumps(info) + b"\n", 0)
         self._fd = fd

@@ -87,7 +87,7 @@ FEATURES: Final[dict[str, tuple[str, Callable[[Surface], float]]]] = {
     "has_result": ("a `Result:` in an assistant turn", lambda s: float("Result:" in s.completion)),
     "tool_calls": ("number of tool calls", lambda s: float(len(s.calls))),
     "argument_keys": ("keys in the calls' arguments and context", _argument_keys),
-}  # fmt: skip
+}
 
 
 def roc_auc(desirable: list[float], undesirable: list[float]) -> float | None:
@@ -136,11 +136,15 @@ class ShortcutAudit:
         for name, f in self.features.items():
             auc = "n/a" if f["auc"] is None else f"{f['auc']:.3f}"
             mark = "  <- shortcut" if f["flagged"] else ""
-            out.append(f"{name:<20}{auc:>7}{f['mean_desirable']:>14.2f}"
-                       f"{f['mean_undesirable']:>14.2f}{mark}")  # fmt: skip
+            out.append(
+                f"{name:<20}{auc:>7}{f['mean_desirable']:>14.2f}"
+                f"{f['mean_undesirable']:>14.2f}{mark}"
+            )
         for name in self.flagged:
-            out.append(f"warning: {name} ({FEATURES[name][0]}) alone tells the labels apart: "
-                       "a model can learn it instead of the quality")  # fmt: skip
+            out.append(
+                f"warning: {name} ({FEATURES[name][0]}) alone tells the labels apart: "
+                "a model can learn it instead of the quality"
+            )
         return "\n".join(out)
 
 
@@ -194,6 +198,9 @@ def audit_file(path: str | os.PathLike[str], *, threshold: float = THRESHOLD) ->
     source = Path(path)
     check_input(source)
     dialect = FileDialect()  # any dialect, read as the text grammar
-    rows = (dialect.rows(item.data, item.line) for item in read_jsonl(source)
-            if isinstance(item, Record))  # fmt: skip
+    rows = (
+        dialect.rows(item.data, item.line)
+        for item in read_jsonl(source)
+        if isinstance(item, Record)
+    )
     return audit_rows(rows, threshold=threshold)

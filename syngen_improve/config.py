@@ -246,8 +246,6 @@ class ImproveConfig:
                 raise UsageError(f"unknown option {name!r}; the options are: {known}")
             else:
                 changes[name] = _coerce(name, value)
-        if "timeout" in options:  # a timeout the user sets is the timeout: not adapted
-            parts["retry"]["adaptive"] = False
         for part, values in parts.items():
             base = changes.get(part, getattr(self, part))
             changes[part] = dataclasses.replace(base, **values)

@@ -31,18 +31,16 @@ from typing import Any, Final, Protocol
 import orjson
 
 from ._input import check_input
-from ._jsonl import Record, read_jsonl
 from ._preflight import preflight
-from .analyze import ProfileBuilder, shape_problem
+from .analyze._route import Router
 from .config import ImproveConfig
-from .context import SEVEN_FIELDS
-from .dialects import FileDialect
 from .errors import UsageError
 from .improve import Improver
 from .llm import Pricing, Request, Usage
-from .llm._models import estimated_tokens, model_info
+from .llm._models import model_info
 from .llm._pricing import CacheTTL, usd
 from .llm._thinking import RequestShape
+from .llm._tokens import tokens
 
 __all__ = ["Estimate", "TokenCounter", "estimate_cost"]
 
@@ -91,14 +89,15 @@ class Estimate:
             "cache_write_tokens": self.cache_write_tokens,
             "output_tokens": self.output_tokens,
             "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 4),
-            "batch_cost_usd": None if self.batch_cost_usd is None else round(
-                self.batch_cost_usd, 4),
+            "batch_cost_usd": None
+            if self.batch_cost_usd is None
+            else round(self.batch_cost_usd, 4),
             "counted_by_api": self.counted_by_api,
             "cache": dict(self.cache),
             "reask_share": self.reask_share,
             "thinking_tokens_per_request": self.thinking_tokens,
             "thinking": dict(self.thinking or {}),
-        }  # fmt: skip
+        }
 
     def summary(self) -> str:
         """One line for people."""
@@ -107,12 +106,17 @@ class Estimate:
             if self.cost_usd is None
             else (f"${self.cost_usd:.2f} online, ${self.batch_cost_usd or 0:.2f} with batches")
         )
-        thinking = (f" (assumed {self.thinking_tokens:,} thinking tokens a request, billed as "
-                    "output)" if self.thinking_tokens else "")  # fmt: skip
-        return (f"{self.examples} poor examples, about {self.requests} requests: "
-                f"{self.input_tokens:,} input + {self.cache_read_tokens:,} cache-read + "
-                f"{self.output_tokens:,} output tokens{thinking} with {self.model}; "
-                f"cost {cost}")  # fmt: skip
+        thinking = (
+            f" (assumed {self.thinking_tokens:,} thinking tokens a request, billed as output)"
+            if self.thinking_tokens
+            else ""
+        )
+        return (
+            f"{self.examples} poor examples, about {self.requests} requests: "
+            f"{self.input_tokens:,} input + {self.cache_read_tokens:,} cache-read + "
+            f"{self.output_tokens:,} output tokens{thinking} with {self.model}; "
+            f"cost {cost}"
+        )
 
 
 async def estimate_cost(
@@ -136,29 +140,20 @@ async def estimate_cost(
     info = model_info(improver.model)
     shape = RequestShape(info, cfg.thinking_options)  # refuses what the model cannot do
     factor = info.token_factor
-    profile = ProfileBuilder(policy=cfg.policy, context=cfg.context or SEVEN_FIELDS)
-    rows = FileDialect(cfg.dialect)
     own = output = examples = 0
     shared = 0
     sample: list[tuple[Request, int]] = []
-    for n, item in enumerate(read_jsonl(path), 1):
-        if cfg.limit is not None and n > cfg.limit:
-            break
-        if not isinstance(item, Record):
-            continue
-        example = rows.rows(item.data, item.line)
-        if shape_problem(example) is not None:
-            continue
-        poor, kinds = profile.add_with_issues(example)
-        if not poor:
+    for routed in Router.of(path, cfg):
+        if routed.route != "poor" or routed.example is None:
             continue
         examples += 1
-        request = improver.first_request(example, issues=kinds, key=item.line)
-        mine = estimated_tokens(request.own_size(), factor)
-        shared = estimated_tokens(request.prefix_size(), factor)
+        example = routed.example
+        request = improver.first_request(example, issues=routed.issues, key=routed.line)
+        mine = tokens(request.own_size(), factor)
+        shared = tokens(request.prefix_size(), factor)
         own += mine
         turns = orjson.dumps({"conversations": example.get("conversations")})
-        output += round(OUTPUT_FACTOR * estimated_tokens(len(turns), factor))
+        output += round(OUTPUT_FACTOR * tokens(len(turns), factor))
         if counter is not None and len(sample) < COUNT_SAMPLE:
             sample.append((request, mine + shared))
     scale = 1.0
@@ -177,22 +172,32 @@ async def estimate_cost(
     answer_tokens = round(output * (1 + reask_share)) + thinking * requests
     pricing = cfg.price or info.pricing
     if pricing is None:
-        warnings.warn(f"no price is known for model {improver.model!r}: the cost is unknown "
-                      "(the token counts stand; --price IN,OUT gives one)", UserWarning,
-                      stacklevel=2)  # fmt: skip
-    run = _Run(requests, own_tokens, answer_tokens, prefix if cached else 0,
-               0 if cached else prefix)  # fmt: skip
+        warnings.warn(
+            f"no price is known for model {improver.model!r}: the cost is unknown "
+            "(the token counts stand; --price IN,OUT gives one)",
+            UserWarning,
+            stacklevel=2,
+        )
+    run = _Run(
+        requests, own_tokens, answer_tokens, prefix if cached else 0, 0 if cached else prefix
+    )
     usage = run.total()
     return Estimate(
-        model=improver.model, examples=examples, requests=requests,
-        input_tokens=usage.input, cache_read_tokens=usage.cache_read,
-        cache_write_tokens=usage.cache_creation, output_tokens=usage.output,
+        model=improver.model,
+        examples=examples,
+        requests=requests,
+        input_tokens=usage.input,
+        cache_read_tokens=usage.cache_read,
+        cache_write_tokens=usage.cache_creation,
+        output_tokens=usage.output,
         cost_usd=None if pricing is None else usd(run.picos(pricing, batch=False)),
         batch_cost_usd=None if pricing is None else usd(run.picos(pricing, batch=True)),
         counted_by_api=bool(sample and counter is not None),
         cache=check.to_dict() if check is not None else {"status": None},
-        reask_share=reask_share, thinking_tokens=thinking, thinking=shape.to_dict(),
-    )  # fmt: skip
+        reask_share=reask_share,
+        thinking_tokens=thinking,
+        thinking=shape.to_dict(),
+    )
 
 
 @dataclass(frozen=True)
@@ -211,17 +216,21 @@ class _Run:
         """One average request (the first writes the cache, the others read it)."""
         n = max(1, self.requests)
         return Usage(
-            input=round(self.own / n) + self.uncached, output=round(self.output / n),
-            cache_read=0 if first else self.cached, cache_creation=self.cached if first else 0,
-        )  # fmt: skip
+            input=round(self.own / n) + self.uncached,
+            output=round(self.output / n),
+            cache_read=0 if first else self.cached,
+            cache_creation=self.cached if first else 0,
+        )
 
     def total(self) -> Usage:
         if not self.requests:
             return Usage()
         return Usage(
-            input=self.own + self.uncached * self.requests, output=self.output,
-            cache_read=self.cached * (self.requests - 1), cache_creation=self.cached,
-        )  # fmt: skip
+            input=self.own + self.uncached * self.requests,
+            output=self.output,
+            cache_read=self.cached * (self.requests - 1),
+            cache_creation=self.cached,
+        )
 
     def picos(self, pricing: Pricing, *, batch: bool) -> int:
         """The cost, each request priced on its own (the long-prompt rate is per request)."""

@@ -234,10 +234,16 @@ def _rows(
         # Decided by the file's dialect (its first row): the input's own form of calls.
         calls = options.calls or ("text" if dialect.dialect in (None, "text") else "tool_calls")
         with_tools = tools is not False and (tools is not None or "tools" in item.data)
-        row = export_record(example, options.fmt, line=item.line,
-                            tools=registry if with_tools else None,
-                            tools_format=options.tools_format, calls=calls, columns=columns,
-                            call_ids=ids)  # fmt: skip
+        row = export_record(
+            example,
+            options.fmt,
+            line=item.line,
+            tools=registry if with_tools else None,
+            tools_format=options.tools_format,
+            calls=calls,
+            columns=columns,
+            call_ids=ids,
+        )
         if row is None:
             stats.skipped += 1
             continue
@@ -300,8 +306,7 @@ def export_file(
     improvement and its original (or a repeated input) never straddle the two files.
     Returns the counts, or with ``as_dataset`` the written file as a Hugging Face
     ``datasets.Dataset`` (needs the ``datasets`` package)."""
-    stats = _export(path, out, fmt, tools, tools_format, calls, eval_fraction, eval_out,
-                    split_seed)  # fmt: skip
+    stats = _export(path, out, fmt, tools, tools_format, calls, eval_fraction, eval_out, split_seed)
     return _datasets.as_dataset(out) if as_dataset else stats
 
 
@@ -340,8 +345,16 @@ def _export(
     while True:  # again with a column as JSON text when its rows disagree on a type
         stats = ExportStats(fmt)
         try:
-            _write(source, target, evaluation, options, Columns(as_json), stats,
-                   eval_fraction, split_seed)  # fmt: skip
+            _write(
+                source,
+                target,
+                evaluation,
+                options,
+                Columns(as_json),
+                stats,
+                eval_fraction,
+                split_seed,
+            )
         except Disagree as exc:
             if exc.column in as_json:
                 raise

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import orjson
 
-from ._backends import open_backend
+from ._backends import open_engines
 from ._conventions import DIMENSIONS
 from ._fdlimit import ensure_open_files
 from ._input import check_input
@@ -35,8 +35,6 @@ from .dialects import FileDialect
 from .errors import SyngenError, UsageError
 from .llm import (
     Backend,
-    Budget,
-    CircuitBreaker,
     Engine,
     Reply,
     Request,
@@ -297,20 +295,19 @@ async def _judge_into(
     """Judge ``source`` into ``partial``, filling ``result``."""
     scored: list[dict[str, Any]] = []
     async with AsyncExitStack() as stack:
-        engine_backend, own = open_backend(backend, model=cfg.model)
-        if own:
-            stack.push_async_callback(engine_backend.aclose)
-        budget = Budget(cfg.max_cost) if cfg.max_cost is not None else None
-        engine = Engine(engine_backend, limits=cfg.limits, retry=cfg.retry,
-                        breaker=CircuitBreaker(cfg.breaker), budget=budget,
-                        pricing=cfg.price, thinking=cfg.thinking_options)  # fmt: skip
+        engine = (await stack.enter_async_context(open_engines(cfg, backend))).main
         store = JudgeCache(store_path)
         stack.callback(store.close)
         judge = Judge(engine, cache=store, answers=cfg.answers)
-        bar = stack.enter_context(Progress(
-            total=estimate_lines(source), stats=engine.stats, enabled=cfg.progress,
-            desc="judging", outcomes=("judged", "failed", "quarantined"),
-        ))  # fmt: skip
+        bar = stack.enter_context(
+            Progress(
+                total=estimate_lines(source),
+                stats=engine.stats,
+                enabled=cfg.progress,
+                desc="judging",
+                outcomes=("judged", "failed", "quarantined"),
+            )
+        )
         out = await stack.enter_async_context(Writer(partial))
 
         dialect = FileDialect()

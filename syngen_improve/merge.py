@@ -40,8 +40,11 @@ def _merge_analysis(parts: list[dict[str, Any]]) -> dict[str, Any]:
     means: dict[str, float | None] = {}
     dims = {d for p in parts for d in (p.get("means_poor") or {})}
     for dim in sorted(dims):
-        weighted = [(p["means_poor"][dim], p.get("poor", 0)) for p in parts
-                    if (p.get("means_poor") or {}).get(dim) is not None]  # fmt: skip
+        weighted = [
+            (p["means_poor"][dim], p.get("poor", 0))
+            for p in parts
+            if (p.get("means_poor") or {}).get(dim) is not None
+        ]
         weight = sum(w for _, w in weighted)
         means[dim] = sum(m * w for m, w in weighted) / weight if weight else None
     out["means_poor"] = means
@@ -100,9 +103,14 @@ def _write_merged(shards: list[Layout], target: Layout) -> Report:
     summaries = []
     for layout in shards:
         report = layout.read_json(layout.report_json) or {}
-        summaries.append({"dir": str(layout.root), "counts": report.get("counts", {}),
-                          "cost_usd": report.get("cost_usd"),
-                          "requests": (report.get("requests") or {}).get("total")})  # fmt: skip
+        summaries.append(
+            {
+                "dir": str(layout.root),
+                "counts": report.get("counts", {}),
+                "cost_usd": report.get("cost_usd"),
+                "requests": (report.get("requests") or {}).get("total"),
+            }
+        )
     replace_bytes(target.shards, orjson.dumps(summaries, option=orjson.OPT_INDENT_2))
     interleave_files(target.improved, target.poor, target.interleaved, policy="kto")
     return write_report(target.root)

@@ -86,8 +86,12 @@ class Layout:
 
     def data_files(self) -> dict[str, Path]:
         """The record files that carry ``_source_line``, by short name."""
-        return {"improved": self.improved, "poor": self.poor, "failed": self.failed,
-                "quarantine": self.quarantine}  # fmt: skip
+        return {
+            "improved": self.improved,
+            "poor": self.poor,
+            "failed": self.failed,
+            "quarantine": self.quarantine,
+        }
 
     @property
     def state(self) -> Path:
@@ -138,8 +142,15 @@ class Layout:
     def owns(self, path: Path) -> bool:
         """Whether ``path`` is one of this folder's own files (an output or state)."""
         target = path.resolve()
-        mine = {p.resolve() for p in (*self.data_files().values(), self.interleaved,
-                                      self.report_json, self.report_md)}  # fmt: skip
+        mine = {
+            p.resolve()
+            for p in (
+                *self.data_files().values(),
+                self.interleaved,
+                self.report_json,
+                self.report_md,
+            )
+        }
         return target in mine or self.state.resolve() in target.parents
 
     def has_results(self) -> bool:
@@ -153,16 +164,26 @@ class Layout:
         is one whose run stopped before its first answer (a key or model the API refused),
         which a plain rerun may start afresh."""
         sent = self.batch_state.is_dir() and any(self.batch_state.iterdir())
-        return sent or any(p.exists() and p.stat().st_size
-                           for p in (self.ledger, self.improved, self.failed))  # fmt: skip
+        return sent or any(
+            p.exists() and p.stat().st_size for p in (self.ledger, self.improved, self.failed)
+        )
 
     def clear_leftovers(self) -> None:
         """Remove what a run that ended before any outcome wrote (its originals, the KTO
         file, reports and resume state), so a fresh run starts clean; the judge's cache
         (answers that were paid for) is kept."""
-        for path in (*self.data_files().values(), self.interleaved, self.report_json,
-                     self.report_md, self.report_html, self.ledger, self.runs, self.analysis,
-                     self.manifest, self.input_lines):  # fmt: skip
+        for path in (
+            *self.data_files().values(),
+            self.interleaved,
+            self.report_json,
+            self.report_md,
+            self.report_html,
+            self.ledger,
+            self.runs,
+            self.analysis,
+            self.manifest,
+            self.input_lines,
+        ):
             path.unlink(missing_ok=True)
 
     def read_json(self, path: Path) -> Any:
@@ -228,9 +249,13 @@ class Prior:
     poor: set[int] = field(default_factory=set)
     quarantined: set[int] = field(default_factory=set)
 
-    @property
-    def finished(self) -> set[int]:
-        return self.improved | self.failed | self.good
+    def status(self, line: int) -> str | None:
+        """How an earlier run finished ``line`` (``improved``, ``failed``, ``good``), or
+        ``None`` when none did."""
+        for status, lines in (("improved", self.improved), ("failed", self.failed)):
+            if line in lines:
+                return status
+        return "good" if line in self.good else None
 
     @classmethod
     def scan(cls, layout: Layout) -> Prior:

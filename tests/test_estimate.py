@@ -38,9 +38,11 @@ async def test_the_estimate_is_within_30_percent_of_the_run(
         assert estimate.cost_usd / 2 < estimate.batch_cost_usd < estimate.cost_usd / 2 * 1.01
         assert estimate.cache["status"] == "active"
     assert (local.counted_by_api, counted.counted_by_api) == (False, True)
-    # The prompt side is built as the run builds it: the same input tokens (up to the
-    # rounding of the tokenizer factor, 1.3 for Haiku 5.5, in each count)
-    assert local.input_tokens == pytest.approx(actual.tokens.input, rel=1e-3)
+    # The prompt side is built as the run builds it. Counted locally (3.5 bytes a token,
+    # on the cautious side) it is above what the server counted, by less than a fifth;
+    # calibrated on the server's own counts of 20 requests it is within a few percent.
+    assert 1.0 <= local.input_tokens / actual.tokens.input <= 1.2
+    assert counted.input_tokens == pytest.approx(actual.tokens.input, rel=0.03)
 
 
 async def test_an_unknown_model_has_no_price_and_says_so() -> None:
@@ -89,3 +91,31 @@ async def test_with_thinking_on_the_estimate_names_its_assumption_and_the_run_me
     thinking = report["thinking"]
     assert thinking["assumed_thinking_tokens"] == 2500
     assert thinking["measured_thinking_tokens"] > 0  # the fake's own figure, beside it
+
+
+@pytest.mark.parametrize("options", [{"shard": "1/4"}, {"shard": "3/4", "limit": 200}])
+async def test_the_estimate_counts_the_shard_the_run_improves(
+    tmp_path: Path, options: dict[str, Any]
+) -> None:
+    """One router for both: a shard's estimate is that shard's poor examples, not the
+    whole file's."""
+    whole = await estimate_cost(sample_path())
+    found = await estimate_cost(sample_path(), **options)
+    run = await improve_dataset(
+        sample_path(), tmp_path / "out", backend="fake", progress=False, **options
+    )
+    assert found.examples == run.report.counts.poor
+    assert found.examples < whole.examples / 2
+
+
+async def test_the_estimate_leaves_out_what_dedupe_quarantines(tmp_path: Path) -> None:
+    lines = sample_path().read_bytes().splitlines(keepends=True)
+    doubled = tmp_path / "doubled.jsonl"
+    doubled.write_bytes(b"".join(lines + lines[:50]))  # 50 lines again, at the end
+    plain = await estimate_cost(doubled)
+    deduped = await estimate_cost(doubled, dedupe=True)
+    run = await improve_dataset(doubled, tmp_path / "out", backend="fake", progress=False,
+                                dedupe=True)  # fmt: skip
+    assert deduped.examples == run.report.counts.poor
+    assert run.report.counts.deduped == 50
+    assert plain.examples > deduped.examples

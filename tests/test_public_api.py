@@ -225,7 +225,6 @@ PUBLIC: dict[str, set[str]] = {
         "Thinking",
         "ThinkingWarning",
         "Usage",
-        "estimate_input_tokens",
         "parse_retry_after",
         "price_for",
     },

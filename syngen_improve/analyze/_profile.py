@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .._conventions import DIMENSIONS, iter_tool_calls
-from .._input import check_input, not_jsonl
-from .._jsonl import Malformed, Record, read_jsonl
-from ..context._convention import SEVEN_FIELDS, ContextConvention, resolve_convention
-from ..context._detect import detect_file_convention
-from ..dialects import Dialect, FileDialect, check_dialect
-from ..errors import InvalidInput
+from .._jsonl import Malformed
+from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ._notes import detect_from_notes, issues_to_fix
 from ._policy import RelabelPolicy, SeedPolicy
-from ._shape import shape_problem
 from ._structural import STRUCTURAL_KINDS, detect_structural
 
-__all__ = ["DatasetProfile", "ProfileBuilder", "agent_of", "analyze_dataset", "issue_kinds"]
+__all__ = ["DatasetProfile", "ProfileBuilder", "agent_of", "issue_kinds"]
 
 _MEAN_KEYS = (*DIMENSIONS, "overall_quality")
 _NOTES_KINDS = STRUCTURAL_KINDS[:5]
@@ -129,9 +123,11 @@ class DatasetProfile:
         for m in self.malformed:
             out.append(f"line {m.line}: malformed: {m.error}")
         if self.other_dialect:
-            out.append(f"{self.other_dialect} rows are not in the file's dialect "
-                       f"({self.dialect}), lines {self.other_dialect_lines}: each was read "
-                       "in its own")  # fmt: skip
+            out.append(
+                f"{self.other_dialect} rows are not in the file's dialect "
+                f"({self.dialect}), lines {self.other_dialect_lines}: each was read "
+                "in its own"
+            )
         return "\n".join(out)
 
 
@@ -218,45 +214,6 @@ class ProfileBuilder:
             agents=dict(sorted(agents.items())),
             context=self.context.name,
         )
-
-
-def analyze_dataset(
-    path: str | os.PathLike[str],
-    *,
-    policy: RelabelPolicy | None = None,
-    dialect: Dialect | None = None,
-    context: ContextConvention | str | os.PathLike[str] | None = None,
-) -> DatasetProfile:
-    """Profile a JSONL dataset in one streaming pass.
-
-    Malformed lines (not a JSON object) and invalid examples (an object of the wrong
-    shape, e.g. scores given as strings) are listed with their line numbers, never fatal. ``policy``
-    decides which examples are poor (default: :class:`SeedPolicy`); ``dialect`` forces the
-    file's dialect (default: from its first row; see :mod:`syngen_improve.dialects`);
-    ``context`` the context convention (default: detected from the first rows; see
-    :mod:`syngen_improve.context`).
-    """
-    check_dialect(dialect)
-    source = check_input(path)
-    convention = resolve_convention(context) or detect_file_convention(source, dialect)
-    builder = ProfileBuilder(policy=policy, context=convention)
-    rows = FileDialect(dialect)  # any dialect is read as the text grammar
-    objects = 0
-    for item in read_jsonl(source):
-        if isinstance(item, Record):
-            objects += 1
-            example = rows.rows(item.data, item.line)
-            problem = shape_problem(example)
-            if problem is None:
-                builder.add(example)
-            else:
-                builder.add_invalid(item.line, problem)
-        else:
-            builder.add_malformed(item)
-    profile = builder.build()
-    if not objects and profile.malformed:
-        raise InvalidInput(not_jsonl(source, "no line is a JSON object"))
-    return replace(profile, **rows.report())
 
 
 def issue_kinds(

@@ -46,18 +46,60 @@ STRUCTURAL_KINDS: Final = (
 
 _PLACEHOLDERS: Final = frozenset(
     {
-        "", "none", "null", "nil", "n/a", "na", "-", "--", "...", "tbd", "todo", "empty",
-        "nothing", "placeholder", "user working", "no prior context", "no previous context",
-        "no context", "no memory", "no history", "first call", "new session", "start",
+        "",
+        "none",
+        "null",
+        "nil",
+        "n/a",
+        "na",
+        "-",
+        "--",
+        "...",
+        "tbd",
+        "todo",
+        "empty",
+        "nothing",
+        "placeholder",
+        "user working",
+        "no prior context",
+        "no previous context",
+        "no context",
+        "no memory",
+        "no history",
+        "first call",
+        "new session",
+        "start",
     }
-)  # fmt: skip
+)
 _PURPOSE_WORDS: Final = frozenset(
     {
-        "to", "so", "because", "before", "after", "since", "need", "needs", "needed",
-        "ensure", "avoid", "for", "then", "why", "order", "instead", "prevent", "verify",
-        "confirm", "keep", "requires", "required", "without", "while", "once",
+        "to",
+        "so",
+        "because",
+        "before",
+        "after",
+        "since",
+        "need",
+        "needs",
+        "needed",
+        "ensure",
+        "avoid",
+        "for",
+        "then",
+        "why",
+        "order",
+        "instead",
+        "prevent",
+        "verify",
+        "confirm",
+        "keep",
+        "requires",
+        "required",
+        "without",
+        "while",
+        "once",
     }
-)  # fmt: skip
+)
 _STOPWORDS: Final = frozenset(
     {"the", "a", "an", "and", "or", "of", "to", "for", "in", "on", "with"}
 )
@@ -167,11 +209,17 @@ def _context_issues(call: ToolCall, found: dict[str, str], conv: ContextConventi
     memory, tool_context = ctx.get("sessionMemory"), ctx.get("toolContext")
     checks = (
         ("empty_session_memory", "sessionMemory" in has and _memory_issue(memory)),
-        ("generic_tool_context",
-         "toolContext" in has and _tool_context_issue(tool_context, call.name)),
-        ("weak_goals", "primaryGoal" in has and "subgoal" in has
-         and _goals_issue(ctx.get("primaryGoal"), ctx.get("subgoal"), call.name)),
-    )  # fmt: skip
+        (
+            "generic_tool_context",
+            "toolContext" in has and _tool_context_issue(tool_context, call.name),
+        ),
+        (
+            "weak_goals",
+            "primaryGoal" in has
+            and "subgoal" in has
+            and _goals_issue(ctx.get("primaryGoal"), ctx.get("subgoal"), call.name),
+        ),
+    )
     for kind, reason in checks:
         if reason:
             found.setdefault(kind, reason)

@@ -37,9 +37,18 @@ from ._parser import Parser
 __all__ = ["COMMANDS", "build_parser", "main", "main_exit"]
 
 COMMANDS: tuple[ModuleType, ...] = (
-    analyze, validate, estimate, improve_command, judge, report, merge, interleave, export, audit,
+    analyze,
+    validate,
+    estimate,
+    improve_command,
+    judge,
+    report,
+    merge,
+    interleave,
+    export,
+    audit,
     demo,
-)  # fmt: skip
+)
 
 
 def build_parser() -> Parser:
@@ -49,8 +58,9 @@ def build_parser() -> Parser:
         description="Turn a synthetic tool-calling dataset into clean preference data.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                parser_class=Parser)  # fmt: skip
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+    )
     for command in COMMANDS:
         p = sub.add_parser(command.NAME, help=command.HELP, description=command.DESCRIPTION)
         command.add_arguments(p)
@@ -121,8 +131,14 @@ def console_warnings() -> None:
     file:line and source-line form; any other warning as Python shows it."""
     shown = warnings.showwarning
 
-    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-             file: TextIO | None = None, line: str | None = None) -> Any:  # fmt: skip
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> Any:
         if issubclass(category, _PLAIN_WARNINGS):
             text = message.cli_message() if isinstance(message, SyngenWarning) else message
             print(f"syngen-improve: warning: {text}", file=file or sys.stderr)

@@ -46,21 +46,38 @@ T = TypeVar("T")
 
 def add_format_options(p: argparse.ArgumentParser) -> None:
     """--dialect and --context: how the input is read."""
-    p.add_argument("--dialect", choices=DIALECTS,
-                   help="the input's dialect (default: decided by its first row): text "
-                        "(tool_call:/arguments:/Result:), openai (messages, tool_calls), "
-                        "sharegpt (from/value) or hermes (<tool_call> tags)")  # fmt: skip
-    p.add_argument("--context", default="auto", metavar="C",
-                   help="the context convention of the tool calls: auto (default: decided by "
-                        "the first 200 rows), context7 (the seven-field context object), "
-                        "none, or a .toml/.json file describing your own")  # fmt: skip
+    p.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        help="the input's dialect (default: decided by its first row): text "
+        "(tool_call:/arguments:/Result:), openai (messages, tool_calls), "
+        "sharegpt (from/value) or hermes (<tool_call> tags)",
+    )
+    p.add_argument(
+        "--context",
+        default="auto",
+        metavar="C",
+        help="the context convention of the tool calls: auto (default: decided by "
+        "the first 200 rows), context7 (the seven-field context object), "
+        "none, or a .toml/.json file describing your own",
+    )
 
 
 def add_policy_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--overall-below", type=float, default=3.0, metavar="X",
-                   help="poor when overall_quality < X (default 3.0)")  # fmt: skip
-    p.add_argument("--memory-at-most", type=float, default=1.0, metavar="Y",
-                   help="poor when sessionMemory_quality <= Y (default 1)")  # fmt: skip
+    p.add_argument(
+        "--overall-below",
+        type=float,
+        default=3.0,
+        metavar="X",
+        help="poor when overall_quality < X (default 3.0)",
+    )
+    p.add_argument(
+        "--memory-at-most",
+        type=float,
+        default=1.0,
+        metavar="Y",
+        help="poor when sessionMemory_quality <= Y (default 1)",
+    )
 
 
 def policy_from_args(args: argparse.Namespace) -> SeedPolicy:
@@ -89,7 +106,7 @@ def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> Non
         metavar="S",
         help="seconds one request may take before it is retried (default: adapted to the "
         f"latencies seen, 4x their 99th percentile, {RetryPolicy().min_timeout:g} to "
-        f"{RetryPolicy().timeout:g} s)",
+        f"{RetryPolicy().max_timeout:g} s)",
     )
     p.add_argument(
         "--patience",
@@ -107,8 +124,9 @@ def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> Non
         "not sent and the run stops (exit 75, resumable; see estimate for a forecast)",
     )
     add_model_options(p)
-    p.add_argument("--no-progress", action="store_true",
-                   help="no live panel (also off with --json)")  # fmt: skip
+    p.add_argument(
+        "--no-progress", action="store_true", help="no live panel (also off with --json)"
+    )
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -148,9 +166,7 @@ def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
         model=args.model,
         concurrency=args.concurrency,
         limits=RateLimits(rpm=args.rpm, input_tpm=args.tpm, output_tpm=args.output_tpm),
-        retry=RetryPolicy()
-        if args.timeout is None
-        else RetryPolicy(timeout=args.timeout, adaptive=False),
+        retry=RetryPolicy(timeout=args.timeout),
         breaker=BreakerPolicy(patience=args.patience),
         answers=args.answers,
         max_cost=args.max_cost,

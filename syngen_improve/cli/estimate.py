@@ -103,9 +103,11 @@ def run(args: argparse.Namespace) -> int:
         thinking = result["thinking_tokens_per_request"]
         shape = result["thinking"]
         if thinking and isinstance(shape, dict):
-            print(f"thinking: assumed {thinking:,} thinking tokens a request (effort "
-                  f"{shape.get('effort')}), billed as output; report.json's "
-                  "thinking.measured_thinking_tokens gives the run's own figure")  # fmt: skip
+            print(
+                f"thinking: assumed {thinking:,} thinking tokens a request (effort "
+                f"{shape.get('effort')}), billed as output; report.json's "
+                "thinking.measured_thinking_tokens gives the run's own figure"
+            )
         print(
             "cost: unknown (no price for this model; --price IN,OUT gives one)"
             if cost is None

@@ -56,10 +56,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    stats = export_file(args.file, args.out, fmt=args.fmt, tools=args.tools,
-                        tools_format=args.tools_format, calls=args.calls,
-                        eval_fraction=args.eval_fraction, eval_out=args.eval_out,
-                        split_seed=args.split_seed)  # fmt: skip
+    stats = export_file(
+        args.file,
+        args.out,
+        fmt=args.fmt,
+        tools=args.tools,
+        tools_format=args.tools_format,
+        calls=args.calls,
+        eval_fraction=args.eval_fraction,
+        eval_out=args.eval_out,
+        split_seed=args.split_seed,
+    )
     print(
         f"wrote {stats.written - stats.eval} {args.fmt} rows to {args.out} "
         f"({stats.read} read, {stats.skipped} skipped)"

@@ -120,13 +120,23 @@ def improve_file(
 ) -> int:
     """Run ``improve`` (also for ``demo``): ``fake`` is a FakeConfig to serve, or None."""
     config = config_from_args(
-        args, max_tokens=args.max_tokens, policy=policy_from_args(args), resume=args.resume,
-        accept_changes=args.accept_changes, retry_failed=args.retry_failed,
-        limit=args.limit, include_good=args.include_good,
-        require_result=not args.no_require_result, judge=args.judge,
-        reask_online=args.reask_online, prompt_gap=args.prompt_gap, dedupe=args.dedupe,
-        dialect=args.dialect, context=args.context, strict_tools=args.strict_tools,
-    ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)  # fmt: skip
+        args,
+        max_tokens=args.max_tokens,
+        policy=policy_from_args(args),
+        resume=args.resume,
+        accept_changes=args.accept_changes,
+        retry_failed=args.retry_failed,
+        limit=args.limit,
+        include_good=args.include_good,
+        require_result=not args.no_require_result,
+        judge=args.judge,
+        reask_online=args.reask_online,
+        prompt_gap=args.prompt_gap,
+        dedupe=args.dedupe,
+        dialect=args.dialect,
+        context=args.context,
+        strict_tools=args.strict_tools,
+    ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)
 
     async def job() -> Report:
         async with fake_backend(

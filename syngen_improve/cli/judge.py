@@ -38,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
         async with fake_backend(
             args.model, fake, concurrency=config.concurrency_for(batch=False)
         ) as backend:
-            return await judge_dataset(args.input, args.out, config, backend=backend,
-                                       cache=args.cache)  # fmt: skip
+            return await judge_dataset(
+                args.input, args.out, config, backend=backend, cache=args.cache
+            )
 
     result = run_async(job)
     if args.json:

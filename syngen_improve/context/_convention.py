@@ -70,8 +70,9 @@ class ContextConvention:
             try:
                 compiled[name] = re.compile(pattern)
             except (re.error, TypeError) as exc:
-                raise UsageError(f"the pattern of {name!r} is not a regular expression: "
-                                 f"{exc}") from None  # fmt: skip
+                raise UsageError(
+                    f"the pattern of {name!r} is not a regular expression: {exc}"
+                ) from None
         object.__setattr__(self, "fields", fields_)
         object.__setattr__(self, "patterns", dict(self.patterns))
         object.__setattr__(self, "descriptions", dict(self.descriptions))
@@ -89,9 +90,14 @@ class ContextConvention:
 
     def to_dict(self) -> dict[str, Any]:
         """The convention as the config file writes it (what a run records)."""
-        return {"name": self.name, "key": self.key, "first": self.first,
-                "fields": list(self.fields), "patterns": dict(self.patterns),
-                "descriptions": dict(self.descriptions)}  # fmt: skip
+        return {
+            "name": self.name,
+            "key": self.key,
+            "first": self.first,
+            "fields": list(self.fields),
+            "patterns": dict(self.patterns),
+            "descriptions": dict(self.descriptions),
+        }
 
     @classmethod
     def from_dict(
@@ -101,23 +107,35 @@ class ContextConvention:
         and the key at fault."""
         unknown = sorted(set(data) - _KEYS)
         if unknown:
-            raise InvalidInput(f"{source}: unknown key(s) {unknown}; expected some of "
-                               f"{sorted(_KEYS)}")  # fmt: skip
-        kinds = {"name": str, "key": str, "first": bool, "fields": list, "patterns": dict,
-                 "descriptions": dict}  # fmt: skip
+            raise InvalidInput(
+                f"{source}: unknown key(s) {unknown}; expected some of {sorted(_KEYS)}"
+            )
+        kinds = {
+            "name": str,
+            "key": str,
+            "first": bool,
+            "fields": list,
+            "patterns": dict,
+            "descriptions": dict,
+        }
         for key, kind in kinds.items():
             if key in data and not isinstance(data[key], kind):
-                raise InvalidInput(f"{source}: {key!r} must be a {kind.__name__}, "
-                                   f"got {data[key]!r}")  # fmt: skip
+                raise InvalidInput(
+                    f"{source}: {key!r} must be a {kind.__name__}, got {data[key]!r}"
+                )
         for key in ("patterns", "descriptions"):
             bad = [k for k, v in data.get(key, {}).items() if not isinstance(v, str)]
             if bad:
                 raise InvalidInput(f"{source}: {key}.{bad[0]} must be a string")
         try:
-            return cls(name=data.get("name", Path(source).stem), key=data.get("key", "context"),
-                       fields=tuple(data.get("fields", ())), patterns=data.get("patterns", {}),
-                       descriptions=data.get("descriptions", {}),
-                       first=data.get("first", True))  # fmt: skip
+            return cls(
+                name=data.get("name", Path(source).stem),
+                key=data.get("key", "context"),
+                fields=tuple(data.get("fields", ())),
+                patterns=data.get("patterns", {}),
+                descriptions=data.get("descriptions", {}),
+                first=data.get("first", True),
+            )
         except UsageError as exc:
             raise InvalidInput(f"{source}: {exc}") from None
 
@@ -144,11 +162,13 @@ def load_convention(path: str | os.PathLike[str]) -> ContextConvention:
     try:
         data = tomllib.loads(raw.decode()) if p.suffix == ".toml" else json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError and JSONDecodeError too
-        raise InvalidInput(f"{p}: not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: "
-                           f"{exc}") from None  # fmt: skip
+        raise InvalidInput(
+            f"{p}: not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: {exc}"
+        ) from None
     if not isinstance(data, dict):
-        raise InvalidInput(f"{p}: a context convention is an object (a table), got "
-                           f"{type(data).__name__}")  # fmt: skip
+        raise InvalidInput(
+            f"{p}: a context convention is an object (a table), got {type(data).__name__}"
+        )
     return ContextConvention.from_dict(data, source=str(p))
 
 
@@ -163,7 +183,9 @@ def resolve_convention(value: object) -> ContextConvention | None:
         if isinstance(value, str) and value == "auto":
             return None
         if isinstance(value, str) and not value.endswith((".toml", ".json")):
-            raise UsageError(f"'context' must be 'auto', {' or '.join(map(repr, CONVENTIONS))}"
-                             f" or a .toml/.json file, got {value!r}")  # fmt: skip
+            raise UsageError(
+                f"'context' must be 'auto', {' or '.join(map(repr, CONVENTIONS))}"
+                f" or a .toml/.json file, got {value!r}"
+            )
         return load_convention(value)
     raise UsageError(f"'context' must be a name, a path or a ContextConvention, got {value!r}")

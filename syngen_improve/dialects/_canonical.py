@@ -118,8 +118,11 @@ class FileDialect:
     def report(self) -> dict[str, Any]:
         """What analyze and the run's analysis say of the file: ``dialect``, and the rows in
         another one (``other_dialect``, the first 20 lines in ``other_dialect_lines``)."""
-        return {"dialect": self.dialect, "other_dialect": self.mixed_count,
-                "other_dialect_lines": list(self.mixed)}  # fmt: skip
+        return {
+            "dialect": self.dialect,
+            "other_dialect": self.mixed_count,
+            "other_dialect_lines": list(self.mixed),
+        }
 
 
 def _plainly_text(row: Mapping[str, Any]) -> bool:

@@ -113,10 +113,12 @@ class Conversation:
             return self
         given = iter(ids)
         turns = tuple(
-            Turn(t.role, tuple(replace(p, id=next(given)) if isinstance(p, Call) else p
-                               for p in t.parts))
+            Turn(
+                t.role,
+                tuple(replace(p, id=next(given)) if isinstance(p, Call) else p for p in t.parts),
+            )
             for t in self.turns
-        )  # fmt: skip
+        )
         return Conversation(turns, self.tools)
 
 

@@ -246,11 +246,14 @@ def _flush(form: Form, filler: _Filler, out: list[Any]) -> None:
             out.append({"role": "tool", "tool_call_id": call_id, "content": encoded(call.result)})
     elif form.dialect == "hermes":
         inside = form.inside
-        shown = [dumps({"name": c.name, "content": c.result} if form.wrapped else c.result)
-                 for c in calls]  # fmt: skip
+        shown = [
+            dumps({"name": c.name, "content": c.result} if form.wrapped else c.result)
+            for c in calls
+        ]
         text = "\n".join(f"<tool_response>{inside}{s}{inside}</tool_response>" for s in shown)
         out.append({role_key: tool, content_key: text})
     else:
         results = [c.result for c in calls]
-        out.append({role_key: tool, content_key: encoded(results if len(results) > 1
-                                                         else results[0])})  # fmt: skip
+        out.append(
+            {role_key: tool, content_key: encoded(results if len(results) > 1 else results[0])}
+        )

@@ -55,8 +55,9 @@ def _canonical(kind: str) -> str:
 
 
 def form_of(row: Mapping[str, Any], items: Sequence[Any], dialect: Dialect) -> Form:
-    container = "messages" if dialect == "openai" or not row.get("conversations") else (
-        "conversations")  # fmt: skip
+    container = (
+        "messages" if dialect == "openai" or not row.get("conversations") else ("conversations")
+    )
     uses_from = dialect != "openai" and any(isinstance(e, Mapping) and "from" in e for e in items)
     names = dict(_DEFAULT_NAMES[dialect])
     for item in items:
@@ -65,14 +66,17 @@ def form_of(row: Mapping[str, Any], items: Sequence[Any], dialect: Dialect) -> F
             names.setdefault(_canonical(kind), kind)
     texts = [str(e.get("value", e.get("content", ""))) for e in items if isinstance(e, Mapping)]
     joined = "\n".join(texts)
-    responses = [decoded(m.group(2).strip()) for m in TAG_RE.finditer(joined)
-                 if m.group(1) == "tool_response"]  # fmt: skip
+    responses = [
+        decoded(m.group(2).strip())
+        for m in TAG_RE.finditer(joined)
+        if m.group(1) == "tool_response"
+    ]
     return Form(
         dialect=dialect,
         container=container,
         keys=("from", "value") if uses_from else ("role", "content"),
         names=names,
         inside="" if "<tool_call>" in joined and "<tool_call>\n" not in joined else "\n",
-        wrapped=not responses or any(
-            isinstance(r, Mapping) and set(r) == {"name", "content"} for r in responses),
-    )  # fmt: skip
+        wrapped=not responses
+        or any(isinstance(r, Mapping) and set(r) == {"name", "content"} for r in responses),
+    )

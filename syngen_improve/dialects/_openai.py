@@ -73,10 +73,13 @@ def assistant_messages(turn: Turn, t: int, *, one_call: bool = False) -> list[di
         message: dict[str, Any] = {"role": "assistant", "content": "\n\n".join(texts) or None}
         if calls:
             message["tool_calls"] = [
-                {"id": cid, "type": "function",
-                 "function": {"name": c.name, "arguments": encoded(c.arguments)}}
+                {
+                    "id": cid,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": encoded(c.arguments)},
+                }
                 for cid, c in zip(ids, calls, strict=True)
-            ]  # fmt: skip
+            ]
         messages.append(message)
         messages.extend(
             {"role": "tool", "tool_call_id": cid, "content": encoded(c.result)}

@@ -99,13 +99,19 @@ def _turn(form: Form, before: Turn, turn: Turn, t: int, span: Sequence[Any]) -> 
         return filled
     one_call = _one_call_each(form, span)
     if form.dialect == "openai":
-        ids = [c.get("id") for m in span if isinstance(m, Mapping)
-               for c in (m.get("tool_calls") or ()) if isinstance(c, Mapping)]  # fmt: skip
+        ids = [
+            c.get("id")
+            for m in span
+            if isinstance(m, Mapping)
+            for c in (m.get("tool_calls") or ())
+            if isinstance(c, Mapping)
+        ]
         turn = Conversation((turn,)).with_call_ids(ids).turns[0]
         written: list[dict[str, Any]] = (
-            assistant_messages(turn, t, one_call=one_call) if turn.role == "assistant"
+            assistant_messages(turn, t, one_call=one_call)
+            if turn.role == "assistant"
             else [{"role": turn.role, "content": turn.text}]
-        )  # fmt: skip
+        )
     elif form.dialect == "sharegpt":
         written = [dict(e) for e in write_sharegpt(Conversation((turn,)))]
     else:
@@ -213,8 +219,10 @@ def _text_turns(original: Mapping[str, Any], new_turns: Any) -> Any:
         return new_turns
     if len(old_turns) != len(new_turns):
         return new_turns
-    return [before if _same_turn(before, after) else after
-            for before, after in zip(old_turns, new_turns, strict=True)]  # fmt: skip
+    return [
+        before if _same_turn(before, after) else after
+        for before, after in zip(old_turns, new_turns, strict=True)
+    ]
 
 
 def _same_turn(before: Any, after: Any) -> bool:

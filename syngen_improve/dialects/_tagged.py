@@ -33,8 +33,13 @@ __all__ = [
     "write_sharegpt",
 ]
 
-ROLE_OF: Final = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                   "system": "system"}  # fmt: skip
+ROLE_OF: Final = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "system": "system",
+}
 _CALL_RE: Final = re.compile(r"<tool_call>(.*?)</tool_call>", re.S)
 _RESPONSE_RE: Final = re.compile(r"<tool_response>(.*?)</tool_response>", re.S)
 
@@ -121,10 +126,14 @@ def hermes_turns(row: Mapping[str, Any]) -> TurnBuilder:
     for kind, text in _entries(build, row):
         if kind in ("tool", "observation", "function"):
             results = [decoded(m.strip()) for m in _RESPONSE_RE.findall(text)]
-            _results(build, [
-                r["content"] if isinstance(r, Mapping) and set(r) == {"name", "content"} else r
-                for r in results
-            ], each=True)  # fmt: skip
+            _results(
+                build,
+                [
+                    r["content"] if isinstance(r, Mapping) and set(r) == {"name", "content"} else r
+                    for r in results
+                ],
+                each=True,
+            )
         elif ROLE_OF.get(kind) == "assistant":
             build.assistant()
             pos = 0
@@ -153,8 +162,12 @@ def write_sharegpt(conversation: Conversation) -> list[dict[str, str]]:
                 out.append({"from": "gpt", "value": "\n\n".join(texts)})
             if calls:
                 shown = [{"name": c.name, "arguments": c.arguments} for c in calls]
-                out.append({"from": "function_call", "value": encoded(shown[0] if len(shown) == 1
-                                                                   else shown)})  # fmt: skip
+                out.append(
+                    {
+                        "from": "function_call",
+                        "value": encoded(shown[0] if len(shown) == 1 else shown),
+                    }
+                )
                 results = [c.result for c in calls if c.has_result]
                 if results:
                     value = results[0] if len(calls) == 1 else results

@@ -34,9 +34,15 @@ __all__ = ["REASONS", "Verdict", "build_record", "check_reply"]
 _STAMP_KEYS: Final = frozenset({"_source_line", "_source_key", "_provenance"})
 # What the improvement has of its own, or must not inherit as its own.
 _NOT_CARRIED: Final = frozenset(
-    {"conversations", "label", "quality_scores", "improved", "original_quality_scores",
-     "original_judge_scores"}
-)  # fmt: skip
+    {
+        "conversations",
+        "label",
+        "quality_scores",
+        "improved",
+        "original_quality_scores",
+        "original_judge_scores",
+    }
+)
 
 #: Why an answer was rejected (the report counts them).
 REASONS: Final = (
@@ -85,9 +91,14 @@ def _candidate(
     if reply.stop_reason == "refusal":  # the 5.x safety classifiers declined the request
         return None, "refusal", "the model declined to answer (stop_reason refusal)"
     if reply.stop_reason == "max_tokens":  # a tool input cut short may still parse
-        return None, "truncated", (
-            "the answer was cut off at max_tokens before it was complete; submit the whole "
-            "example, keeping the texts concise")  # fmt: skip
+        return (
+            None,
+            "truncated",
+            (
+                "the answer was cut off at max_tokens before it was complete; submit the whole "
+                "example, keeping the texts concise"
+            ),
+        )
     use = reply.tool_use(IMPROVE_TOOL)
     if use is not None and isinstance(use.get("input"), dict):
         given = use["input"]
@@ -137,16 +148,23 @@ def check_reply(
         return Verdict(
             None,
             "tools_changed",
-            [f"the tool calls must stay the same, in the same order: expected {before}, "
-             f"got {after}"],
-        )  # fmt: skip
+            [
+                f"the tool calls must stay the same, in the same order: expected {before}, "
+                f"got {after}"
+            ],
+        )
     lost = request_problems(original, record)
     if lost:
         return Verdict(None, "request_changed", lost)
     if unchanged(original, record):
-        return Verdict(None, "unchanged", [
-            "the answer is the original unchanged (up to whitespace and key order): fix "
-            "the problems listed for this example"])  # fmt: skip
+        return Verdict(
+            None,
+            "unchanged",
+            [
+                "the answer is the original unchanged (up to whitespace and key order): fix "
+                "the problems listed for this example"
+            ],
+        )
     issues = validate_example(record, profile="strict", schemas=schemas, context=context)
     errors = [
         f"{i.code} ({i.location()}): {i.message}" if i.location() else f"{i.code}: {i.message}"

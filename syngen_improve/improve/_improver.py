@@ -22,23 +22,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .._backends import open_backend
+from .._backends import open_engines
 from .._pool import run_pool
 from ..analyze import issue_kinds
 from ..config import ImproveConfig
 from ..context import SEVEN_FIELDS, ContextConvention, detect_convention
 from ..errors import CacheWarning, UsageError
 from ..judge import Judge, JudgeCache, JudgeError
-from ..llm import (
-    Backend,
-    BatchBackend,
-    Budget,
-    CircuitBreaker,
-    Engine,
-    EngineStats,
-    Request,
-    RequestFailed,
-)
+from ..llm import Backend, Engine, EngineStats, Request, RequestFailed
 from ..llm._choose import BackendName, check_backend
 from ..prompts import build_request, first_message, reask_messages, tool_schemas_text
 from ..prompts._system import CacheCheck, check_cache, system_prompt
@@ -101,29 +92,10 @@ class Improver:
     async def __aenter__(self) -> Improver:
         cfg = self.config
         async with AsyncExitStack() as stack:
-            backend, own = open_backend(self._backend_option, model=cfg.model)
-            if own:
-                stack.push_async_callback(backend.aclose)
-            self.batch = isinstance(backend, BatchBackend)
-            if isinstance(backend, BatchBackend) and backend.state_dir is None:
-                if self._state_dir is None:
-                    raise UsageError(
-                        "the batch backend keeps its batch ids in a folder: pass "
-                        "state_dir= (improve_dataset uses OUT/state/batch)"
-                    )
-                backend.attach(self._state_dir)
-            breaker = CircuitBreaker(cfg.breaker)
-            budget = Budget(cfg.max_cost) if cfg.max_cost is not None else None
-            requests = None if self.batch else cfg.concurrency_for(batch=False)
-            self._engine = Engine(backend, limits=cfg.limits, retry=cfg.retry, breaker=breaker,
-                                  concurrency=requests, budget=budget, pricing=cfg.price,
-                                  thinking=cfg.thinking_options)  # fmt: skip
-            self._reask = self._engine
-            if cfg.reask_online and isinstance(backend, BatchBackend):
-                online = backend.online()
-                stack.push_async_callback(online.aclose)
-                self._reask = Engine(online, retry=cfg.retry, breaker=breaker, budget=budget,
-                                     pricing=cfg.price, thinking=cfg.thinking_options)  # fmt: skip
+            engines = await stack.enter_async_context(
+                open_engines(cfg, self._backend_option, state_dir=self._state_dir)
+            )
+            self._engine, self._reask, self.batch = engines.main, engines.reask, engines.batch
             if cfg.judge:
                 cache = JudgeCache(self._judge_cache)
                 stack.callback(cache.close)
@@ -208,10 +180,19 @@ class Improver:
             try:
                 async with answer_tool.turn():
                     tool = answer_tool.tool
-                    request = first if attempt == 1 and tool is first.tools[0] else (
-                        dataclasses.replace(first, messages=messages, tools=[tool],
-                                            key=f"l{key}-a{attempt}",
-                                            max_tokens=budget))  # fmt: skip
+                    request = (
+                        first
+                        if attempt == 1 and tool is first.tools[0]
+                        else (
+                            dataclasses.replace(
+                                first,
+                                messages=messages,
+                                tools=[tool],
+                                key=f"l{key}-a{attempt}",
+                                max_tokens=budget,
+                            )
+                        )
+                    )
                     reply = await (engine if attempt == 1 else reask).complete(request)
             except RequestFailed as exc:
                 if exc.strict_refused:
@@ -226,14 +207,20 @@ class Improver:
                 errors = [str(exc)]
                 transient, http_status = exc.transient, exc.status
                 break
-            verdict = check_reply(reply, example, schemas=self.schemas,
-                                  require_result=cfg.require_result, context=context)  # fmt: skip
+            verdict = check_reply(
+                reply,
+                example,
+                schemas=self.schemas,
+                require_result=cfg.require_result,
+                context=context,
+            )
             if verdict.record is not None:
                 record = dict(verdict.record)
                 if self._judge is not None:
                     await self._add_scores(record, example)
-                return Outcome(key, "improved", example, record, attempt, tuple(rejections),
-                               (), kinds)  # fmt: skip
+                return Outcome(
+                    key, "improved", example, record, attempt, tuple(rejections), (), kinds
+                )
             rejections.append(verdict.reason or "invalid")
             errors = verdict.errors
             if verdict.reason == "refusal":
@@ -243,8 +230,18 @@ class Improver:
                 budget = engine.info.more_room(budget)
             elif attempt < cfg.answers:
                 messages = reask_messages(messages, reply, errors, self.templates)
-        return Outcome(key, "failed", example, None, len(rejections), tuple(rejections),
-                       tuple(errors), kinds, transient, http_status)  # fmt: skip
+        return Outcome(
+            key,
+            "failed",
+            example,
+            None,
+            len(rejections),
+            tuple(rejections),
+            tuple(errors),
+            kinds,
+            transient,
+            http_status,
+        )
 
     def first_request(
         self, example: Mapping[str, Any], *, issues: frozenset[str] | None = None, key: int = 0
@@ -267,11 +264,14 @@ class Improver:
         own = example.get("tools")
         schemas = self.schemas.with_row_tools(own) if own else self.schemas
         request = build_request(
-            [first_message(example, kinds, self.templates)], system=shared.system,
+            [first_message(example, kinds, self.templates)],
+            system=shared.system,
             schemas_text=tool_schemas_text(example, schemas, shown=shared.catalogue),
-            max_tokens=cfg.max_tokens, key=f"l{key}-a1",
-            cache=shared.check.status != "inactive", tool=shared.tool.tool,
-        )  # fmt: skip
+            max_tokens=cfg.max_tokens,
+            key=f"l{key}-a1",
+            cache=shared.check.status != "inactive",
+            tool=shared.tool.tool,
+        )
         return request, kinds, context
 
     def _shared(self, context: ContextConvention) -> _Shared:
@@ -286,8 +286,14 @@ class Improver:
         cfg = self.config
         catalogue = self.schemas if cfg.schemas is not None or context == SEVEN_FIELDS else None
         backend = self._engine.backend if self._engine is not None else None
-        tool = AnswerTool(self.model, cfg.strict_tools, catalogue, context, probe=not self.batch,
-                          sends_strict=getattr(backend, "strict_tools", True))  # fmt: skip
+        tool = AnswerTool(
+            self.model,
+            cfg.strict_tools,
+            catalogue,
+            context,
+            probe=not self.batch,
+            sends_strict=getattr(backend, "strict_tools", True),
+        )
         # The submit tool's schema carries the catalogue's parameter schemas.
         system = system_prompt(self.templates, context, catalogue, schemas=False)
         check = check_cache(self.model, system, [tool.tool])

@@ -34,11 +34,43 @@ __all__ = ["MIN_REQUEST_KEPT", "request_problems", "turns_problem", "unchanged"]
 #: The share of a natural request's content words an improved user turn must keep.
 MIN_REQUEST_KEPT: Final = 0.6
 _WORD_RE: Final = re.compile(r"[a-z0-9][a-z0-9'_./-]*[a-z0-9]|[a-z0-9]")
-_STOPWORDS: Final = frozenset({
-    "the", "and", "for", "with", "from", "that", "this", "you", "can", "could", "would",
-    "please", "will", "into", "onto", "about", "what", "which", "your", "mine", "are",
-    "was", "were", "have", "has", "had", "all", "any", "its", "our", "their", "them", "then",
-})  # fmt: skip
+_STOPWORDS: Final = frozenset(
+    {
+        "the",
+        "and",
+        "for",
+        "with",
+        "from",
+        "that",
+        "this",
+        "you",
+        "can",
+        "could",
+        "would",
+        "please",
+        "will",
+        "into",
+        "onto",
+        "about",
+        "what",
+        "which",
+        "your",
+        "mine",
+        "are",
+        "was",
+        "were",
+        "have",
+        "has",
+        "had",
+        "all",
+        "any",
+        "its",
+        "our",
+        "their",
+        "them",
+        "then",
+    }
+)
 
 
 def _turns(example: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -96,10 +96,14 @@ class AnswerTool:
         if self.strict:
             self.tool = self.loose
             self.reason = f"the API refused the strict schema, the run went on without: {why}"
-            warnings.warn(f"strict tool use is off: {self.reason}", StrictToolWarning,
-                          stacklevel=3)  # fmt: skip
+            warnings.warn(f"strict tool use is off: {self.reason}", StrictToolWarning, stacklevel=3)
 
     def to_dict(self) -> dict[str, Any]:
         """What the report shows."""
-        return {"answers": "structured", "strict_tools": self.mode, "strict": self.strict,
-                "reason": self.reason, "strict_refusals": self.refusals}  # fmt: skip
+        return {
+            "answers": "structured",
+            "strict_tools": self.mode,
+            "strict": self.strict,
+            "reason": self.reason,
+            "strict_refusals": self.refusals,
+        }

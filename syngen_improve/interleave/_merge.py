@@ -286,8 +286,9 @@ def interleave_files(
 
     rows: Iterable[dict[str, Any] | bytes]
     if policy == "kto":
-        rows, kto_counts = kto_records(good_path, bad_path, gap=gap, seed=seed,
-                                       pairs_only=pairs_only)  # fmt: skip
+        rows, kto_counts = kto_records(
+            good_path, bad_path, gap=gap, seed=seed, pairs_only=pairs_only
+        )
         for name, value in kto_counts.items():
             setattr(stats, name, value)
     elif pairs:
@@ -295,9 +296,13 @@ def interleave_files(
     else:
         counts = (_count(good_path), _count(bad_path)) if policy == "spread" else None
         rows = interleave(
-            side(good_path, 0), side(bad_path, 1), policy=policy, counts=counts,
-            again=lambda label: side(good_path if label else bad_path, 2), stats=stats,
-        )  # fmt: skip
+            side(good_path, 0),
+            side(bad_path, 1),
+            policy=policy,
+            counts=counts,
+            again=lambda label: side(good_path if label else bad_path, 2),
+            stats=stats,
+        )
     write_jsonl_atomic(target, rows)
     return stats
 
@@ -342,9 +347,13 @@ def _paired(
                 spill_bad.write(record)
         counts = (_count(unpaired_good), _count(leftovers_bad))
         yield from interleave(
-            side(unpaired_good, 3), side(leftovers_bad, 4), policy=policy, counts=counts,
-            again=None, stats=stats,
-        )  # fmt: skip
+            side(unpaired_good, 3),
+            side(leftovers_bad, 4),
+            policy=policy,
+            counts=counts,
+            again=None,
+            stats=stats,
+        )
     finally:
         index.close()
         unpaired_good.unlink(missing_ok=True)

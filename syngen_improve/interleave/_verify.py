@@ -123,14 +123,19 @@ class Verifier:
             raise UsageError(f"'gap' must be >= 0, got {gap}")
         if batch_size < 1:
             raise UsageError(f"'batch_size' must be >= 1, got {batch_size}")
-        for name, w in (("desirable_weight", desirable_weight),
-                        ("undesirable_weight", undesirable_weight)):  # fmt: skip
+        for name, w in (
+            ("desirable_weight", desirable_weight),
+            ("undesirable_weight", undesirable_weight),
+        ):
             if w <= 0:
                 raise UsageError(f"{name!r} must be > 0, got {w}")
         self.report = InterleaveReport(
-            str(path), batch_size, desirable_weight=desirable_weight,
-            undesirable_weight=undesirable_weight, gap=gap,
-        )  # fmt: skip
+            str(path),
+            batch_size,
+            desirable_weight=desirable_weight,
+            undesirable_weight=undesirable_weight,
+            gap=gap,
+        )
         self._recent: deque[tuple[int | None, int]] = deque(maxlen=gap)
         self._previous: bool | None = None
         self._run = 0
@@ -199,8 +204,13 @@ def verify_interleaving(
     """Check a KTO file in trainer order: alternation, balance, longest run, batches of
     ``batch_size`` lacking a label, TRL's weight range, and rows sharing a prompt within
     ``gap`` rows of each other. One streaming pass."""
-    check = Verifier(path, batch_size=batch_size, desirable_weight=desirable_weight,
-                     undesirable_weight=undesirable_weight, gap=gap)  # fmt: skip
+    check = Verifier(
+        path,
+        batch_size=batch_size,
+        desirable_weight=desirable_weight,
+        undesirable_weight=undesirable_weight,
+        gap=gap,
+    )
     for item in read_jsonl(path):
         check.add(item)
     return check.finish()

@@ -14,7 +14,7 @@ from ._batch import BatchBackend, BatchStopped
 from ._breaker import BreakerPolicy, CircuitBreaker, ServiceUnavailable
 from ._budget import Budget, BudgetReached
 from ._direct import DirectBackend
-from ._engine import Engine, estimate_input_tokens
+from ._engine import Engine
 from ._limits import RateLimiter, RateLimits
 from ._models import PRICES, price_for
 from ._openai import OpenAIBackend
@@ -50,7 +50,6 @@ __all__ = [
     "Thinking",
     "ThinkingWarning",
     "Usage",
-    "estimate_input_tokens",
     "parse_retry_after",
     "price_for",
 ]

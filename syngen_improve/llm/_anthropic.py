@@ -112,8 +112,9 @@ class AnthropicBackend(ClosingBackend):
         try:
             raw = await self._client.messages.with_raw_response.create(**body)
         except sdk.APIStatusError as exc:
-            raise status_error(exc.status_code, exc.body, exc.response.headers, self._redact,
-                               default=exc.message) from None  # fmt: skip
+            raise status_error(
+                exc.status_code, exc.body, exc.response.headers, self._redact, default=exc.message
+            ) from None
         except sdk.APITimeoutError:
             raise BackendError("request timed out", error_type="timeout") from None
         except sdk.APIConnectionError as exc:

@@ -125,7 +125,7 @@ class Request:
     def own_size(self) -> int:
         """Bytes of what is this request's own: its messages (as JSON) and the system block
         after the cache mark."""
-        return len(self.system_extra) + len(orjson.dumps(list(self.messages)))
+        return len(self.system_extra.encode()) + len(orjson.dumps(list(self.messages)))
 
     def prefix_size(self) -> int:
         """Bytes of the shared prefix: the tools (as JSON) and the system blocks."""
@@ -195,7 +195,7 @@ def prefix_size(system: str | Sequence[str], tools: Sequence[Mapping[str, Any]])
     """Bytes of a prefix of ``tools`` (as JSON) and ``system`` texts (what a request marked
     for caching shares with the others)."""
     texts = [system] if isinstance(system, str) else system
-    size = sum(len(t) for t in texts)
+    size = sum(len(t.encode()) for t in texts)
     for tool in tools:
         size += len(tool.encoded if isinstance(tool, SharedTool) else orjson.dumps(tool)) + 1
     return size + 1 if tools else size

@@ -90,9 +90,13 @@ class BatchBackend(ClosingBackend):
         max_bytes: int = MAX_BYTES,
         http_client: Any = None,
     ) -> None:
-        for name, value in (("flush_after", flush_after), ("poll_min", poll_min),
-                            ("poll_max", poll_max), ("max_requests", max_requests),
-                            ("max_bytes", max_bytes)):  # fmt: skip
+        for name, value in (
+            ("flush_after", flush_after),
+            ("poll_min", poll_min),
+            ("poll_max", poll_max),
+            ("max_requests", max_requests),
+            ("max_bytes", max_bytes),
+        ):
             if value <= 0:
                 raise UsageError(f"{name!r} must be > 0, got {value}")
         if not 0 < max_requests <= MAX_REQUESTS:
@@ -252,8 +256,9 @@ class BatchBackend(ClosingBackend):
             await self._has_pending.wait()
             while True:
                 idle = loop.time() - self._last_add
-                full = (len(self._pending) >= self.max_requests
-                        or self._pending_bytes >= self.max_bytes)  # fmt: skip
+                full = (
+                    len(self._pending) >= self.max_requests or self._pending_bytes >= self.max_bytes
+                )
                 if full or idle >= self.flush_after:
                     break
                 await asyncio.sleep(self.flush_after - idle)

@@ -51,10 +51,11 @@ async def read_capped(
         inflater = None
     else:
         raise BackendError(
-            redact(f"the reply is encoded as {encoding!r}, not one asked for "
-                   f"({ACCEPTED_ENCODINGS})"),
+            redact(
+                f"the reply is encoded as {encoding!r}, not one asked for ({ACCEPTED_ENCODINGS})"
+            ),
             error_type="bad_response",
-        )  # fmt: skip
+        )
     length = headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise _too_big("as sent", limit)

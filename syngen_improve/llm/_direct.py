@@ -112,8 +112,9 @@ class DirectBackend(ClosingBackend):
         data, _ = await self._post("/v1/messages/count_tokens", orjson.dumps(body))
         count = data.get("input_tokens") if isinstance(data, dict) else None
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise BackendError(f"count_tokens answered {count!r}, not a count",
-                               error_type="bad_response")  # fmt: skip
+            raise BackendError(
+                f"count_tokens answered {count!r}, not a count", error_type="bad_response"
+            )
         return count
 
     async def _post(self, path: str, body: bytes) -> tuple[Any, dict[str, str]]:

@@ -1,56 +1,57 @@
 """The engine: one call to :meth:`Engine.complete` is one request made reliable.
 
-It waits for the rate limiter, sends through the backend with a per-attempt
-timeout, retries by the :class:`RetryPolicy` (never sooner than a ``retry-after``),
-pauses every worker when a 429's headers say the account's bucket is empty (any other
-429 backs off its own request only), and accounts requests, tokens and cost in
-:class:`EngineStats`.
+Each attempt is admitted (breaker, spending cap, rate limiter: :mod:`._admit`), sent
+through the backend within its time limit (:mod:`._timeout`), and then either accounted
+(requests, tokens, cost in :class:`EngineStats`) or classified: retried by the
+:class:`RetryPolicy` (never sooner than a ``retry-after``), reshaped when the run's
+thinking settings were refused, or held with every worker when a 429's headers say the
+account's bucket is empty (any other 429 backs off its own request only).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import random
 import time
 import warnings
-from collections import deque
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 
 from ..errors import ModelWarning, UsageError, option
+from ._admit import Admission, Ticket
 from ._backend import SENDING, Backend, BackendError, Reply, Request, Sending
 from ._breaker import CircuitBreaker, is_service_failure
 from ._budget import Budget
 from ._claims import check_usage, heed_headers
 from ._limits import RateLimiter, RateLimits, exhausted_for
-from ._models import estimated_tokens, model_info
+from ._models import model_info
 from ._observe import CacheObserver
-from ._pricing import Pricing, Usage
+from ._pricing import Pricing
 from ._retry import RetryPolicy
 from ._stats import TRANSIENT_STATUSES, EngineStats, RequestFailed, strict_refusal
 from ._thinking import RequestShape, Thinking
+from ._timeout import AttemptTimer, Cut
+from ._tokens import tokens
 
-__all__ = ["Engine", "estimate_input_tokens"]
+__all__ = ["Engine"]
 
-#: Replies the adaptive timeout learns from (the most recent), and how many it needs first.
-_LATENCY_WINDOW = 512
-_MIN_SAMPLES = 32
 #: A 429's ``retry-after`` from this many seconds up is a rate-limit window (a low tier
 #: counting per minute): every worker waits it out, and no request gives up for it.
 LONG_RETRY_AFTER = 10.0
+_NO_SLOTS = contextlib.nullcontext()
 
 
-def estimate_input_tokens(body_size: int, factor: float = 1.0) -> int:
-    """A cautious input-token estimate from the request's JSON size in bytes, times the
-    model's tokenizer ``factor`` (1.3 for the newer tokenizer of 5.x models).
+@dataclass
+class _Tries:
+    """One request's attempts so far (those that count against the policy), the cuts of
+    its time limit, and the seconds it was held for the account's rate limit."""
 
-    Haiku 4.5's tokenizer averages 3.5-4 bytes a token on English and JSON; 3.5 keeps
-    the estimate on the high side so the input bucket is not overdrawn.
-    """
-    return max(1, math.ceil(body_size * factor / 3.5))
+    attempt: int = 0
+    cuts: int = 0
+    waited: float = 0.0
 
 
 class Engine:
@@ -96,24 +97,30 @@ class Engine:
         self.shape = RequestShape(self.info, thinking, probe=probe, ttl=self.ttl)
         self.cache = CacheObserver()
         # A batch backend's answer can take hours: its minimum outranks the policy's.
-        floor = float(getattr(backend, "min_attempt_timeout", 0))
-        self._timeout = max(self.retry.timeout, floor)
+        self.timer = AttemptTimer(
+            self.retry, floor=float(getattr(backend, "min_attempt_timeout", 0))
+        )
         # Whether the backend says when a request's bytes went out (see ``_count``).
         self._reports_sent = bool(getattr(backend, "reports_sent", False))
-        self._adapt = self.retry.adaptive and not floor
-        self._latencies: deque[float] = deque(maxlen=_LATENCY_WINDOW)
-        self._adapted: float | None = None
-        self._seen = 0
-        # Attempts in flight: their timeout, when they were sent (loop time), their cuts.
-        self._inflight: dict[asyncio.Timeout, tuple[float, int]] = {}
         self.stats = EngineStats(priced=self.pricing is not None)
         self._rng = rng or random.Random()
         self.breaker = breaker if breaker is not None else CircuitBreaker()
         if budget is not None and self.pricing is None:
             how = option("--price IN,OUT", "price='IN,OUT'")
-            raise UsageError(f"a spending cap needs the price of {backend.model!r}, which is "
-                             f"not known: give it with {how}")  # fmt: skip
+            raise UsageError(
+                f"a spending cap needs the price of {backend.model!r}, which is "
+                f"not known: give it with {how}"
+            )
         self.budget = budget
+        self.admission = Admission(
+            self.breaker,
+            self.limiter,
+            budget,
+            self.pricing,
+            self.batch,
+            self.ttl,
+            self.info.token_factor,
+        )
         self._warn_unknown(backend.model)
 
     def _warn_unknown(self, model: str) -> None:
@@ -121,85 +128,21 @@ class Engine:
         cost without a price is unknown (never $0)."""
         said = []
         if not self.info.known and model.startswith("claude-"):
-            said.append("it is not in the capability table: no thinking parameter is sent (a "
-                        "refusal of the forced tool switches to tool choice auto), local token "
-                        "counts use the newer tokenizer's factor")  # fmt: skip
+            said.append(
+                "it is not in the capability table: no thinking parameter is sent (a "
+                "refusal of the forced tool switches to tool choice auto), local token "
+                "counts use the newer tokenizer's factor"
+            )
         if self.pricing is None:
             how = option("--price IN,OUT", "price='IN,OUT'")
             said.append(f"it has no known price: the cost is reported as unknown ({how})")
         if said:
             warnings.warn(f"{model}: " + "; ".join(said), ModelWarning, stacklevel=4)
 
-    async def _reserve_worst(self, request: Request, estimate: int) -> int:
-        """What the request may cost at most in picodollars, reserved from the budget (0
-        without one): its input, its prefix written to the cache, ``max_tokens`` of output
-        (thinking included), at the long-prompt price when its prompt may be long."""
-        if self.budget is None or self.pricing is None:
-            return 0
-        factor = self.info.token_factor
-        prefix = estimate_input_tokens(request.prefix_size(), factor) if request.cache_system else 0
-        worst = Usage(input=estimate, output=request.max_tokens, cache_creation=prefix)
-        cost = max(1, self.pricing.picos(worst, batch=self.batch, ttl=self.ttl))
-        await self.budget.reserve(cost)
-        return cost
-
-    async def _settle(self, worst: int, actual: int) -> None:
-        if self.budget is not None and worst:
-            await self.budget.settle(worst, actual)
-
     @property
     def attempt_timeout(self) -> float:
-        """Seconds the next attempt may take: the policy's timeout, or once enough replies
-        were seen (and the policy is adaptive), a multiple of their 99th percentile."""
-        return self._adapted if self._adapted is not None else self._timeout
-
-    def _observe_latency(self, seconds: float) -> None:
-        if not self._adapt:
-            return
-        self._latencies.append(seconds)
-        self._seen += 1
-        if self._seen >= _MIN_SAMPLES and self._seen % 16 == 0:  # a sort every 16 replies
-            ordered = sorted(self._latencies)
-            p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-            policy = self.retry
-            adapted = min(policy.timeout, max(policy.min_timeout, p99 * policy.timeout_factor))
-            # Only a big change is worth moving every deadline in flight (the first limit
-            # learned replaces the ceiling; later ones drift by a few percent).
-            if self._adapted is None or adapted < 0.5 * self._adapted:
-                self._shorten_inflight(adapted)
-            self._adapted = adapted
-
-    def _shorten_inflight(self, limit: float) -> None:
-        """Bring in the deadlines of the attempts in flight to a new, shorter limit: the
-        first wave of a run is sent before any latency is known, and a hung request in it
-        would otherwise hold its worker for the whole ceiling."""
-        now = asyncio.get_running_loop().time()
-        for cm, (sent, cuts) in self._inflight.items():
-            deadline = sent + min(limit * 2**cuts, self._timeout)
-            current = cm.when()
-            if current is None or deadline < current:
-                cm.reschedule(max(deadline, now))
-
-    async def _attempt(self, request: Request, cuts: int) -> Reply:
-        """One attempt within its time limit (doubled for each earlier cut of this request:
-        a long reply still lands), holding a slot; its latency is learned from."""
-        loop = asyncio.get_running_loop()
-        async with self._slots if self._slots is not None else contextlib.nullcontext():
-            self.breaker.check_stopped()  # stopped while this request waited for its slot
-            limit = min(self.attempt_timeout * 2**cuts, self._timeout)
-            started = loop.time()
-            try:
-                async with asyncio.timeout(limit) as cm:
-                    self._inflight[cm] = (started, cuts)
-                    try:
-                        reply = await self.backend.send(request)
-                    finally:
-                        del self._inflight[cm]
-            except TimeoutError:
-                raise _Cut((cm.when() or started + limit) - started) from None
-        self._observe_latency(loop.time() - started)
-        check_usage(request, reply, self.info, self.backend.model)
-        return reply
+        """Seconds the next attempt may take (see :class:`AttemptTimer`)."""
+        return self.timer.current
 
     async def complete(self, request: Request, *, body_size: int | None = None) -> Reply:
         """Send ``request`` until it succeeds or the policy gives up (:class:`RequestFailed`).
@@ -210,83 +153,119 @@ class Engine:
         choice, the thinking budget added to ``max_tokens``).
         """
         size = body_size if body_size is not None else _rough_size(request)
-        estimate = estimate_input_tokens(size, self.info.token_factor)
+        estimate = max(1, tokens(size, self.info.token_factor))
         async with self.shape.turn():
             return await self._complete(request, estimate)
 
     async def _complete(self, original: Request, estimate: int) -> Reply:
-        stats = self.stats
-        attempt = cuts = 0
-        waited = 0.0  # seconds this request spent held for the account's rate limit
+        tries = _Tries()
         while True:
-            attempt += 1
+            tries.attempt += 1
             request = self.shape.apply(original)
-            probe = await self.breaker.admit()
-            worst = await self._reserve_worst(request, estimate)
-            try:
-                reserved = await self.limiter.acquire(estimate, request.max_tokens)
-            except BaseException:
-                await self._settle(worst, 0)
-                raise
-            if attempt > 1:
-                stats.retried += 1
-            sending = Sending()
-            token = SENDING.set(sending)
-            try:
-                reply = await self._attempt(request, cuts)
-            except _Cut as cut:
-                await self._settle(worst, 0)
-                self._count(sending, ended=True)
-                stats.timeouts += 1
-                cuts += 1
-                error = BackendError(f"no reply within {cut.waited:.3g} s", error_type="timeout")
-            except BackendError as exc:
-                await self._settle(worst, 0)
-                self._count(sending, ended=True)
-                error = exc
-            except BaseException:
-                await self._settle(worst, 0)
-                self._count(sending, ended=False)
-                raise
-            else:
-                self._count(sending, ended=True)
-                await self._succeeded(request, reply, reserved, worst)
-                heed_headers(reply.rate_limits, self._need(request, estimate),
-                             limiter=self.limiter, breaker=self.breaker, stats=stats)  # fmt: skip
-                return reply
-            finally:
-                SENDING.reset(token)
-            self.limiter.settle(reserved, None)
-            self.limiter.observe(error.rate_limits, need=self._need(request, estimate))
-            if error.status is not None:
-                stats.by_status[error.status] += 1
-            if error.status == 400 and self.shape.refused(error, request):
-                attempt -= 1  # the run's settings, not this request: the same, reshaped
-                continue
-            if error.status == 429:
-                stats.rate_limited += 1
-                hold = self._rate_limit_hold(error, request, estimate)
-                if hold is not None:
-                    if waited + hold > self.breaker.policy.patience:
-                        stats.failed += 1  # longer than the run waits: a resume retries it
-                        raise RequestFailed(error, attempts=max(attempt, 1), transient=True)
-                    waited += hold
-                    self.limiter.pause(hold)
-                    stats.held_until = max(stats.held_until, time.monotonic() + hold)
-                    attempt -= 1  # waiting out the account's window fails nothing
-                    await self.limiter.wait_pause()
-                    continue
-            strict = error.status == 400 and strict_refusal(request, error)
-            transient, give_up = self._judge_failure(error, attempt, strict=strict)
-            if give_up:
-                stats.failed += 1
-                raise RequestFailed(error, attempts=max(attempt, 1), transient=transient,
-                                    strict_refused=strict)  # fmt: skip
-            if probe and is_service_failure(error.status):
-                attempt -= 1  # the service is still down, which is not this request's fault
-            await asyncio.sleep(
-                self.retry.delay(max(1, attempt), retry_after=error.retry_after, rng=self._rng)
-            )
+            async with self.admission.admit(request, estimate) as ticket:
+                if tries.attempt > 1:
+                    self.stats.retried += 1
+                outcome = await self._send(request, tries, ticket)
+            need = self._need(request, estimate)
+            if isinstance(outcome, Reply):
+                heed_headers(
+                    outcome.rate_limits,
+                    need,
+                    limiter=self.limiter,
+                    breaker=self.breaker,
+                    stats=self.stats,
+                )
+                return outcome
+            delay = await self._after_failure(outcome, request, need, tries, probe=ticket.probe)
+            if delay:
+                await asyncio.sleep(delay)
+
+    async def _send(self, request: Request, tries: _Tries, ticket: Ticket) -> Reply | BackendError:
+        """One attempt: its reply (accounted, which settles ``ticket``) or its error."""
+        sending = Sending()
+        token = SENDING.set(sending)
+        try:
+            outcome: Reply | Exception = await self._attempt(request, tries.cuts)
+        except (Cut, BackendError) as exc:
+            outcome = exc
+        except BaseException:
+            self._count(sending, ended=False)
+            raise
+        finally:
+            SENDING.reset(token)
+        self._count(sending, ended=True)
+        if isinstance(outcome, Cut):
+            self.stats.timeouts += 1
+            tries.cuts += 1
+            return BackendError(f"no reply within {outcome.waited:.3g} s", error_type="timeout")
+        if isinstance(outcome, BackendError):
+            return outcome
+        assert isinstance(outcome, Reply)
+        ticket.usage, ticket.cost = outcome.usage, self._account(request, outcome)
+        return outcome
+
+    async def _attempt(self, request: Request, cuts: int) -> Reply:
+        """One attempt within its time limit, holding a slot; a usage no real answer can
+        have is a bad reply."""
+        async with self._slots if self._slots is not None else _NO_SLOTS:
+            self.breaker.check_stopped()  # stopped while this request waited for its slot
+            async with self.timer.limit(cuts):
+                reply = await self.backend.send(request)
+        check_usage(request, reply, self.info, self.backend.model)
+        return reply
+
+    async def _after_failure(
+        self,
+        error: BackendError,
+        request: Request,
+        need: dict[str, float],
+        tries: _Tries,
+        *,
+        probe: bool,
+    ) -> float:
+        """What a failed attempt leads to: seconds to wait before the next one (0: at once),
+        or :class:`RequestFailed` when the request gives up."""
+        stats = self.stats
+        self.limiter.observe(error.rate_limits, need=need)
+        if error.status is not None:
+            stats.by_status[error.status] += 1
+        if error.status == 400 and self.shape.refused(error, request):
+            tries.attempt -= 1  # the run's settings, not this request: the same, reshaped
+            return 0.0
+        if error.status == 429:
+            stats.rate_limited += 1
+            if await self._held(error, need, tries):
+                tries.attempt -= 1  # waiting out the account's window fails nothing
+                return 0.0
+        strict = error.status == 400 and strict_refusal(request, error)
+        transient, give_up = self._judge_failure(error, tries.attempt, strict=strict)
+        if give_up:
+            raise self._failed(error, tries, transient=transient, strict_refused=strict)
+        if probe and is_service_failure(error.status):
+            tries.attempt -= 1  # the service is still down, which is not this request's fault
+        return self.retry.delay(max(1, tries.attempt), retry_after=error.retry_after, rng=self._rng)
+
+    async def _held(self, error: BackendError, need: dict[str, float], tries: _Tries) -> bool:
+        """Hold every worker for a 429 that says the account's bucket is empty (its
+        headers), or whose ``retry-after`` is a window's length (a low tier that counts per
+        minute); False for any other 429 (it backs off its own request). A hold longer than
+        the run waits fails the request as transient (a resume retries it)."""
+        empty = exhausted_for(error.rate_limits, need=need)
+        after = error.retry_after or 0.0
+        if empty is None and after < LONG_RETRY_AFTER:
+            return False
+        hold = max(empty or 0.0, after, 1.0)
+        if tries.waited + hold > self.breaker.policy.patience:
+            raise self._failed(error, tries, transient=True)
+        tries.waited += hold
+        self.limiter.pause(hold)
+        self.stats.held_until = max(self.stats.held_until, time.monotonic() + hold)
+        await self.limiter.wait_pause()
+        return True
+
+    def _failed(self, error: BackendError, tries: _Tries, **how: bool) -> RequestFailed:
+        self.stats.failed += 1
+        return RequestFailed(error, attempts=max(tries.attempt, 1), **how)
 
     def _count(self, sending: Sending, *, ended: bool) -> None:
         """Count an attempt in ``requests`` once its bytes went out (a backend that cannot
@@ -296,52 +275,40 @@ class Engine:
         elif not ended:
             self.stats.cancelled += 1
 
-    async def _succeeded(
-        self, request: Request, reply: Reply, reserved: tuple[float, float], worst: int
-    ) -> None:
-        """Account one answered request: breaker, limits, tokens, cost, budget."""
+    def _account(self, request: Request, reply: Reply) -> int:
+        """Account one answered request (breaker, tokens, cost, cache, thinking); its cost
+        in picodollars."""
         stats = self.stats
         self.breaker.success()
-        self.limiter.settle(reserved, reply.usage)
         stats.by_status[200] += 1
         stats.succeeded += 1
         stats.usage = stats.usage + reply.usage
-        cost = 0 if self.pricing is None else self.pricing.picos(
-            reply.usage, batch=self.batch, ttl=self.ttl)  # fmt: skip
+        cost = self.admission.price(reply.usage)
         stats.cost_picos += cost
         self.cache.observe(reply.usage, marked=self._cacheable(request))
         if any(b.get("type") == "thinking" for b in reply.content):
             rest = [b for b in reply.content if b.get("type") != "thinking"]
-            answer = estimated_tokens(len(orjson.dumps(rest)), self.info.token_factor)
+            answer = tokens(len(orjson.dumps(rest)), self.info.token_factor)
             stats.thinking_replies += 1
             stats.thinking_tokens += max(0, reply.usage.output - answer)
-        await self._settle(worst, cost)
+        return cost
 
     @staticmethod
     def _need(request: Request, estimate: int) -> dict[str, float]:
         """What one request takes of each rate-limit bucket."""
         return {"requests": 1.0, "input": float(estimate), "output": float(request.max_tokens)}
 
-    def _rate_limit_hold(
-        self, error: BackendError, request: Request, estimate: int
-    ) -> float | None:
-        """Seconds every worker is held for a 429 that says the account's bucket is empty
-        (its headers), or whose ``retry-after`` is a window's length (a low tier that
-        counts per minute); ``None`` for any other 429 (it backs off its own request)."""
-        empty = exhausted_for(error.rate_limits, need=self._need(request, estimate))
-        after = error.retry_after or 0.0
-        if empty is None and after < LONG_RETRY_AFTER:
-            return None
-        return max(empty or 0.0, after, 1.0)
-
     def thinking_report(self) -> dict[str, Any]:
         """report.json's ``thinking``: what the run sent, what it assumed, what it saw."""
         s = self.stats
         measured = round(s.thinking_tokens / s.thinking_replies) if s.thinking_replies else 0
         per_request = round(s.usage.output / s.succeeded) if s.succeeded else None
-        return {**self.shape.to_dict(), "measured_thinking_tokens": measured,
-                "answers_with_thinking": s.thinking_replies,
-                "output_tokens_per_request": per_request}  # fmt: skip
+        return {
+            **self.shape.to_dict(),
+            "measured_thinking_tokens": measured,
+            "answers_with_thinking": s.thinking_replies,
+            "output_tokens_per_request": per_request,
+        }
 
     def _cacheable(self, request: Request) -> bool:
         """Whether ``request`` marks a prefix the model's floor lets the API cache (by our
@@ -350,8 +317,7 @@ class Engine:
             return False
         if not getattr(self.backend, "marks_cache", True):
             return False
-        size = estimate_input_tokens(request.prefix_size(), self.info.token_factor)
-        return size >= self.info.cache_floor
+        return tokens(request.prefix_size(), self.info.token_factor) >= self.info.cache_floor
 
     def _judge_failure(
         self, error: BackendError, attempt: int, *, strict: bool
@@ -373,14 +339,6 @@ class Engine:
         if (error.retry_after or 0.0) > self.breaker.policy.patience:
             return True, True
         return transient, not self.retry.should_retry(attempt, error.status)
-
-
-class _Cut(Exception):
-    """An attempt that hit its time limit (``waited`` seconds)."""
-
-    def __init__(self, waited: float) -> None:
-        super().__init__(waited)
-        self.waited = waited
 
 
 def _rough_size(request: Request) -> int:

@@ -122,8 +122,10 @@ class Starved:
         what = {"requests": "requests", "input": "input tokens", "output": "output tokens"}
         name = what[self.bucket]
         if self.below_need:
-            return (f"a limit of {self.limit:g} {name} a minute, less than one request needs "
-                    f"({self.need:g})")  # fmt: skip
+            return (
+                f"a limit of {self.limit:g} {name} a minute, less than one request needs "
+                f"({self.need:g})"
+            )
         return f"{self.remaining:g} {name} left where one request needs {self.need:g}"
 
 

@@ -41,7 +41,6 @@ __all__ = [
     "ModelInfo",
     "by_alias",
     "cache_floor",
-    "estimated_tokens",
     "model_info",
     "price_for",
     "strict_tools_supported",
@@ -56,13 +55,21 @@ EFFORTS: Final = ("low", "medium", "high", "xhigh", "max")
 #: ``max_tokens``; also the extended-thinking ``budget_tokens``). Adaptive thinking decides
 #: its own length: these are ceilings we reserve, not what a request usually spends.
 THINKING_BUDGETS: Final[Mapping[str, int]] = {
-    "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768, "max": 65536,
-}  # fmt: skip
+    "low": 2048,
+    "medium": 8192,
+    "high": 16384,
+    "xhigh": 32768,
+    "max": 65536,
+}
 #: Thinking tokens a request is assumed to spend on average at each effort (the estimate
 #: states this assumption; report.json gives the measured figure beside it).
 THINKING_ASSUMED: Final[Mapping[str, int]] = {
-    "low": 300, "medium": 1000, "high": 2500, "xhigh": 5000, "max": 10000,
-}  # fmt: skip
+    "low": 300,
+    "medium": 1000,
+    "high": 2500,
+    "xhigh": 5000,
+    "max": 10000,
+}
 #: The floor assumed for a model whose minimum cacheable length is not documented.
 DEFAULT_CACHE_FLOOR: Final = 4096
 #: How far above the floor a prefix is built (estimated tokens / floor).
@@ -109,8 +116,9 @@ class ModelInfo:
 
 
 _LOW_TO_HIGH: Final = frozenset({"low", "medium", "high"})
-_HAIKU_5_5_LONG: Final = Pricing(0.50, 2.50, cache_write_5m_per_mtok=0.625,
-                                 cache_write_1h_per_mtok=1.00)  # fmt: skip
+_HAIKU_5_5_LONG: Final = Pricing(
+    0.50, 2.50, cache_write_5m_per_mtok=0.625, cache_write_1h_per_mtok=1.00
+)
 
 #: The capability table. Dated ids (``claude-haiku-4-5-20251001``) match their alias.
 MODELS: Final[Mapping[str, ModelInfo]] = {
@@ -243,12 +251,6 @@ def cache_floor(model: str) -> tuple[int, bool]:
     (``False``: :data:`DEFAULT_CACHE_FLOOR` is assumed)."""
     info = model_info(model)
     return info.cache_floor, info.cache_floor_documented
-
-
-def estimated_tokens(chars: int, factor: float = 1.0) -> int:
-    """A token count from a character count: 4 characters a Haiku 4.5 token, times the
-    model's tokenizer ``factor``."""
-    return -(-int(chars * factor) // 4)
 
 
 def strict_tools_supported(model: str) -> bool:

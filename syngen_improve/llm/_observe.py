@@ -52,10 +52,16 @@ class CacheObserver:
     def reason(self) -> str | None:
         if self.status != "not_read":
             return None
-        return (f"the server reported no cache read or write for the first {SAMPLE} requests "
-                "that marked the shared prefix for caching (its minimum cacheable length may "
-                "be above the prefix, or the model or a gateway does not cache)")  # fmt: skip
+        return (
+            f"the server reported no cache read or write for the first {SAMPLE} requests "
+            "that marked the shared prefix for caching (its minimum cacheable length may "
+            "be above the prefix, or the model or a gateway does not cache)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"observed": self.status, "observed_reason": self.reason,
-                "marked_requests": self.marked, "requests_using_cache": self.used}  # fmt: skip
+        return {
+            "observed": self.status,
+            "observed_reason": self.reason,
+            "marked_requests": self.marked,
+            "requests_using_cache": self.used,
+        }

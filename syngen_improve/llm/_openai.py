@@ -48,11 +48,17 @@ def _messages(request: Request) -> list[dict[str, Any]]:
         if role == "assistant":
             text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
             calls = [
-                {"id": b.get("id", ""), "type": "function",
-                 "function": {"name": b.get("name", ""),
-                              "arguments": orjson.dumps(b.get("input", {})).decode()}}
-                for b in blocks if b.get("type") == "tool_use"
-            ]  # fmt: skip
+                {
+                    "id": b.get("id", ""),
+                    "type": "function",
+                    "function": {
+                        "name": b.get("name", ""),
+                        "arguments": orjson.dumps(b.get("input", {})).decode(),
+                    },
+                }
+                for b in blocks
+                if b.get("type") == "tool_use"
+            ]
             turn: dict[str, Any] = {"role": "assistant", "content": text or None}
             if calls:
                 turn["tool_calls"] = calls
@@ -62,8 +68,9 @@ def _messages(request: Request) -> list[dict[str, Any]]:
             if b.get("type") == "tool_result":
                 body = b.get("content", "")
                 text = body if isinstance(body, str) else orjson.dumps(body).decode()
-                out.append({"role": "tool", "tool_call_id": b.get("tool_use_id", ""),
-                            "content": text})  # fmt: skip
+                out.append(
+                    {"role": "tool", "tool_call_id": b.get("tool_use_id", ""), "content": text}
+                )
             elif b.get("type") == "text":
                 out.append({"role": "user", "content": b.get("text", "")})
     return out
@@ -80,10 +87,16 @@ def _payload(request: Request, model: str, json_mode: bool) -> dict[str, Any]:
         return body
     if request.tools:
         body["tools"] = [
-            {"type": "function", "function": {"name": t["name"],
-             "description": t.get("description", ""), "parameters": t.get("input_schema", {})}}
+            {
+                "type": "function",
+                "function": {
+                    "name": t["name"],
+                    "description": t.get("description", ""),
+                    "parameters": t.get("input_schema", {}),
+                },
+            }
             for t in request.tools
-        ]  # fmt: skip
+        ]
     if request.tool_choice is not None:
         body["tool_choice"] = {"type": "function", "function": {"name": request.tool_choice}}
     return body
@@ -102,8 +115,9 @@ def _reply(data: Mapping[str, Any], headers: Mapping[str, str], redact: Redactor
         except orjson.JSONDecodeError:
             content.append({"type": "text", "text": str(fn.get("arguments"))})
             continue
-        content.append({"type": "tool_use", "id": call.get("id", ""), "name": fn.get("name"),
-                        "input": args})  # fmt: skip
+        content.append(
+            {"type": "tool_use", "id": call.get("id", ""), "name": fn.get("name"), "input": args}
+        )
     finish = choice.get("finish_reason")
     stop = {"tool_calls": "tool_use", "length": "max_tokens", "stop": "end_turn"}.get(
         str(finish), finish
@@ -111,12 +125,14 @@ def _reply(data: Mapping[str, Any], headers: Mapping[str, str], redact: Redactor
     usage = data.get("usage") or {}
     return Reply(
         content=content,
-        usage=Usage(input=usage_count(usage, "prompt_tokens"),
-                    output=usage_count(usage, "completion_tokens")),
+        usage=Usage(
+            input=usage_count(usage, "prompt_tokens"),
+            output=usage_count(usage, "completion_tokens"),
+        ),
         model=redact(str(data.get("model", "")), limit=100),
         stop_reason=stop if isinstance(stop, str) else None,
         request_id=redact.optional(headers.get("x-request-id") or data.get("id")),
-    )  # fmt: skip
+    )
 
 
 class OpenAIBackend(ClosingBackend):
@@ -186,9 +202,11 @@ class OpenAIBackend(ClosingBackend):
             )
             kind = err.get("type") if isinstance(err, dict) else None
             raise BackendError(
-                self._redact(str(text)), status=status, error_type=self._redact.optional(kind),
+                self._redact(str(text)),
+                status=status,
+                error_type=self._redact.optional(kind),
                 retry_after=parse_retry_after(resp_headers),
-            )  # fmt: skip
+            )
         if not isinstance(data, dict) or "choices" not in data:
             raise BackendError("the reply body is not a chat completion", error_type="bad_response")
         try:

@@ -105,8 +105,13 @@ class Pricing:
     long_above: int = LONG_PROMPT
 
     def __post_init__(self) -> None:
-        for name in ("input_per_mtok", "output_per_mtok", "cache_write_5m_per_mtok",
-                     "cache_write_1h_per_mtok", "cache_read_per_mtok"):  # fmt: skip
+        for name in (
+            "input_per_mtok",
+            "output_per_mtok",
+            "cache_write_5m_per_mtok",
+            "cache_write_1h_per_mtok",
+            "cache_read_per_mtok",
+        ):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -126,15 +131,23 @@ class Pricing:
             write = inp * (CACHE_WRITE_1H_FACTOR if ttl == "1h" else CACHE_WRITE_5M_FACTOR)
         read = self.cache_read_per_mtok
         read = inp * CACHE_READ_FACTOR if read is None else read
-        return (_per_token(inp), _per_token(self.output_per_mtok), _per_token(read),
-                _per_token(write))  # fmt: skip
+        return (
+            _per_token(inp),
+            _per_token(self.output_per_mtok),
+            _per_token(read),
+            _per_token(write),
+        )
 
     def picos(self, usage: Usage, *, batch: bool = False, ttl: CacheTTL = "5m") -> int:
         """The cost of one request's ``usage`` in picodollars (at the batch rate when
         ``batch``; cache writes at the ``ttl``'s price)."""
         inp, out, read, write = self.rates(usage, ttl)
-        total = (usage.input * inp + usage.output * out + usage.cache_read * read
-                 + usage.cache_creation * write)  # fmt: skip
+        total = (
+            usage.input * inp
+            + usage.output * out
+            + usage.cache_read * read
+            + usage.cache_creation * write
+        )
         return -(-total // BATCH_DIVISOR) if batch else total
 
     def cost(self, usage: Usage, *, batch: bool = False, ttl: CacheTTL = "5m") -> float:

@@ -71,35 +71,56 @@ def seconds_until(value: str, *, now: datetime | None = None) -> float | None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """When and how to retry a failed request.
+    """When and how to retry a failed request, and how long one attempt may take.
 
-    ``max_attempts`` counts the first try; ``timeout`` is the most one attempt may take,
-    so a hung request is abandoned and retried. With ``adaptive`` (the default unless a
-    timeout is set explicitly: ``timeout=`` / ``--timeout``) the engine cuts an attempt
-    sooner, at ``timeout_factor`` x the 99th percentile of the run's observed latencies,
-    never below ``min_timeout`` nor above ``timeout``: a hung request costs a few typical
-    latencies, not two minutes. A request that was cut gets twice the time on its next
-    attempt (up to ``timeout``), so a reply that is merely long still arrives. Client
-    errors (400, 401, 403, 404, 413, ...) are never retried.
+    ``max_attempts`` counts HTTP tries, the first included. Without ``timeout`` (the
+    default) an attempt is cut at ``timeout_factor`` x the 99th percentile of the run's
+    observed latencies, never below ``min_timeout`` nor above ``max_timeout``: a hung
+    request costs a few typical latencies, not two minutes; a request that was cut gets
+    twice the time on its next attempt (up to ``max_timeout``), so a reply that is merely
+    long still arrives. ``timeout`` (``--timeout``) fixes the seconds per attempt instead.
+    Client errors (400, 401, 403, 404, 413, ...) are never retried.
     """
 
     max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 60.0
-    timeout: float = 120.0
-    retry_statuses: frozenset[int] = field(default=RETRYABLE_STATUSES)
-    adaptive: bool = True
+    timeout: float | None = None
+    max_timeout: float = 120.0
     min_timeout: float = 2.0
     timeout_factor: float = 4.0
+    retry_statuses: frozenset[int] = field(default=RETRYABLE_STATUSES)
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise UsageError(f"'max_attempts' must be a whole number, got {self.max_attempts!r}")
         if self.max_attempts < 1:
             raise UsageError(f"'max_attempts' must be >= 1, got {self.max_attempts}")
-        for name in ("base_delay", "max_delay", "timeout", "min_timeout", "timeout_factor"):
-            if getattr(self, name) <= 0:
-                raise UsageError(f"{name!r} must be > 0, got {getattr(self, name)}")
+        for name in (
+            "base_delay",
+            "max_delay",
+            "timeout",
+            "max_timeout",
+            "min_timeout",
+            "timeout_factor",
+        ):
+            value = getattr(self, name)
+            if name == "timeout" and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise UsageError(f"{name!r} must be a number > 0, got {value!r}")
         if self.max_delay < self.base_delay:
             raise UsageError("'max_delay' must be >= 'base_delay'")
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether attempts are cut at a multiple of the latencies seen (no ``timeout``)."""
+        return self.timeout is None
+
+    @property
+    def ceiling(self) -> float:
+        """The most seconds one attempt may take: ``timeout``, else ``max_timeout``."""
+        return self.timeout if self.timeout is not None else self.max_timeout
 
     def is_retryable(self, status: int | None) -> bool:
         """True for a retryable HTTP status, and for ``None`` (a connection error or

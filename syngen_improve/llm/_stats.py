@@ -93,8 +93,17 @@ class EngineStats:
 
     def absorb(self, other: EngineStats) -> None:
         """Add ``other``'s totals (a second engine of the same run, e.g. online re-asks)."""
-        for name in ("requests", "cancelled", "succeeded", "failed", "retried", "rate_limited",
-                     "timeouts", "thinking_replies", "thinking_tokens"):  # fmt: skip
+        for name in (
+            "requests",
+            "cancelled",
+            "succeeded",
+            "failed",
+            "retried",
+            "rate_limited",
+            "timeouts",
+            "thinking_replies",
+            "thinking_tokens",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.by_status.update(other.by_status)
         self.usage = self.usage + other.usage

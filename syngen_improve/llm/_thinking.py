@@ -53,11 +53,14 @@ class Thinking:
 
     def __post_init__(self) -> None:
         if self.mode not in ("auto", "on", "off"):
-            raise UsageError(f"{option('--thinking', 'thinking=')} must be auto, on or off, "
-                             f"got {self.mode!r}")  # fmt: skip
+            raise UsageError(
+                f"{option('--thinking', 'thinking=')} must be auto, on or off, got {self.mode!r}"
+            )
         if self.effort is not None and self.effort not in EFFORTS:
-            raise UsageError(f"{option('--effort', 'effort=')} must be one of "
-                             f"{', '.join(EFFORTS)}, got {self.effort!r}")  # fmt: skip
+            raise UsageError(
+                f"{option('--effort', 'effort=')} must be one of "
+                f"{', '.join(EFFORTS)}, got {self.effort!r}"
+            )
 
 
 def _plan(info: ModelInfo, asked: Thinking) -> tuple[dict[str, Any] | None, bool, int, str]:
@@ -84,10 +87,14 @@ def _plan(info: ModelInfo, asked: Thinking) -> tuple[dict[str, Any] | None, bool
         return None, True, 0, f"{info.model} is not in the capability table: nothing sent"
     can_stop = info.can_disable_thinking(effort)
     if mode == "off" and not can_stop:
-        when = (f"at effort {level} (only at {', '.join(sorted(info.disable_efforts))})"
-                if info.disable_efforts else "at any effort: it always thinks")  # fmt: skip
-        raise UsageError(f"{option('--thinking', 'thinking=')} off: {info.model} cannot stop "
-                         f"thinking {when}")  # fmt: skip
+        when = (
+            f"at effort {level} (only at {', '.join(sorted(info.disable_efforts))})"
+            if info.disable_efforts
+            else "at any effort: it always thinks"
+        )
+        raise UsageError(
+            f"{option('--thinking', 'thinking=')} off: {info.model} cannot stop thinking {when}"
+        )
     if mode == "on" or not can_stop:
         why = "asked for" if mode == "on" else f"{info.model} always thinks at effort {level}"
         return {"type": "adaptive"}, False, THINKING_BUDGETS[level], why
@@ -134,14 +141,22 @@ class RequestShape:
     def apply(self, request: Request) -> Request:
         """``request`` as this run sends it: its thinking and effort, its tool forced or
         not, ``max_tokens`` raised by the thinking budget (up to the model's maximum)."""
-        if (request.tool_choice is None and self.thinking is None and self.effort is None
-                and request.cache_ttl == self.ttl):  # fmt: skip
+        if (
+            request.tool_choice is None
+            and self.thinking is None
+            and self.effort is None
+            and request.cache_ttl == self.ttl
+        ):
             return request
         max_tokens = min(request.max_tokens + self.budget, self.info.max_output)
         return dataclasses.replace(
-            request, thinking=self.thinking, effort=self.effort, cache_ttl=self.ttl,
-            force_tool=self.forced, max_tokens=max(max_tokens, request.max_tokens),
-        )  # fmt: skip
+            request,
+            thinking=self.thinking,
+            effort=self.effort,
+            cache_ttl=self.ttl,
+            force_tool=self.forced,
+            max_tokens=max(max_tokens, request.max_tokens),
+        )
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -170,7 +185,10 @@ class RequestShape:
             return False
         if self.switched is not None:
             stale = (sent.thinking, sent.effort, sent.force_tool) != (
-                self.thinking, self.effort, self.forced)  # fmt: skip
+                self.thinking,
+                self.effort,
+                self.forced,
+            )
             self.refusals += stale
             return stale
         self.refusals += 1
@@ -193,8 +211,11 @@ class RequestShape:
 
     def describe(self) -> str:
         """The settings in words (for the report and the warning)."""
-        think = "the model's default thinking" if self.thinking is None else (
-            f"thinking {self.thinking['type']}")  # fmt: skip
+        think = (
+            "the model's default thinking"
+            if self.thinking is None
+            else (f"thinking {self.thinking['type']}")
+        )
         tool = "a forced tool" if self.forced else "tool choice auto"
         effort = f" at effort {self.effort}" if self.effort else ""
         return f"{think}{effort} with {tool}"

@@ -158,10 +158,14 @@ def reask_messages(
     content: Any
     if uses:
         content = [
-            {"type": "tool_result", "tool_use_id": b.get("id", ""), "is_error": True,
-             "content": text}
+            {
+                "type": "tool_result",
+                "tool_use_id": b.get("id", ""),
+                "is_error": True,
+                "content": text,
+            }
             for b in uses
-        ]  # fmt: skip
+        ]
     else:
         content = text
     assistant = reply.content or [{"type": "text", "text": "(no answer)"}]

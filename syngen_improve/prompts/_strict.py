@@ -24,17 +24,38 @@ from ..llm._models import STRICT_MAX_OPTIONAL, STRICT_MAX_UNIONS
 __all__ = ["strict_schema"]
 
 #: Keywords strict tool use does not take that only narrow what is valid: dropped.
-_BOUNDS: Final = frozenset({
-    "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "multipleOf", "maxItems", "uniqueItems", "minProperties", "maxProperties",
-})  # fmt: skip
+_BOUNDS: Final = frozenset(
+    {
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "maxItems",
+        "uniqueItems",
+        "minProperties",
+        "maxProperties",
+    }
+)
 #: Keywords it does not take that change what is valid: strict is not possible.
 _UNSUPPORTED: Final = (
-    "not", "if", "then", "else", "patternProperties", "propertyNames", "dependentRequired",
-    "dependentSchemas", "contains", "prefixItems", "unevaluatedProperties",
-)  # fmt: skip
-_FORMATS: Final = frozenset({"date-time", "time", "date", "duration", "email", "hostname",
-                             "uri", "ipv4", "ipv6", "uuid"})  # fmt: skip
+    "not",
+    "if",
+    "then",
+    "else",
+    "patternProperties",
+    "propertyNames",
+    "dependentRequired",
+    "dependentSchemas",
+    "contains",
+    "prefixItems",
+    "unevaluatedProperties",
+)
+_FORMATS: Final = frozenset(
+    {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}
+)
 
 
 class _Inexpressible(Exception):
@@ -56,11 +77,15 @@ def strict_schema(schema: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str
     except _Inexpressible as exc:
         return None, str(exc)
     if counts.optional > STRICT_MAX_OPTIONAL:
-        return None, (f"the answer schema has {counts.optional} optional parameters; strict "
-                      f"tool use takes at most {STRICT_MAX_OPTIONAL}")  # fmt: skip
+        return None, (
+            f"the answer schema has {counts.optional} optional parameters; strict "
+            f"tool use takes at most {STRICT_MAX_OPTIONAL}"
+        )
     if counts.unions > STRICT_MAX_UNIONS:
-        return None, (f"the answer schema has {counts.unions} parameters with a union of "
-                      f"types; strict tool use takes at most {STRICT_MAX_UNIONS}")  # fmt: skip
+        return None, (
+            f"the answer schema has {counts.unions} parameters with a union of "
+            f"types; strict tool use takes at most {STRICT_MAX_UNIONS}"
+        )
     assert isinstance(out, dict)
     return out, None
 
@@ -85,8 +110,10 @@ def _convert(node: Any, where: str, counts: _Counts) -> Any:
         elif key in ("oneOf", "anyOf"):
             out["anyOf"] = [_convert(v, _where(v, where), counts) for v in value]
         elif key in ("properties", "$defs", "definitions"):
-            out[key] = {k: _convert(v, _inside(where, k) if key == "properties" else k, counts)
-                        for k, v in value.items()}  # fmt: skip
+            out[key] = {
+                k: _convert(v, _inside(where, k) if key == "properties" else k, counts)
+                for k, v in value.items()
+            }
         else:
             out[key] = _convert(value, where, counts)
     if "anyOf" in out or isinstance(out.get("type"), list):

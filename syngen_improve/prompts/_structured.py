@@ -51,8 +51,12 @@ def _context_schema(context: ContextConvention) -> dict[str, Any]:
         if name in context.descriptions:
             spec["description"] = context.descriptions[name]
         fields[name] = spec
-    return {"type": "object", "properties": fields, "required": list(context.fields),
-            "additionalProperties": False}  # fmt: skip
+    return {
+        "type": "object",
+        "properties": fields,
+        "required": list(context.fields),
+        "additionalProperties": False,
+    }
 
 
 def _call_schema(
@@ -64,8 +68,7 @@ def _call_schema(
     """A call of tool ``name`` (``None``: any tool) with its own arguments' schema."""
     arguments: dict[str, Any] = {"type": "object"}
     if parameters is not None:
-        own = {k: v for k, v in (parameters.get("properties") or {}).items()
-               if k != context.key}  # fmt: skip
+        own = {k: v for k, v in (parameters.get("properties") or {}).items() if k != context.key}
         required = [r for r in parameters.get("required") or [] if r != context.key]
         arguments = {**parameters, "type": "object", "properties": own}
         arguments.pop("required", None)
@@ -80,8 +83,12 @@ def _call_schema(
     if context.active:
         props["context"] = {"$ref": "#/$defs/context"}  # one definition for every tool
         required_keys.insert(1, "context")
-    out: dict[str, Any] = {"type": "object", "properties": props, "required": required_keys,
-                           "additionalProperties": False}  # fmt: skip
+    out: dict[str, Any] = {
+        "type": "object",
+        "properties": props,
+        "required": required_keys,
+        "additionalProperties": False,
+    }
     if description:
         out["description"] = f"A call of {name}: {description}"
     return out
@@ -95,27 +102,43 @@ def answer_schema(
     any tool, arguments checked after the answer by the gate). ``result_as_text``: each
     call's result is JSON text (strict tool use cannot express a free-form object)."""
     if catalogue is not None and len(catalogue):
-        calls = [_call_schema(n, catalogue[n].parameters, context, catalogue[n].description)
-                 for n in sorted(catalogue)]  # fmt: skip
+        calls = [
+            _call_schema(n, catalogue[n].parameters, context, catalogue[n].description)
+            for n in sorted(catalogue)
+        ]
     else:
         calls = [_call_schema(None, None, context)]
     if result_as_text:
         for call in calls:
             call["properties"]["result"] = _RESULT_TEXT
     part = {"anyOf": [_TEXT, *calls]}
-    plain = {"type": "object", "properties": {"role": {"enum": ["user", "system"]},
-             "text": {"type": "string"}}, "required": ["role", "text"],
-             "additionalProperties": False}  # fmt: skip
-    assistant = {"type": "object", "properties": {"role": {"const": "assistant"},
-                 "parts": {"type": "array", "items": part, "minItems": 1}},
-                 "required": ["role", "parts"], "additionalProperties": False}  # fmt: skip
+    plain = {
+        "type": "object",
+        "properties": {"role": {"enum": ["user", "system"]}, "text": {"type": "string"}},
+        "required": ["role", "text"],
+        "additionalProperties": False,
+    }
+    assistant = {
+        "type": "object",
+        "properties": {
+            "role": {"const": "assistant"},
+            "parts": {"type": "array", "items": part, "minItems": 1},
+        },
+        "required": ["role", "parts"],
+        "additionalProperties": False,
+    }
     schema: dict[str, Any] = {
         "type": "object",
-        "properties": {"turns": {"type": "array", "items": {"anyOf": [plain, assistant]},
-                                 "description": "Every turn of the improved example, in order."}},
+        "properties": {
+            "turns": {
+                "type": "array",
+                "items": {"anyOf": [plain, assistant]},
+                "description": "Every turn of the improved example, in order.",
+            }
+        },
         "required": ["turns"],
         "additionalProperties": False,
-    }  # fmt: skip
+    }
     if context.active:
         schema["$defs"] = {"context": _context_schema(context)}
     return schema

@@ -24,7 +24,8 @@ import orjson
 from ..context._convention import SEVEN_FIELDS, ContextConvention
 from ..dialects import Call, Conversation, Turn, read_text, write_text
 from ..llm._backend import prefix_size
-from ..llm._models import CACHE_MARGIN, estimated_tokens, model_info
+from ..llm._models import CACHE_MARGIN, model_info
+from ..llm._tokens import tokens
 from ..validate import ToolRegistry
 from ._structured import to_structured
 from ._templates import Templates
@@ -54,11 +55,16 @@ def _without_context(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
     out = []
     for turn in conversation.turns:
         parts = [
-            p if not isinstance(p, Call) or not isinstance(p.arguments, dict)
-            else Call(p.name, {k: v for k, v in p.arguments.items() if k != "context"},
-                      p.result, p.has_result)
+            p
+            if not isinstance(p, Call) or not isinstance(p.arguments, dict)
+            else Call(
+                p.name,
+                {k: v for k, v in p.arguments.items() if k != "context"},
+                p.result,
+                p.has_result,
+            )
             for p in turn.parts
-        ]  # fmt: skip
+        ]
         out.append(Turn(turn.role, tuple(parts)))
     return write_text(Conversation(tuple(out)))
 
@@ -160,19 +166,25 @@ class CacheCheck:
         if self.status == "active":
             return None
         whose = "its documented" if self.floor_documented else "an assumed (undocumented)"
-        return (f"the cached prefix (tools and system prompt) is about {self.prefix_tokens:,} "
-                f"tokens, {'below' if self.status == 'inactive' else 'within 20% of'} "
-                f"{whose} minimum of {self.floor:,} for {self.model}: the API caches nothing "
-                "shorter")  # fmt: skip
+        return (
+            f"the cached prefix (tools and system prompt) is about {self.prefix_tokens:,} "
+            f"tokens, {'below' if self.status == 'inactive' else 'within 20% of'} "
+            f"{whose} minimum of {self.floor:,} for {self.model}: the API caches nothing "
+            "shorter"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "prefix_tokens": self.prefix_tokens,
-                "floor": self.floor, "floor_documented": self.floor_documented,
-                "reason": self.reason}  # fmt: skip
+        return {
+            "status": self.status,
+            "prefix_tokens": self.prefix_tokens,
+            "floor": self.floor,
+            "floor_documented": self.floor_documented,
+            "reason": self.reason,
+        }
 
 
 def check_cache(model: str, system: str, tools: list[Mapping[str, Any]]) -> CacheCheck:
     """The cache check of a prefix made of ``tools`` and ``system`` for ``model``."""
     info = model_info(model)  # the floor is in the model's tokens: its tokenizer's count
-    size = estimated_tokens(prefix_size(system, tools), info.token_factor)
+    size = tokens(prefix_size(system, tools), info.token_factor)
     return CacheCheck(model, size, info.cache_floor, info.cache_floor_documented)

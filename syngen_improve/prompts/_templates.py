@@ -66,9 +66,11 @@ def context_section(convention: ContextConvention) -> str:
             text += f": {convention.descriptions[name]}"
         fields.append(text)
     listed = f" and holds these string fields, each required and never blank: {'; '.join(fields)}"
-    return (f"## The `{key}` object\n\n- `{key}` is {where} of every call's arguments"
-            f"{listed if fields else ''}. Keep values that already follow these rules as "
-            "they are; the tool's own parameters come with it.\n")  # fmt: skip
+    return (
+        f"## The `{key}` object\n\n- `{key}` is {where} of every call's arguments"
+        f"{listed if fields else ''}. Keep values that already follow these rules as "
+        "they are; the tool's own parameters come with it.\n"
+    )
 
 
 def judge_system_prompt() -> str:
@@ -91,8 +93,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"template {path} is not UTF-8 text ({exc.reason} at byte "
-                           f"{exc.start})") from None  # fmt: skip
+        raise InvalidInput(
+            f"template {path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
 
 
 @dataclass(frozen=True)

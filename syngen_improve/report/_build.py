@@ -44,13 +44,16 @@ def _sum_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
         requests.update({k: v for k, v in run.get("requests", {}).items() if isinstance(v, int)})
         tokens.update(run.get("tokens", {}))
     return {
-        "requests": {k: requests.get(k, 0) for k in
-                     ("total", "cancelled", "retried", "rate_limited", "timeouts", "failed")},
-        "tokens": {k: tokens.get(k, 0) for k in
-                   ("input", "output", "cache_read", "cache_creation")},
+        "requests": {
+            k: requests.get(k, 0)
+            for k in ("total", "cancelled", "retried", "rate_limited", "timeouts", "failed")
+        },
+        "tokens": {
+            k: tokens.get(k, 0) for k in ("input", "output", "cache_read", "cache_creation")
+        },
         "cost_usd": _cost(runs),
         "elapsed_s": round(sum(float(r.get("elapsed_s", 0.0)) for r in runs), 3),
-    }  # fmt: skip
+    }
 
 
 def _cost(runs: list[dict[str, Any]]) -> float | None:
@@ -110,8 +113,14 @@ class _Improvements:
 
         v = self.validation
         if not v.total:
-            return {"profile": "strict", "context": v.context.name, "total": 0, "passed": 0,
-                    "pass_rate": None, "warnings": {}}  # fmt: skip
+            return {
+                "profile": "strict",
+                "context": v.context.name,
+                "total": 0,
+                "passed": 0,
+                "pass_rate": None,
+                "warnings": {},
+            }
         warnings = {
             code: n for code, n in v.by_code.most_common() if v.levels.get(code) is Level.WARN
         }
@@ -203,15 +212,21 @@ def _warnings(report: dict[str, Any]) -> list[str]:
         d, u = il["desirable"], il["undesirable"]
         bound = -(-max(d, u) // min(d, u)) if min(d, u) else max(d, u)
         if il["longest_run"] > bound:
-            out.append(f"the KTO file has a run of {il['longest_run']} rows with one label "
-                       f"(the ratio allows {bound})")  # fmt: skip
+            out.append(
+                f"the KTO file has a run of {il['longest_run']} rows with one label "
+                f"(the ratio allows {bound})"
+            )
         if il["batches_lacking_a_label"]:
-            out.append(f"{il['batches_lacking_a_label']} batches of {il['batch_size']} in the "
-                       "KTO file hold one label only")  # fmt: skip
+            out.append(
+                f"{il['batches_lacking_a_label']} batches of {il['batch_size']} in the "
+                "KTO file hold one label only"
+            )
         if il.get("close_prompts"):
-            out.append(f"{il['close_prompts']} rows of the KTO file are within "
-                       f"{il['prompt_gap']} rows of a row with the same prompt (TRL's KL "
-                       "pairs would share it)")  # fmt: skip
+            out.append(
+                f"{il['close_prompts']} rows of the KTO file are within "
+                f"{il['prompt_gap']} rows of a row with the same prompt (TRL's KL "
+                "pairs would share it)"
+            )
     cache = report.get("cache") or {}
     if cache.get("reason"):
         out.append(f"prompt caching is off: {cache['reason']}")
@@ -223,8 +238,9 @@ def _warnings(report: dict[str, Any]) -> list[str]:
         out.append(f"thinking settings changed: {thinking['switched']}")
     shortcuts = report.get("label_shortcuts")
     if shortcuts and shortcuts["flagged"]:
-        aucs = ", ".join(f"{n} (AUC {shortcuts['features'][n]['auc']:.2f})"
-                         for n in shortcuts["flagged"])  # fmt: skip
+        aucs = ", ".join(
+            f"{n} (AUC {shortcuts['features'][n]['auc']:.2f})" for n in shortcuts["flagged"]
+        )
         out.append(f"label shortcuts: {aucs} alone tell the labels apart (see report.md)")
     return out
 

@@ -45,10 +45,11 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     body = []
     for row in rows:
         tds = "".join(
-            f'<td class="n">{v:,}</td>' if isinstance(v, int) and not isinstance(v, bool)
+            f'<td class="n">{v:,}</td>'
+            if isinstance(v, int) and not isinstance(v, bool)
             else f"<td>{escape(str(v))}</td>"
             for v in row
-        )  # fmt: skip
+        )
         body.append(f"<tr>{tds}</tr>")
     return f"<table><tr>{cells}</tr>{''.join(body)}</table>"
 
@@ -74,9 +75,10 @@ def _issues(report: dict[str, Any]) -> list[str]:
     if not issues:
         return []
     rows = sorted(issues.items(), key=lambda kv: -kv[1])
-    return ["<h2>Issues found in the poor examples</h2>",
-            bars("Poor examples by issue kind", [(k.replace("_", " "), v) for k, v in rows]),
-            ]  # fmt: skip
+    return [
+        "<h2>Issues found in the poor examples</h2>",
+        bars("Poor examples by issue kind", [(k.replace("_", " "), v) for k, v in rows]),
+    ]
 
 
 def _pair(pair: Pair) -> str:
@@ -84,9 +86,11 @@ def _pair(pair: Pair) -> str:
     rows = []
     for change in pair.changes:
         before, after = diff_html(change.before, change.after)
-        rows.append(f'<tr><th colspan="2">{escape(change.where)}: {escape(change.what)}</th></tr>'
-                    f'<tr class="change"><td class="before">{before}</td>'
-                    f'<td class="after">{after}</td></tr>')  # fmt: skip
+        rows.append(
+            f'<tr><th colspan="2">{escape(change.where)}: {escape(change.what)}</th></tr>'
+            f'<tr class="change"><td class="before">{before}</td>'
+            f'<td class="after">{after}</td></tr>'
+        )
     head = f"<h3>Input line {pair.line} {tags}</h3>"
     table = f"<table><tr><th>before</th><th>after</th></tr>{''.join(rows)}</table>"
     return f'<div class="pair" data-line="{pair.line}">{head}{table}</div>'
@@ -116,8 +120,9 @@ def _failures(layout: Layout, report: dict[str, Any]) -> list[str]:
         if len(group) < 3:
             group.append((int(row.get("_source_line") or 0), list(row.get("errors") or [])))
     for reason, rows in last.items():
-        items = "".join(f"<li>line {line}: {escape('; '.join(errors)[:600])}</li>"
-                        for line, errors in rows)  # fmt: skip
+        items = "".join(
+            f"<li>line {line}: {escape('; '.join(errors)[:600])}</li>" for line, errors in rows
+        )
         parts.append(f"<h3>{escape(reason)}</h3><ul>{items}</ul>")
     return parts
 
@@ -126,38 +131,61 @@ def _kto(report: dict[str, Any]) -> list[str]:
     il = report.get("interleaving") or {}
     parts = ["<h2>The KTO file</h2>"]
     if il:
-        parts.append(_table(("check", "value"), [
-            ("rows", il.get("rows", 0)), ("desirable", il.get("desirable", 0)),
-            ("undesirable", il.get("undesirable", 0)),
-            ("longest run of one label", il.get("longest_run", 0)),
-            (f"batches of {il.get('batch_size', 8)} lacking a label",
-             il.get("batches_lacking_a_label", 0)),
-            (f"rows within {il.get('prompt_gap', 8)} rows of the same prompt",
-             il.get("close_prompts", 0)),
-        ]))  # fmt: skip
+        parts.append(
+            _table(
+                ("check", "value"),
+                [
+                    ("rows", il.get("rows", 0)),
+                    ("desirable", il.get("desirable", 0)),
+                    ("undesirable", il.get("undesirable", 0)),
+                    ("longest run of one label", il.get("longest_run", 0)),
+                    (
+                        f"batches of {il.get('batch_size', 8)} lacking a label",
+                        il.get("batches_lacking_a_label", 0),
+                    ),
+                    (
+                        f"rows within {il.get('prompt_gap', 8)} rows of the same prompt",
+                        il.get("close_prompts", 0),
+                    ),
+                ],
+            )
+        )
     shortcuts = report.get("label_shortcuts") or {}
     features = shortcuts.get("features") or {}
     if features:
         parts.append("<h3>Label shortcuts (ROC AUC of one feature alone; 0.5 = none)</h3>")
-        parts.append(_table(("feature", "AUC", "shortcut"), [
-            (name, "-" if f.get("auc") is None else f"{f['auc']:.2f}",
-             "yes" if f.get("flagged") else "")
-            for name, f in features.items()
-        ]))  # fmt: skip
+        parts.append(
+            _table(
+                ("feature", "AUC", "shortcut"),
+                [
+                    (
+                        name,
+                        "-" if f.get("auc") is None else f"{f['auc']:.2f}",
+                        "yes" if f.get("flagged") else "",
+                    )
+                    for name, f in features.items()
+                ],
+            )
+        )
     return parts
 
 
 def _quality(report: dict[str, Any]) -> list[str]:
     if "quality_after" not in report:
         means = report.get("quality_poor_input") or {}
-        rows = [(d, float(means[d])) for d in (*DIMENSIONS, "overall_quality")
-                if means.get(d) is not None]  # fmt: skip
+        rows = [
+            (d, float(means[d]))
+            for d in (*DIMENSIONS, "overall_quality")
+            if means.get(d) is not None
+        ]
         if not rows:
             return []
-        return ["<h2>Quality of the poor input</h2>",
-                "<p>The dataset's own scores of the poor examples (run with <code>--judge"
-                "</code> to measure the improvements with the same judge).</p>",
-                bars("Poor input: mean score per dimension (1-5)", rows)]  # fmt: skip
+        return [
+            "<h2>Quality of the poor input</h2>",
+            "<p>The dataset's own scores of the poor examples (run with <code>--judge"
+            "</code> to measure the improvements with the same judge).</p>",
+            bars("Poor input: mean score per dimension (1-5)", rows),
+        ]
     before, after = report["quality_before"], report["quality_after"]
     rows3 = [(d, before.get(d), after.get(d)) for d in (*DIMENSIONS, "overall_quality")]
     return [
@@ -178,8 +206,9 @@ def _cost(report: dict[str, Any]) -> list[str]:
         rows.append(("prompt cache", f"{cache['status']}{why}"))
     tool = report.get("answer_tool") or {}
     if tool:
-        rows.append(("answers", "strict" if tool.get("strict") else
-                     f"not strict ({tool.get('reason')})"))  # fmt: skip
+        rows.append(
+            ("answers", "strict" if tool.get("strict") else f"not strict ({tool.get('reason')})")
+        )
     thinking = thinking_text(report.get("thinking") or {})
     if thinking:
         rows.append(("thinking", thinking))

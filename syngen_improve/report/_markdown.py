@@ -28,10 +28,15 @@ def _shortcuts(audit: dict[str, Any] | None) -> list[str]:
     if not audit:
         return []
     rows = [
-        (name, _fmt(f["auc"]), _fmt(f["mean_desirable"]), _fmt(f["mean_undesirable"]),
-         "yes" if f["flagged"] else "")
+        (
+            name,
+            _fmt(f["auc"]),
+            _fmt(f["mean_desirable"]),
+            _fmt(f["mean_undesirable"]),
+            "yes" if f["flagged"] else "",
+        )
         for name, f in audit["features"].items()
-    ]  # fmt: skip
+    ]
     parts = [
         "## Label shortcuts",
         f"How well each surface feature alone tells label=true rows from label=false rows "
@@ -85,27 +90,33 @@ def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
             else []
         ),
         "## Summary",
-        _table(("", "lines"),
-               [(COUNT_LABELS.get(k, k.replace("_", " ")), v) for k, v in c.items()]),
+        _table(
+            ("", "lines"), [(COUNT_LABELS.get(k, k.replace("_", " ")), v) for k, v in c.items()]
+        ),
         "## Analysis",
         f"{c['poor']} of {c['input'] - c['malformed']} examples are poor ({share}); "
         f"{c['malformed']} malformed line(s) quarantined.",
         _table(
             ("issue", "structural detectors", "judge's notes"),
-            [(k, report["issues"].get(k), report["issues_notes"].get(k))
-             for k in sorted(set(report["issues"]) | set(report["issues_notes"]))],
+            [
+                (k, report["issues"].get(k), report["issues_notes"].get(k))
+                for k in sorted(set(report["issues"]) | set(report["issues_notes"]))
+            ],
         ),
         "## Improvement",
         _table(
             ("", "count"),
-            [("improved", c["improved"]), ("failed", c["failed"]),
-             ("answers accepted", report["validation"]["passed"]),
-             ("answers rejected", report["validation"]["failed"])]
+            [
+                ("improved", c["improved"]),
+                ("failed", c["failed"]),
+                ("answers accepted", report["validation"]["passed"]),
+                ("answers rejected", report["validation"]["failed"]),
+            ]
             + [(f"rejected: {k}", v) for k, v in report["rejections"].items()]
             + [(f"failed: {k}", v) for k, v in report["failed_reasons"].items()]
             + [(f"examples done in {k} answer(s)", v) for k, v in report["attempts"].items()],
         ),
-    ]  # fmt: skip
+    ]
     sv = report["strict_validation"]
     parts += [
         "## Validation of the improved examples (strict profile)",
@@ -122,17 +133,26 @@ def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
             "## Interleaving (as a trainer reads it)",
             _table(
                 ("", "value"),
-                [("rows", il["rows"]), ("desirable", il["desirable"]),
-                 ("undesirable", il["undesirable"]), ("first 20 labels", labels),
-                 ("alternating while both last", il["alternating"]),
-                 ("longest run", il["longest_run"]),
-                 (f"batches of {il['batch_size']} lacking a label", il["batches_lacking_a_label"]),
-                 ("weighted ratio D/U", il["weighted_ratio"]),
-                 ("suggested weights", il["suggested_weights"]),
-                 (f"rows within {il.get('prompt_gap', 8)} rows of the same prompt",
-                  il.get("close_prompts", 0))],
+                [
+                    ("rows", il["rows"]),
+                    ("desirable", il["desirable"]),
+                    ("undesirable", il["undesirable"]),
+                    ("first 20 labels", labels),
+                    ("alternating while both last", il["alternating"]),
+                    ("longest run", il["longest_run"]),
+                    (
+                        f"batches of {il['batch_size']} lacking a label",
+                        il["batches_lacking_a_label"],
+                    ),
+                    ("weighted ratio D/U", il["weighted_ratio"]),
+                    ("suggested weights", il["suggested_weights"]),
+                    (
+                        f"rows within {il.get('prompt_gap', 8)} rows of the same prompt",
+                        il.get("close_prompts", 0),
+                    ),
+                ],
             ),
-        ]  # fmt: skip
+        ]
     parts += _example(pairs)
     parts += _shortcuts(report.get("label_shortcuts"))
     parts.append("## Quality before and after")
@@ -160,8 +180,10 @@ def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
         f"{cov['tools']} tools.",
         _table(
             ("agent", "tools", "calls in input", "calls in improved"),
-            [(a, r["tools"], r["input_calls"], r["improved_calls"])
-             for a, r in cov["agents"].items()],
+            [
+                (a, r["tools"], r["input_calls"], r["improved_calls"])
+                for a, r in cov["agents"].items()
+            ],
         ),
         "## Files",
         _table(("file", "bytes"), [(f"`{k}`", f"{v:,}") for k, v in report["files"].items()]),
@@ -173,30 +195,43 @@ def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
             + _cache_rows(report.get("cache") or {})
             + _answer_rows(report.get("answer_tool") or {})
             + _thinking_rows(report.get("thinking") or {})
-            + [("cost (USD)", cost_text(report["cost_usd"], 6).lstrip("$")),
-               ("elapsed (s)", report["elapsed_s"]),
-               ("runs", report["runs"])],
+            + [
+                ("cost (USD)", cost_text(report["cost_usd"], 6).lstrip("$")),
+                ("elapsed (s)", report["elapsed_s"]),
+                ("runs", report["runs"]),
+            ],
         ),
-    ]  # fmt: skip
+    ]
     if report.get("shards"):
         parts += [
             "## Shards",
             _table(
                 ("folder", "input", "poor", "improved", "failed", "requests", "cost (USD)"),
-                [(f"`{s['dir']}`", s["counts"].get("input"), s["counts"].get("poor"),
-                  s["counts"].get("improved"), s["counts"].get("failed"), s["requests"],
-                  s["cost_usd"]) for s in report["shards"]],
+                [
+                    (
+                        f"`{s['dir']}`",
+                        s["counts"].get("input"),
+                        s["counts"].get("poor"),
+                        s["counts"].get("improved"),
+                        s["counts"].get("failed"),
+                        s["requests"],
+                        s["cost_usd"],
+                    )
+                    for s in report["shards"]
+                ],
             ),
-        ]  # fmt: skip
+        ]
     if report["runs"] > 1:
         parts += [
             "## Runs (each resume is a run)",
             _table(
                 ("run", "requests", "cost (USD)", "elapsed (s)", "interrupted"),
-                [(i, r["requests"], r["cost_usd"], r["elapsed_s"], r["interrupted"])
-                 for i, r in enumerate(report["run_history"], 1)],
+                [
+                    (i, r["requests"], r["cost_usd"], r["elapsed_s"], r["interrupted"])
+                    for i, r in enumerate(report["run_history"], 1)
+                ],
             ),
-        ]  # fmt: skip
+        ]
     return "\n\n".join(parts) + "\n"
 
 
@@ -236,10 +271,13 @@ def _cache_rows(cache: dict[str, Any]) -> list[tuple[str, Any]]:
         return []
     share = cache.get("read_share")
     rows: list[tuple[str, Any]] = [
-        ("prompt cache", f"{cache['status']}: prefix ~{cache['prefix_tokens']:,} tokens, "
-                         f"floor {cache['floor']:,}"),
+        (
+            "prompt cache",
+            f"{cache['status']}: prefix ~{cache['prefix_tokens']:,} tokens, "
+            f"floor {cache['floor']:,}",
+        ),
         ("input served from the cache", "-" if share is None else f"{share:.1%}"),
-    ]  # fmt: skip
+    ]
     return rows
 
 

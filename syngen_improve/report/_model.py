@@ -144,8 +144,10 @@ def thinking_text(thinking: Mapping[str, Any]) -> str | None:
     tool = "tool forced" if thinking.get("tool_choice") == "tool" else "tool choice auto"
     text = f"{sent} at effort {thinking.get('effort') or 'default'}, {tool}"
     if thinking.get("answers_with_thinking"):
-        text += (f"; {thinking.get('measured_thinking_tokens', 0):,} thinking tokens an answer "
-                 f"measured ({thinking.get('assumed_thinking_tokens', 0):,} assumed)")  # fmt: skip
+        text += (
+            f"; {thinking.get('measured_thinking_tokens', 0):,} thinking tokens an answer "
+            f"measured ({thinking.get('assumed_thinking_tokens', 0):,} assumed)"
+        )
     if thinking.get("switched"):
         text += f"; switched: {thinking['switched']}"
     return text

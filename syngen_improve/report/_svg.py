@@ -21,16 +21,18 @@ _COLORS: Final = ("#4c78a8", "#f58518")
 
 def _text(x: float, y: float, text: str, *, anchor: str = "start", cls: str = "") -> str:
     klass = f' class="{cls}"' if cls else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{klass}>'
-            f"{escape(text)}</text>")  # fmt: skip
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{klass}>{escape(text)}</text>'
 
 
 def _open(title: str, height: int) -> list[str]:
     """The chart's opening tag, accessible name and visible title."""
     width = _LABEL + _PLOT + 80
-    return [f'<svg class="chart" role="img" aria-label="{escape(title)}" '
-            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-            f"<title>{escape(title)}</title>", _text(0, 16, title, cls="title")]  # fmt: skip
+    return [
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+        f"<title>{escape(title)}</title>",
+        _text(0, 16, title, cls="title"),
+    ]
 
 
 def bars(title: str, rows: Sequence[tuple[str, float]], *, unit: str = "") -> str:
@@ -63,8 +65,10 @@ def paired_bars(
     parts = _open(title, pair * len(rows) + 50)
     for n, (name, color) in enumerate(zip(names, _COLORS, strict=True)):
         x = _LABEL + n * 110
-        parts += [f'<rect x="{x}" y="26" width="12" height="12" fill="{color}"/>',
-                  _text(x + 16, 37, name)]  # fmt: skip
+        parts += [
+            f'<rect x="{x}" y="26" width="12" height="12" fill="{color}"/>',
+            _text(x + 16, 37, name),
+        ]
     for i, (label, *values) in enumerate(rows):
         y = 46 + i * pair
         parts.append(_text(_LABEL - 6, y + pair / 2 + 2, label, anchor="end"))

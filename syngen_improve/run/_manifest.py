@@ -68,8 +68,9 @@ def settings_of(config: ImproveConfig, model: str) -> dict[str, str]:
     }
 
 
-def check_settings(layout: Layout, settings: dict[str, str], *, resume: bool,
-                   accept_changes: bool) -> list[str]:  # fmt: skip
+def check_settings(
+    layout: Layout, settings: dict[str, str], *, resume: bool, accept_changes: bool
+) -> list[str]:
     """Compare with the folder's manifest (a fresh run writes it). Returns the differences
     accepted with ``accept_changes``; without it a difference is :class:`SettingsChanged`."""
     old = layout.read_json(layout.manifest) if resume else None
@@ -140,14 +141,9 @@ class InputLines:
         self.flush()
         self._fh.close()
 
-    def check(self, item: Record | Malformed) -> str:
-        """Raise :class:`InputChanged` unless ``item`` is the line an earlier run read at
-        this place; remember it when it is new. Returns the line's content key (hex), which
-        records carry as ``_source_key``."""
-        raw = item.raw if isinstance(item, Malformed) else orjson.dumps(
-            item.data, option=orjson.OPT_SORT_KEYS
-        )  # fmt: skip
-        digest = hashlib.blake2b(raw, digest_size=8).digest()
+    def check(self, item: Record | Malformed, digest: bytes) -> None:
+        """Raise :class:`InputChanged` unless ``item`` (its content key ``digest``) is the
+        line an earlier run read at this place; remember it when it is new."""
         if self._index < len(self._known):
             line, known = self._known[self._index]
             if (line, known) != (item.line, digest):
@@ -161,7 +157,6 @@ class InputLines:
             if len(self._new) >= 4096:
                 self.flush()
         self._index += 1
-        return digest.hex()
 
     def finish(self) -> None:
         """At the end of the input: fewer lines than an earlier run read means some were

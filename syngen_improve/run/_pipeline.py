@@ -39,8 +39,9 @@ from ._source import Source, Work
 __all__ = ["improve_dataset", "improve_dataset_sync"]
 
 
-def _check_paths(input: str | os.PathLike[str], output_dir: str | os.PathLike[str],
-                 config: ImproveConfig) -> tuple[Path, Layout]:  # fmt: skip
+def _check_paths(
+    input: str | os.PathLike[str], output_dir: str | os.PathLike[str], config: ImproveConfig
+) -> tuple[Path, Layout]:
     source = Path(input)
     check_input(source)
     layout = Layout(Path(output_dir))
@@ -99,8 +100,9 @@ async def improve_dataset(
     total = estimate_lines(source_path)
     if cfg.shard is not None:
         total = -(-total // cfg.shard[1])
-    improver = Improver(cfg, backend=backend, state_dir=layout.batch_state,
-                        judge_cache=layout.judge_cache)  # fmt: skip
+    improver = Improver(
+        cfg, backend=backend, state_dir=layout.batch_state, judge_cache=layout.judge_cache
+    )
     started = time.monotonic()
     run_id = uuid.uuid4().hex[:12]
     opened = False
@@ -119,17 +121,23 @@ async def improve_dataset(
             # Again, now that no other run can write the folder.
             _check_fresh(layout, cfg, locked=True)
             settings = settings_of(cfg, improver.model)
-            accepted.extend(check_settings(layout, settings, resume=cfg.resume,
-                                           accept_changes=cfg.accept_changes))  # fmt: skip
+            accepted.extend(
+                check_settings(
+                    layout, settings, resume=cfg.resume, accept_changes=cfg.accept_changes
+                )
+            )
             refused = (
                 settle_failures(layout, retry_failed=cfg.retry_failed) if cfg.resume else set()
             )
             prior = Prior.scan(layout) if cfg.resume else Prior()
             lines = stack.enter_context(InputLines(layout, source_path, resume=cfg.resume))
             opened = True  # from here on the run is recorded, whatever happens
-            provenance = {"run": run_id, "model": improver.model,
-                          "templates": settings["templates"],
-                          "schemas": settings["schemas"]}  # fmt: skip
+            provenance = {
+                "run": run_id,
+                "model": improver.model,
+                "templates": settings["templates"],
+                "schemas": settings["schemas"],
+            }
             sinks = await stack.enter_async_context(
                 Sinks(
                     layout,
@@ -138,10 +146,13 @@ async def improve_dataset(
                     prompt_gap=cfg.prompt_gap,
                 )
             )
-            bar = stack.enter_context(Progress(
-                total=min(total, cfg.limit) if cfg.limit else total,
-                stats=improver.engine.stats, enabled=cfg.progress,
-            ))  # fmt: skip
+            bar = stack.enter_context(
+                Progress(
+                    total=min(total, cfg.limit) if cfg.limit else total,
+                    stats=improver.engine.stats,
+                    enabled=cfg.progress,
+                )
+            )
 
             async def handle(work: Work) -> None:
                 bar.begin()
@@ -149,18 +160,24 @@ async def improve_dataset(
                 await sinks.outcome(outcome, work.key, work.row)
                 bar.advance(outcome.status, sent=True)
 
-            await run_pool(source.work(sinks, bar, prior, lines), handle,
-                           concurrency=cfg.examples_in_flight(batch=improver.batch))  # fmt: skip
+            await run_pool(
+                source.work(sinks, bar, prior, lines),
+                handle,
+                concurrency=cfg.examples_in_flight(batch=improver.batch),
+            )
 
     def record(*, complete: bool, interrupted: bool) -> dict[str, Any]:
-        return {"run": run_id, **improver.stats.to_dict(), "model": improver.model,
-                "prompt_gap": cfg.prompt_gap,
-                **improver.request_facts(),
-                **({"answer_tool": improver.answer_tool.to_dict()}
-                   if improver.answer_tool else {}),
-                "elapsed_s": round(time.monotonic() - started, 3),
-                **({"accepted_changes": accepted} if accepted else {}),
-                "interrupted": interrupted or not complete}  # fmt: skip
+        return {
+            "run": run_id,
+            **improver.stats.to_dict(),
+            "model": improver.model,
+            "prompt_gap": cfg.prompt_gap,
+            **improver.request_facts(),
+            **({"answer_tool": improver.answer_tool.to_dict()} if improver.answer_tool else {}),
+            "elapsed_s": round(time.monotonic() - started, 3),
+            **({"accepted_changes": accepted} if accepted else {}),
+            "interrupted": interrupted or not complete,
+        }
 
     with held:
         try:
@@ -170,13 +187,17 @@ async def improve_dataset(
                 raise
             interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
             try:
-                await finish_off_loop(layout, source.analysis(complete=False),
-                                      record(complete=False, interrupted=interrupted))  # fmt: skip
+                await finish_off_loop(
+                    layout,
+                    source.analysis(complete=False),
+                    record(complete=False, interrupted=interrupted),
+                )
             except Exception as late:  # the original error is the one to see
                 exc.add_note(f"writing the report after this error also failed: {late!r}")
             raise
-        report = await finish_off_loop(layout, source.analysis(complete=True),
-                                       record(complete=True, interrupted=False))  # fmt: skip
+        report = await finish_off_loop(
+            layout, source.analysis(complete=True), record(complete=True, interrupted=False)
+        )
     return ImproveResult(layout.root, report)
 
 

@@ -89,8 +89,14 @@ class Sinks:
         """The KTO file of what earlier runs paired (alternating; the unpaired rows wait
         for the end of the run)."""
         layout = self.layout
-        interleave_files(layout.improved, layout.poor, layout.interleaved, policy="kto",
-                         gap=self.prompt_gap, pairs_only=True)  # fmt: skip
+        interleave_files(
+            layout.improved,
+            layout.poor,
+            layout.interleaved,
+            policy="kto",
+            gap=self.prompt_gap,
+            pairs_only=True,
+        )
 
     async def __aexit__(
         self,
@@ -110,14 +116,25 @@ class Sinks:
         return {**row.data, "label": label, **self._stamp(line, key)}
 
     async def quarantined(self, item: Malformed, key: str) -> None:
-        await self._quarantine.put({"_source_line": item.line, "_source_key": key,
-                                    "error": item.error,
-                                    "raw": item.raw.decode("utf-8", errors="replace")})  # fmt: skip
+        await self._quarantine.put(
+            {
+                "_source_line": item.line,
+                "_source_key": key,
+                "error": item.error,
+                "raw": item.raw.decode("utf-8", errors="replace"),
+            }
+        )
 
     async def invalid(self, line: int, key: str, example: Mapping[str, Any], problem: str) -> None:
         """A JSON object of the wrong shape: quarantined with the reason."""
-        await self._quarantine.put({"_source_line": line, "_source_key": key, "error": problem,
-                                    "raw": orjson.dumps(example).decode()})  # fmt: skip
+        await self._quarantine.put(
+            {
+                "_source_line": line,
+                "_source_key": key,
+                "error": problem,
+                "raw": orjson.dumps(example).decode(),
+            }
+        )
 
     async def good(self, line: int, key: str, row: Row) -> None:
         """A good example passed through to the desirable side (``include_good``)."""
@@ -148,11 +165,21 @@ class Sinks:
             # Refused again in another run: the example's own problem, not the service's.
             transient = outcome.transient and not (status == 400 and line in self._refused_before)
             await self._failed.write(
-                {**stamp, "reason": outcome.reason, "attempts": outcome.attempts,
-                 "errors": list(outcome.errors), "original": row.data}
+                {
+                    **stamp,
+                    "reason": outcome.reason,
+                    "attempts": outcome.attempts,
+                    "errors": list(outcome.errors),
+                    "original": row.data,
+                }
                 | ({"http_status": status} if status is not None else {})
                 | ({"transient": True} if transient else {})
-            )  # fmt: skip
-        await self._ledger.put({"line": line, "status": outcome.status,
-                                "attempts": outcome.attempts,
-                                "rejections": list(outcome.rejections)})  # fmt: skip
+            )
+        await self._ledger.put(
+            {
+                "line": line,
+                "status": outcome.status,
+                "attempts": outcome.attempts,
+                "rejections": list(outcome.rejections),
+            }
+        )

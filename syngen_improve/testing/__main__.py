@@ -42,13 +42,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--fault", action="append", default=[], metavar="KIND=RATE")
     p.add_argument("--bad-output", action="append", default=[], metavar="KIND=RATE")
     p.add_argument("--hostile", action="append", default=[], metavar="KIND=RATE")
-    p.add_argument("--outage", type=float, default=0.0,
-                   help="seconds from the first request when every request fails")  # fmt: skip
+    p.add_argument(
+        "--outage",
+        type=float,
+        default=0.0,
+        help="seconds from the first request when every request fails",
+    )
     p.add_argument("--outage-fault", default="529", choices=FAULTS, help="how (default 529)")
-    p.add_argument("--retry-after", type=float, default=1.0,
-                   help="seconds sent with fault 429s (default 1)")  # fmt: skip
-    p.add_argument("--hang-seconds", type=float, default=3600.0,
-                   help="how long a hung request hangs (default 3600)")  # fmt: skip
+    p.add_argument(
+        "--retry-after", type=float, default=1.0, help="seconds sent with fault 429s (default 1)"
+    )
+    p.add_argument(
+        "--hang-seconds",
+        type=float,
+        default=3600.0,
+        help="how long a hung request hangs (default 3600)",
+    )
     p.add_argument("--api-key", help="accept only this key (401 otherwise)")
     p.add_argument("--batch-delay", type=float, default=0.0, help="seconds a batch takes")
     p.add_argument(
@@ -87,14 +96,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         default="any",
         help="x-api-key: read only the documented header (a Bearer alone is a 401)",
     )
-    p.add_argument("--rpm-window", type=float, metavar="S",
-                   help="count --rpm per fixed window of S seconds (60: a low tier)")  # fmt: skip
+    p.add_argument(
+        "--rpm-window",
+        type=float,
+        metavar="S",
+        help="count --rpm per fixed window of S seconds (60: a low tier)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--replay", metavar="PAIRS", help="JSONL of {original, improved}: answer known inputs"
     )
-    p.add_argument("--record", metavar="FILE",
-                   help="append every Messages request body to FILE (JSONL)")  # fmt: skip
+    p.add_argument(
+        "--record", metavar="FILE", help="append every Messages request body to FILE (JSONL)"
+    )
     args = p.parse_args(argv)
     config = FakeConfig(
         latency=args.latency,

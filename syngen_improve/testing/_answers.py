@@ -133,15 +133,19 @@ class Answers:
         key = example_key(example if example is not None else {"conversations": payload})
         self.counters.per_example[key] += 1
         number = self.counters.per_example[key]
-        fault = self._pick("fault", self.config.first_faults, self.config.fault_rates,
-                           key, number)  # fmt: skip
+        fault = self._pick("fault", self.config.first_faults, self.config.fault_rates, key, number)
         if fault is not None:
             self.counters.faults[fault] += 1
         return Attempt(example, key, number, fault)
 
     def bad_output(self, attempt: Attempt) -> str | None:
-        return self._pick("bad", self.config.first_bad_outputs, self.config.bad_output_rates,
-                          attempt.key, attempt.number)  # fmt: skip
+        return self._pick(
+            "bad",
+            self.config.first_bad_outputs,
+            self.config.bad_output_rates,
+            attempt.key,
+            attempt.number,
+        )
 
     def hostile(self, attempt: Attempt) -> str | None:
         """The hostile reply drawn for this request (``FakeConfig.hostile_rates``), counted."""
@@ -219,8 +223,11 @@ class Answers:
         return out
 
     def _floor(self, model: str) -> int:
-        return self.config.cache_floor if self.config.cache_floor is not None else (
-            rules_for(model).cache_floor)  # fmt: skip
+        return (
+            self.config.cache_floor
+            if self.config.cache_floor is not None
+            else (rules_for(model).cache_floor)
+        )
 
     # -- the model's rules -----------------------------------------------------------
 
@@ -271,10 +278,13 @@ class Answers:
             result = self.model.judge(example)
         else:
             # What the model is told: the system prompt, and the submit tool's schema.
-            told = [*_block_texts(payload.get("system") or ""),
-                    orjson.dumps(payload.get("tools") or []).decode()]  # fmt: skip
-            result = self.model.improve(example, system="\n".join(told),
-                                        schemas=_request_schemas(payload))  # fmt: skip
+            told = [
+                *_block_texts(payload.get("system") or ""),
+                orjson.dumps(payload.get("tools") or []).decode(),
+            ]
+            result = self.model.improve(
+                example, system="\n".join(told), schemas=_request_schemas(payload)
+            )
         strict = not judge and strict_tool(payload, forced) is not None
         bad = self.bad_output(attempt)
         if bad == "schema_slip" and (judge or strict):
@@ -334,8 +344,11 @@ class Answers:
         if thinking + answer <= room:
             return content, stop, thinking + answer
         self.counters.truncated += 1  # no room left: cut where the tokens ran out
-        kept = [b for b in content if b["type"] == "thinking"] if thinking >= room else [
-            {**b, "input": {}} if b["type"] == "tool_use" else b for b in content]  # fmt: skip
+        kept = (
+            [b for b in content if b["type"] == "thinking"]
+            if thinking >= room
+            else [{**b, "input": {}} if b["type"] == "tool_use" else b for b in content]
+        )
         return kept, "max_tokens", room
 
 

@@ -44,8 +44,9 @@ class FakeBackend(ClosingBackend):
         async with self._starting:
             if self._direct is None:
                 await self.server.start()
-                self._direct = DirectBackend(model=self.model, api_key="sk-fake",
-                                             base_url=self.server.url)  # fmt: skip
+                self._direct = DirectBackend(
+                    model=self.model, api_key="sk-fake", base_url=self.server.url
+                )
             return self._direct
 
     async def aclose(self) -> None:

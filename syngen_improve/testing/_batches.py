@@ -127,16 +127,22 @@ def _handle(
 ) -> FakeResponse:
     def ok(data: Any, content_type: str = "application/json") -> FakeResponse:
         raw = data if isinstance(data, bytes) else orjson.dumps(data)
-        return FakeResponse(200, {"content-type": content_type,
-                                  "request-id": answers.request_id()}, raw)  # fmt: skip
+        return FakeResponse(
+            200, {"content-type": content_type, "request-id": answers.request_id()}, raw
+        )
 
     parts = route.split("/")[4:]  # after /v1/messages/batches
     if not parts:
         if method == "GET":
             data = [_object(answers, b, host) for b in batches.values()]
-            return ok({"data": data, "has_more": False,
-                       "first_id": data[0]["id"] if data else None,
-                       "last_id": data[-1]["id"] if data else None})  # fmt: skip
+            return ok(
+                {
+                    "data": data,
+                    "has_more": False,
+                    "first_id": data[0]["id"] if data else None,
+                    "last_id": data[-1]["id"] if data else None,
+                }
+            )
         if method != "POST":
             return answers.error(405, "invalid_request_error", f"{method} is not allowed here")
         return _create(answers, batches, body, host, ok)
@@ -178,9 +184,10 @@ def _create(
         custom_id = item.get("custom_id") if isinstance(item, dict) else None
         if not isinstance(custom_id, str) or not CUSTOM_ID_RE.match(custom_id):
             return answers.error(
-                400, "invalid_request_error",
+                400,
+                "invalid_request_error",
                 f"requests.{i}.custom_id: must match {CUSTOM_ID_RE.pattern}",
-            )  # fmt: skip
+            )
         if custom_id in seen:
             return answers.error(400, "invalid_request_error", f"duplicate custom_id {custom_id!r}")
         seen.add(custom_id)

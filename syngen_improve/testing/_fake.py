@@ -166,10 +166,12 @@ class FakeAnthropic:
             return self.answers.error(400, "invalid_request_error", "messages: required")
         self.counters.count_tokens += 1
         factor = self.answers.factor(str(payload.get("model", "")))
-        total = sum(tokens(payload[k], factor) for k in ("system", "tools", "messages")
-                    if payload.get(k))  # fmt: skip
-        return FakeResponse(200, {"content-type": "application/json"},
-                            orjson.dumps({"input_tokens": total}))  # fmt: skip
+        total = sum(
+            tokens(payload[k], factor) for k in ("system", "tools", "messages") if payload.get(k)
+        )
+        return FakeResponse(
+            200, {"content-type": "application/json"}, orjson.dumps({"input_tokens": total})
+        )
 
     async def _message(self, payload: dict[str, Any], key: str) -> FakeResponse:
         """``POST /v1/messages`` with a valid body: a fault, a 429, a hostile reply, or the
@@ -207,8 +209,12 @@ class FakeAnthropic:
         error = self.answers.error
         if fault == "429":
             after = self.config.retry_after
-            return error(429, "rate_limit_error", "fault injected: rate limited",
-                         {"retry-after": _seconds(after)})  # fmt: skip
+            return error(
+                429,
+                "rate_limit_error",
+                "fault injected: rate limited",
+                {"retry-after": _seconds(after)},
+            )
         if fault == "529":
             return error(529, "overloaded_error", "fault injected: overloaded")
         if fault == "500":
@@ -289,8 +295,11 @@ class FakeAnthropic:
 
 def _hostile_error(answers: Answers, kind: str, key: str) -> FakeResponse:
     if kind == "redirect":  # moved elsewhere: a client that follows it sends a GET there
-        return FakeResponse(301, {"location": "/moved/v1/messages", "content-type": "text/plain"},
-                            b"Moved Permanently")  # fmt: skip
+        return FakeResponse(
+            301,
+            {"location": "/moved/v1/messages", "content-type": "text/plain"},
+            b"Moved Permanently",
+        )
     if kind == "key_echo":
         return answers.error(500, "api_error", f"upstream rejected credentials {key[:-3]}")
     after = "86400" if kind == "retry_after_day" else "inf"
@@ -313,19 +322,27 @@ def _hostile_reply(
     elif kind == "usage_negative":
         body = {**message, "usage": {**message["usage"], "output_tokens": -1_000_000}}
     elif kind == "remaining_negative":
-        headers = {**headers, "anthropic-ratelimit-requests-limit": "4000",
-                   "anthropic-ratelimit-requests-remaining": "-5"}  # fmt: skip
+        headers = {
+            **headers,
+            "anthropic-ratelimit-requests-limit": "4000",
+            "anthropic-ratelimit-requests-remaining": "-5",
+        }
     elif kind == "key_in_request_id":
         headers = {**headers, "request-id": key}
     elif kind == "usage_huge":
-        body = {**message, "usage": {**message["usage"], "input_tokens": 10**15,
-                                     "output_tokens": 10**15}}  # fmt: skip
+        body = {
+            **message,
+            "usage": {**message["usage"], "input_tokens": 10**15, "output_tokens": 10**15},
+        }
     elif kind == "tiny_limits":
         tomorrow = http_date(time.time() + 86_400)
         for name in ("requests", "input-tokens", "output-tokens"):
-            headers = {**headers, f"anthropic-ratelimit-{name}-limit": "1",
-                       f"anthropic-ratelimit-{name}-remaining": "0",
-                       f"anthropic-ratelimit-{name}-reset": tomorrow}  # fmt: skip
+            headers = {
+                **headers,
+                f"anthropic-ratelimit-{name}-limit": "1",
+                f"anthropic-ratelimit-{name}-remaining": "0",
+                f"anthropic-ratelimit-{name}-reset": tomorrow,
+            }
     elif kind == "gzip_bomb":
         return FakeResponse(200, {**headers, "content-encoding": "gzip"}, _bomb())
     return FakeResponse(200, headers, orjson.dumps(body))

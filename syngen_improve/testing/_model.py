@@ -105,8 +105,10 @@ def _lead_in(convs: list[Any], goal: str) -> None:
             at = content.find("tool_call:")
             calls = parse_tool_calls(content)
             mode = re.sub(r"^.*_", "", calls[0].name) if calls else "this"
-            lead = (f"To {goal}, I'll run {mode} first: its result tells us what the next step "
-                    "has to work with.")  # fmt: skip
+            lead = (
+                f"To {goal}, I'll run {mode} first: its result tells us what the next step "
+                "has to work with."
+            )
             msg["content"] = f"{lead}\n\n{content[at:] if at >= 0 else content}"
             return
 
@@ -192,9 +194,10 @@ class FakeModel:
             goal=self._goal(convs),
             seed=_digest(json.dumps(convs, sort_keys=True, default=str)),
             seven=system is None or "sessionMemory" in system,
-            schemas=ToolRegistry([*self.schemas.values(), *schemas.values()]) if schemas
+            schemas=ToolRegistry([*self.schemas.values(), *schemas.values()])
+            if schemas
             else self.schemas,
-        )  # fmt: skip
+        )
         goal = job.goal
         before = copy.deepcopy(convs)
         prompt_fixed = False
@@ -331,5 +334,8 @@ class FakeModel:
             scores["response_realism"] = 1
             notes.extend(found[k] for k in sorted(broken))
         overall = round(sum(scores[d] for d in DIMENSIONS) / len(DIMENSIONS), 1)
-        return {"notes": "; ".join(notes) or "No issues found.", **scores,
-                "overall_quality": overall}  # fmt: skip
+        return {
+            "notes": "; ".join(notes) or "No issues found.",
+            **scores,
+            "overall_quality": overall,
+        }

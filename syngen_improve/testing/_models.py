@@ -59,11 +59,13 @@ def rules_for(model: str) -> Rules:
     floor = 1024 if family == "sonnet" and major == 4 else 4096
     if major >= 5:
         default = "high" if family in ("sonnet", "fable") else "medium"
-        return Rules("adaptive", True, family in ("opus", "fable"), _ALL_EFFORTS, default,
-                     1.3, 4096, 128_000)  # fmt: skip
+        return Rules(
+            "adaptive", True, family in ("opus", "fable"), _ALL_EFFORTS, default, 1.3, 4096, 128_000
+        )
     if major == 4 and minor >= 6:
-        return Rules("adaptive", False, False, ("low", "medium", "high", "max"), "high",
-                     1.0, floor, 64_000)  # fmt: skip
+        return Rules(
+            "adaptive", False, False, ("low", "medium", "high", "max"), "high", 1.0, floor, 64_000
+        )
     if major == 4:
         return Rules("extended", False, False, (), None, 1.0, floor, 64_000)
     return Rules("none", False, False, (), None, 1.0, 2048, 8192)
@@ -113,8 +115,10 @@ def _thinking_type_problem(payload: dict[str, Any], rules: Rules) -> str | None:
         return "thinking: this model does not support thinking"
     if kind == "enabled":
         if rules.thinking == "adaptive" and rules.thinks_by_default:
-            return ("thinking.type.enabled is not supported for this model; use "
-                    "thinking.type.adaptive and output_config.effort")  # fmt: skip
+            return (
+                "thinking.type.enabled is not supported for this model; use "
+                "thinking.type.adaptive and output_config.effort"
+            )
         budget = thinking.get("budget_tokens")
         if not isinstance(budget, int) or budget < 1024 or budget >= payload["max_tokens"]:
             return "thinking.budget_tokens: must be >= 1024 and less than max_tokens"

@@ -39,8 +39,12 @@ def _as_messages_api(payload: dict[str, Any]) -> dict[str, Any]:
         if role == "tool":
             messages.append({"role": "user", "content": str(m.get("content", ""))})
         else:
-            messages.append({"role": "assistant" if role == "assistant" else "user",
-                             "content": m.get("content") or ""})  # fmt: skip
+            messages.append(
+                {
+                    "role": "assistant" if role == "assistant" else "user",
+                    "content": m.get("content") or "",
+                }
+            )
     out: dict[str, Any] = {
         "model": payload.get("model"),
         "max_tokens": payload.get("max_tokens") or payload.get("max_completion_tokens") or 4096,
@@ -50,8 +54,9 @@ def _as_messages_api(payload: dict[str, Any]) -> dict[str, Any]:
         out["system"] = [{"type": "text", "text": "\n\n".join(map(str, system))}]
     tools = [t.get("function", {}) for t in payload.get("tools", []) if isinstance(t, dict)]
     if tools:
-        out["tools"] = [{"name": t.get("name"), "input_schema": t.get("parameters", {})}
-                        for t in tools]  # fmt: skip
+        out["tools"] = [
+            {"name": t.get("name"), "input_schema": t.get("parameters", {})} for t in tools
+        ]
     choice = payload.get("tool_choice")
     if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
         out["tool_choice"] = {"type": "tool", "name": choice["function"].get("name")}
@@ -91,10 +96,14 @@ async def handle_chat(answers: Answers, method: str, body: bytes) -> FakeRespons
     message = answers.message(params, attempt, usage, answers.request_id())
     text = "".join(b.get("text", "") for b in message["content"] if b.get("type") == "text")
     calls = [
-        {"id": b["id"].replace("toolu_", "call_"), "type": "function",
-         "function": {"name": b["name"], "arguments": orjson.dumps(b["input"]).decode()}}
-        for b in message["content"] if b.get("type") == "tool_use"
-    ]  # fmt: skip
+        {
+            "id": b["id"].replace("toolu_", "call_"),
+            "type": "function",
+            "function": {"name": b["name"], "arguments": orjson.dumps(b["input"]).decode()},
+        }
+        for b in message["content"]
+        if b.get("type") == "tool_use"
+    ]
     finish = {"tool_use": "tool_calls", "max_tokens": "length"}.get(message["stop_reason"], "stop")
     usage = message["usage"]
     prompt = (
@@ -107,13 +116,21 @@ async def handle_chat(answers: Answers, method: str, body: bytes) -> FakeRespons
         "object": "chat.completion",
         "created": int(time.time()),
         "model": params["model"],
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": text or None,
-                        **({"tool_calls": calls} if calls else {})},
-            "finish_reason": finish,
-        }],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": usage["output_tokens"],
-                  "total_tokens": prompt + usage["output_tokens"]},
-    }  # fmt: skip
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": text or None,
+                    **({"tool_calls": calls} if calls else {}),
+                },
+                "finish_reason": finish,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": usage["output_tokens"],
+            "total_tokens": prompt + usage["output_tokens"],
+        },
+    }
     return FakeResponse(200, {"content-type": "application/json"}, orjson.dumps(answer))

@@ -78,8 +78,9 @@ class FakeAnthropicServer:
                 content_type="application/json",
             )
         if request.method == "GET" and request.path == TIMELINE_PATH:
-            return web.Response(body=orjson.dumps(self.fake.counters.started),
-                                content_type="application/json")  # fmt: skip
+            return web.Response(
+                body=orjson.dumps(self.fake.counters.started), content_type="application/json"
+            )
         body = await request.read()
         if (
             self._recording is not None

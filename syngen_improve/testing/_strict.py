@@ -23,10 +23,24 @@ GRAMMAR_TOO_LARGE: Final = (
     "The compiled grammar is too large, which would cause performance issues. Simplify "
     "your tool schemas or reduce the number of strict tools."
 )
-_REFUSED: Final = frozenset({
-    "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "multipleOf", "maxItems", "oneOf", "not", "if", "then", "else", "patternProperties",
-})  # fmt: skip
+_REFUSED: Final = frozenset(
+    {
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "maxItems",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "patternProperties",
+    }
+)
 
 
 def strict_tool(payload: Mapping[str, Any], name: str | None) -> Mapping[str, Any] | None:
@@ -39,7 +53,7 @@ def strict_tool(payload: Mapping[str, Any], name: str | None) -> Mapping[str, An
 
 def strict_problem(payload: Mapping[str, Any], grammar_limit: int | None) -> str | None:
     """Why the API would refuse the request's strict tools (``None``: it would not)."""
-    optional = unions = 0
+    counts = {"optional": 0, "unions": 0}
     size = 0
     for i, tool in enumerate(payload.get("tools") or ()):
         if not isinstance(tool, Mapping) or tool.get("strict") is not True:
@@ -51,30 +65,40 @@ def strict_problem(payload: Mapping[str, Any], grammar_limit: int | None) -> str
             where, node = stack.pop()
             if isinstance(node, list):
                 stack.extend((f"{where}.{n}", v) for n, v in enumerate(node))
-                continue
-            if not isinstance(node, Mapping):
-                continue
-            for key in _REFUSED & node.keys():
-                return f"{where}: '{key}' is not supported with strict tool use"
-            if node.get("minItems", 0) > 1:
-                return f"{where}: minItems above 1 is not supported with strict tool use"
-            if node.get("type") == "object" or "properties" in node:
-                if node.get("additionalProperties") is not False:
-                    return (f"{where}: additionalProperties must be set to false for every "
-                            "object with strict tool use")  # fmt: skip
-                required = set(node.get("required") or ())
-                optional += sum(1 for k in node.get("properties") or {} if k not in required)
-            if "anyOf" in node or isinstance(node.get("type"), list):
-                unions += 1
-            for key, value in node.items():
-                if key in ("properties", "$defs", "definitions") and isinstance(value, Mapping):
-                    stack.extend((f"{where}.{key}.{k}", v) for k, v in value.items())
-                elif isinstance(value, Mapping | list):
-                    stack.append((f"{where}.{key}", value))
+            elif isinstance(node, Mapping):
+                problem = _node_problem(where, node, counts)
+                if problem is not None:
+                    return problem
+                for key, value in node.items():
+                    if key in ("properties", "$defs", "definitions") and isinstance(value, Mapping):
+                        stack.extend((f"{where}.{key}.{k}", v) for k, v in value.items())
+                    elif isinstance(value, Mapping | list):
+                        stack.append((f"{where}.{key}", value))
+    optional, unions = counts["optional"], counts["unions"]
     if optional > 24:
         return f"strict tools have {optional} optional parameters in all; at most 24 are allowed"
     if unions > 16:
         return f"strict tools have {unions} union-typed parameters in all; at most 16 are allowed"
     if grammar_limit is not None and size > grammar_limit:
         return GRAMMAR_TOO_LARGE
+    return None
+
+
+def _node_problem(where: str, node: Mapping[str, Any], counts: dict[str, int]) -> str | None:
+    """What one schema node breaks of the strict rules; counts its optional and
+    union-typed parameters."""
+    for key in _REFUSED & node.keys():
+        return f"{where}: '{key}' is not supported with strict tool use"
+    if node.get("minItems", 0) > 1:
+        return f"{where}: minItems above 1 is not supported with strict tool use"
+    if node.get("type") == "object" or "properties" in node:
+        if node.get("additionalProperties") is not False:
+            return (
+                f"{where}: additionalProperties must be set to false for every "
+                "object with strict tool use"
+            )
+        required = set(node.get("required") or ())
+        counts["optional"] += sum(1 for k in node.get("properties") or {} if k not in required)
+    if "anyOf" in node or isinstance(node.get("type"), list):
+        counts["unions"] += 1
     return None

@@ -83,9 +83,10 @@ def structured(result: dict[str, Any]) -> dict[str, Any]:
     call's context (a model follows the tool's schema)."""
     seven = any(
         isinstance(c.arguments, dict) and isinstance(c.arguments.get("context"), dict)
-        for t in result.get("conversations") or () if isinstance(t, dict)
+        for t in result.get("conversations") or ()
+        if isinstance(t, dict)
         for c in parse_tool_calls(str(t.get("content", "")))
-    )  # fmt: skip
+    )
     return to_structured(result, SEVEN_FIELDS if seven else NO_CONTEXT)
 
 

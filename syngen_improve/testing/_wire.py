@@ -34,8 +34,7 @@ def error_response(
     status: int, kind: str, message: str, request_id: str, headers: dict[str, str] | None = None
 ) -> FakeResponse:
     """An Anthropic error body (``type``, ``error``, ``request_id``) with its headers."""
-    body = {"type": "error", "error": {"type": kind, "message": message},
-            "request_id": request_id}  # fmt: skip
+    body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
     out = {"content-type": "application/json", "request-id": request_id, **(headers or {})}
     return FakeResponse(status, out, orjson.dumps(body))
 

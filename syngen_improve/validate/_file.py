@@ -125,8 +125,9 @@ class ValidationReport:
             self.malformed.append(item)
             return
         self.total += 1
-        issues = validate_example(item.data, profile=self.profile, schemas=schemas,
-                                  line=item.line, context=self.context)  # fmt: skip
+        issues = validate_example(
+            item.data, profile=self.profile, schemas=schemas, line=item.line, context=self.context
+        )
         if not issues:
             return
         self.issues[item.line] = issues

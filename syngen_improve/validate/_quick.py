@@ -25,9 +25,20 @@ Check = Callable[[Any], bool]
 
 #: Keywords that assert nothing.
 _ANNOTATIONS: Final = frozenset(
-    {"$schema", "$id", "$comment", "title", "description", "default", "examples",
-     "deprecated", "readOnly", "writeOnly", "format"}
-)  # fmt: skip
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "format",
+    }
+)
 _TYPES: Final[dict[str, Check]] = {
     "string": lambda v: isinstance(v, str),
     "object": lambda v: isinstance(v, dict),

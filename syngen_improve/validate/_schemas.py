@@ -261,11 +261,16 @@ class ToolRegistry(Mapping[str, ToolSchema]):
         ``names``); an empty description is left out."""
         picked = self._tools.values() if names is None else [self._tools[n] for n in names]
         return [
-            {"type": "function", "function": {"name": t.name,
-             **({"description": t.description} if t.description else {}),
-             "parameters": t.parameters}}
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    **({"description": t.description} if t.description else {}),
+                    "parameters": t.parameters,
+                },
+            }
             for t in picked
-        ]  # fmt: skip
+        ]
 
     def to_anthropic_tools(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """An Anthropic ``tools`` list (all tools, or those in ``names``)."""

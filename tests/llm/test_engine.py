@@ -217,7 +217,7 @@ async def test_the_attempt_timeout_adapts_to_the_latencies_seen() -> None:
     0.5 s floor), not at the 30 s ceiling: a hung request costs a fraction of a second.
     (The p99 of 32 replies is their slowest: the client is warmed up first, and the floor
     leaves room for a reply slowed by a busy machine.)"""
-    retry = RetryPolicy(base_delay=0.001, max_delay=0.01, timeout=30, min_timeout=0.5)
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.01, max_timeout=30, min_timeout=0.5)
     config = FakeConfig(latency=0.02, hang_seconds=30)
     async with FakeAnthropicServer(config=config) as server:
         eng = engine(server, retry=retry)
@@ -239,7 +239,7 @@ async def test_the_attempt_timeout_adapts_to_the_latencies_seen() -> None:
 async def test_a_cut_request_gets_twice_the_time_on_its_next_attempt() -> None:
     """A reply slower than the adapted limit (but not hung) arrives after one cut: the
     second attempt may take 2x as long. The ceiling still bounds it."""
-    retry = RetryPolicy(base_delay=0.001, max_delay=0.002, timeout=30, min_timeout=0.5)
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.002, max_timeout=30, min_timeout=0.5)
     async with FakeAnthropicServer(config=FakeConfig(latency=0.01)) as server:
         eng = engine(server, retry=retry)
         await eng.backend.send(request(999))  # the client's first request sets it up
@@ -260,7 +260,7 @@ async def test_a_cut_request_gets_twice_the_time_on_its_next_attempt() -> None:
 async def test_a_request_hung_in_the_first_wave_is_cut_once_the_limit_is_learned() -> None:
     """The first requests leave before any latency is known (the limit is the 30 s
     ceiling); when the limit is learned, the hung ones among them are held to it."""
-    retry = RetryPolicy(base_delay=0.001, max_delay=0.002, timeout=30, min_timeout=0.2)
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.002, max_timeout=30, min_timeout=0.2)
     config = FakeConfig(latency=0.01, fault_rates={"hang": 0.05}, hang_seconds=60, seed=3)
     async with FakeAnthropicServer(config=config) as server:
         eng = engine(server, retry=retry)

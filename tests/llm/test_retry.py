@@ -53,7 +53,8 @@ def test_parse_retry_after() -> None:
     ("kwargs", "message"),
     [
         ({"max_attempts": 0}, "'max_attempts' must be >= 1"),
-        ({"timeout": 0}, "'timeout' must be > 0"),
+        ({"timeout": 0}, "'timeout' must be a number > 0, got 0"),
+        ({"max_timeout": "1"}, "'max_timeout' must be a number > 0"),
         ({"base_delay": 2.0, "max_delay": 1.0}, "'max_delay' must be >= 'base_delay'"),
     ],
 )
@@ -62,3 +63,13 @@ def test_validation(kwargs: dict[str, float], message: str) -> None:
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'attempt' must be >= 1"):
         RetryPolicy().delay(0)
+
+
+def test_a_timeout_set_is_fixed_and_without_one_it_adapts_up_to_max_timeout() -> None:
+    """One rule, in the policy itself: however the policy is made, ``timeout`` fixes the
+    seconds per attempt and its absence adapts them (up to ``max_timeout``)."""
+    assert RetryPolicy().adaptive
+    assert RetryPolicy().ceiling == RetryPolicy().max_timeout == 120
+    fixed = RetryPolicy(timeout=30)
+    assert (fixed.adaptive, fixed.ceiling) == (False, 30)
+    assert RetryPolicy(max_timeout=30).adaptive
