@@ -17,7 +17,7 @@ when nothing fails):
 - ``2k``: 2,000 examples, concurrency 100, 200 ms latency: wall ratio and CPU ms/example.
 - ``10k``: 10,000 examples, concurrency 400, 200 ms latency: wall ratio.
 - ``faults``: the ``2k`` run with 5% 429, 3% 529, 2% 500, 1% dropped connections, 0.5%
-  requests hung 20 s and 10% bad answers, ``--max-attempts 4``: wall vs the clean run,
+  requests hung 20 s and 10% bad answers, ``--answers 4``: wall vs the clean run,
   examples lost or written twice, share improved.
 - ``rpm`` / ``tpm``: a fake limited to 600 requests / 240,000 input tokens a minute and the
   matching ``--rpm`` / ``--tpm``: share of requests answered 429, and the rate reached
@@ -191,7 +191,7 @@ def faults(tmp: Path, clean_wall: float | None) -> None:
         with Fake() as fake:
             clean_wall = ours(data, fake, tmp / "out-clean", "--concurrency", "100")["wall"]
     with Fake(*FAULTS) as fake:
-        o = ours(data, fake, tmp / "out-faults", "--concurrency", "100", "--max-attempts", "4")
+        o = ours(data, fake, tmp / "out-faults", "--concurrency", "100", "--answers", "4")
         counters = fake.get("counters")
     counts = o["report"]["counts"]
     out = tmp / "out-faults"
@@ -267,7 +267,7 @@ def main() -> None:
             print("== 10k: 10,000 examples, concurrency 400, 200 ms (target: wall <= 1.4x)")
             throughput(tmp, 10_000, 400, args.rounds)
         if "faults" in args.only:
-            print("== faults: the 2k run under the fault profile, --max-attempts 4")
+            print("== faults: the 2k run under the fault profile, --answers 4")
             faults(tmp, clean)
         for kind in ("rpm", "tpm"):
             if kind in args.only:

@@ -36,6 +36,7 @@ from .analyze._route import Router
 from .config import ImproveConfig
 from .errors import UsageError
 from .improve import Improver
+from .improve._improver import READS
 from .llm import Pricing, Request, Usage
 from .llm._models import model_info
 from .llm._pricing import CacheTTL, usd
@@ -136,7 +137,7 @@ async def estimate_cost(
     path = Path(input)
     check_input(path)
     cfg = preflight(path, cfg)
-    improver = Improver(cfg)
+    improver = Improver(cfg.keep(READS))
     info = model_info(improver.model)
     shape = RequestShape(info, cfg.thinking_options)  # refuses what the model cannot do
     factor = info.token_factor

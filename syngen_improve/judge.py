@@ -251,6 +251,24 @@ class JudgeResult:
         }
 
 
+#: The options judge_dataset reads.
+JUDGE_READS: Final = frozenset(
+    {
+        "model",
+        "thinking",
+        "effort",
+        "price",
+        "answers",
+        "concurrency",
+        "limits",
+        "retry",
+        "breaker",
+        "max_cost",
+        "progress",
+    }
+)
+
+
 async def judge_dataset(
     input: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -266,6 +284,7 @@ async def judge_dataset(
     and ``options`` as for ``improve_dataset``. ``cache`` defaults to
     ``<output>.cache.jsonl``; examples judged before cost nothing."""
     cfg = ImproveConfig.of(config, **options)
+    cfg.refuse_unread("judge_dataset", JUDGE_READS)
     source, target = Path(input), Path(output)
     check_input(source)
     store_path = cache if cache is not None else target.with_name(target.name + ".cache.jsonl")

@@ -3,6 +3,7 @@ no Messages request (a sample counted by ``count_tokens`` when a key is set)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ async def test_with_thinking_on_the_estimate_names_its_assumption_and_the_run_me
 
 @pytest.mark.parametrize("options", [{"shard": "1/4"}, {"shard": "3/4", "limit": 200}])
 async def test_the_estimate_counts_the_shard_the_run_improves(
-    tmp_path: Path, options: dict[str, Any]
+    tmp_path: Path, options: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """One router for both: a shard's estimate is that shard's poor examples, not the
     whole file's."""
@@ -106,9 +107,14 @@ async def test_the_estimate_counts_the_shard_the_run_improves(
     )
     assert found.examples == run.report.counts.poor
     assert found.examples < whole.examples / 2
+    flags = [f"--{k}={v}" for k, v in options.items()]
+    assert await asyncio.to_thread(main, ["estimate", str(sample_path()), "--json", *flags]) == 0
+    assert json.loads(capsys.readouterr().out)["examples"] == run.report.counts.poor
 
 
-async def test_the_estimate_leaves_out_what_dedupe_quarantines(tmp_path: Path) -> None:
+async def test_the_estimate_leaves_out_what_dedupe_quarantines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lines = sample_path().read_bytes().splitlines(keepends=True)
     doubled = tmp_path / "doubled.jsonl"
     doubled.write_bytes(b"".join(lines + lines[:50]))  # 50 lines again, at the end
@@ -119,3 +125,5 @@ async def test_the_estimate_leaves_out_what_dedupe_quarantines(tmp_path: Path) -
     assert deduped.examples == run.report.counts.poor
     assert run.report.counts.deduped == 50
     assert plain.examples > deduped.examples
+    assert await asyncio.to_thread(main, ["estimate", str(doubled), "--json", "--dedupe"]) == 0
+    assert json.loads(capsys.readouterr().out)["examples"] == run.report.counts.poor

@@ -84,6 +84,9 @@ PUBLIC: dict[str, set[str]] = {
         "BATCH_CONCURRENCY",
         "ONLINE_CONCURRENCY",
         "ImproveConfig",
+        "SHORTCUTS",
+        "StrictTools",
+        "options_of",
         "parse_shard",
     },
     "syngen_improve.errors": {

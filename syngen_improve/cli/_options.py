@@ -10,18 +10,15 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import orjson
 
+from .._declare import Declared, declared
 from .._fdlimit import ensure_open_files
-from ..analyze import SeedPolicy
-from ..config import ImproveConfig
-from ..dialects import DIALECTS
+from ..config import SHORTCUTS, ImproveConfig
 from ..errors import Terminated
-from ..llm import DEFAULT_MODEL, BreakerPolicy, RateLimits, RetryPolicy
-from ..llm._models import EFFORTS
-from ..llm._pricing import Pricing, cost_text
+from ..llm._pricing import cost_text
 
 if TYPE_CHECKING:
     from ..llm import Backend
@@ -29,13 +26,16 @@ if TYPE_CHECKING:
     from ..testing import FakeConfig
 
 __all__ = [
-    "add_format_options",
-    "add_policy_options",
-    "add_run_options",
+    "ANALYZE",
+    "ESTIMATE",
+    "IMPROVE",
+    "JUDGE",
+    "VALIDATE",
+    "add_options",
     "config_from_args",
+    "declaration",
     "fake_backend",
     "hold_signals_after_a_stop",
-    "policy_from_args",
     "print_json",
     "print_summary",
     "run_async",
@@ -44,137 +44,60 @@ __all__ = [
 T = TypeVar("T")
 
 
-def add_format_options(p: argparse.ArgumentParser) -> None:
-    """--dialect and --context: how the input is read."""
-    p.add_argument(
-        "--dialect",
-        choices=DIALECTS,
-        help="the input's dialect (default: decided by its first row): text "
-        "(tool_call:/arguments:/Result:), openai (messages, tool_calls), "
-        "sharegpt (from/value) or hermes (<tool_call> tags)",
-    )
-    p.add_argument(
-        "--context",
-        default="auto",
-        metavar="C",
-        help="the context convention of the tool calls: auto (default: decided by "
-        "the first 200 rows), context7 (the seven-field context object), "
-        "none, or a .toml/.json file describing your own",
-    )
+def declaration(name: str) -> Declared:
+    """The declared option of a config field or shortcut."""
+    if name in SHORTCUTS:
+        return SHORTCUTS[name][2]
+    return declared(ImproveConfig)[name]
 
 
-def add_policy_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--overall-below",
-        type=float,
-        default=3.0,
-        metavar="X",
-        help="poor when overall_quality < X (default 3.0)",
+#: The config options each command takes (a field or a shortcut: see ``config``).
+IMPROVE: Final = tuple(
+    sorted(
+        (*(n for n, d in declared(ImproveConfig).items() if d.flag is not None), *SHORTCUTS),
+        key=lambda n: ("request", "client", "input", "run").index(declaration(n).group),
     )
-    p.add_argument(
-        "--memory-at-most",
-        type=float,
-        default=1.0,
-        metavar="Y",
-        help="poor when sessionMemory_quality <= Y (default 1)",
-    )
+)
+JUDGE: Final = (
+    "model", "thinking", "effort", "price", "answers", "concurrency", "rpm", "tpm",
+    "output_tpm", "timeout", "patience", "max_cost", "progress",
+)  # fmt: skip
+ESTIMATE: Final = (
+    "model", "thinking", "effort", "price", "max_tokens", "templates", "schemas", "limit",
+    "shard", "dedupe", "dialect", "context", "overall_below", "memory_at_most",
+)  # fmt: skip
+ANALYZE: Final = ("dialect", "context", "overall_below", "memory_at_most")
+VALIDATE: Final = ("schemas", "dialect", "context")
 
 
-def policy_from_args(args: argparse.Namespace) -> SeedPolicy:
-    return SeedPolicy(overall_below=args.overall_below, memory_at_most=args.memory_at_most)
+def add_options(p: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """The command-line options of the config options ``names``, as declared. Each is
+    ``None`` unless given, so the config's own default applies."""
+    for name in names:
+        d = declaration(name)
+        assert d.flag is not None, name
+        if d.kind is bool:
+            p.add_argument(
+                d.flag, dest=name, action="store_const", const=not d.negated, help=d.help
+            )
+        else:
+            p.add_argument(
+                d.flag,
+                dest=name,
+                type=d.kind,
+                metavar=d.metavar,
+                choices=d.choices,
+                help=d.help,
+            )
 
 
-def add_run_options(p: argparse.ArgumentParser, *, concurrency_help: str) -> None:
-    """Model, concurrency, limits, answers and progress: what improve and judge share."""
-    p.add_argument("--model", default=DEFAULT_MODEL, help="model id (default %(default)s)")
-    p.add_argument("--concurrency", type=int, metavar="N", help=concurrency_help)
-    p.add_argument("--rpm", type=float, metavar="R", help="requests per minute")
-    p.add_argument("--tpm", type=float, metavar="T", help="input tokens per minute")
-    p.add_argument("--output-tpm", type=float, metavar="T", help="output tokens per minute")
-    p.add_argument(
-        "--answers",
-        "--max-attempts",
-        dest="answers",
-        type=int,
-        default=3,
-        metavar="K",
-        help="answers per example: the first plus re-asks (default 3)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        metavar="S",
-        help="seconds one request may take before it is retried (default: adapted to the "
-        f"latencies seen, 4x their 99th percentile, {RetryPolicy().min_timeout:g} to "
-        f"{RetryPolicy().max_timeout:g} s)",
-    )
-    p.add_argument(
-        "--patience",
-        type=float,
-        default=BreakerPolicy().patience,
-        metavar="S",
-        help="seconds to wait out a service that fails every request before stopping "
-        "(exit 75, resumable; default %(default)g)",
-    )
-    p.add_argument(
-        "--max-cost",
-        type=float,
-        metavar="USD",
-        help="a spending cap for this run: a request that could take its cost past it is "
-        "not sent and the run stops (exit 75, resumable; see estimate for a forecast)",
-    )
-    add_model_options(p)
-    p.add_argument(
-        "--no-progress", action="store_true", help="no live panel (also off with --json)"
-    )
-
-
-def add_model_options(p: argparse.ArgumentParser) -> None:
-    """Thinking, effort and price: what improve, judge and estimate share."""
-    p.add_argument(
-        "--effort",
-        choices=EFFORTS,
-        help="the model's effort (output_config.effort; default: the model's own, not sent)",
-    )
-    p.add_argument(
-        "--thinking",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="thinking: auto (default: off wherever the model can turn it off, which costs "
-        "least), on, or off",
-    )
-    p.add_argument(
-        "--price",
-        metavar="IN,OUT",
-        help="USD per million input and output tokens, for a model whose price is not known "
-        "(or to override the table's)",
-    )
-
-
-def model_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The config fields of :func:`add_model_options`."""
-    return {
-        "effort": args.effort,
-        "thinking": args.thinking,
-        "price": None if args.price is None else Pricing.parse(args.price),
-    }
-
-
-def config_from_args(args: argparse.Namespace, **fields: Any) -> ImproveConfig:
-    """The run's config from the shared options, plus ``fields``."""
-    return ImproveConfig(
-        model=args.model,
-        concurrency=args.concurrency,
-        limits=RateLimits(rpm=args.rpm, input_tpm=args.tpm, output_tpm=args.output_tpm),
-        retry=RetryPolicy(timeout=args.timeout),
-        breaker=BreakerPolicy(patience=args.patience),
-        answers=args.answers,
-        max_cost=args.max_cost,
-        **model_options(args),
-        # --json is for machines: no bar on stderr beside the JSON on stdout
-        progress=not args.no_progress and not getattr(args, "json", False),
-        **fields,
-    )
+def config_from_args(args: argparse.Namespace, names: tuple[str, ...]) -> ImproveConfig:
+    """The config of the options ``names`` given on the command line (through the same
+    keyword path as Python's ``ImproveConfig.of``)."""
+    options = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if getattr(args, "json", False):  # for machines: no bar on stderr beside the JSON
+        options["progress"] = False
+    return ImproveConfig.of(**options)
 
 
 #: Set by the console entry point (never for a caller of :func:`main` in its own process):

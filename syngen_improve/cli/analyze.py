@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..analyze import analyze_dataset
-from ._options import add_format_options, add_policy_options, policy_from_args, print_json
+from ._options import ANALYZE, add_options, config_from_args, print_json
 
 NAME = "analyze"
 HELP = "profile a dataset: good/poor, dimension means, issues, tools"
@@ -19,13 +19,13 @@ DESCRIPTION = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="a JSONL file of examples")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    add_format_options(p)
-    add_policy_options(p)
+    add_options(p, ANALYZE)
 
 
 def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args, ANALYZE)
     profile = analyze_dataset(
-        args.input, policy=policy_from_args(args), dialect=args.dialect, context=args.context
+        args.input, policy=cfg.policy, dialect=cfg.dialect, context=cfg.context
     )
     if args.json:
         print_json(profile.to_dict())

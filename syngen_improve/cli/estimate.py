@@ -6,15 +6,7 @@ import argparse
 import os
 
 from ..estimate import estimate_cost
-from ._options import (
-    add_format_options,
-    add_model_options,
-    add_policy_options,
-    model_options,
-    policy_from_args,
-    print_json,
-    run_async,
-)
+from ._options import ESTIMATE, add_options, config_from_args, print_json, run_async
 
 NAME = "estimate"
 HELP = "predict an improve run's requests, tokens and cost (no Messages request)"
@@ -31,12 +23,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="a JSONL file of examples")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
-        "--model",
-        default=None,
-        metavar="M",
-        help="the model to price (default: the improve default)",
-    )
-    p.add_argument(
         "--reask-share",
         type=float,
         default=0.1,
@@ -49,11 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="count a sample with the API (default: when ANTHROPIC_API_KEY is set)",
     )
-    p.add_argument("--schemas", metavar="PATH", help="tool schemas (default: the bundled 47)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N input lines")
-    add_format_options(p)
-    add_policy_options(p)
-    add_model_options(p)
+    add_options(p, ESTIMATE)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,26 +44,16 @@ def run(args: argparse.Namespace) -> int:
         if args.count_tokens is not None
         else bool(os.environ.get("ANTHROPIC_API_KEY"))
     )
-    options = {
-        "policy": policy_from_args(args),
-        "dialect": args.dialect,
-        "context": args.context,
-        "schemas": args.schemas,
-        "limit": args.limit,
-        **model_options(args),
-        **({"model": args.model} if args.model else {}),
-    }
+    config = config_from_args(args, ESTIMATE)
 
     async def job() -> dict[str, object]:
         if not count:
-            return (
-                await estimate_cost(args.input, reask_share=args.reask_share, **options)
-            ).to_dict()
+            return (await estimate_cost(args.input, config, reask_share=args.reask_share)).to_dict()
         from ..llm import DirectBackend
 
-        async with DirectBackend(**({"model": args.model} if args.model else {})) as counter:
+        async with DirectBackend(model=config.model) as counter:
             found = await estimate_cost(
-                args.input, counter=counter, reask_share=args.reask_share, **options
+                args.input, config, counter=counter, reask_share=args.reask_share
             )
         return found.to_dict()
 

@@ -10,12 +10,10 @@ from ..errors import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL
 from ..report import Report
 from ..run import improve_dataset
 from ._options import (
-    add_format_options,
-    add_policy_options,
-    add_run_options,
+    IMPROVE,
+    add_options,
     config_from_args,
     fake_backend,
-    policy_from_args,
     print_json,
     print_summary,
     run_async,
@@ -42,7 +40,6 @@ RESUME_HINT = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="a JSONL file of scored examples")
     p.add_argument("--out", required=True, metavar="DIR", help="the output folder")
-    add_run_options(p, concurrency_help="default 16; 10,000 with --backend batch")
     p.add_argument(
         "--backend",
         choices=["anthropic", "sdk", "batch", "openai", "fake"],
@@ -52,95 +49,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "openai (OPENAI_BASE_URL / OPENAI_API_KEY: vLLM, Ollama, LM Studio) or the built-in "
         "fake server",
     )
-    p.add_argument(
-        "--reask-online",
-        action="store_true",
-        help="with --backend batch: send re-asks online instead of in follow-up batches",
-    )
-    p.add_argument("--shard", metavar="I/N", help="take input lines I, I+N, I+2N, ... (1-based)")
-    add_format_options(p)
-    p.add_argument("--max-tokens", type=int, default=8192, metavar="N", help="default 8192")
-    p.add_argument("--limit", type=int, metavar="N", help="stop after N input lines")
-    p.add_argument(
-        "--resume", action="store_true", help="continue the run whose results are in --out"
-    )
-    p.add_argument(
-        "--accept-changes",
-        action="store_true",
-        help="with --resume: continue although the model, templates, schemas or policy "
-        "differ from the folder's (recorded in the report)",
-    )
-    p.add_argument(
-        "--retry-failed",
-        action="store_true",
-        help="with --resume: also retry the examples that failed for a content reason "
-        "(those the service failed are always retried)",
-    )
-    p.add_argument(
-        "--include-good", action="store_true", help="also put good examples on the desirable side"
-    )
-    p.add_argument(
-        "--dedupe",
-        action="store_true",
-        help="quarantine input lines whose content repeats an earlier line (counted anyway)",
-    )
-    p.add_argument(
-        "--prompt-gap",
-        type=int,
-        default=8,
-        metavar="W",
-        help="in the KTO file, keep rows that share a prompt more than W rows apart "
-        "(default 8; at least your per-device batch size minus one)",
-    )
-    p.add_argument(
-        "--no-require-result",
-        action="store_true",
-        help="accept tool calls without Result: (for datasets whose format has none)",
-    )
-    p.add_argument(
-        "--judge",
-        action="store_true",
-        help="score each improvement with the rubric (measured quality before/after)",
-    )
-    p.add_argument("--schemas", metavar="PATH", help="tool schemas (default: the bundled 47)")
-    p.add_argument("--templates", metavar="DIR", help="folder of templates overriding ours")
-    p.add_argument(
-        "--strict-tools",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="strict tool use for the answers (the API constrains them to the schema): "
-        "auto (default) where the model is documented to take it; dropped when the schema "
-        "cannot be strict or the API refuses it (report.json: answer_tool)",
-    )
-    add_policy_options(p)
+    add_options(p, IMPROVE)
+    p.add_argument("--max-attempts", action=Renamed, help=argparse.SUPPRESS)
+
+
+class Renamed(argparse.Action):
+    """A flag that was renamed: an error pointing to the new name."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        parser.error(
+            "--max-attempts is gone: answers per example (the first plus re-asks) is "
+            "--answers; HTTP tries per request are RetryPolicy(max_attempts=) in Python"
+        )
 
 
 def improve_file(
     args: argparse.Namespace, *, input_path: str, out: str, fake: FakeConfig | None
 ) -> int:
     """Run ``improve`` (also for ``demo``): ``fake`` is a FakeConfig to serve, or None."""
-    config = config_from_args(
-        args,
-        max_tokens=args.max_tokens,
-        policy=policy_from_args(args),
-        resume=args.resume,
-        accept_changes=args.accept_changes,
-        retry_failed=args.retry_failed,
-        limit=args.limit,
-        include_good=args.include_good,
-        require_result=not args.no_require_result,
-        judge=args.judge,
-        reask_online=args.reask_online,
-        prompt_gap=args.prompt_gap,
-        dedupe=args.dedupe,
-        dialect=args.dialect,
-        context=args.context,
-        strict_tools=args.strict_tools,
-    ).with_options(templates=args.templates, schemas=args.schemas, shard=args.shard)
+    config = config_from_args(args, IMPROVE)
 
     async def job() -> Report:
         async with fake_backend(
-            args.model, fake, concurrency=config.concurrency_for(batch=False)
+            config.model, fake, concurrency=config.concurrency_for(batch=False)
         ) as backend:
             # Without --backend fake, improve_dataset makes the backend after its checks.
             name = None if args.backend == "fake" else args.backend

@@ -6,7 +6,7 @@ import argparse
 
 from ..errors import EXIT_FAILED, EXIT_OK
 from ..judge import JudgeResult, judge_dataset
-from ._options import add_run_options, config_from_args, fake_backend, print_json, run_async
+from ._options import JUDGE, add_options, config_from_args, fake_backend, print_json, run_async
 
 NAME = "judge"
 HELP = "score each example with the rubric (LLM as judge)"
@@ -22,7 +22,7 @@ RESUME_HINT = "judging again reuses the cache"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="a JSONL file of examples")
     p.add_argument("--out", required=True, metavar="F", help="the scored JSONL file")
-    add_run_options(p, concurrency_help="default 16")
+    add_options(p, JUDGE)
     p.add_argument("--backend", choices=["anthropic", "fake"], default="anthropic")
     p.add_argument("--cache", metavar="PATH", help="score cache (default: OUT.cache.jsonl)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -31,12 +31,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..testing import FakeConfig
 
-    config = config_from_args(args)
+    config = config_from_args(args, JUDGE)
     fake = FakeConfig() if args.backend == "fake" else None
 
     async def job() -> JudgeResult:
         async with fake_backend(
-            args.model, fake, concurrency=config.concurrency_for(batch=False)
+            config.model, fake, concurrency=config.concurrency_for(batch=False)
         ) as backend:
             return await judge_dataset(
                 args.input, args.out, config, backend=backend, cache=args.cache

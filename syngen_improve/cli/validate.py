@@ -7,7 +7,7 @@ import sys
 
 from ..errors import EXIT_FAILED, EXIT_OK
 from ..validate import ToolRegistry, validate_file
-from ._options import add_format_options, print_json
+from ._options import VALIDATE, add_options, print_json
 
 NAME = "validate"
 HELP = "check examples against the grammar, context rules and tool schemas"
@@ -21,12 +21,6 @@ DESCRIPTION = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a JSONL file of examples")
     p.add_argument(
-        "--schemas",
-        metavar="PATH",
-        help="tool schemas: the dataset's format, {name: JSON Schema}, an OpenAI or Anthropic "
-        "tools list, or an MCP tools/list result (default: the bundled 47 tools)",
-    )
-    p.add_argument(
         "--strict", action="store_true", help="add the quality standards (strict profile)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -39,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="processes to use (default: all CPUs for files over 4 MiB)",
     )
-    add_format_options(p)
+    add_options(p, VALIDATE)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,21 +11,19 @@ embeds us uses directly::
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
-from contextlib import AsyncExitStack
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 from .._backends import open_engines
-from .._pool import run_pool
 from ..analyze import issue_kinds
-from ..config import ImproveConfig
+from ..config import ImproveConfig, options_of
 from ..context import SEVEN_FIELDS, ContextConvention, detect_convention
 from ..errors import CacheWarning, UsageError
 from ..judge import Judge, JudgeCache, JudgeError
@@ -36,9 +34,14 @@ from ..prompts._system import CacheCheck, check_cache, system_prompt
 from ..validate import ToolRegistry
 from ._gate import check_reply
 from ._outcome import Outcome
+from ._stream import check_example as _check_example
+from ._stream import outcomes_of
 from ._tool import AnswerTool
 
-__all__ = ["Improver"]
+__all__ = ["READS", "Improver"]
+
+#: The options an Improver reads (a run's input and folder options are improve_dataset's).
+READS: Final = options_of("request", "client")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Improver:
         **options: Any,
     ) -> None:
         self.config = ImproveConfig.of(config, **options)
+        self.config.refuse_unread("Improver", READS)
         check_backend(backend)
         self._backend_option = backend
         self._state_dir = Path(state_dir) if state_dir is not None else None
@@ -327,64 +331,26 @@ class Improver:
         self,
         examples: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
         *,
-        concurrency: int | None = None,
+        examples_in_flight: int | None = None,
+        **renamed: Any,
     ) -> AsyncGenerator[Outcome, None]:
         """Outcomes of ``examples`` as they complete (not in input order: ``key`` is the
-        input's position), with at most ``concurrency`` in flight and at most as many
-        finished outcomes waiting for you. Good examples come back as ``good`` without
-        a request, as in a file run."""
+        input's position), with at most ``examples_in_flight`` in progress (default: twice
+        the requests in flight, the config's ``concurrency``) and at most as many finished
+        outcomes waiting for you. Good examples come back as ``good`` without a request,
+        as in a file run."""
+        if renamed:
+            raise UsageError(
+                f"stream() takes examples_in_flight=, not {', '.join(renamed)} (concurrency "
+                "is requests in flight: give it to the Improver)"
+            )
         limit = (
-            concurrency
-            if concurrency is not None
+            examples_in_flight
+            if examples_in_flight is not None
             else self.config.examples_in_flight(batch=self.batch)
         )
-        if isinstance(limit, bool) or limit < 1:
-            raise UsageError(f"'concurrency' must be > 0, got {limit!r}")
-        ready: asyncio.Queue[Outcome] = asyncio.Queue(limit)
-
-        async def numbered() -> AsyncIterator[tuple[int, Mapping[str, Any]]]:
-            index = 0
-            if isinstance(examples, AsyncIterable):
-                async for example in examples:
-                    yield index, example
-                    index += 1
-            else:
-                for example in examples:
-                    yield index, example
-                    index += 1
-
-        async def one(item: tuple[int, Mapping[str, Any]]) -> None:
-            index, example = item
-            _check_example(example, f"example {index}")
-            if self.is_poor(example):
-                outcome = await self.improve(example, key=index)
-            else:
-                outcome = Outcome(index, "good", example)
-            await ready.put(outcome)
-
-        producer = asyncio.create_task(run_pool(numbered(), one, concurrency=limit))
-        getter: asyncio.Future[Outcome] | None = None
-        try:
-            while True:
-                getter = asyncio.ensure_future(ready.get())
-                await asyncio.wait({getter, producer}, return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield getter.result()
-                    continue
-                getter.cancel()
-                while not ready.empty():
-                    yield ready.get_nowait()
-                producer.result()  # re-raises the first error of a worker
-                return
-        finally:
-            if getter is not None:
-                getter.cancel()
-            if not producer.done():
-                producer.cancel()
-                await asyncio.wait({producer})
-
-
-def _check_example(example: object, name: str) -> None:
-    """:class:`UsageError` unless ``example`` is a dict (a mapping) of one example."""
-    if not isinstance(example, Mapping):
-        raise UsageError(f"{name} is a {type(example).__name__}, not a dict of one example")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise UsageError(f"'examples_in_flight' must be a whole number >= 1, got {limit!r}")
+        async with aclosing(outcomes_of(self, examples, limit)) as outcomes:
+            async for outcome in outcomes:
+                yield outcome

@@ -109,6 +109,11 @@ class RetryPolicy:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise UsageError(f"{name!r} must be a number > 0, got {value!r}")
+        statuses = self.retry_statuses
+        if not isinstance(statuses, frozenset) or not all(isinstance(c, int) for c in statuses):
+            raise UsageError(
+                f"'retry_statuses' must be a frozenset of HTTP statuses, got {statuses!r}"
+            )
         if self.max_delay < self.base_delay:
             raise UsageError("'max_delay' must be >= 'base_delay'")
 

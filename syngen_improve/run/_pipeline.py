@@ -27,6 +27,7 @@ from .._sync import run_sync
 from ..config import ImproveConfig
 from ..errors import OutputExists, UsageError, option
 from ..improve import Improver
+from ..improve._improver import READS
 from ..llm import Backend
 from ..llm._choose import BackendName, check_backend
 from ..outputs import Layout, Prior, estimate_lines, settle_failures
@@ -101,7 +102,10 @@ async def improve_dataset(
     if cfg.shard is not None:
         total = -(-total // cfg.shard[1])
     improver = Improver(
-        cfg, backend=backend, state_dir=layout.batch_state, judge_cache=layout.judge_cache
+        cfg.keep(READS),
+        backend=backend,
+        state_dir=layout.batch_state,
+        judge_cache=layout.judge_cache,
     )
     started = time.monotonic()
     run_id = uuid.uuid4().hex[:12]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
@@ -129,14 +128,14 @@ def test_improve_exit_codes(
     assert main(["improve", str(tmp_path / "missing.jsonl"), "--out", out, "--resume"]) == 2
     assert "not found" in capsys.readouterr().err
     assert main(["improve", sample, "--out", out, "--concurrency", "0", "--resume"]) == 2
-    assert "'concurrency' must be > 0" in capsys.readouterr().err
+    assert "'--concurrency' must be a whole number >= 1" in capsys.readouterr().err
 
     always_broken = FakeConfig(bad_output_rates={"broken_rules": 1.0})
     with FakeAnthropicServer(config=always_broken) as server:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
         args = ["improve", sample, "--out", str(tmp_path / "bad"), "--no-progress"]
-        assert main([*args, "--max-attempts", "2", "--limit", "10"]) == 1
+        assert main([*args, "--answers", "2", "--limit", "10"]) == 1
     assert "improved 0, failed 8" in capsys.readouterr().out
 
 
@@ -224,7 +223,7 @@ def test_errors_of_each_kind_map_to_their_exit_code(
     assert "is a file" in capsys.readouterr().err
     # UsageError from the config: a bad value named.
     assert main(["improve", sample, "--out", str(tmp_path / "o"), "--answers", "0"]) == 2
-    assert "'answers' must be > 0" in capsys.readouterr().err
+    assert "'--answers' must be a whole number >= 1" in capsys.readouterr().err
     assert main(["improve", sample, "--out", str(tmp_path / "o"), "--shard", "3/2"]) == 2
     assert "1 <= I <= N" in capsys.readouterr().err
 
@@ -237,18 +236,25 @@ def test_options_are_never_abbreviated(capsys: pytest.CaptureFixture[str]) -> No
     assert "unrecognized arguments: --output" in capsys.readouterr().err
 
 
-def test_max_attempts_is_the_same_option_as_answers(tmp_path: Path) -> None:
+def test_max_attempts_is_refused_pointing_to_answers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One name, one meaning: --max-attempts (once an alias of --answers, while
+    RetryPolicy.max_attempts means HTTP tries) is refused with the new name."""
     from syngen_improve.cli import build_parser
 
-    args = build_parser().parse_args(["improve", "x", "--out", "o", "--max-attempts", "5"])
-    assert args.answers == 5
+    with pytest.raises(SystemExit) as exit:
+        build_parser().parse_args(["improve", "x", "--out", "o", "--max-attempts", "5"])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert "--max-attempts is gone" in err
+    assert "--answers" in err
 
 
 def test_an_outage_exits_75_and_says_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every request fails (the service is down): exit 75 (EX_TEMPFAIL), not 1."""
-    import syngen_improve.cli._options
     from syngen_improve import sample_path
     from syngen_improve.llm import RetryPolicy
     from syngen_improve.testing import FakeAnthropicServer, FakeConfig
@@ -256,8 +262,7 @@ def test_an_outage_exits_75_and_says_resume(
     with FakeAnthropicServer(config=FakeConfig(fault_rates={"500": 1.0})) as server:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-down")
-        fast = functools.partial(RetryPolicy, base_delay=0.001, max_delay=0.002)
-        monkeypatch.setattr(syngen_improve.cli._options, "RetryPolicy", fast)
+        monkeypatch.setattr(RetryPolicy, "delay", lambda *_, **__: 0.001)  # no real back-off
         args = ["improve", str(sample_path()), "--out", str(tmp_path), "--limit", "3",
                 "--no-progress", "--timeout", "5"]  # fmt: skip
         assert main(args) == 75  # 3 poor examples x 6 tries: under the breaker's threshold

@@ -38,7 +38,7 @@ async def test_a_stream_gives_the_outcomes_of_a_file_run(tmp_path: Path) -> None
 
     _, backend = in_process()
     async with backend, Improver(backend=backend, retry=FAST) as improver:
-        outcomes = [o async for o in improver.stream(examples(), concurrency=32)]
+        outcomes = [o async for o in improver.stream(examples(), examples_in_flight=32)]
     assert sorted(o.key for o in outcomes) == list(range(len(rows)))
     streamed = {rows[o.key][0]: (o.status, json.dumps(o.record, sort_keys=True)) for o in outcomes}
 
@@ -91,7 +91,7 @@ async def test_a_consumer_that_stops_early_leaves_nothing_running() -> None:
     poor = {"overall_quality": 2.0, "sessionMemory_quality": 1}
     examples = [make_example(sessionMemory="", scores=poor) for _ in range(50)]
     async with backend, Improver(backend=backend, retry=FAST) as improver:
-        stream = improver.stream(examples, concurrency=4)
+        stream = improver.stream(examples, examples_in_flight=4)
         async for outcome in stream:
             assert outcome.status == "improved"
             break

@@ -68,7 +68,7 @@ def test_a_backend_that_cannot_send_strict_gets_none() -> None:
 def test_a_wrong_strict_option_is_named() -> None:
     from syngen_improve import ImproveConfig
 
-    with pytest.raises(UsageError, match="'strict_tools' must be 'auto', 'on' or 'off'"):
+    with pytest.raises(UsageError, match="'strict_tools' must be one of 'auto', 'on', 'off'"):
         ImproveConfig(strict_tools="yes")  # type: ignore[arg-type]
 
 

@@ -108,7 +108,7 @@ async def test_soak_rate_faults_never_open_it() -> None:
     examples = [r.data for r in read_jsonl(sample_path()) if isinstance(r, Record)]
     config = FakeConfig(fault_rates={"500": 0.1, "529": 0.05, "drop": 0.05}, seed=11)
     async with in_process(config) as backend, Improver(backend=backend, retry=FAST) as improver:
-        outcomes = [o async for o in improver.stream(examples, concurrency=16)]
+        outcomes = [o async for o in improver.stream(examples, examples_in_flight=16)]
         assert improver.engine.breaker.opened == 0
     assert sum(o.status == "improved" for o in outcomes) == 120
 

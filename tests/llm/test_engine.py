@@ -280,12 +280,12 @@ async def test_a_request_hung_in_the_first_wave_is_cut_once_the_limit_is_learned
 def test_a_timeout_set_by_the_user_is_not_adapted() -> None:
     from syngen_improve import ImproveConfig
     from syngen_improve.cli import build_parser
-    from syngen_improve.cli._options import config_from_args
+    from syngen_improve.cli._options import IMPROVE, config_from_args
 
     assert ImproveConfig().retry.adaptive
     assert not ImproveConfig.of(timeout=45).retry.adaptive
     assert ImproveConfig.of(timeout=45).retry.timeout == 45
     args = build_parser().parse_args(["improve", "x.jsonl", "--out", "o", "--timeout", "45"])
-    assert not config_from_args(args).retry.adaptive
+    assert not config_from_args(args, IMPROVE).retry.adaptive
     args = build_parser().parse_args(["improve", "x.jsonl", "--out", "o"])
-    assert config_from_args(args).retry.adaptive
+    assert config_from_args(args, IMPROVE).retry.adaptive

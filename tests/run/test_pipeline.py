@@ -124,7 +124,7 @@ async def test_resume_finishes_without_repeating(
 async def test_options_are_checked_before_any_work(tmp_path: Path) -> None:
     backend = AnthropicBackend(api_key="k", base_url="http://127.0.0.1:9")
     for bad in ({"concurrency": 0}, {"answers": 0}, {"rpm": -1}, {"rpm": 0.5}, {"limit": 0}):
-        with pytest.raises(ValueError, match=r"must be > 0|must be at least 1"):
+        with pytest.raises(ValueError, match=r"must be a whole number >= 1|must be at least 1"):
             await improve_dataset(sample_path(), tmp_path, backend=backend, **bad)
     with pytest.raises(FileNotFoundError, match="input file not found"):
         await improve_dataset(tmp_path / "nope.jsonl", tmp_path / "o", backend=backend)
