@@ -95,8 +95,9 @@ class Routed:
 class Router:
     """Routes the lines of ``path`` (see the module docstring). ``witness`` sees every
     line read, of every shard, with its content key, before it is routed (the run checks
-    it against what earlier runs read). ``complete`` is true once the input was read to
-    its end (not stopped by ``limit``)."""
+    it against what earlier runs read). Content keys (and the duplicate count, which holds
+    one key a distinct line in memory) are only made for a witness or ``dedupe``.
+    ``complete`` is true once the input was read to its end (not stopped by ``limit``)."""
 
     def __init__(
         self,
@@ -115,7 +116,7 @@ class Router:
         self.profile = ProfileBuilder(policy=policy or SeedPolicy(), context=self.context)
         self.dialect = FileDialect(dialect)
         self.limit, self.shard, self.dedupe = limit, shard, dedupe
-        self._witness = witness
+        self.witness = witness
         self.read = 0  # lines of this shard read
         self.duplicates = 0
         self._first: dict[bytes, int] = {}  # content key -> first line with that content
@@ -138,12 +139,13 @@ class Router:
         )
 
     def __iter__(self) -> Iterator[Routed]:
+        keyed = self.witness is not None or self.dedupe
         for n, item in enumerate(read_jsonl(self.path), 1):
             if self.limit is not None and n > self.limit:
                 return
-            digest = content_key(item)
-            if self._witness is not None:
-                self._witness(item, digest)
+            digest = content_key(item) if keyed else b""
+            if self.witness is not None:
+                self.witness(item, digest)
             if self.shard is not None and (item.line - self.shard[0]) % self.shard[1]:
                 continue
             self.read += 1
@@ -157,7 +159,7 @@ class Router:
             return Routed("malformed", item, key)
         line = item.line
         example, found = self.dialect.read_in(item.data, line)
-        first = self._first.setdefault(digest, line)
+        first = self._first.setdefault(digest, line) if digest else line
         if first != line:
             self.duplicates += 1
             if self.dedupe:

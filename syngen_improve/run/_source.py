@@ -52,7 +52,8 @@ class Source:
         """The poor examples left to improve (``prior``: what earlier runs finished);
         everything else goes to its sink on the way. Every line is checked against what
         earlier runs read (``lines``) before it is used."""
-        self.router = router = Router.of(self.path, self.config, witness=lines.check)
+        router = self.router
+        router.witness = lines.check
         for routed in router:
             if router.read % 4096 == 0:
                 bar.at_least(router.read)
