@@ -8,7 +8,7 @@ per-attempt timeout, retries by the ``RetryPolicy`` and accounts tokens and cost
 from __future__ import annotations
 
 from ..errors import ThinkingWarning
-from ._anthropic import DEFAULT_MODEL, AnthropicBackend
+from ._anthropic import AnthropicBackend
 from ._backend import Backend, BackendError, Reply, Request
 from ._batch import BatchBackend, BatchStopped
 from ._breaker import BreakerPolicy, CircuitBreaker, ServiceUnavailable
@@ -16,6 +16,7 @@ from ._budget import Budget, BudgetReached
 from ._direct import DirectBackend
 from ._engine import Engine
 from ._limits import RateLimiter, RateLimits
+from ._messages import DEFAULT_MODEL
 from ._models import PRICES, price_for
 from ._openai import OpenAIBackend
 from ._pricing import Pricing, Usage

@@ -30,14 +30,9 @@ import orjson
 
 from .._jsonl import JsonlWriter, read_records
 from ..errors import EXIT_USAGE, SyngenError, UsageError
-from ._anthropic import (
-    DEFAULT_MODEL,
-    AnthropicBackend,
-    read_reply,
-    resolve_base_url,
-    resolve_key,
-)
 from ._backend import BackendError, ClosingBackend, Reply, Request
+from ._direct import DirectBackend
+from ._messages import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key
 from ._redact import Redactor
 
 __all__ = ["BatchBackend", "BatchStopped"]
@@ -133,9 +128,10 @@ class BatchBackend(ClosingBackend):
         if state_dir is not None:
             self.attach(state_dir)
 
-    def online(self) -> AnthropicBackend:
-        """An online backend with the same key and server (for ``reask_online``)."""
-        return AnthropicBackend(model=self.model, api_key=self._key, base_url=self.base_url)
+    def online(self) -> DirectBackend:
+        """The online backend with the same key and server (for ``reask_online``): the
+        re-asks go through the same path as an ordinary online run."""
+        return DirectBackend(model=self.model, api_key=self._key, base_url=self.base_url)
 
     def __repr__(self) -> str:
         return f"BatchBackend(model={self.model!r}, state_dir={str(self.state_dir)!r})"

@@ -21,10 +21,10 @@ import orjson
 from .._fdlimit import is_out_of_files, out_of_files
 from .._version import __version__
 from ..errors import UsageError
-from ._anthropic import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key, status_error
 from ._backend import BackendError, ClosingBackend, Reply, Request, mark_sent
 from ._body import ACCEPTED_ENCODINGS, read_capped
 from ._connect import without_credentials
+from ._messages import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key, status_error
 from ._redact import Redactor
 
 if TYPE_CHECKING:

@@ -7,22 +7,21 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 
 from syngen_improve import Improver, Record, improve_dataset, read_jsonl, sample_path
 from syngen_improve.errors import UsageError
-from syngen_improve.llm import AnthropicBackend, RetryPolicy
-from syngen_improve.testing import DEMO_CONFIG, FakeAnthropic, FakeConfig
+from syngen_improve.llm import RetryPolicy
+from syngen_improve.testing import DEMO_CONFIG, FakeBackend, FakeConfig
 from tests.helpers import make_example
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.005)
 
 
-def in_process(config: FakeConfig = DEMO_CONFIG) -> tuple[FakeAnthropic, AnthropicBackend]:
-    fake = FakeAnthropic(config)
-    client = httpx2.AsyncClient(transport=fake.transport())
-    return fake, AnthropicBackend(api_key="sk-test", base_url="http://fake", http_client=client)
+def in_process(config: FakeConfig = DEMO_CONFIG) -> tuple[FakeBackend, FakeBackend]:
+    """The fake on a local server behind the default (direct) backend."""
+    backend = FakeBackend(config)
+    return backend, backend
 
 
 def sample() -> list[tuple[int, dict[str, Any]]]:

@@ -6,15 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 
 from syngen_improve import Record, improve_dataset, read_jsonl
 from syngen_improve.improve import check_reply
 from syngen_improve.improve._invariants import MIN_REQUEST_KEPT
-from syngen_improve.llm import AnthropicBackend, Reply, RetryPolicy, Usage
+from syngen_improve.llm import Reply, RetryPolicy, Usage
 from syngen_improve.prompts import IMPROVE_TOOL
-from syngen_improve.testing import FakeAnthropic, FakeConfig, FakeModel
+from syngen_improve.testing import FakeBackend, FakeConfig, FakeModel
 from syngen_improve.validate import ToolRegistry
 from tests.helpers import make_example, plain_text
 
@@ -100,10 +99,8 @@ async def test_a_misbehaving_model_gets_nothing_past_the_gate(
     """On the real slice, 8% of answers send the example back unchanged and 4% append a
     turn: none of them is accepted, and the report counts each reason."""
     config = FakeConfig(bad_output_rates={"unchanged": 0.08, "extra_turn": 0.04}, seed=15)
-    fake = FakeAnthropic(config)
-    client = httpx2.AsyncClient(transport=fake.transport())
     source = shared_data / "scored_sample.jsonl"
-    async with AnthropicBackend(api_key="sk", base_url="http://fake", http_client=client) as b:
+    async with FakeBackend(config) as b:
         result = await improve_dataset(source, tmp_path, backend=b, progress=False,
                                        concurrency=32, retry=FAST)  # fmt: skip
     originals = {i.line: i.data for i in read_jsonl(source) if isinstance(i, Record)}
@@ -118,7 +115,7 @@ async def test_a_misbehaving_model_gets_nothing_past_the_gate(
             plain_text(t["content"]) for t in before
         ]
     report = json.loads((tmp_path / "report.json").read_text())
-    sent = fake.counters.bad_outputs
+    sent = b.counters.bad_outputs
     assert sent["unchanged"] > 20
     assert sent["extra_turn"] > 10
     # Each bad answer is counted under its own reason, and nothing else was rejected.
@@ -131,8 +128,7 @@ async def test_analyze_does_not_call_the_improvements_poor(tmp_path: Path) -> No
     original_quality_scores): analyze counts them as unscored, never as poor."""
     from syngen_improve import analyze_dataset, sample_path
 
-    client = httpx2.AsyncClient(transport=FakeAnthropic().transport())
-    async with AnthropicBackend(api_key="sk", base_url="http://fake", http_client=client) as b:
+    async with FakeBackend() as b:
         result = await improve_dataset(sample_path(), tmp_path, backend=b, progress=False)
     profile = analyze_dataset(tmp_path / "improved_examples.jsonl")
     assert profile.total == result.counts.improved == 120

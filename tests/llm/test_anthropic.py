@@ -102,8 +102,6 @@ def test_missing_key_and_bad_options_are_clear(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(ValueError, match="ANTHROPIC_API_KEY"):
         AnthropicBackend()
-    with pytest.raises(ValueError, match="'transport'"):
-        AnthropicBackend(api_key="k", transport="curl")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'model'"):
         AnthropicBackend(api_key="k", model="")
 

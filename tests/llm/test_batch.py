@@ -27,6 +27,7 @@ from syngen_improve.llm import (
     BackendError,
     BatchBackend,
     BatchStopped,
+    DirectBackend,
     Request,
     RetryPolicy,
     price_for,
@@ -85,6 +86,15 @@ async def test_reask_online_sends_only_the_first_answers_as_a_batch(tmp_path: Pa
     assert counters["batches_created"] == 1  # the re-asks did not make a follow-up batch
     assert result.report.requests.total == 2 * poor  # the online re-asks are counted too
     assert server.counters.per_example.total() == 2 * poor  # each answered twice: batch, online
+
+
+async def test_reask_online_goes_the_way_of_an_online_run() -> None:
+    b = backend("http://127.0.0.1:9")
+    online = b.online()
+    assert type(online) is DirectBackend  # not the SDK: one online path
+    assert (online.base_url, online.model) == (b.base_url, b.model)
+    await online.aclose()
+    await b.aclose()
 
 
 async def test_batches_are_split_at_max_requests(tmp_path: Path) -> None:

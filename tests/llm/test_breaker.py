@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx2
 import pytest
 
 from syngen_improve import Improver, Record, improve_dataset, read_jsonl, sample_path
 from syngen_improve.llm import (
-    AnthropicBackend,
     BreakerPolicy,
     CircuitBreaker,
     RetryPolicy,
     ServiceUnavailable,
 )
-from syngen_improve.testing import FakeAnthropic, FakeConfig
+from syngen_improve.testing import FakeBackend, FakeConfig
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.002)
 
@@ -99,9 +97,8 @@ def test_a_fresh_breaker_checks_its_policy() -> None:
         BreakerPolicy(threshold=0)
 
 
-def in_process(config: FakeConfig) -> AnthropicBackend:
-    client = httpx2.AsyncClient(transport=FakeAnthropic(config).transport())
-    return AnthropicBackend(api_key="sk", base_url="http://fake", http_client=client)
+def in_process(config: FakeConfig) -> FakeBackend:
+    return FakeBackend(config)  # the fake on a local server, behind the default backend
 
 
 async def test_soak_rate_faults_never_open_it() -> None:

@@ -14,7 +14,7 @@ import syngen_improve.llm._retry
 from syngen_improve import improve_dataset, sample_path
 from syngen_improve.llm import AnthropicBackend, DirectBackend, RetryPolicy, parse_retry_after
 from syngen_improve.llm._redact import MIN_PIECE, Redactor
-from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeConfig
+from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeBackend, FakeConfig
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.005)
 SENTINEL = "sk-ant-api03-SENTINEL-7c1d9e2f4a6b8c0d2e4f6a8b"
@@ -121,14 +121,11 @@ async def test_a_server_that_says_come_back_tomorrow_ends_the_run_fast(
     assert again.counts.improved == 120
 
 
-async def improve_again(out: Path) -> tuple[Any, FakeAnthropic]:
-    fake = FakeAnthropic(FakeConfig())
-    client = httpx2.AsyncClient(transport=fake.transport())
-    backend = AnthropicBackend(api_key="sk-test", base_url="http://fake", http_client=client)
-    async with backend:
+async def improve_again(out: Path) -> tuple[Any, FakeBackend]:
+    async with FakeBackend() as backend:
         result = await improve_dataset(sample_path(), out, backend=backend, retry=FAST,
                                        progress=False, resume=True)  # fmt: skip
-    return result, fake
+    return result, backend
 
 
 async def test_a_redirect_stops_the_run_naming_the_base_url_and_where_it_points(

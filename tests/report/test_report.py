@@ -11,9 +11,8 @@ import pytest
 
 from syngen_improve import improve_dataset, sample_path
 from syngen_improve.cli import main
-from syngen_improve.llm import AnthropicBackend
 from syngen_improve.report import TIMING_FIELDS, build_report
-from syngen_improve.testing import FakeAnthropicServer
+from syngen_improve.testing import FakeBackend
 
 
 def md_rows(md: str, section: str) -> dict[str, list[str]]:
@@ -84,10 +83,8 @@ def test_report_command_rebuilds_the_same_report(
 
 
 async def test_unjudged_report_says_so_and_covers_everything(tmp_path: Path) -> None:
-    async with FakeAnthropicServer() as server:
-        backend = AnthropicBackend(api_key="k", base_url=server.url)
+    async with FakeBackend() as backend:
         await improve_dataset(sample_path(), tmp_path, backend=backend, progress=False)
-        await backend.aclose()
     report = build_report(tmp_path)
     assert "quality_after" not in report
     assert report["strict_validation"]["passed"] == report["strict_validation"]["total"] == 120

@@ -1,0 +1,108 @@
+"""The Messages API's wire facts every Anthropic backend shares: the default model, where
+the key and base URL come from, and how a reply or an error body is read (checked against
+the documented format, redacted)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ..errors import UsageError, option
+from ._backend import BackendError, Reply, rate_limit_headers
+from ._connect import check_base_url, clean_key
+from ._pricing import Usage, usage_count
+from ._redact import Redactor
+from ._retry import parse_retry_after
+
+__all__ = ["DEFAULT_MODEL", "read_reply", "resolve_base_url", "resolve_key", "status_error"]
+
+DEFAULT_MODEL: Final = "claude-haiku-5-5"
+
+
+def resolve_key(api_key: str | None) -> str:
+    """The key from the argument or ``ANTHROPIC_API_KEY`` (surrounding whitespace
+    stripped); a clear error without one, or with one a header cannot carry."""
+    source = "api_key" if api_key is not None else "ANTHROPIC_API_KEY"
+    key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY")
+    if not key or not key.strip():
+        how = option(
+            "set ANTHROPIC_API_KEY (offline: --backend fake, or syngen-improve demo)",
+            "set ANTHROPIC_API_KEY or pass api_key=... (offline: backend='fake')",
+        )
+        raise UsageError(f"no API key: {how}")
+    return clean_key(key, source=source)
+
+
+def resolve_base_url(base_url: str | None) -> str | None:
+    """The base URL from the argument or ``ANTHROPIC_BASE_URL`` (``None``: the API's)."""
+    if base_url:
+        return check_base_url(base_url, source="base_url")
+    url = os.environ.get("ANTHROPIC_BASE_URL")
+    return check_base_url(url, source="ANTHROPIC_BASE_URL") if url else None
+
+
+def status_error(
+    status: int,
+    body: Any,
+    headers: Mapping[str, str],
+    redact: Redactor,
+    *,
+    default: str,
+) -> BackendError:
+    """An API error response as a :class:`BackendError`: the message and type of the body's
+    ``error`` object (``default`` when it has none), redacted, the request id,
+    ``retry-after`` and rate-limit headers."""
+    err = body.get("error") if isinstance(body, dict) else None
+    error_type = err.get("type") if isinstance(err, dict) else None
+    message = str(err.get("message", default)) if isinstance(err, dict) else default
+    if status in (401, 403):
+        message = f"{message} (check ANTHROPIC_API_KEY / api_key)"
+    return BackendError(
+        redact(message),
+        status=status,
+        error_type=redact.optional(error_type if isinstance(error_type, str) else None),
+        request_id=redact.optional(headers.get("request-id")),
+        retry_after=parse_retry_after(headers),
+        rate_limits=rate_limit_headers(headers),
+    )
+
+
+def read_reply(data: Any, headers: Mapping[str, str], redact: Redactor) -> Reply:
+    """A :class:`Reply` from a decoded Messages API body, checked against the wire format
+    first: a reply that does not match (content not a list of blocks, usage that is not a
+    count, a body that is not an object) is a :class:`BackendError` the engine retries,
+    never an exception that ends the run or a cost computed from nonsense."""
+    request_id = redact.optional(headers.get("request-id"))
+    try:
+        if not isinstance(data, dict):
+            raise ValueError(f"the body is a {type(data).__name__}, not an object")
+        content = data.get("content")
+        if not isinstance(content, list) or not all(
+            isinstance(b, dict) and isinstance(b.get("type"), str) for b in content
+        ):
+            raise ValueError("content is not a list of blocks")
+        usage = data.get("usage") or {}
+        if not isinstance(usage, dict):
+            raise ValueError("usage is not an object")
+        counts = Usage(
+            input=usage_count(usage, "input_tokens"),
+            output=usage_count(usage, "output_tokens"),
+            cache_read=usage_count(usage, "cache_read_input_tokens"),
+            cache_creation=usage_count(usage, "cache_creation_input_tokens"),
+        )
+        stop = data.get("stop_reason")
+    except ValueError as exc:
+        raise BackendError(
+            redact(f"the reply does not match the Messages API: {exc}", limit=300),
+            error_type="bad_response",
+            request_id=request_id,
+        ) from None
+    return Reply(
+        content=content,
+        usage=counts,
+        model=redact(str(data.get("model", "")), limit=100),
+        stop_reason=stop if isinstance(stop, str) else None,
+        request_id=request_id,
+        rate_limits=rate_limit_headers(headers),
+    )
