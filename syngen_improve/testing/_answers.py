@@ -18,9 +18,6 @@ from typing import Any, Final
 
 import orjson
 
-from ..errors import InvalidInput
-from ..prompts._build import SCHEMAS_HEADER
-from ..validate import ToolRegistry
 from ._config import Counters, FakeConfig
 from ._content import IMPROVE_TOOL, JUDGE_TOOL, REWRITES
 from ._content import content as answer_content
@@ -28,11 +25,15 @@ from ._model import FakeModel, example_key, find_example
 from ._models import EFFORT_THINKING, Rules, effort_of, rules_for, thinking_problem, thinks
 from ._strict import strict_tool
 from ._structured import slip, structured_schema
+from ._tools import ToolSpec, tool_specs
 from ._wire import FakeResponse, draw, error_response, tokens
 
 __all__ = ["IMPROVE_TOOL", "JUDGE_TOOL", "Answers", "Attempt"]
 
 _UNSUPPORTED: Final = ("temperature", "top_p", "top_k")
+#: How our prompt opens the block of tool schemas a model reads (the fake's own copy: a
+#: prompt that stops saying so loses the schemas, and the tests that need them notice).
+_SCHEMAS_HEADER: Final = "Parameter schemas (JSON Schema) of the tools this example calls:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,13 +367,13 @@ def _asked_tool(payload: Mapping[str, Any]) -> str | None:
 _ASKED: Final = re.compile(r"calling the tool (\w+)")
 
 
-def _request_schemas(payload: Mapping[str, Any]) -> ToolRegistry | None:
+def _request_schemas(payload: Mapping[str, Any]) -> dict[str, ToolSpec] | None:
     """The tool schemas a request gives in its schemas block (a model reads them there)."""
     for text in _block_texts(payload.get("system") or ""):
-        if text.startswith(SCHEMAS_HEADER):
+        if text.startswith(_SCHEMAS_HEADER):
             try:
-                return ToolRegistry.from_json_schemas(json.loads(text[len(SCHEMAS_HEADER) :]))
-            except (ValueError, InvalidInput):
+                return tool_specs(json.loads(text[len(_SCHEMAS_HEADER) :]))
+            except (ValueError, TypeError, AttributeError, KeyError):
                 return None
     return None
 

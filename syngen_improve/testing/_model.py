@@ -1,9 +1,10 @@
 """The fake's deterministic "model": rule-based improvement and rubric scores.
 
-It repairs what the structural detectors find (context fields, ids, memory, tool
-context, goals, unnatural prompts, missing Results, missing required parameters),
-so its output passes strict validation, and it scores examples from the same
-detectors. The same input always gives the same output.
+It repairs what its own rubric (``_rubric.py``, from the job's description) finds: context
+fields, ids, memory, tool context, goals, unnatural prompts, missing Results, missing
+required parameters (from its own reading of the tool schemas, ``_tools.py``), and scores
+examples by the same rubric. It imports none of the package's detectors or schemas, so
+the tests check those against it. The same input always gives the same output.
 
 Like a model, it follows the system prompt it is given: the seven-field context is
 repaired when the prompt describes it (mentions ``sessionMemory``, as the bundled prompt
@@ -28,16 +29,9 @@ from .._grammar import ToolCall, parse_tool_calls
 from .._jsonl import read_records
 from .._model import CONTEXT_FIELDS, DIMENSIONS, SESSION_ID_RE, WORKSPACE_ID_RE
 from .._text import find_example
-from ..analyze._structural import (
-    _goals_issue,
-    _memory_issue,
-    _prompt_issue,
-    _tool_context_issue,
-    detect_structural,
-)
-from ..context import detect_convention
 from ..dialects import canonical
-from ..validate import ToolRegistry
+from ._rubric import findings, poor_goals, poor_memory, poor_prompt, poor_tool_context
+from ._tools import ToolSpec, bundled_tools, tool_specs
 
 __all__ = ["FakeModel", "example_key", "find_example"]
 
@@ -120,10 +114,12 @@ class _Job(NamedTuple):
     goal: str
     seed: str
     seven: bool
-    schemas: ToolRegistry
+    schemas: Mapping[str, ToolSpec]
 
 
-def _required(schemas: ToolRegistry, tool: str, args: Mapping[str, Any]) -> dict[str, Any]:
+def _required(
+    schemas: Mapping[str, ToolSpec], tool: str, args: Mapping[str, Any]
+) -> dict[str, Any]:
     """Values for required parameters that are missing or break the tool's schema."""
     schema = schemas.get(tool)
     if schema is None:
@@ -142,24 +138,23 @@ def _required(schemas: ToolRegistry, tool: str, args: Mapping[str, Any]) -> dict
 
 class FakeModel:
     """Improves and scores examples by rule. ``schemas`` fills missing required
-    parameters (the bundled registry by default). ``replay`` maps :func:`example_key`
+    parameters (``{tool: JSON Schema}`` or a ``ToolRegistry``; the bundled tools by
+    default). ``replay`` maps :func:`example_key`
     of an original to a recorded improvement, returned instead of the rule-based one
     (see :meth:`from_pairs`)."""
 
     def __init__(
         self,
         *,
-        schemas: ToolRegistry | None = None,
+        schemas: Any = None,
         replay: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        self.schemas = schemas if schemas is not None else ToolRegistry.default()
+        self.schemas = tool_specs(schemas) if schemas is not None else bundled_tools()
         self.replay = dict(replay or {})
         self.replayed = 0
 
     @classmethod
-    def from_pairs(
-        cls, path: str | os.PathLike[str], *, schemas: ToolRegistry | None = None
-    ) -> FakeModel:
+    def from_pairs(cls, path: str | os.PathLike[str], *, schemas: Any = None) -> FakeModel:
         """A model that answers known inputs with real recorded improvements: ``path``
         is JSONL of ``{"original": example, "improved": example}``."""
         replay: dict[str, Mapping[str, Any]] = {}
@@ -176,7 +171,7 @@ class FakeModel:
         example: Mapping[str, Any],
         *,
         system: str | None = None,
-        schemas: ToolRegistry | None = None,
+        schemas: Mapping[str, ToolSpec] | None = None,
     ) -> dict[str, Any]:
         """A copy of ``example`` with every structural issue repaired and ``label: true``
         (or its recorded improvement, when replaying). ``system`` is the request's system
@@ -194,9 +189,7 @@ class FakeModel:
             goal=self._goal(convs),
             seed=_digest(json.dumps(convs, sort_keys=True, default=str)),
             seven=system is None or "sessionMemory" in system,
-            schemas=ToolRegistry([*self.schemas.values(), *schemas.values()])
-            if schemas
-            else self.schemas,
+            schemas={**self.schemas, **schemas} if schemas else self.schemas,
         )
         goal = job.goal
         before = copy.deepcopy(convs)
@@ -206,7 +199,7 @@ class FakeModel:
                 continue
             content = msg.get("content")
             if msg.get("role") == "user" and isinstance(content, str):
-                if _prompt_issue(content) is not None:
+                if poor_prompt(content):
                     msg["content"] = f"Could you {goal} for me?"
                     prompt_fixed = True
             elif msg.get("role") == "assistant" and isinstance(content, str):
@@ -235,7 +228,7 @@ class FakeModel:
                             if isinstance(value, str) and value.strip():
                                 return _sentence(value)
         text = _first_user_text({"conversations": convs})
-        if text and _prompt_issue(text) is None:
+        if text and not poor_prompt(text):
             return _sentence(text.rstrip("?"))[:120]
         return "organize my notes"
 
@@ -287,16 +280,16 @@ class FakeModel:
         desc = out["sessionDescription"]
         if not isinstance(desc, str) or not desc.strip():
             out["sessionDescription"] = f"Helping the user {goal}"
-        if _memory_issue(out["sessionMemory"]) is not None:
+        if poor_memory(out["sessionMemory"]):
             out["sessionMemory"] = (
                 f"The user asked to {goal}; no earlier tool call in this session has "
                 "touched these notes yet, so the current state is unknown."
             )
         primary, sub = out["primaryGoal"], out["subgoal"]
-        if _goals_issue(primary, sub, tool) is not None:
+        if poor_goals(primary, sub, tool):
             out["primaryGoal"] = goal[:1].upper() + goal[1:]
             out["subgoal"] = "Gather the current state first so later steps act on facts"
-        if _tool_context_issue(out["toolContext"], tool) is not None:
+        if poor_tool_context(out["toolContext"], tool):
             out["toolContext"] = (
                 f"This step is needed to {goal}, because later steps depend on what it returns."
             )
@@ -311,31 +304,21 @@ class FakeModel:
     # -- judging -------------------------------------------------------------
 
     def judge(self, example: Mapping[str, Any]) -> dict[str, Any]:
-        """Rubric scores from the structural detectors: 1-5 per dimension, notes, overall."""
-        found = detect_structural(example, context=detect_convention([example]))
-        penalties = {
-            "sessionMemory_quality": ("empty_session_memory", 1),
-            "toolContext_quality": ("generic_tool_context", 2),
-            "goal_coherence": ("weak_goals", 2),
-            "prompt_naturalness": ("unnatural_prompt", 2),
-            "response_realism": ("missing_result", 2),
+        """Rubric scores from the fake's own findings: 1-5 per dimension, notes, overall."""
+        found = findings(example)
+        costs = {
+            "sessionMemory_quality": ("memory", 1),
+            "toolContext_quality": ("tool_context", 2),
+            "goal_coherence": ("goals", 2),
+            "prompt_naturalness": ("prompt", 2),
+            "response_realism": ("result", 2),
         }
         scores: dict[str, Any] = {}
-        notes: list[str] = []
         for dim in DIMENSIONS:
-            kind, low = penalties[dim]
-            if kind in found:
-                scores[dim] = low
-                notes.append(f"{dim}: {found[kind]}")
-            else:
-                scores[dim] = 5 if not found else 4
-        broken = {"missing_context", "malformed_ids", "malformed_tool_call"} & found.keys()
-        if broken:
+            kind, low = costs[dim]
+            scores[dim] = low if kind in found else 5 if not found else 4
+        if found.keys() & {"context", "broken"}:
             scores["response_realism"] = 1
-            notes.extend(found[k] for k in sorted(broken))
         overall = round(sum(scores[d] for d in DIMENSIONS) / len(DIMENSIONS), 1)
-        return {
-            "notes": "; ".join(notes) or "No issues found.",
-            **scores,
-            "overall_quality": overall,
-        }
+        notes = "; ".join(found.values()) or "No issues found."
+        return {"notes": notes, **scores, "overall_quality": overall}

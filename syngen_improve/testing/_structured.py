@@ -10,9 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .._grammar import parse_tool_calls
-from ..context import NO_CONTEXT, SEVEN_FIELDS
-from ..prompts._structured import to_structured
+from .._grammar import ToolCall, parse_tool_calls
 
 __all__ = ["call_schemas", "results_as_text", "slip", "structured", "structured_schema"]
 
@@ -87,7 +85,44 @@ def structured(result: dict[str, Any]) -> dict[str, Any]:
         if isinstance(t, dict)
         for c in parse_tool_calls(str(t.get("content", "")))
     )
-    return to_structured(result, SEVEN_FIELDS if seven else NO_CONTEXT)
+    turns: list[dict[str, Any]] = []
+    for turn in result.get("conversations") or ():
+        role, content = turn.get("role"), turn.get("content")
+        if not isinstance(role, str) or not isinstance(content, str):
+            continue
+        if role == "assistant":
+            turns.append({"role": role, "parts": _parts(content, seven=seven)})
+        else:
+            turns.append({"role": role, "text": content.strip()})
+    return {"turns": turns}
+
+
+def _parts(content: str, *, seven: bool) -> list[dict[str, Any]]:
+    """An assistant content as the submit tool's parts: texts and calls in order, each
+    call's context apart from its arguments when the answer has one (as the tool's
+    schema describes it)."""
+    parts: list[dict[str, Any]] = []
+    pos = 0
+    for call in parse_tool_calls(content):
+        start, end = call.span
+        if content[pos:start].strip():
+            parts.append({"text": content[pos:start].strip()})
+        parts.append(_call_part(call, seven=seven))
+        pos = end
+    if content[pos:].strip():
+        parts.append({"text": content[pos:].strip()})
+    return parts
+
+
+def _call_part(call: ToolCall, *, seven: bool) -> dict[str, Any]:
+    args = dict(call.arguments) if isinstance(call.arguments, dict) else {}
+    part: dict[str, Any] = {"tool": call.name}
+    if seven:
+        part["context"] = args.pop("context", {})
+    part["arguments"] = args
+    if call.has_result:
+        part["result"] = call.result
+    return part
 
 
 def results_as_text(answer: dict[str, Any], schema: Mapping[str, Any]) -> None:
