@@ -26,9 +26,9 @@ async def main() -> None:
             await backend.aclose()
         report = result.report
         print(result)
-        rejected = report.get("validation")["failed"]
-        print("answers rejected by the gate:", rejected, report.get("rejections"))
-        print("examples by number of answers:", report.get("attempts"))
+        rejected = report.validation.failed
+        print("answers rejected by the gate:", rejected, report.rejections)
+        print("examples by number of answers:", report.attempts)
         print(f"cost at Haiku 5.5 prices: ${report.cost_usd:.4f}")
 
 

@@ -38,7 +38,7 @@ def test_rejected_answers_are_asked_again(tmp_path: Path, monkeypatch: pytest.Mo
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
         result = improve_dataset_sync(sample_path(), tmp_path, progress=False, limit=40)
-    assert result.report.get("attempts") == {"2": result.counts.improved}
+    assert result.report.attempts == {"2": result.counts.improved}
 
 
 def test_the_fixture(fake_anthropic_server: FakeAnthropicServer, tmp_path: Path) -> None:

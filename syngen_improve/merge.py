@@ -8,6 +8,7 @@ interleaved file and writes one report with a section per shard.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections import Counter
@@ -102,13 +103,13 @@ def _write_merged(shards: list[Layout], target: Layout) -> Report:
     replace_bytes(target.analysis, orjson.dumps(merged, option=orjson.OPT_INDENT_2))
     summaries = []
     for layout in shards:
-        report = layout.read_json(layout.report_json) or {}
+        report = Report.from_dict(layout.read_json(layout.report_json) or {})
         summaries.append(
             {
                 "dir": str(layout.root),
-                "counts": report.get("counts", {}),
-                "cost_usd": report.get("cost_usd"),
-                "requests": (report.get("requests") or {}).get("total"),
+                "counts": dataclasses.asdict(report.counts),
+                "cost_usd": report.cost_usd,
+                "requests": report.requests.total,
             }
         )
     replace_bytes(target.shards, orjson.dumps(summaries, option=orjson.OPT_INDENT_2))

@@ -187,5 +187,5 @@ def print_summary(report: Report, out: str) -> None:
         f"cost {cost_text(report.cost_usd)}\n"
         f"outputs in {Path(out)}/ (open report.html in a browser; report.md, report.json)"
     )
-    for warning in report.get("warnings") or []:
+    for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -84,7 +84,7 @@ def improve_file(
     else:
         print_summary(report, out)
     if report.counts.retryable:
-        said = report.raw.get("retryable_errors") or {}
+        said = report.retryable_errors
         last = "; ".join(f"{text} (x{n})" for text, n in said.items() if text)
         print(
             f"syngen-improve: {report.counts.retryable} example(s) got no answer from the "

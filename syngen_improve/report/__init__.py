@@ -4,8 +4,9 @@ Every number comes from the folder: counts from the files themselves, attempts a
 rejection reasons from the ledger, the analysis from ``state/analysis.json``, requests,
 tokens and cost from ``state/runs.jsonl`` (one line per run: resumes add runs), quality
 before/after from the improved records, validation by re-validating the improved file,
-and the interleaving by reading the interleaved file as a trainer would. ``report.md``
-is rendered from the same dict. ``syngen-improve report DIR`` rebuilds both.
+and the interleaving by reading the interleaved file as a trainer would. One typed
+``Report`` is built once; report.json, report.md and report.html are rendered from it.
+``syngen-improve report DIR`` rebuilds them.
 """
 
 from __future__ import annotations

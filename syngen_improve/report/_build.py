@@ -1,12 +1,15 @@
-"""Building the report dict from an output folder (where each number comes from: see
+"""Building the typed report from an output folder (where each number comes from: see
 the package docstring)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,6 +22,19 @@ from ..dialects import FileDialect
 from ..errors import InputNotFound
 from ..judge import mean_scores
 from ..outputs import FILES, Layout, count_lines, is_improvement, is_transient
+from ._model import (
+    AgentCoverage,
+    Cache,
+    Counts,
+    Coverage,
+    Interleaving,
+    Report,
+    Requests,
+    RunEntry,
+    StrictValidation,
+    Tokens,
+    Validation,
+)
 
 __all__ = ["TIMING_FIELDS", "build_report"]
 
@@ -44,13 +60,8 @@ def _sum_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
         requests.update({k: v for k, v in run.get("requests", {}).items() if isinstance(v, int)})
         tokens.update(run.get("tokens", {}))
     return {
-        "requests": {
-            k: requests.get(k, 0)
-            for k in ("total", "cancelled", "retried", "rate_limited", "timeouts", "failed")
-        },
-        "tokens": {
-            k: tokens.get(k, 0) for k in ("input", "output", "cache_read", "cache_creation")
-        },
+        "requests": Requests(**{f.name: requests.get(f.name, 0) for f in fields(Requests)}),
+        "tokens": Tokens(**{f.name: tokens.get(f.name, 0) for f in fields(Tokens)}),
         "cost_usd": _cost(runs),
         "elapsed_s": round(sum(float(r.get("elapsed_s", 0.0)) for r in runs), 3),
     }
@@ -108,30 +119,22 @@ class _Improvements:
             "tool_calls": self.calls,
         }
 
-    def strict_validation(self) -> dict[str, Any]:
+    def strict_validation(self) -> StrictValidation:
         from ..validate import Level
 
         v = self.validation
         if not v.total:
-            return {
-                "profile": "strict",
-                "context": v.context.name,
-                "total": 0,
-                "passed": 0,
-                "pass_rate": None,
-                "warnings": {},
-            }
-        warnings = {
-            code: n for code, n in v.by_code.most_common() if v.levels.get(code) is Level.WARN
-        }
-        return {
-            "profile": "strict",
-            "context": v.context.name,
-            "total": v.total,
-            "passed": v.passed,
-            "pass_rate": round(v.pass_rate, 6),
-            "warnings": dict(list(warnings.items())[:10]),
-        }
+            return StrictValidation(context=v.context.name)
+        warnings = [
+            (code, n) for code, n in v.by_code.most_common() if v.levels.get(code) is Level.WARN
+        ]
+        return StrictValidation(
+            context=v.context.name,
+            total=v.total,
+            passed=v.passed,
+            pass_rate=round(v.pass_rate, 6),
+            warnings=dict(warnings[:10]),
+        )
 
 
 def _read_desirable(layout: Layout, improvements: _Improvements) -> None:
@@ -143,7 +146,7 @@ def _read_desirable(layout: Layout, improvements: _Improvements) -> None:
 
 def _from_rows(
     layout: Layout, gap: int, desirable_rows: int, context: ContextConvention
-) -> tuple[_Improvements, dict[str, Any] | None, dict[str, Any] | None]:
+) -> tuple[_Improvements, Interleaving | None, dict[str, Any] | None]:
     """The sections read from rows: the improvements (quality, coverage, strict
     validation), the KTO file's order and its label shortcuts. One pass over the KTO file
     when it holds every desirable row (each row decoded, its tool calls parsed, once for
@@ -168,20 +171,20 @@ def _from_rows(
         improvements = _Improvements(layout.improved, context)  # another policy left rows out
         _read_desirable(layout, improvements)
     v = check.finish()
-    interleaving = {
-        "rows": v.total,
-        "desirable": v.desirable,
-        "undesirable": v.undesirable,
-        "first_labels": v.first_labels,
-        "alternating": v.alternating,
-        "longest_run": v.longest_run,
-        "batch_size": _BATCH,
-        "batches_lacking_a_label": v.batches_lacking_a_label,
-        "weighted_ratio": None if v.weighted_ratio is None else round(v.weighted_ratio, 4),
-        "suggested_weights": v.suggested_weights(),
-        "prompt_gap": gap,
-        "close_prompts": v.close_prompts,
-    }
+    interleaving = Interleaving(
+        rows=v.total,
+        desirable=v.desirable,
+        undesirable=v.undesirable,
+        first_labels=v.first_labels,
+        alternating=v.alternating,
+        longest_run=v.longest_run,
+        batch_size=_BATCH,
+        batches_lacking_a_label=v.batches_lacking_a_label,
+        weighted_ratio=None if v.weighted_ratio is None else round(v.weighted_ratio, 4),
+        suggested_weights=v.suggested_weights(),
+        prompt_gap=gap,
+        close_prompts=v.close_prompts,
+    )
     return improvements, interleaving, auditor.result().to_dict()
 
 
@@ -203,82 +206,98 @@ def _failures(layout: Layout) -> tuple[dict[str, int], int, dict[str, int]]:
 _REQUEST_ID: Final = re.compile(r" \(request-id [^)]*\)")
 
 
-def _warnings(report: dict[str, Any]) -> list[str]:
+def _warnings(report: Report, analysis: Mapping[str, Any]) -> list[str]:
     """What a trainer of the KTO file should know before training (also printed by the
     command line)."""
     out: list[str] = []
-    il = report.get("interleaving")
+    il = report.interleaving
     if il:
-        d, u = il["desirable"], il["undesirable"]
+        d, u = il.desirable, il.undesirable
         bound = -(-max(d, u) // min(d, u)) if min(d, u) else max(d, u)
-        if il["longest_run"] > bound:
+        if il.longest_run > bound:
             out.append(
-                f"the KTO file has a run of {il['longest_run']} rows with one label "
+                f"the KTO file has a run of {il.longest_run} rows with one label "
                 f"(the ratio allows {bound})"
             )
-        if il["batches_lacking_a_label"]:
+        if il.batches_lacking_a_label:
             out.append(
-                f"{il['batches_lacking_a_label']} batches of {il['batch_size']} in the "
+                f"{il.batches_lacking_a_label} batches of {il.batch_size} in the "
                 "KTO file hold one label only"
             )
-        if il.get("close_prompts"):
+        if il.close_prompts:
             out.append(
-                f"{il['close_prompts']} rows of the KTO file are within "
-                f"{il['prompt_gap']} rows of a row with the same prompt (TRL's KL "
-                "pairs would share it)"
+                f"{il.close_prompts} rows of the KTO file are within {il.prompt_gap} rows of "
+                "a row with the same prompt (TRL's KL pairs would share it)"
             )
-    cache = report.get("cache") or {}
-    if cache.get("reason"):
-        out.append(f"prompt caching is off: {cache['reason']}")
-    tool = report.get("answer_tool") or {}
+    if report.cache.reason:
+        out.append(f"prompt caching is off: {report.cache.reason}")
+    tool = report.answer_tool or {}
     if tool.get("strict_refusals"):
         out.append(f"strict tool use is off: {tool['reason']}")
-    thinking = report.get("thinking") or {}
-    if thinking.get("switched"):
-        out.append(f"thinking settings changed: {thinking['switched']}")
-    shortcuts = report.get("label_shortcuts")
+    if (report.thinking or {}).get("switched"):
+        out.append(f"thinking settings changed: {report.thinking['switched']}")  # type: ignore[index]
+    shortcuts = report.label_shortcuts
     if shortcuts and shortcuts["flagged"]:
         aucs = ", ".join(
             f"{n} (AUC {shortcuts['features'][n]['auc']:.2f})" for n in shortcuts["flagged"]
         )
         out.append(f"label shortcuts: {aucs} alone tell the labels apart (see report.md)")
+    return out + _input_warnings(analysis)
+
+
+def _input_warnings(analysis: Mapping[str, Any]) -> list[str]:
+    """What the analysis of the input says a trainer should know."""
+    out = []
+    if analysis.get("other_dialect"):
+        out.append(
+            f"{analysis['other_dialect']} input rows are not in the file's dialect "
+            f"({analysis.get('dialect')}), lines {analysis.get('other_dialect_lines')}: each "
+            "was read in its own"
+        )
+    if analysis.get("no_tool_call"):
+        out.append(
+            f"{analysis['no_tool_call']} input rows have no tool call in any assistant turn "
+            f"(lines {analysis.get('no_tool_call_lines')}, the first 20): an improvement of "
+            "them teaches no tool use"
+        )
     return out
 
 
-def _cache(run: dict[str, Any], tokens: dict[str, int]) -> dict[str, Any]:
+def _cache(run: dict[str, Any], tokens: Tokens) -> Cache:
     """Prompt caching: whether the last run's shared prefix clears the model's floor (and
     why not), the tokens read from and written to the cache over all runs, and the share
     of all input tokens the cache served."""
     recorded = run.get("cache")
     check: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
-    total = tokens["input"] + tokens["cache_read"] + tokens["cache_creation"]
+    total = tokens.input + tokens.cache_read + tokens.cache_creation
     status, reason = check.get("status"), check.get("reason")
     if check.get("observed") == "not_read":  # the server never read nor wrote it
         status, reason = "not_read", check.get("observed_reason")
-    return {
-        "status": status,
-        "reason": reason,
-        "observed": check.get("observed"),
-        "prefix_tokens": check.get("prefix_tokens"),
-        "floor": check.get("floor"),
-        "read_tokens": tokens["cache_read"],
-        "write_tokens": tokens["cache_creation"],
-        "read_share": round(tokens["cache_read"] / total, 4) if total else None,
-    }
+    return Cache(
+        status=status,
+        reason=reason,
+        observed=check.get("observed"),
+        prefix_tokens=check.get("prefix_tokens"),
+        floor=check.get("floor"),
+        read_tokens=tokens.cache_read,
+        write_tokens=tokens.cache_creation,
+        read_share=round(tokens.cache_read / total, 4) if total else None,
+    )
 
 
-def _coverage(analysis: dict[str, Any], improved_calls: Counter[str]) -> dict[str, Any]:
+def _coverage(analysis: dict[str, Any], improved_calls: Counter[str]) -> Coverage:
     tools: dict[str, int] = analysis.get("tools", {})
-    agents: dict[str, dict[str, int]] = {}
+    agents: dict[str, Counter[str]] = {}
     for name in sorted(set(tools) | set(improved_calls)):
-        row = agents.setdefault(agent_of(name), {"tools": 0, "input_calls": 0, "improved_calls": 0})
-        row["tools"] += 1
-        row["input_calls"] += tools.get(name, 0)
-        row["improved_calls"] += improved_calls.get(name, 0)
-    return {"tools": len(set(tools) | set(improved_calls)), "agents": agents}
+        row = agents.setdefault(agent_of(name), Counter())
+        row.update(tools=1, input_calls=tools.get(name, 0), improved_calls=improved_calls[name])
+    return Coverage(
+        tools=len(set(tools) | set(improved_calls)),
+        agents={agent: AgentCoverage(**row) for agent, row in agents.items()},
+    )
 
 
-def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
+def build_report(output_dir: str | os.PathLike[str]) -> Report:
     """The report of the folder as it is now."""
     layout = Layout(Path(output_dir))
     if not layout.state.is_dir():
@@ -295,85 +314,76 @@ def build_report(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     improved = rows.quality()
     good_included = int(analysis.get("good_included", 0))
     improved_count = desirable_rows - good_included
-    poor = int(analysis.get("poor", 0))
-    files = {
-        name: layout.root.joinpath(name).stat().st_size
-        for key, name in FILES.items()
-        if layout.root.joinpath(name).exists() and not key.startswith("report")
-    }
     last = runs[-1] if runs else {}
-    report: dict[str, Any] = {
-        "counts": {
-            "input": analysis.get("input", 0),
-            "malformed": analysis.get("malformed", 0),
-            "invalid": analysis.get("invalid", 0),
-            "good": analysis.get("good", 0),
-            "poor": poor,
-            "improved": improved_count,
-            "failed": count_lines(layout.failed),
-            "retryable": retryable,
-            "good_included": good_included,
-            "poor_written": count_lines(layout.poor),
-            "interleaved": count_lines(layout.interleaved),
-            "quarantined": count_lines(layout.quarantine),
-            "duplicates": analysis.get("duplicates", 0),
-            "deduped": analysis.get("deduped", 0),
-        },
-        "issues": analysis.get("issues_structural", {}),
-        "issues_notes": analysis.get("issues_notes", {}),
-        "validation": {"passed": improved_count, "failed": sum(reasons.values())},
-        "attempts": {str(k): v for k, v in sorted(attempts.items())},
-        "rejections": dict(reasons.most_common()),
-        "failed_reasons": failed_reasons,
-        "retryable_errors": retryable_errors,
-        "strict_validation": rows.strict_validation(),
-        "interleaving": interleaving,
-        "label_shortcuts": shortcuts,
-        "judged": improved["judged"],
-        "quality_poor_input": {
+    totals = _sum_runs(runs)
+    report = Report(
+        counts=_counts(layout, analysis, improved_count, retryable),
+        issues=analysis.get("issues_structural", {}),
+        issues_notes=analysis.get("issues_notes", {}),
+        validation=Validation(passed=improved_count, failed=sum(reasons.values())),
+        attempts={str(k): v for k, v in sorted(attempts.items())},
+        rejections=dict(reasons.most_common()),
+        failed_reasons=failed_reasons,
+        retryable_errors=retryable_errors,
+        strict_validation=rows.strict_validation(),
+        interleaving=interleaving,
+        label_shortcuts=shortcuts,
+        judged=improved["judged"],
+        quality_poor_input={
             k: None if v is None else round(v, 4)
             for k, v in (analysis.get("means_poor") or {}).items()
         },
-        **_sum_runs(runs),
-        "runs": len(runs),
-        "run_history": [
-            {k: r.get(k) for k in ("elapsed_s", "interrupted", "cost_usd")}
-            | {"requests": r.get("requests", {}).get("total", 0)}
-            | ({"accepted_changes": r["accepted_changes"]} if r.get("accepted_changes") else {})
-            for r in runs
-        ],
-        "interrupted": bool(last.get("interrupted", False)),
-        "complete": bool(analysis.get("complete", False)) and not last.get("interrupted", False),
-        "coverage": _coverage(analysis, improved["tool_calls"]),
-        "files": files,
-        "model": last.get("model"),
-        "version": __version__,
-        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    report["cache"] = _cache(last, report["tokens"])
-    if isinstance(last.get("answer_tool"), dict):
-        report["answer_tool"] = last["answer_tool"]
-    if isinstance(last.get("thinking"), dict):
-        report["thinking"] = last["thinking"]
-    report["warnings"] = _warnings(report)
-    if analysis.get("other_dialect"):
-        report["warnings"].append(
-            f"{analysis['other_dialect']} input rows are not in the file's dialect "
-            f"({analysis.get('dialect')}), lines {analysis.get('other_dialect_lines')}: each "
-            "was read in its own"
-        )
-    if analysis.get("no_tool_call"):
-        report["warnings"].append(
-            f"{analysis['no_tool_call']} input rows have no tool call in any assistant turn "
-            f"(lines {analysis.get('no_tool_call_lines')}, the first 20): an improvement of "
-            "them teaches no tool use"
-        )
-    shards = layout.read_json(layout.shards)
-    if shards:
-        report["shards"] = shards
-    if improved["after"] is not None:
-        report["quality_before"] = improved["before"]
-        report["quality_after"] = improved["after"]
-        if improved["dataset"] is not None:
-            report["quality_dataset"] = improved["dataset"]
-    return report
+        **totals,
+        runs=len(runs),
+        run_history=[_run_entry(r) for r in runs],
+        interrupted=bool(last.get("interrupted", False)),
+        complete=bool(analysis.get("complete", False)) and not last.get("interrupted", False),
+        coverage=_coverage(analysis, improved["tool_calls"]),
+        files=_files(layout),
+        model=last.get("model"),
+        version=__version__,
+        generated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        cache=_cache(last, totals["tokens"]),
+        answer_tool=last.get("answer_tool") if isinstance(last.get("answer_tool"), dict) else None,
+        thinking=last.get("thinking") if isinstance(last.get("thinking"), dict) else None,
+        shards=layout.read_json(layout.shards) or None,
+        quality_before=improved["before"] if improved["after"] is not None else None,
+        quality_after=improved["after"],
+        quality_dataset=improved["dataset"] if improved["after"] is not None else None,
+    )
+    return dataclasses.replace(report, warnings=_warnings(report, analysis))
+
+
+def _counts(layout: Layout, analysis: Mapping[str, Any], improved: int, retryable: int) -> Counts:
+    return Counts(
+        input=analysis.get("input", 0),
+        malformed=analysis.get("malformed", 0),
+        invalid=analysis.get("invalid", 0),
+        good=analysis.get("good", 0),
+        poor=int(analysis.get("poor", 0)),
+        improved=improved,
+        failed=count_lines(layout.failed),
+        retryable=retryable,
+        good_included=int(analysis.get("good_included", 0)),
+        poor_written=count_lines(layout.poor),
+        interleaved=count_lines(layout.interleaved),
+        quarantined=count_lines(layout.quarantine),
+        duplicates=analysis.get("duplicates", 0),
+        deduped=analysis.get("deduped", 0),
+    )
+
+
+def _files(layout: Layout) -> dict[str, int]:
+    """The size of each output file there is (the reports aside)."""
+    paths = (layout.root / name for key, name in FILES.items() if not key.startswith("report"))
+    return {path.name: path.stat().st_size for path in paths if path.exists()}
+
+
+def _run_entry(run: Mapping[str, Any]) -> RunEntry:
+    return RunEntry(
+        elapsed_s=run.get("elapsed_s"),
+        interrupted=run.get("interrupted"),
+        cost_usd=run.get("cost_usd"),
+        requests=run.get("requests", {}).get("total", 0),
+        accepted_changes=run.get("accepted_changes") or None,
+    )

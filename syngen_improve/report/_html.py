@@ -10,6 +10,7 @@ numbers are report.json's; the examples are read from the folder's own files.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, fields
 from html import escape
 from typing import Any, Final
 
@@ -17,7 +18,7 @@ from .._conventions import DIMENSIONS
 from .._jsonl import read_records
 from ..llm._pricing import cost_text
 from ..outputs import Layout
-from ._model import COUNT_LABELS, thinking_text
+from ._model import Report, thinking_text
 from ._pairs import Pair, diff_html, sample_pairs
 from ._svg import bars, paired_bars
 
@@ -54,24 +55,25 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return f"<table><tr>{cells}</tr>{''.join(body)}</table>"
 
 
-def _where_lines_went(report: dict[str, Any]) -> list[str]:
-    c = report["counts"]
-    rows = [(COUNT_LABELS[key], int(c[key])) for key in _OUTCOMES if c.get(key)]
-    pending = c["poor"] - c["improved"] - c["failed"]
+def _where_lines_went(report: Report) -> list[str]:
+    c = report.counts
+    labels = {f.name: f.metadata["label"] for f in fields(c)}
+    rows = [(labels[k], getattr(c, k)) for k in _OUTCOMES if getattr(c, k)]
+    pending = c.poor - c.improved - c.failed
     if pending > 0:  # an interrupted run
         rows.insert(2, ("poor, not done yet (resume the run)", pending))
     return [
         "<h2>Where every input line went</h2>",
-        f"<p>{c['input']:,} input lines: {c['poor']:,} poor (sent to the model), "
-        f"{c['good']:,} good, {c['malformed'] + c.get('invalid', 0):,} quarantined. "
-        f"{c['interleaved']:,} rows in the KTO file.</p>",
+        f"<p>{c.input:,} input lines: {c.poor:,} poor (sent to the model), "
+        f"{c.good:,} good, {c.malformed + c.invalid:,} quarantined. "
+        f"{c.interleaved:,} rows in the KTO file.</p>",
         bars("Input lines by outcome", rows),
         _table(("outcome", "lines"), rows),
     ]
 
 
-def _issues(report: dict[str, Any]) -> list[str]:
-    issues = {k: v for k, v in (report.get("issues") or {}).items() if v}
+def _issues(report: Report) -> list[str]:
+    issues = {k: v for k, v in report.issues.items() if v}
     if not issues:
         return []
     rows = sorted(issues.items(), key=lambda kv: -kv[1])
@@ -108,8 +110,8 @@ def _before_after(pairs: Sequence[Pair]) -> list[str]:
     ]
 
 
-def _failures(layout: Layout, report: dict[str, Any]) -> list[str]:
-    reasons = report.get("failed_reasons") or {}
+def _failures(layout: Layout, report: Report) -> list[str]:
+    reasons = report.failed_reasons
     parts = ["<h2>Failures</h2>"]
     if not reasons:
         return [*parts, "<p>No example failed.</p>"]
@@ -127,30 +129,24 @@ def _failures(layout: Layout, report: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _kto(report: dict[str, Any]) -> list[str]:
-    il = report.get("interleaving") or {}
+def _kto(report: Report) -> list[str]:
+    il = report.interleaving
     parts = ["<h2>The KTO file</h2>"]
     if il:
         parts.append(
             _table(
                 ("check", "value"),
                 [
-                    ("rows", il.get("rows", 0)),
-                    ("desirable", il.get("desirable", 0)),
-                    ("undesirable", il.get("undesirable", 0)),
-                    ("longest run of one label", il.get("longest_run", 0)),
-                    (
-                        f"batches of {il.get('batch_size', 8)} lacking a label",
-                        il.get("batches_lacking_a_label", 0),
-                    ),
-                    (
-                        f"rows within {il.get('prompt_gap', 8)} rows of the same prompt",
-                        il.get("close_prompts", 0),
-                    ),
+                    ("rows", il.rows),
+                    ("desirable", il.desirable),
+                    ("undesirable", il.undesirable),
+                    ("longest run of one label", il.longest_run),
+                    (f"batches of {il.batch_size} lacking a label", il.batches_lacking_a_label),
+                    (f"rows within {il.prompt_gap} rows of the same prompt", il.close_prompts),
                 ],
             )
         )
-    shortcuts = report.get("label_shortcuts") or {}
+    shortcuts = report.label_shortcuts or {}
     features = shortcuts.get("features") or {}
     if features:
         parts.append("<h3>Label shortcuts (ROC AUC of one feature alone; 0.5 = none)</h3>")
@@ -170,13 +166,13 @@ def _kto(report: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _quality(report: dict[str, Any]) -> list[str]:
-    if "quality_after" not in report:
-        means = report.get("quality_poor_input") or {}
+def _quality(report: Report) -> list[str]:
+    if report.quality_after is None:
+        means = report.quality_poor_input
         rows = [
-            (d, float(means[d]))
+            (d, float(value))
             for d in (*DIMENSIONS, "overall_quality")
-            if means.get(d) is not None
+            if (value := means.get(d)) is not None
         ]
         if not rows:
             return []
@@ -186,49 +182,50 @@ def _quality(report: dict[str, Any]) -> list[str]:
             "</code> to measure the improvements with the same judge).</p>",
             bars("Poor input: mean score per dimension (1-5)", rows),
         ]
-    before, after = report["quality_before"], report["quality_after"]
+    before, after = report.quality_before or {}, report.quality_after
     rows3 = [(d, before.get(d), after.get(d)) for d in (*DIMENSIONS, "overall_quality")]
     return [
         "<h2>Quality before and after</h2>",
-        f"<p>Measured by the same judge on {report.get('judged', 0):,} improved examples and "
+        f"<p>Measured by the same judge on {report.judged:,} improved examples and "
         "their originals.</p>",
         paired_bars("Mean score per dimension (1-5)", rows3),
     ]
 
 
-def _cost(report: dict[str, Any]) -> list[str]:
-    tokens, cache = report.get("tokens") or {}, report.get("cache") or {}
-    rows: list[tuple[str, Any]] = [(f"tokens {k.replace('_', ' ')}", v) for k, v in tokens.items()]
-    if cache.get("read_share") is not None:
-        rows.append(("input served from the cache", f"{cache['read_share']:.1%}"))
-    if cache.get("status"):
-        why = f" ({cache['reason']})" if cache.get("reason") else ""
-        rows.append(("prompt cache", f"{cache['status']}{why}"))
-    tool = report.get("answer_tool") or {}
+def _cost(report: Report) -> list[str]:
+    cache = report.cache
+    rows: list[tuple[str, Any]] = [
+        (f"tokens {k.replace('_', ' ')}", v) for k, v in asdict(report.tokens).items()
+    ]
+    if cache.read_share is not None:
+        rows.append(("input served from the cache", f"{cache.read_share:.1%}"))
+    if cache.status:
+        why = f" ({cache.reason})" if cache.reason else ""
+        rows.append(("prompt cache", f"{cache.status}{why}"))
+    tool = report.answer_tool or {}
     if tool:
         rows.append(
             ("answers", "strict" if tool.get("strict") else f"not strict ({tool.get('reason')})")
         )
-    thinking = thinking_text(report.get("thinking") or {})
+    thinking = thinking_text(report.thinking)
     if thinking:
         rows.append(("thinking", thinking))
-    requests = report.get("requests") or {}
     rows += [
-        ("requests", requests.get("total", 0)),
-        ("retried", requests.get("retried", 0)),
-        ("cost (USD)", cost_text(report.get("cost_usd", 0.0)).lstrip("$")),
-        ("runs", report.get("runs", 1)),
+        ("requests", report.requests.total),
+        ("retried", report.requests.retried),
+        ("cost (USD)", cost_text(report.cost_usd).lstrip("$")),
+        ("runs", report.runs),
     ]
     return ["<h2>Requests, tokens, cost</h2>", _table(("", "value"), rows)]
 
 
-def render_html(report: dict[str, Any], layout: Layout, pairs: Sequence[Pair] | None = None) -> str:
-    """The page for the report dict of the folder ``layout`` (``pairs``: the before/after
+def render_html(report: Report, layout: Layout, pairs: Sequence[Pair] | None = None) -> str:
+    """The page for the report of the folder ``layout`` (``pairs``: the before/after
     sample, taken from the folder when not given)."""
     if pairs is None:
         pairs = sample_pairs(layout.poor, layout.improved)
-    warnings = "".join(f'<p class="warn">{escape(w)}</p>' for w in report.get("warnings") or [])
-    state = "complete" if report.get("complete") else "incomplete (interrupted: resume it)"
+    warnings = "".join(f'<p class="warn">{escape(w)}</p>' for w in report.warnings)
+    state = "complete" if report.complete else "incomplete (interrupted: resume it)"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -239,9 +236,9 @@ def render_html(report: dict[str, Any], layout: Layout, pairs: Sequence[Pair] | 
         f"<title>syngen_improve report: {escape(layout.root.name)}</title>",
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Report: {escape(layout.root.name)}</h1>",
-        f"<p>Model {escape(str(report.get('model')))}, {state}, generated "
-        f"{escape(str(report.get('generated_at')))} by syngen_improve "
-        f"{escape(str(report.get('version')))}. The numbers are report.json's.</p>",
+        f"<p>Model {escape(str(report.model))}, {state}, generated "
+        f"{escape(report.generated_at)} by syngen_improve "
+        f"{escape(report.version)}. The numbers are report.json's.</p>",
         warnings,
         *_where_lines_went(report),
         *_issues(report),

@@ -1,14 +1,15 @@
-"""report.md (and its chart) rendered from the report dict, so its numbers are report.json's."""
+"""report.md (and its chart) rendered from the typed report, so its numbers are report.json's."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from .._conventions import DIMENSIONS
 from ..llm._pricing import cost_text
 from ..outputs import Layout
-from ._model import COUNT_LABELS, thinking_text
+from ._model import Cache, Report, thinking_text
 from ._pairs import Pair
 
 __all__ = ["render_markdown", "write_chart"]
@@ -72,137 +73,121 @@ def _cell(text: str, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
+def render_markdown(report: Report, pairs: Sequence[Pair] = ()) -> str:
     """report.md: the same numbers as report.json, for people (``pairs``: improved
     examples beside their originals, the first shown)."""
-    c = report["counts"]
-    status = "complete" if report["complete"] else "incomplete (interrupted: rerun to resume)"
-    share = (
-        f"{c['poor'] / (c['input'] - c['malformed']):.1%}" if c["input"] - c["malformed"] else "n/a"
-    )
+    c = report.counts
+    status = "complete" if report.complete else "incomplete (interrupted: rerun to resume)"
+    examples = c.input - c.malformed
+    share = f"{c.poor / examples:.1%}" if examples else "n/a"
     parts = [
         "# Dataset improvement report",
-        f"Run {status}; model `{report['model']}`; syngen_improve {report['version']}; "
-        f"generated {report['generated_at']}.",
-        *(
-            ["## Warnings", "\n".join(f"- {w}" for w in report["warnings"])]
-            if report.get("warnings")
-            else []
-        ),
+        f"Run {status}; model `{report.model}`; syngen_improve {report.version}; "
+        f"generated {report.generated_at}.",
+        *(["## Warnings", "\n".join(f"- {w}" for w in report.warnings)] if report.warnings else []),
         "## Summary",
-        _table(
-            ("", "lines"), [(COUNT_LABELS.get(k, k.replace("_", " ")), v) for k, v in c.items()]
-        ),
+        _table(("", "lines"), c.labelled()),
         "## Analysis",
-        f"{c['poor']} of {c['input'] - c['malformed']} examples are poor ({share}); "
-        f"{c['malformed']} malformed line(s) quarantined.",
+        f"{c.poor} of {examples} examples are poor ({share}); "
+        f"{c.malformed} malformed line(s) quarantined.",
         _table(
             ("issue", "structural detectors", "judge's notes"),
             [
-                (k, report["issues"].get(k), report["issues_notes"].get(k))
-                for k in sorted(set(report["issues"]) | set(report["issues_notes"]))
+                (k, report.issues.get(k), report.issues_notes.get(k))
+                for k in sorted(set(report.issues) | set(report.issues_notes))
             ],
         ),
         "## Improvement",
         _table(
             ("", "count"),
             [
-                ("improved", c["improved"]),
-                ("failed", c["failed"]),
-                ("answers accepted", report["validation"]["passed"]),
-                ("answers rejected", report["validation"]["failed"]),
+                ("improved", c.improved),
+                ("failed", c.failed),
+                ("answers accepted", report.validation.passed),
+                ("answers rejected", report.validation.failed),
             ]
-            + [(f"rejected: {k}", v) for k, v in report["rejections"].items()]
-            + [(f"failed: {k}", v) for k, v in report["failed_reasons"].items()]
-            + [(f"examples done in {k} answer(s)", v) for k, v in report["attempts"].items()],
+            + [(f"rejected: {k}", v) for k, v in report.rejections.items()]
+            + [(f"failed: {k}", v) for k, v in report.failed_reasons.items()]
+            + [(f"examples done in {k} answer(s)", v) for k, v in report.attempts.items()],
         ),
     ]
-    sv = report["strict_validation"]
+    sv = report.strict_validation
     parts += [
         "## Validation of the improved examples (strict profile)",
-        f"{sv['passed']} of {sv['total']} pass (pass rate {sv['pass_rate']}; context "
-        f"convention {sv.get('context', 'context7')}).",
-        _table(("warning code", "count"), list(sv["warnings"].items()))
-        if sv["warnings"]
+        f"{sv.passed} of {sv.total} pass (pass rate {sv.pass_rate}; context "
+        f"convention {sv.context}).",
+        _table(("warning code", "count"), list(sv.warnings.items()))
+        if sv.warnings
         else "No warnings.",
     ]
-    il = report["interleaving"]
+    il = report.interleaving
     if il is not None:
-        labels = " ".join("T" if x else "F" for x in il["first_labels"])
+        labels = " ".join("T" if x else "F" for x in il.first_labels)
         parts += [
             "## Interleaving (as a trainer reads it)",
             _table(
                 ("", "value"),
                 [
-                    ("rows", il["rows"]),
-                    ("desirable", il["desirable"]),
-                    ("undesirable", il["undesirable"]),
+                    ("rows", il.rows),
+                    ("desirable", il.desirable),
+                    ("undesirable", il.undesirable),
                     ("first 20 labels", labels),
-                    ("alternating while both last", il["alternating"]),
-                    ("longest run", il["longest_run"]),
-                    (
-                        f"batches of {il['batch_size']} lacking a label",
-                        il["batches_lacking_a_label"],
-                    ),
-                    ("weighted ratio D/U", il["weighted_ratio"]),
-                    ("suggested weights", il["suggested_weights"]),
-                    (
-                        f"rows within {il.get('prompt_gap', 8)} rows of the same prompt",
-                        il.get("close_prompts", 0),
-                    ),
+                    ("alternating while both last", il.alternating),
+                    ("longest run", il.longest_run),
+                    (f"batches of {il.batch_size} lacking a label", il.batches_lacking_a_label),
+                    ("weighted ratio D/U", il.weighted_ratio),
+                    ("suggested weights", il.suggested_weights),
+                    (f"rows within {il.prompt_gap} rows of the same prompt", il.close_prompts),
                 ],
             ),
         ]
     parts += _example(pairs)
-    parts += _shortcuts(report.get("label_shortcuts"))
+    parts += _shortcuts(report.label_shortcuts)
     parts.append("## Quality before and after")
-    if "quality_after" in report:
-        qb, qa = report["quality_before"], report["quality_after"]
-        qd = report.get("quality_dataset") or {}
+    if report.quality_after is not None:
+        qb, qa = report.quality_before or {}, report.quality_after
+        qd = report.quality_dataset or {}
         rows = []
         for dim in (*DIMENSIONS, "overall_quality"):
             b, a = qb.get(dim), qa.get(dim)
             delta = None if a is None or b is None else f"{a - b:+.2f}"
             rows.append((dim, _fmt(b), _fmt(a), delta, _fmt(qd.get(dim))))
         parts += [
-            f"Measured by the same judge on {report['judged']} improved examples and their "
+            f"Measured by the same judge on {report.judged} improved examples and their "
             "originals. The dataset's own scores of those originals are shown apart, not "
             "compared: they come from another judge.",
             _table(("dimension", "before", "after", "change", "dataset's own (before)"), rows),
         ]
-        if report.get("chart"):
-            parts.append(f"![quality before and after]({report['chart']})")
+        if report.chart:
+            parts.append(f"![quality before and after]({report.chart})")
     else:
         parts.append("Not judged (run with `--judge` to measure the quality after).")
-    cov = report["coverage"]
+    cov = report.coverage
     parts += [
         "## Tool coverage by agent",
-        f"{cov['tools']} tools.",
+        f"{cov.tools} tools.",
         _table(
             ("agent", "tools", "calls in input", "calls in improved"),
-            [
-                (a, r["tools"], r["input_calls"], r["improved_calls"])
-                for a, r in cov["agents"].items()
-            ],
+            [(a, r.tools, r.input_calls, r.improved_calls) for a, r in cov.agents.items()],
         ),
         "## Files",
-        _table(("file", "bytes"), [(f"`{k}`", f"{v:,}") for k, v in report["files"].items()]),
+        _table(("file", "bytes"), [(f"`{k}`", f"{v:,}") for k, v in report.files.items()]),
         "## Requests, tokens, cost",
         _table(
             ("", "value"),
-            [(f"requests {k}", v) for k, v in report["requests"].items()]
-            + [(f"tokens {k}", v) for k, v in report["tokens"].items()]
-            + _cache_rows(report.get("cache") or {})
-            + _answer_rows(report.get("answer_tool") or {})
-            + _thinking_rows(report.get("thinking") or {})
+            [(f"requests {k}", v) for k, v in asdict(report.requests).items()]
+            + [(f"tokens {k}", v) for k, v in asdict(report.tokens).items()]
+            + _cache_rows(report.cache)
+            + _answer_rows(report.answer_tool or {})
+            + _thinking_rows(report.thinking)
             + [
-                ("cost (USD)", cost_text(report["cost_usd"], 6).lstrip("$")),
-                ("elapsed (s)", report["elapsed_s"]),
-                ("runs", report["runs"]),
+                ("cost (USD)", cost_text(report.cost_usd, 6).lstrip("$")),
+                ("elapsed (s)", report.elapsed_s),
+                ("runs", report.runs),
             ],
         ),
     ]
-    if report.get("shards"):
+    if report.shards:
         parts += [
             "## Shards",
             _table(
@@ -217,27 +202,27 @@ def render_markdown(report: dict[str, Any], pairs: Sequence[Pair] = ()) -> str:
                         s["requests"],
                         s["cost_usd"],
                     )
-                    for s in report["shards"]
+                    for s in report.shards
                 ],
             ),
         ]
-    if report["runs"] > 1:
+    if report.runs > 1:
         parts += [
             "## Runs (each resume is a run)",
             _table(
                 ("run", "requests", "cost (USD)", "elapsed (s)", "interrupted"),
                 [
-                    (i, r["requests"], r["cost_usd"], r["elapsed_s"], r["interrupted"])
-                    for i, r in enumerate(report["run_history"], 1)
+                    (i, r.requests, r.cost_usd, r.elapsed_s, r.interrupted)
+                    for i, r in enumerate(report.run_history, 1)
                 ],
             ),
         ]
     return "\n\n".join(parts) + "\n"
 
 
-def write_chart(layout: Layout, report: dict[str, Any]) -> str | None:
+def write_chart(layout: Layout, report: Report) -> str | None:
     """A before/after bar chart when matplotlib is installed (extra ``plots``)."""
-    if "quality_after" not in report:
+    if report.quality_after is None or report.quality_before is None:
         return None
     try:
         import matplotlib
@@ -247,8 +232,8 @@ def write_chart(layout: Layout, report: dict[str, Any]) -> str | None:
     except ImportError:
         return None
     dims = [*DIMENSIONS, "overall_quality"]
-    before = [report["quality_before"].get(d) or 0 for d in dims]
-    after = [report["quality_after"].get(d) or 0 for d in dims]
+    before = [report.quality_before.get(d) or 0 for d in dims]
+    after = [report.quality_after.get(d) or 0 for d in dims]
     fig, ax = plt.subplots(figsize=(8, 3.5))
     xs = range(len(dims))
     ax.bar([x - 0.2 for x in xs], before, width=0.4, label="before")
@@ -264,24 +249,23 @@ def write_chart(layout: Layout, report: dict[str, Any]) -> str | None:
     return name
 
 
-def _cache_rows(cache: dict[str, Any]) -> list[tuple[str, Any]]:
+def _cache_rows(cache: Cache) -> list[tuple[str, Any]]:
     """The prompt-cache lines of the token table: the share of input served from the cache
     and whether the prefix clears the model's floor (and why not)."""
-    if not cache.get("status"):
+    if not cache.status:
         return []
-    share = cache.get("read_share")
-    rows: list[tuple[str, Any]] = [
+    share = cache.read_share
+    return [
         (
             "prompt cache",
-            f"{cache['status']}: prefix ~{cache['prefix_tokens']:,} tokens, "
-            f"floor {cache['floor']:,}",
+            f"{cache.status}: prefix ~{cache.prefix_tokens or 0:,} tokens, "
+            f"floor {cache.floor or 0:,}",
         ),
         ("input served from the cache", "-" if share is None else f"{share:.1%}"),
     ]
-    return rows
 
 
-def _thinking_rows(thinking: dict[str, Any]) -> list[tuple[str, Any]]:
+def _thinking_rows(thinking: dict[str, Any] | None) -> list[tuple[str, Any]]:
     text = thinking_text(thinking)
     return [("thinking", text)] if text else []
 

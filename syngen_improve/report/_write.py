@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -25,9 +26,10 @@ def write_report(output_dir: str | os.PathLike[str]) -> Report:
     report = build_report(layout.root)
     chart = write_chart(layout, report)
     if chart is not None:
-        report["chart"] = chart
-    replace_bytes(layout.report_json, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        report = dataclasses.replace(report, chart=chart)
+    data = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
+    replace_bytes(layout.report_json, data)
     pairs = sample_pairs(layout.poor, layout.improved)  # a few improvements beside originals
     replace_bytes(layout.report_md, render_markdown(report, pairs).encode())
     replace_bytes(layout.report_html, render_html(report, layout, pairs).encode())
-    return Report.from_dict(report)
+    return report

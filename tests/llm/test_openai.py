@@ -30,7 +30,7 @@ async def test_improve_end_to_end_over_chat_completions(tmp_path: Path) -> None:
     assert result.counts.improved + result.counts.failed == 120
     assert result.counts.improved >= 118
     assert validate_file(tmp_path / "improved_examples.jsonl", profile="strict").ok
-    rejections = result.report.get("rejections")
+    rejections = result.report.rejections
     assert rejections.get("invalid", 0) > 0  # re-asks went through tool messages
     assert result.report.cost_usd is None  # a local model has no known price: unknown, not $0
 

@@ -49,12 +49,16 @@ def test_judged_run_measures_quality_before_and_after(judged: Path) -> None:
 def test_markdown_numbers_equal_json(judged: Path) -> None:
     report = json.loads((judged / "report.json").read_text())
     md = (judged / "report.md").read_text()
-    from syngen_improve.report._model import COUNT_LABELS
+    from dataclasses import fields
+
+    from syngen_improve.report import Counts
 
     summary = md_rows(md, "Summary")
-    assert set(report["counts"]) <= set(COUNT_LABELS)  # every count in words, no raw key
+    labels = {f.name: f.metadata["label"] for f in fields(Counts)}
+    assert set(report["counts"]) == set(labels)
     for key, value in report["counts"].items():
-        assert summary[COUNT_LABELS[key]] == [str(value)]
+        assert labels[key]  # every count in words, no raw key
+        assert summary[labels[key]] == [str(value)]
     interleaving = md_rows(md, "Interleaving (as a trainer reads it)")
     assert interleaving["longest run"] == [str(report["interleaving"]["longest_run"])]
     analysis = md_rows(md, "Analysis")
@@ -86,11 +90,13 @@ async def test_unjudged_report_says_so_and_covers_everything(tmp_path: Path) -> 
     async with FakeBackend() as backend:
         await improve_dataset(sample_path(), tmp_path, backend=backend, progress=False)
     report = build_report(tmp_path)
-    assert "quality_after" not in report
-    assert report["strict_validation"]["passed"] == report["strict_validation"]["total"] == 120
-    assert report["interleaving"]["first_labels"] == [True, False] * 10
-    assert report["coverage"]["tools"] >= 20
-    assert set(report["coverage"]["agents"]) >= {"contentManager", "vaultManager"}
+    assert "quality_after" not in report.to_dict()
+    assert "quality_after" not in json.loads((tmp_path / "report.json").read_text())
+    assert report.strict_validation.passed == report.strict_validation.total == 120
+    assert report.interleaving is not None
+    assert report.interleaving.first_labels == [True, False] * 10
+    assert report.coverage.tools >= 20
+    assert set(report.coverage.agents) >= {"contentManager", "vaultManager"}
     md = (tmp_path / "report.md").read_text()
     assert "Not judged" in md
 
@@ -111,11 +117,24 @@ def test_row_sections_do_not_depend_on_what_the_kto_file_holds(
     interleaved.write_text("".join(rows[: len(rows) // 3]))  # a third of the rows
     part = build_report(copy)
     for key in ("strict_validation", "quality_before", "quality_after", "coverage", "judged"):
-        assert part[key] == full[key], key
-    assert part["interleaving"]["rows"] == len(rows) // 3
+        assert getattr(part, key) == getattr(full, key), key
+    assert part.interleaving is not None
+    assert part.interleaving.rows == len(rows) // 3
     interleaved.unlink()
     none = build_report(copy)
-    assert none["interleaving"] is None
-    assert none["label_shortcuts"] is None
-    assert none["strict_validation"] == full["strict_validation"]
-    assert full["strict_validation"]["total"] == full["counts"]["improved"]
+    assert none.interleaving is None
+    assert none.label_shortcuts is None
+    assert none.strict_validation == full.strict_validation
+    assert full.strict_validation.total == full.counts.improved
+
+
+def test_report_json_reads_back_into_the_same_typed_report(judged: Path) -> None:
+    """report.json is the typed report's dump: read back, it gives the same keys and values
+    (nothing the renderers show lives outside the model)."""
+    from dataclasses import fields
+
+    from syngen_improve.report import Report
+
+    written = json.loads((judged / "report.json").read_text())
+    assert Report.from_dict(written).to_dict() == written
+    assert set(written) <= {f.name for f in fields(Report)}

@@ -40,6 +40,7 @@ async def test_runs_windows_and_prompt_distance_on_the_slice(
         prompt = row["conversations"][0]["content"]
         assert n - last.get(prompt, -100) > 8, f"row {n + 1} repeats a prompt too soon"
         last[prompt] = n
-    report = result.report.get("interleaving")
-    assert report["close_prompts"] == 0
-    assert report["longest_run"] == longest
+    report = result.report.interleaving
+    assert report is not None
+    assert report.close_prompts == 0
+    assert report.longest_run == longest

@@ -82,8 +82,8 @@ async def test_other_settings_are_refused_unless_accepted(
     with pytest.raises(SettingsChanged, match="policy: SeedPolicy"):
         await improve(src, out, resume=True, policy=stricter)
     result = await improve(src, out, resume=True, policy=stricter, accept_changes=True)
-    history = result.report.get("run_history")
-    assert "policy" in history[-1]["accepted_changes"][0]
+    history = result.report.run_history
+    assert "policy" in history[-1].accepted_changes[0]
     args = ["improve", str(src), "--out", str(out), "--resume", "--backend", "fake",
             "--model", "claude-haiku-4-5", "--no-progress"]  # fmt: skip
     assert await asyncio.to_thread(main, args) == 2
