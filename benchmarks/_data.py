@@ -5,13 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scored_sample.jsonl"
-BUNDLED = Path(__file__).resolve().parents[1] / "syngen_improve" / "data" / "sample.jsonl"
+SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "scored_sample.jsonl"
 
 
 def sample_lines(*, valid_only: bool = False) -> list[bytes]:
-    """The lines of ``../shared/data/scored_sample.jsonl`` (or the bundled sample)."""
-    src = SAMPLE if SAMPLE.exists() else BUNDLED
+    """The lines of the real 900-line slice (``tests/data/scored_sample.jsonl``)."""
+    src = SAMPLE
     print(f"# source: {src}", file=sys.stderr)
     lines = [ln if ln.endswith(b"\n") else ln + b"\n" for ln in src.read_bytes().splitlines(True)]
     if valid_only:

@@ -1,5 +1,5 @@
-"""Shared fixtures: the real data in ../shared/data; the stall watchdog on every async
-test (see tests/watchdog.py)."""
+"""Shared fixtures: the real data (copies in tests/data, so a fresh clone runs every test);
+the stall watchdog on every async test (see tests/watchdog.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,14 @@ import pytest
 
 from tests.watchdog import Watchdog
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: Unchanged copies of ../shared/data's real slice and pairs (see tests/data/README.md).
+REAL_DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture
 def shared_data() -> Path:
-    """The real data folder; the test is skipped when it is absent."""
-    if not (SHARED_DATA / "scored_sample.jsonl").exists():
-        pytest.skip("../shared/data is not present")
-    return SHARED_DATA
+    """The folder of the real data: the 900-line scored slice and the 200 improved pairs."""
+    return REAL_DATA
 
 
 pytest_plugins = ["syngen_improve.testing.pytest_plugin"]

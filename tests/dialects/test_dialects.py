@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from syngen_improve import parse_tool_calls, sample_path
+from syngen_improve import parse_tool_calls
 from syngen_improve.context import NO_CONTEXT
 from syngen_improve.dialects import (
     Call,
@@ -42,10 +42,8 @@ def rows(path: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def real_rows(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
-    """The real slice when present, else the bundled sample (both real data)."""
-    shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-    path = shared / "scored_sample.jsonl"
-    return rows(path if path.exists() else sample_path())
+    """The real 900-line slice (tests/data)."""
+    return rows(Path(__file__).resolve().parents[1] / "data" / "scored_sample.jsonl")
 
 
 def to_openai(row: dict[str, Any]) -> dict[str, Any]:
