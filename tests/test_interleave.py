@@ -212,7 +212,7 @@ def test_kto_alternates_spreads_and_keeps_prompts_apart(
     good, bad = kto_sides(pairs, extra_good, extra_bad, repeats)
     out = folder / "out.jsonl"
     stats = interleave_files(write(folder / "g.jsonl", good), write(folder / "b.jsonl", bad),
-                             out, policy="kto", gap=gap)  # fmt: skip
+                             out, policy="kto", prompt_gap=gap)  # fmt: skip
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     # Nothing lost or duplicated, labels by side.
     key = lambda r: (r["_source_line"], r.get("v"))  # noqa: E731
@@ -233,7 +233,7 @@ def test_kto_alternates_spreads_and_keeps_prompts_apart(
         close += prompt in where and n - where[prompt] <= gap
         where[prompt] = n
     assert close == stats.close_prompts == 0
-    report = verify_interleaving(out, batch_size=8, gap=gap)
+    report = verify_interleaving(out, batch_size=8, prompt_gap=gap)
     assert report.close_prompts == 0
     assert report.longest_run == longest_run(labels)
 
@@ -244,7 +244,7 @@ def test_verify_names_rows_that_share_a_prompt_too_close(tmp_path: Path) -> None
     for row, label in zip(rows, itertools.cycle([True, False]), strict=False):
         row["label"] = label
     path = write(tmp_path / "adjacent.jsonl", rows)
-    report = verify_interleaving(path, batch_size=8, gap=8)
+    report = verify_interleaving(path, batch_size=8, prompt_gap=8)
     assert report.close_prompts == 10
     assert report.close_prompt_lines[0] == (1, 2)
     assert not report.ok

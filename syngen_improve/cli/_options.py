@@ -30,7 +30,9 @@ __all__ = [
     "ESTIMATE",
     "IMPROVE",
     "JUDGE",
+    "RENAMED",
     "VALIDATE",
+    "Renamed",
     "add_options",
     "config_from_args",
     "declaration",
@@ -42,6 +44,22 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+#: Flags that were renamed: what to use instead (the old flag is an error saying so).
+RENAMED: Final = {
+    "--max-attempts": "answers per example (the first plus re-asks) is --answers; HTTP tries "
+    "per request are RetryPolicy(max_attempts=) in Python",
+    "--gap": "the distance between rows sharing a prompt is --prompt-gap, as improve names it",
+}
+
+
+class Renamed(argparse.Action):
+    """A flag that was renamed: an error pointing to the new name."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        flag = self.option_strings[0]
+        parser.error(f"{flag} is gone: {RENAMED[flag]}")
 
 
 def declaration(name: str) -> Declared:

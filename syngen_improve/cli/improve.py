@@ -11,6 +11,7 @@ from ..report import Report
 from ..run import improve_dataset
 from ._options import (
     IMPROVE,
+    Renamed,
     add_options,
     config_from_args,
     fake_backend,
@@ -51,16 +52,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_options(p, IMPROVE)
     p.add_argument("--max-attempts", action=Renamed, help=argparse.SUPPRESS)
-
-
-class Renamed(argparse.Action):
-    """A flag that was renamed: an error pointing to the new name."""
-
-    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        parser.error(
-            "--max-attempts is gone: answers per example (the first plus re-asks) is "
-            "--answers; HTTP tries per request are RetryPolicy(max_attempts=) in Python"
-        )
 
 
 def improve_file(

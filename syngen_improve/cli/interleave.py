@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..interleave import interleave_files, verify_interleaving
-from ._options import print_json
+from ._options import Renamed, add_options, config_from_args, print_json
 
 NAME = "interleave"
 HELP = "merge desirable and undesirable files into a label-balanced KTO file"
@@ -25,16 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=["kto", "spread", "truncate", "oversample", "tail"],
         default="spread",
         help="where the surplus of the longer side goes (default spread; kto: what improve "
-        "writes, rows sharing a prompt kept --gap rows apart)",
+        "writes, rows sharing a prompt kept --prompt-gap rows apart)",
     )
-    p.add_argument(
-        "--gap",
-        type=int,
-        default=8,
-        metavar="W",
-        help="with --policy kto, and for the check: rows that share a prompt more than W "
-        "rows apart (default 8)",
-    )
+    add_options(p, ("prompt_gap",))  # with --policy kto, and for the check
     p.add_argument(
         "--pairs", action="store_true", help="each example right before its own original"
     )
@@ -43,9 +36,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=8, metavar="B", help="trainer batch size (default 8)"
     )
     p.add_argument("--json", action="store_true", help="print the verification as JSON")
+    p.add_argument("--gap", action=Renamed, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    gap = config_from_args(args, ("prompt_gap",)).prompt_gap
     stats = interleave_files(
         args.desirable,
         args.undesirable,
@@ -53,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
         policy=args.policy,
         pairs=args.pairs,
         shuffle_seed=args.shuffle_seed,
-        gap=args.gap,
+        prompt_gap=gap,
     )
-    report = verify_interleaving(args.out, batch_size=args.batch_size, gap=args.gap)
+    report = verify_interleaving(args.out, batch_size=args.batch_size, prompt_gap=gap)
     if args.json:
         print_json({"interleave": stats.to_dict(), "verify": report.to_dict()})
     else:

@@ -7,7 +7,7 @@ policy:
 
 - ``kto`` (what ``improve`` writes): labels alternate, the unpaired rows of either side are
   spread evenly (longest run ``ceil(max(D, U) / min(D, U))``), and rows that share a prompt
-  (an improvement and its original, or repeated inputs) are kept more than ``gap`` rows
+  (an improvement and its original, or repeated inputs) are kept more than ``prompt_gap`` rows
   apart, because TRL builds its KL pairs from neighbouring rows (see ``_arrange``);
 
 - ``truncate``: drop the surplus;

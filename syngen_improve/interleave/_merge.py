@@ -257,16 +257,16 @@ def interleave_files(
     pairs: bool = False,
     shuffle_seed: int | None = None,
     shuffle_buffer: int = 10_000,
-    gap: int = DEFAULT_GAP,
+    prompt_gap: int = DEFAULT_GAP,
     pairs_only: bool = False,
 ) -> InterleaveStats:
     """Interleave two JSONL files into ``out`` (see the module docstring). The file is
     written beside ``out`` and renamed over it, so a reader never sees half of it.
-    ``gap`` is the ``kto`` policy's distance between rows that share a prompt;
+    ``prompt_gap`` is the ``kto`` policy's distance between rows that share a prompt;
     ``pairs_only`` (``kto``) leaves out rows whose partner is not in the other file."""
     _check_policy(policy)
-    if gap < 0:
-        raise UsageError(f"'gap' must be >= 0, got {gap}")
+    if prompt_gap < 0:
+        raise UsageError(f"'prompt_gap' must be >= 0, got {prompt_gap}")
     if shuffle_buffer < 1:
         raise UsageError(f"'shuffle_buffer' must be >= 1, got {shuffle_buffer}")
     if pairs and policy == "oversample":
@@ -287,7 +287,7 @@ def interleave_files(
     rows: Iterable[dict[str, Any] | bytes]
     if policy == "kto":
         rows, kto_counts = kto_records(
-            good_path, bad_path, gap=gap, seed=seed, pairs_only=pairs_only
+            good_path, bad_path, gap=prompt_gap, seed=seed, pairs_only=pairs_only
         )
         for name, value in kto_counts.items():
             setattr(stats, name, value)

@@ -32,9 +32,9 @@ class InterleaveReport:
     batches_lacking_a_label: int = 0
     desirable_weight: float = 1.0
     undesirable_weight: float = 1.0
-    #: Rows sharing a first user turn within ``gap`` rows of each other (TRL's KL pairs
+    #: Rows sharing a first user turn within ``prompt_gap`` rows of each other (TRL's KL pairs
     #: within a batch would then share a prompt), and the first few such line pairs.
-    gap: int = 8
+    prompt_gap: int = 8
     close_prompts: int = 0
     close_prompt_lines: list[tuple[int, int]] = field(default_factory=list)
 
@@ -94,7 +94,8 @@ class InterleaveReport:
             f"longest run: {self.longest_run} ({self.longest_run_label})",
             f"batches of {self.batch_size}: {self.batches}, lacking a label: "
             f"{self.batches_lacking_a_label}",
-            f"rows within {self.gap} rows of a row with the same prompt: {self.close_prompts}"
+            f"rows within {self.prompt_gap} rows of a row with the same prompt: "
+            f"{self.close_prompts}"
             + (f" (lines {self.close_prompt_lines[:5]})" if self.close_prompt_lines else ""),
             f"weighted ratio (w_d*D)/(w_u*U) = {ratio} "
             f"({'within' if self.weights_ok else 'outside'} TRL's 1:1 to 4:3); "
@@ -117,10 +118,10 @@ class Verifier:
         batch_size: int = 8,
         desirable_weight: float = 1.0,
         undesirable_weight: float = 1.0,
-        gap: int = 8,
+        prompt_gap: int = 8,
     ) -> None:
-        if gap < 0:
-            raise UsageError(f"'gap' must be >= 0, got {gap}")
+        if prompt_gap < 0:
+            raise UsageError(f"'prompt_gap' must be >= 0, got {prompt_gap}")
         if batch_size < 1:
             raise UsageError(f"'batch_size' must be >= 1, got {batch_size}")
         for name, w in (
@@ -134,9 +135,9 @@ class Verifier:
             batch_size,
             desirable_weight=desirable_weight,
             undesirable_weight=undesirable_weight,
-            gap=gap,
+            prompt_gap=prompt_gap,
         )
-        self._recent: deque[tuple[int | None, int]] = deque(maxlen=gap)
+        self._recent: deque[tuple[int | None, int]] = deque(maxlen=prompt_gap)
         self._previous: bool | None = None
         self._run = 0
         self._in_batch: set[bool] = set()
@@ -159,7 +160,7 @@ class Verifier:
                 report.close_prompts += 1
                 if len(report.close_prompt_lines) < 20:
                     report.close_prompt_lines.append((near, item.line))
-        if report.gap:
+        if report.prompt_gap:
             self._recent.append((prompt, item.line))
         if label:
             report.desirable += 1
@@ -199,17 +200,17 @@ def verify_interleaving(
     batch_size: int = 8,
     desirable_weight: float = 1.0,
     undesirable_weight: float = 1.0,
-    gap: int = 8,
+    prompt_gap: int = 8,
 ) -> InterleaveReport:
     """Check a KTO file in trainer order: alternation, balance, longest run, batches of
     ``batch_size`` lacking a label, TRL's weight range, and rows sharing a prompt within
-    ``gap`` rows of each other. One streaming pass."""
+    ``prompt_gap`` rows of each other. One streaming pass."""
     check = Verifier(
         path,
         batch_size=batch_size,
         desirable_weight=desirable_weight,
         undesirable_weight=undesirable_weight,
-        gap=gap,
+        prompt_gap=prompt_gap,
     )
     for item in read_jsonl(path):
         check.add(item)

@@ -111,7 +111,6 @@ class Engine:
                 f"a spending cap needs the price of {backend.model!r}, which is "
                 f"not known: give it with {how}"
             )
-        self.budget = budget
         self.admission = Admission(
             self.breaker,
             self.limiter,

@@ -158,7 +158,7 @@ def _from_rows(
     if not layout.interleaved.exists():
         _read_desirable(layout, improvements)
         return improvements, None, None
-    check, auditor = Verifier(layout.interleaved, batch_size=_BATCH, gap=gap), Auditor()
+    check, auditor = Verifier(layout.interleaved, batch_size=_BATCH, prompt_gap=gap), Auditor()
     dialect = FileDialect()  # rows in the input's dialect, read as the text grammar
     for item in read_jsonl(layout.interleaved):
         check.add(item)

@@ -31,7 +31,9 @@ def finish(layout: Layout, analysis: Mapping[str, Any], run: Mapping[str, Any]) 
     if layout.improved.exists() and layout.poor.exists():
         # Alternating, unpaired rows spread in, rows sharing a prompt kept apart.
         gap = int(run.get("prompt_gap", DEFAULT_GAP))
-        interleave_files(layout.improved, layout.poor, layout.interleaved, policy="kto", gap=gap)
+        interleave_files(
+            layout.improved, layout.poor, layout.interleaved, policy="kto", prompt_gap=gap
+        )
     return write_report(layout.root)
 
 

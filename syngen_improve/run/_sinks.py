@@ -94,7 +94,7 @@ class Sinks:
             layout.poor,
             layout.interleaved,
             policy="kto",
-            gap=self.prompt_gap,
+            prompt_gap=self.prompt_gap,
             pairs_only=True,
         )
 

@@ -236,19 +236,47 @@ def test_options_are_never_abbreviated(capsys: pytest.CaptureFixture[str]) -> No
     assert "unrecognized arguments: --output" in capsys.readouterr().err
 
 
-def test_max_attempts_is_refused_pointing_to_answers(
-    capsys: pytest.CaptureFixture[str],
+@pytest.mark.parametrize(
+    ("argv", "new"),
+    [
+        (["improve", "x", "--out", "o", "--max-attempts", "5"], "--answers"),
+        (["interleave", "--desirable", "d", "--undesirable", "u", "--out", "o", "--gap", "4"],
+         "--prompt-gap"),
+    ],
+)  # fmt: skip
+def test_a_renamed_flag_is_refused_pointing_to_its_new_name(
+    argv: list[str], new: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """One name, one meaning: --max-attempts (once an alias of --answers, while
-    RetryPolicy.max_attempts means HTTP tries) is refused with the new name."""
+    RetryPolicy.max_attempts means HTTP tries) and interleave's --gap (improve's
+    --prompt-gap) are refused with the new name."""
     from syngen_improve.cli import build_parser
 
     with pytest.raises(SystemExit) as exit:
-        build_parser().parse_args(["improve", "x", "--out", "o", "--max-attempts", "5"])
+        build_parser().parse_args(argv)
     assert exit.value.code == 2
     err = capsys.readouterr().err
-    assert "--max-attempts is gone" in err
-    assert "--answers" in err
+    assert f"{argv[-2]} is gone" in err
+    assert new in err
+
+
+def test_interleave_takes_the_prompt_gap_as_improve_declares_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from syngen_improve.cli import main
+
+    good = tmp_path / "g.jsonl"
+    bad = tmp_path / "b.jsonl"
+    turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}]
+    row = {"conversations": turns}
+    good.write_text(json.dumps({**row, "label": True}) + "\n")
+    bad.write_text(json.dumps({**row, "label": False}) + "\n")
+    argv = ["interleave", "--desirable", str(good), "--undesirable", str(bad)]
+    assert main([*argv, "--out", str(tmp_path / "o.jsonl"), "--prompt-gap", "-1"]) == 2
+    assert "'--prompt-gap' must be a whole number >= 0, got -1" in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "o.jsonl"), "--prompt-gap", "1", "--json"]) == 0
+    verify = json.loads(capsys.readouterr().out)["verify"]
+    assert (verify["prompt_gap"], verify["close_prompts"]) == (1, 1)
 
 
 def test_an_outage_exits_75_and_says_resume(
