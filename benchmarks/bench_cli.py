@@ -124,9 +124,10 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]
 
 
 def ours(data: Path, fake: Fake, out: Path, *flags: str) -> dict[str, Any]:
+    """Our CLI run; every request sent (no response cache: rounds would be free)."""
     env = {**os.environ, "ANTHROPIC_BASE_URL": fake.url, "ANTHROPIC_API_KEY": "sk-bench"}
     cmd = [sys.executable, "-m", "syngen_improve", "improve", str(data), "--out", str(out),
-           "--no-progress", *flags]  # fmt: skip
+           "--no-progress", "--no-cache", *flags]  # fmt: skip
     result: dict[str, Any] = timed(cmd, env)
     result["report"] = json.loads((out / "report.json").read_text())
     return result

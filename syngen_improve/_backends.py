@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import NamedTuple
 
 from .config import ImproveConfig
-from .errors import UsageError
-from .llm import Backend, BatchBackend, Budget, CircuitBreaker, Engine
+from .errors import ResponseCacheWarning, UsageError, option
+from .llm import Backend, BatchBackend, Budget, CircuitBreaker, Engine, ResponseCache
 from .llm._choose import BackendName
 from .llm._choose import open_backend as open_real_backend
+from .llm._responses import default_cache_dir
 
 __all__ = ["Engines", "open_backend", "open_engines"]
 
@@ -67,6 +70,9 @@ async def open_engines(
                     "state_dir= (improve_dataset uses OUT/state/batch)"
                 )
             made.attach(Path(state_dir))
+        responses = open_responses(config)
+        if responses is not None:
+            stack.callback(responses.close)
         breaker = CircuitBreaker(config.breaker)
         budget = Budget(config.max_cost) if config.max_cost is not None else None
         main = Engine(
@@ -78,6 +84,7 @@ async def open_engines(
             budget=budget,
             pricing=config.price,
             thinking=config.thinking_options,
+            responses=responses,
         )
         reask = main
         if config.reask_online and isinstance(made, BatchBackend):
@@ -90,5 +97,31 @@ async def open_engines(
                 budget=budget,
                 pricing=config.price,
                 thinking=config.thinking_options,
+                responses=responses,
             )
         yield Engines(main, reask)
+
+
+def open_responses(config: ImproveConfig) -> ResponseCache | None:
+    """The run's response cache, open (``None`` with ``cache=False``). A folder given
+    that cannot be used is an error naming it; the default folder, a warning (the run
+    goes on without keeping answers)."""
+    if not config.cache:
+        return None
+    folder = config.cache_dir or default_cache_dir()
+    cache = ResponseCache(folder)
+    try:
+        return cache.open()
+    except (OSError, sqlite3.Error) as exc:
+        how = option("--cache-dir DIR or --no-cache", "cache_dir= or cache=False")
+        if config.cache_dir is not None:
+            raise UsageError(
+                f"the response cache {cache.path} cannot be used: {exc} ({how})"
+            ) from None
+        warnings.warn(
+            f"the response cache {cache.path} cannot be used ({exc}): answers are not kept "
+            f"for later runs ({how})",
+            ResponseCacheWarning,
+            stacklevel=2,
+        )
+        return None

@@ -92,6 +92,7 @@ class Progress:
         held = s.held_until - time.monotonic()
         return (
             f"{lines} | in flight {self.in_flight}, retries {s.retried}, "
+            + (f"cached {s.cached}, " if s.cached else "")
             + (f"held {held:.0f} s for the rate limit, " if held >= 1 else "")
             + f"{_short(round(tokens / minutes))} tok/min, "
             + (f"${s.cost_usd:.4f}" if s.priced else "cost unknown")

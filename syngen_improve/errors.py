@@ -28,6 +28,7 @@ __all__ = [
     "InvalidInput",
     "ModelWarning",
     "OutputExists",
+    "ResponseCacheWarning",
     "ServiceRefused",
     "SettingsChanged",
     "StrictToolWarning",
@@ -182,3 +183,8 @@ class CacheWarning(SyngenWarning):
     """The run's shared prompt prefix is too short for the model to cache it (the API
     caches nothing below a model's minimum length, silently): every request pays for the
     whole prompt. The report says so too (``cache``)."""
+
+
+class ResponseCacheWarning(SyngenWarning):
+    """The response cache's default folder cannot be used (not writable, not a cache of
+    ours): the run goes on without reading or keeping answers."""

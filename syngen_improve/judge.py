@@ -3,14 +3,14 @@
 One request per example through the engine, with the forced tool ``submit_scores``
 (notes first, then the five 1-5 scores; DESIGN.md §3). We compute ``overall_quality``
 as the mean of the five, rounded to one decimal, instead of trusting the model's
-arithmetic. Scores are cached by a hash of the model, the judge prompt and the
-example's conversations, so judging the same example again costs nothing.
+arithmetic. Answers are kept in the response cache (``llm._responses``) like every
+other: judging the same example again, with the same model, rubric and settings, costs
+nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -24,7 +24,7 @@ from ._backends import open_engines
 from ._conventions import DIMENSIONS
 from ._fdlimit import ensure_open_files
 from ._input import check_input
-from ._jsonl import JsonlWriter, Malformed, Record, read_jsonl, read_records
+from ._jsonl import Malformed, Record, read_jsonl
 from ._paths import refuse_overwrite
 from ._pool import Writer, run_pool
 from ._progress import Progress
@@ -39,7 +39,7 @@ from .llm import (
     Reply,
     Request,
     RequestFailed,
-    Thinking,
+    fresh_answers,
 )
 from .outputs import estimate_lines
 from .prompts import judge_system_prompt
@@ -47,7 +47,6 @@ from .prompts import judge_system_prompt
 __all__ = [
     "JUDGE_TOOL",
     "Judge",
-    "JudgeCache",
     "JudgeError",
     "JudgeResult",
     "judge_dataset",
@@ -111,46 +110,14 @@ def _content(example: Mapping[str, Any]) -> dict[str, Any]:
     return {"conversations": example.get("conversations")}
 
 
-class JudgeCache:
-    """Scores by content hash, kept in an append-only JSONL file (or in memory only)."""
-
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else None
-        self._scores: dict[str, dict[str, Any]] = {}
-        self._writer: JsonlWriter | None = None
-        if self.path is not None:
-            for entry in read_records(self.path):
-                if isinstance(entry.get("scores"), dict):
-                    self._scores[str(entry.get("key"))] = entry["scores"]
-
-    def __len__(self) -> int:
-        return len(self._scores)
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self._scores.get(key)
-
-    def put(self, key: str, scores: dict[str, Any]) -> None:
-        self._scores[key] = scores
-        if self.path is not None:
-            if self._writer is None:
-                self._writer = JsonlWriter(self.path)
-            self._writer.write({"key": key, "scores": scores})
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-
 class Judge:
-    """Scores examples through an engine, with a cache. ``requests`` counts the calls
-    actually made; ``hits`` the answers served from the cache."""
+    """Scores examples through an engine (whose response cache, if any, keeps the
+    answers). ``requests`` counts the answers asked for, sent or read from the cache."""
 
     def __init__(
         self,
         engine: Engine,
         *,
-        cache: JudgeCache | None = None,
         system: str | None = None,
         max_tokens: int = 1024,
         answers: int = 2,
@@ -158,22 +125,10 @@ class Judge:
         if answers < 1:
             raise UsageError(f"'answers' must be >= 1, got {answers}")
         self.engine = engine
-        self.cache = cache if cache is not None else JudgeCache()
         self.system = system if system is not None else judge_system_prompt()
         self.max_tokens = max_tokens
         self.answers = answers
         self.requests = 0
-        self.hits = 0
-        prompt_hash = hashlib.sha256(self.system.encode()).hexdigest()[:12]
-        # Scores given with other thinking or effort settings are another judge's: cached
-        # apart (the defaults keep the key they always had).
-        asked = engine.shape.asked
-        thinking = "" if asked == Thinking() else f"{asked.mode}\x00{asked.effort}\x00"
-        self._salt = f"{engine.backend.model}\x00{prompt_hash}\x00{thinking}"
-
-    def key(self, example: Mapping[str, Any]) -> str:
-        body = orjson.dumps(_content(example), option=orjson.OPT_SORT_KEYS)
-        return hashlib.sha256(self._salt.encode() + body).hexdigest()[:32]
 
     def request(self, example: Mapping[str, Any]) -> Request:
         """The judge request (DESIGN.md §3): the example as the message's JSON object."""
@@ -190,17 +145,14 @@ class Judge:
         )
 
     async def score(self, example: Mapping[str, Any]) -> dict[str, Any]:
-        """The example's scores (cached, or asked for; one re-ask on a bad answer)."""
-        key = self.key(example)
-        cached = self.cache.get(key)
-        if cached is not None:
-            self.hits += 1
-            return cached
+        """The example's scores (one re-ask on a bad answer, sent whatever the response
+        cache holds: it is the same request)."""
         request = self.request(example)
         error: JudgeError | None = None
-        for _ in range(self.answers):
+        for attempt in range(self.answers):
             self.requests += 1
-            reply = await self.engine.complete(request)
+            with fresh_answers(attempt > 0):
+                reply = await self.engine.complete(request)
             try:
                 scores = scores_from_reply(reply)
             except JudgeError as exc:
@@ -211,7 +163,6 @@ class Judge:
                     room = self.engine.info.more_room(request.max_tokens)
                     request = dataclasses.replace(request, max_tokens=room)
                 continue
-            self.cache.put(key, scores)
             return scores
         assert error is not None
         raise error
@@ -228,7 +179,8 @@ def mean_scores(rows: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
 
 @dataclass
 class JudgeResult:
-    """What ``judge_dataset`` did: rows judged, from the cache, failed; mean scores;
+    """What ``judge_dataset`` did: rows judged, answers from the response cache, failed;
+    mean scores;
     ``stats`` holds the engine's requests, tokens and cost."""
 
     output: Path
@@ -265,6 +217,8 @@ JUDGE_READS: Final = frozenset(
         "breaker",
         "max_cost",
         "progress",
+        "cache",
+        "cache_dir",
     }
 )
 
@@ -275,27 +229,29 @@ async def judge_dataset(
     config: ImproveConfig | None = None,
     *,
     backend: Backend | None = None,
-    cache: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> JudgeResult:
     """Score every example of ``input`` and write it to ``output`` with
     ``quality_scores`` replaced by the judge's (and ``_source_line``). The run's
     options (model, concurrency, limits, retry, answers, progress) come from ``config``
-    and ``options`` as for ``improve_dataset``. ``cache`` defaults to
-    ``<output>.cache.jsonl``; examples judged before cost nothing."""
+    and ``options`` as for ``improve_dataset``; answers are kept in the response cache
+    (``cache_dir=``, ``cache=False``), so examples judged before cost nothing."""
+    if isinstance(options.get("cache"), str | os.PathLike):
+        raise UsageError(
+            "judge_dataset keeps its answers in the response cache now: cache_dir=FOLDER "
+            "(or cache=False), not a cache file"
+        )
     cfg = ImproveConfig.of(config, **options)
     cfg.refuse_unread("judge_dataset", JUDGE_READS)
     source, target = Path(input), Path(output)
     check_input(source)
-    store_path = cache if cache is not None else target.with_name(target.name + ".cache.jsonl")
     refuse_overwrite(target, source)
-    refuse_overwrite(Path(store_path), source, target)
     result = JudgeResult(target)
     # Written to a temporary name, put in place when the run succeeded: a run that fails
     # (a refused key, Ctrl-C) leaves an existing output as it was.
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
-        await _judge_into(partial, source, cfg, backend, store_path, result)
+        await _judge_into(partial, source, cfg, backend, result)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -308,16 +264,13 @@ async def _judge_into(
     source: Path,
     cfg: ImproveConfig,
     backend: Backend | None,
-    store_path: str | os.PathLike[str],
     result: JudgeResult,
 ) -> None:
     """Judge ``source`` into ``partial``, filling ``result``."""
     scored: list[dict[str, Any]] = []
     async with AsyncExitStack() as stack:
         engine = (await stack.enter_async_context(open_engines(cfg, backend))).main
-        store = JudgeCache(store_path)
-        stack.callback(store.close)
-        judge = Judge(engine, cache=store, answers=cfg.answers)
+        judge = Judge(engine, answers=cfg.answers)
         bar = stack.enter_context(
             Progress(
                 total=estimate_lines(source),
@@ -336,7 +289,6 @@ async def _judge_into(
                 result.malformed += 1
                 bar.advance("quarantined")
                 return
-            before = judge.hits
             bar.begin()
             try:  # the judge sees the text grammar whatever the file's dialect
                 scores = await judge.score(dialect.rows(item.data, item.line))
@@ -346,7 +298,6 @@ async def _judge_into(
                 result.failed += 1
                 bar.advance("failed", sent=True)
                 return
-            result.cached += judge.hits - before
             result.judged += 1
             scored.append({d: scores[d] for d in (*DIMENSIONS, "overall_quality")})
             await out.put({**item.data, "quality_scores": scores, "_source_line": item.line})
@@ -357,6 +308,7 @@ async def _judge_into(
         await run_pool(read_jsonl(source), one, concurrency=concurrency)
         bar.refine(bar.done)  # the estimate becomes the lines read
     result.means = mean_scores(scored)
+    result.cached = engine.stats.cached
     result.stats = engine.stats.to_dict()
 
 

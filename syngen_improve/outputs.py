@@ -131,10 +131,6 @@ class Layout:
         return self.state / "shards.json"
 
     @property
-    def judge_cache(self) -> Path:
-        return self.state / "judge_cache.jsonl"
-
-    @property
     def batch_state(self) -> Path:
         """Where the batch backend keeps batch ids and results."""
         return self.state / "batch"
@@ -219,24 +215,22 @@ def is_transient(record: Mapping[str, Any]) -> bool:
     return record.get("transient") is True
 
 
-def settle_failures(layout: Layout, *, retry_failed: bool) -> set[int]:
+def settle_failures(layout: Layout, *, retry_failed: bool) -> tuple[set[int], set[int]]:
     """Before a resumed run: keep in ``failed.jsonl`` only the failures it will not retry
     (the permanent ones, none with ``retry_failed``), rewriting the file atomically.
     Returns the lines retried whose request was refused as invalid (HTTP 400) taken for
-    the service's fault: refused again, they are their own (see :class:`Sinks`)."""
+    the service's fault (refused again, they are their own: see :class:`Sinks`), and the
+    permanent failures retried (asked afresh, never answered from the response cache)."""
     if not layout.failed.exists():
-        return set()
+        return set(), set()
     records = list(read_records(layout.failed))
     keep = [r for r in records if not retry_failed and not is_transient(r)]
     if len(keep) != len(records):
         write_jsonl_atomic(layout.failed, keep)
-    return {
-        line
-        for r in records
-        if is_transient(r)
-        and r.get("http_status") == 400
-        and isinstance(line := r.get("_source_line"), int)
-    }
+    lines = [(r, line) for r in records if isinstance(line := r.get("_source_line"), int)]
+    refused = {n for r, n in lines if is_transient(r) and r.get("http_status") == 400}
+    fresh = {n for r, n in lines if retry_failed and not is_transient(r)}
+    return refused, fresh
 
 
 @dataclass

@@ -1,11 +1,12 @@
 """Shared fixtures: the real data (copies in tests/data, so a fresh clone runs every test);
-the stall watchdog on every async test (see tests/watchdog.py)."""
+a response cache of its own for every test; the stall watchdog on every async test (see
+tests/watchdog.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,26 @@ def shared_data() -> Path:
 
 
 pytest_plugins = ["syngen_improve.testing.pytest_plugin"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def session_response_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Fixtures wider than a test keep their answers away from the user's cache too."""
+    folder = tmp_path_factory.mktemp("session-response-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SYNGEN_IMPROVE_CACHE_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(autouse=True)
+def own_response_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test keeps its answers in a response cache of its own (never the user's, never
+    another test's); a test that runs twice into one cache does so on purpose."""
+    folder = tmp_path_factory.mktemp("response-cache")
+    monkeypatch.setenv("SYNGEN_IMPROVE_CACHE_DIR", str(folder))
+    return folder
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -15,7 +15,6 @@ from syngen_improve._text import find_example
 from syngen_improve.judge import (
     JUDGE_TOOL,
     Judge,
-    JudgeCache,
     JudgeError,
     judge_dataset,
     scores_from_reply,
@@ -25,6 +24,7 @@ from syngen_improve.llm import (
     DirectBackend,
     Engine,
     Reply,
+    ResponseCache,
     RetryPolicy,
     Thinking,
     Usage,
@@ -33,10 +33,10 @@ from syngen_improve.testing import FakeAnthropic, FakeAnthropicServer, FakeConfi
 from tests.helpers import make_example
 
 
-def in_process(fake: FakeAnthropic) -> Engine:
+def in_process(fake: FakeAnthropic, cache: ResponseCache | None = None) -> Engine:
     client = httpx2.AsyncClient(transport=fake.transport())
     backend = AnthropicBackend(api_key="k", base_url="http://fake", http_client=client)
-    return Engine(backend, retry=RetryPolicy(base_delay=0.001))
+    return Engine(backend, retry=RetryPolicy(base_delay=0.001), responses=cache)
 
 
 def scores_reply(**values: Any) -> Reply:
@@ -73,36 +73,38 @@ def test_overall_is_computed_not_trusted() -> None:
         scores_from_reply(Reply(content=[{"type": "text", "text": "4/5"}], usage=Usage()))
 
 
-async def test_cache_serves_repeats_without_a_request(tmp_path: Path) -> None:
+async def test_the_response_cache_serves_repeats_without_a_request(tmp_path: Path) -> None:
     fake = FakeAnthropic()
-    engine = in_process(fake)
-    cache = JudgeCache(tmp_path / "cache.jsonl")
-    judge = Judge(engine, cache=cache)
     example = make_example(sessionMemory="")
-    first = await judge.score(example)
-    again = await judge.score({**example, "label": False, "quality_scores": {}})
-    assert first == again
-    assert fake.counters.requests == 1
-    assert judge.hits == 1
-    cache.close()
-    reloaded = Judge(engine, cache=JudgeCache(tmp_path / "cache.jsonl"))
-    assert await reloaded.score(example) == first
-    assert fake.counters.requests == 1
-    other_prompt = Judge(engine, cache=JudgeCache(tmp_path / "cache.jsonl"), system="Other rubric")
-    await other_prompt.score(example)
-    assert fake.counters.requests == 2  # a different rubric is a different score
-    await engine.backend.aclose()
+    with ResponseCache(tmp_path / "cache") as cache:
+        judge = Judge(in_process(fake, cache))
+        first = await judge.score(example)
+        # What the judge sees is the conversations: label and old scores do not matter.
+        again = await judge.score({**example, "label": False, "quality_scores": {}})
+        assert first == again
+        assert (fake.counters.requests, judge.engine.stats.cached) == (1, 1)
+    with ResponseCache(tmp_path / "cache") as reopened:
+        assert await Judge(in_process(fake, reopened)).score(example) == first
+        assert fake.counters.requests == 1
+        await Judge(in_process(fake, reopened), system="Other rubric").score(example)
+        assert fake.counters.requests == 2  # a different rubric is a different request
 
 
-async def test_a_bad_answer_is_asked_again_once() -> None:
+async def test_a_bad_answer_is_asked_again_once(tmp_path: Path) -> None:
+    """The re-ask is the same request: it is sent, never answered by the bad answer the
+    response cache kept, and the good answer replaces it there."""
     fake = FakeAnthropic(FakeConfig(first_bad_outputs=["wrong_tool"]))
-    engine = in_process(fake)
-    scores = await Judge(engine).score(make_example())
-    assert fake.counters.requests == 2
-    assert scores["sessionMemory_quality"] == 5
+    with ResponseCache(tmp_path / "cache") as cache:
+        engine = in_process(fake, cache)
+        scores = await Judge(engine).score(make_example())
+        assert fake.counters.requests == 2
+        assert scores["sessionMemory_quality"] == 5
+        assert await Judge(engine).score(make_example()) == scores
+        assert (fake.counters.requests, engine.stats.cached) == (2, 1)
     always = FakeAnthropic(FakeConfig(bad_output_rates={"wrong_tool": 1.0}))
     with pytest.raises(JudgeError):
         await Judge(in_process(always), answers=2).score(make_example())
+    assert always.counters.requests == 2
     await engine.backend.aclose()
 
 
@@ -148,12 +150,15 @@ async def test_a_refused_run_leaves_the_old_output_as_it_was(tmp_path: Path) -> 
 
 
 def test_scores_given_with_other_thinking_settings_are_cached_apart() -> None:
+    """The response cache's key is the request as sent: thinking and effort included."""
     backend = DirectBackend(api_key="k", base_url="http://127.0.0.1:9")
-    default = Judge(Engine(backend))
-    thinking = Judge(Engine(backend, thinking=Thinking("on", "high")))
-    example = make_example()
-    assert default.key(example) != thinking.key(example)
-    assert default.key(example) == Judge(Engine(backend, thinking=Thinking())).key(example)
+
+    def key(engine: Engine) -> bytes:
+        return engine._key(engine.shape.apply(Judge(engine).request(make_example())))
+
+    default = key(Engine(backend))
+    assert default != key(Engine(backend, thinking=Thinking("on", "high")))
+    assert default == key(Engine(backend, thinking=Thinking()))
 
 
 async def test_a_judge_answer_cut_short_is_asked_again_with_twice_the_room(

@@ -30,7 +30,7 @@ COMMAND_OWN = {
     "validate": {"--strict", "--json", "--show-warnings", "--workers"},
     "estimate": {"--json", "--reask-share", "--count-tokens"},
     "improve": {"--out", "--backend"},
-    "judge": {"--out", "--backend", "--cache", "--json"},
+    "judge": {"--out", "--backend", "--json"},
     "report": {"--json"},
     "merge": {"--out"},
     "interleave": {

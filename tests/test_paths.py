@@ -43,7 +43,7 @@ async def test_judge_over_its_input_or_with_its_cache_on_it(data: Path, tmp_path
     before = data.read_bytes()
     with pytest.raises(UsageError, match="is also an input"):
         await judge_dataset(data, data, progress=False)
-    with pytest.raises(UsageError, match="is also an input"):
+    with pytest.raises(UsageError, match="keeps its answers in the response cache"):
         await judge_dataset(data, tmp_path / "scored.jsonl", cache=data, progress=False)
     assert data.read_bytes() == before
 

@@ -91,6 +91,7 @@ PUBLIC: dict[str, set[str]] = {
     },
     "syngen_improve.errors": {
         "CacheWarning",
+        "ResponseCacheWarning",
         "EXIT_FAILED",
         "EXIT_INTERRUPTED",
         "EXIT_OK",
@@ -192,7 +193,6 @@ PUBLIC: dict[str, set[str]] = {
     "syngen_improve.judge": {
         "JUDGE_TOOL",
         "Judge",
-        "JudgeCache",
         "JudgeError",
         "JudgeResult",
         "judge_dataset",
@@ -202,6 +202,9 @@ PUBLIC: dict[str, set[str]] = {
         "scores_from_reply",
     },
     "syngen_improve.llm": {
+        "ResponseCache",
+        "default_cache_dir",
+        "fresh_answers",
         "AnthropicBackend",
         "Backend",
         "BackendError",

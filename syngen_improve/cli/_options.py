@@ -51,6 +51,7 @@ RENAMED: Final = {
     "--max-attempts": "answers per example (the first plus re-asks) is --answers; HTTP tries "
     "per request are RetryPolicy(max_attempts=) in Python",
     "--gap": "the distance between rows sharing a prompt is --prompt-gap, as improve names it",
+    "--cache": "judge keeps its answers in the response cache: --cache-dir DIR (or --no-cache)",
 }
 
 
@@ -78,7 +79,7 @@ IMPROVE: Final = tuple(
 )
 JUDGE: Final = (
     "model", "thinking", "effort", "price", "answers", "concurrency", "rpm", "tpm",
-    "output_tpm", "timeout", "patience", "max_cost", "progress",
+    "output_tpm", "timeout", "patience", "max_cost", "progress", "cache", "cache_dir",
 )  # fmt: skip
 ESTIMATE: Final = (
     "model", "thinking", "effort", "price", "max_tokens", "templates", "schemas", "limit",
@@ -196,12 +197,13 @@ def print_json(data: Any) -> None:
 
 
 def print_summary(report: Report, out: str) -> None:
-    c = report.counts
+    c, r = report.counts, report.requests
+    cached = f", {r.cached} answers from the response cache" if r.cached else ""
     print(
         f"{c.input} input lines: {c.poor} poor, {c.good} good, "
         f"{c.malformed} malformed (quarantined)\n"
         f"improved {c.improved}, failed {c.failed}; interleaved {c.interleaved} lines\n"
-        f"requests {report.requests.total} (retried {report.requests.retried}), "
+        f"requests {r.total} (retried {r.retried}){cached}, "
         f"cost {cost_text(report.cost_usd)}\n"
         f"outputs in {Path(out)}/ (open report.html in a browser; report.md, report.json)"
     )

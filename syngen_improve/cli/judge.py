@@ -6,14 +6,22 @@ import argparse
 
 from ..errors import EXIT_FAILED, EXIT_OK
 from ..judge import JudgeResult, judge_dataset
-from ._options import JUDGE, add_options, config_from_args, fake_backend, print_json, run_async
+from ._options import (
+    JUDGE,
+    Renamed,
+    add_options,
+    config_from_args,
+    fake_backend,
+    print_json,
+    run_async,
+)
 
 NAME = "judge"
 HELP = "score each example with the rubric (LLM as judge)"
 DESCRIPTION = (
     "Score every example of INPUT on the five rubric dimensions and write it to --out "
-    "with quality_scores replaced (and _source_line). Scores are cached next to the "
-    "output, so judging again costs nothing. Exit 0, 1 when some examples could not be "
+    "with quality_scores replaced (and _source_line). Answers are kept in the response "
+    "cache, so judging again costs nothing. Exit 0, 1 when some examples could not be "
     "scored, 2 on a usage or input problem."
 )
 RESUME_HINT = "judging again reuses the cache"
@@ -24,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="F", help="the scored JSONL file")
     add_options(p, JUDGE)
     p.add_argument("--backend", choices=["anthropic", "fake"], default="anthropic")
-    p.add_argument("--cache", metavar="PATH", help="score cache (default: OUT.cache.jsonl)")
+    p.add_argument("--cache", action=Renamed, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -38,9 +46,7 @@ def run(args: argparse.Namespace) -> int:
         async with fake_backend(
             config.model, fake, concurrency=config.concurrency_for(batch=False)
         ) as backend:
-            return await judge_dataset(
-                args.input, args.out, config, backend=backend, cache=args.cache
-            )
+            return await judge_dataset(args.input, args.out, config, backend=backend)
 
     result = run_async(job)
     if args.json:

@@ -29,12 +29,12 @@ from ._parts import (
     DIALECT_HELP,
     POSITIVE_INT,
     READ_BY,
-    SHORTCUTS,
+    apply_options,
     check_context,
+    check_folder,
     check_model_id,
     check_policy,
     check_shard,
-    coerce,
 )
 
 __all__ = ["BATCH_CONCURRENCY", "ONLINE_CONCURRENCY", "ImproveConfig", "StrictTools", "options_of"]
@@ -197,6 +197,24 @@ class ImproveConfig:
         flag="--reask-online",
         check=yes_no,
         kind=bool,
+    )
+    cache: bool = opt(
+        True,
+        "client",
+        "do not read or keep answers in the response cache (every request is sent)",
+        flag="--no-cache",
+        negated=True,
+        check=yes_no,
+        kind=bool,
+    )
+    cache_dir: str | None = opt(
+        None,
+        "client",
+        "the response cache's folder (default $SYNGEN_IMPROVE_CACHE_DIR, else the user "
+        "cache folder: $XDG_CACHE_HOME/syngen_improve or ~/.cache/syngen_improve)",
+        check_folder,
+        flag="--cache-dir",
+        metavar="DIR",
     )
     # -- which input lines become work (the router) ----------------------------------
     policy: RelabelPolicy = opt(
@@ -361,29 +379,7 @@ class ImproveConfig:
         ``patience`` the breaker's, ``templates`` and ``schemas`` take a path, and
         ``shard`` takes ``"I/N"``. An unknown name is a :class:`UsageError` that lists
         the known ones."""
-        if not options:
-            return self
-        names = {f.name for f in dataclasses.fields(self)}
-        changes: dict[str, Any] = {}
-        parts: dict[str, dict[str, Any]] = {}  # composed field -> its fields to set
-        for name, value in options.items():
-            if name in SHORTCUTS:
-                part, field_name, _ = SHORTCUTS[name]
-                parts.setdefault(part, {})[field_name] = value
-            elif name == "max_attempts":
-                raise UsageError(
-                    "'max_attempts' is now 'answers' (answers per example, first plus "
-                    "re-asks); HTTP retries are retry=RetryPolicy(max_attempts=...)"
-                )
-            elif name not in names:
-                known = ", ".join(sorted(names | set(SHORTCUTS)))
-                raise UsageError(f"unknown option {name!r}; the options are: {known}")
-            else:
-                changes[name] = coerce(name, value)
-        for part, values in parts.items():
-            base = changes.get(part, getattr(self, part))
-            changes[part] = dataclasses.replace(base, **values)
-        return dataclasses.replace(self, **changes)
+        return apply_options(self, options)
 
     @classmethod
     def of(cls, config: ImproveConfig | None = None, **options: Any) -> ImproveConfig:

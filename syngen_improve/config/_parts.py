@@ -3,8 +3,10 @@ shortcuts to fields of the composed objects, and the coercion of strings and pat
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, TypeVar
 
 from .._declare import Declared, Group, in_range, instance_of
 from ..context import ContextConvention
@@ -15,11 +17,13 @@ from ..validate import ToolRegistry
 
 __all__ = [
     "CONTEXT_HELP",
+    "apply_options",
     "DIALECT_HELP",
     "POSITIVE_INT",
     "READ_BY",
     "SHORTCUTS",
     "check_context",
+    "check_folder",
     "check_model_id",
     "check_policy",
     "check_shard",
@@ -96,6 +100,11 @@ def check_policy(name: str, value: Any) -> None:
         raise UsageError(f"{name!r} must be a RelabelPolicy (a callable example -> poor)")
 
 
+def check_folder(name: str, value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise UsageError(f"{name!r} must be a folder (a non-empty path), got {value!r}")
+
+
 def check_context(name: str, value: Any) -> None:
     instance_of(ContextConvention, "a ContextConvention, a name or a file", optional=True)(
         name, value
@@ -132,6 +141,39 @@ def coerce(name: str, value: Any) -> Any:
         return ToolRegistry.load(value)
     if name == "shard" and isinstance(value, str):
         return parse_shard(value)
+    if name == "cache_dir" and isinstance(value, os.PathLike):
+        return os.fspath(value)
     if name == "price" and isinstance(value, str):
         return Pricing.parse(value)
     return value
+
+
+C = TypeVar("C")
+
+
+def apply_options(config: C, options: Mapping[str, Any]) -> C:
+    """``config`` (a frozen dataclass) with ``options`` set: its fields (coerced), or the
+    :data:`SHORTCUTS` to a field of one of its composed objects."""
+    if not options:
+        return config
+    names = {f.name for f in dataclasses.fields(config)}  # type: ignore[arg-type]
+    changes: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {}  # composed field -> its fields to set
+    for name, value in options.items():
+        if name in SHORTCUTS:
+            part, field_name, _ = SHORTCUTS[name]
+            parts.setdefault(part, {})[field_name] = value
+        elif name == "max_attempts":
+            raise UsageError(
+                "'max_attempts' is now 'answers' (answers per example, first plus "
+                "re-asks); HTTP retries are retry=RetryPolicy(max_attempts=...)"
+            )
+        elif name not in names:
+            known = ", ".join(sorted(names | set(SHORTCUTS)))
+            raise UsageError(f"unknown option {name!r}; the options are: {known}")
+        else:
+            changes[name] = coerce(name, value)
+    for part, values in parts.items():
+        base = changes.get(part, getattr(config, part))
+        changes[part] = dataclasses.replace(base, **values)
+    return dataclasses.replace(config, **changes)  # type: ignore[type-var]

@@ -26,7 +26,7 @@ from ..analyze import issue_kinds
 from ..config import ImproveConfig, options_of
 from ..context import SEVEN_FIELDS, ContextConvention, detect_convention
 from ..errors import CacheWarning, UsageError
-from ..judge import Judge, JudgeCache, JudgeError
+from ..judge import Judge, JudgeError
 from ..llm import Backend, Engine, EngineStats, Request, RequestFailed
 from ..llm._choose import BackendName, check_backend
 from ..prompts import build_request, first_message, reask_messages, tool_schemas_text
@@ -59,8 +59,7 @@ class Improver:
 
     ``backend`` is a :class:`~syngen_improve.llm.Backend` (used as is, not closed) or a
     name (``"anthropic"``, ``"batch"``, ``"openai"``; made here and closed on exit).
-    ``state_dir`` is where the batch backend keeps its batch ids; ``judge_cache`` is a
-    JSONL file of judge scores (``config.judge``).
+    ``state_dir`` is where the batch backend keeps its batch ids.
     """
 
     def __init__(
@@ -69,7 +68,6 @@ class Improver:
         *,
         backend: Backend | BackendName | None = None,
         state_dir: str | os.PathLike[str] | None = None,
-        judge_cache: str | os.PathLike[str] | None = None,
         **options: Any,
     ) -> None:
         self.config = ImproveConfig.of(config, **options)
@@ -77,7 +75,6 @@ class Improver:
         check_backend(backend)
         self._backend_option = backend
         self._state_dir = Path(state_dir) if state_dir is not None else None
-        self._judge_cache = judge_cache
         self._stack: AsyncExitStack | None = None
         self._engine: Engine | None = None
         self._reask: Engine | None = None
@@ -101,9 +98,7 @@ class Improver:
             )
             self._engine, self._reask, self.batch = engines.main, engines.reask, engines.batch
             if cfg.judge:
-                cache = JudgeCache(self._judge_cache)
-                stack.callback(cache.close)
-                self._judge = Judge(self._engine, cache=cache, answers=cfg.answers)
+                self._judge = Judge(self._engine, answers=cfg.answers)
             self._stack = stack.pop_all()
         return self
 

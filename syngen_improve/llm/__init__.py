@@ -20,6 +20,7 @@ from ._messages import DEFAULT_MODEL
 from ._models import PRICES, price_for
 from ._openai import OpenAIBackend
 from ._pricing import Pricing, Usage
+from ._responses import ResponseCache, default_cache_dir, fresh_answers
 from ._retry import RetryPolicy, parse_retry_after
 from ._stats import EngineStats, RequestFailed
 from ._thinking import Thinking
@@ -46,11 +47,14 @@ __all__ = [
     "Reply",
     "Request",
     "RequestFailed",
+    "ResponseCache",
     "RetryPolicy",
     "ServiceUnavailable",
     "Thinking",
     "ThinkingWarning",
     "Usage",
+    "default_cache_dir",
+    "fresh_answers",
     "parse_retry_after",
     "price_for",
 ]

@@ -20,7 +20,14 @@ import orjson
 from .._fdlimit import is_out_of_files, out_of_files
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request
-from ._messages import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key, status_error
+from ._messages import (
+    DEFAULT_MODEL,
+    messages_scope,
+    read_reply,
+    resolve_base_url,
+    resolve_key,
+    status_error,
+)
 from ._redact import Redactor
 
 __all__ = ["AnthropicBackend"]
@@ -50,6 +57,7 @@ class AnthropicBackend(ClosingBackend):
         self._key = key
         self._redact = Redactor(key)
         self.base_url = resolve_base_url(base_url)
+        self.cache_scope = messages_scope(self.base_url)
         import anthropic
 
         self._sdk = anthropic

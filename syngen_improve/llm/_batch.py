@@ -32,7 +32,7 @@ from .._jsonl import JsonlWriter, read_records
 from ..errors import EXIT_USAGE, SyngenError, UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request
 from ._direct import DirectBackend
-from ._messages import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key
+from ._messages import DEFAULT_MODEL, messages_scope, read_reply, resolve_base_url, resolve_key
 from ._redact import Redactor
 
 __all__ = ["BatchBackend", "BatchStopped"]
@@ -100,6 +100,7 @@ class BatchBackend(ClosingBackend):
         self._key = resolve_key(api_key)
         self._redact = Redactor(self._key)
         self.base_url = resolve_base_url(base_url)
+        self.cache_scope = messages_scope(self.base_url)
         import anthropic
 
         self._sdk = anthropic

@@ -24,7 +24,15 @@ from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request, mark_sent
 from ._body import ACCEPTED_ENCODINGS, read_capped
 from ._connect import without_credentials
-from ._messages import DEFAULT_MODEL, read_reply, resolve_base_url, resolve_key, status_error
+from ._messages import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    messages_scope,
+    read_reply,
+    resolve_base_url,
+    resolve_key,
+    status_error,
+)
 from ._redact import Redactor
 
 if TYPE_CHECKING:
@@ -35,7 +43,6 @@ __all__ = ["API_VERSION", "DirectBackend"]
 
 #: The API version anthropic 2.x speaks (sent as ``anthropic-version``).
 API_VERSION: Final = "2026-10-21"
-_DEFAULT_BASE: Final = "https://api.anthropic.com"
 _LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
 
 
@@ -61,11 +68,12 @@ class DirectBackend(ClosingBackend):
         self.model = model
         self._key = resolve_key(api_key)
         self._redact = Redactor(self._key)
-        self.base_url = (resolve_base_url(base_url) or _DEFAULT_BASE).rstrip("/")
+        self.base_url = (resolve_base_url(base_url) or DEFAULT_BASE_URL).rstrip("/")
+        self.cache_scope = messages_scope(self.base_url)
         # The documented header, which some gateways read alone; a gateway (any other host)
         # that reads only Authorization gets the same key there too.
         auth = {"x-api-key": self._key}
-        if urlsplit(self.base_url).hostname != urlsplit(_DEFAULT_BASE).hostname:
+        if urlsplit(self.base_url).hostname != urlsplit(DEFAULT_BASE_URL).hostname:
             auth["authorization"] = f"Bearer {self._key}"
         self._headers = {
             **auth,

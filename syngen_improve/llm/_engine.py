@@ -30,6 +30,7 @@ from ._limits import RateLimiter, RateLimits, exhausted_for
 from ._models import model_info
 from ._observe import CacheObserver
 from ._pricing import Pricing
+from ._responses import FRESH, ResponseCache
 from ._retry import RetryPolicy
 from ._stats import TRANSIENT_STATUSES, EngineStats, RequestFailed, strict_refusal
 from ._thinking import RequestShape, Thinking
@@ -58,9 +59,10 @@ class Engine:
     """Reliable, rate-limited requests over a :class:`Backend`.
 
     ``pricing`` defaults to the capability table's entry for the backend's model (a model
-    it does not know has an unknown cost, never $0); ``batch`` prices at the batch rate
-    and marks the cache for an hour. ``thinking`` is the run's thinking and effort (see
-    :class:`RequestShape`).
+    it does not know has an unknown cost, never $0); a batch backend (its ``batch``) prices
+    at the batch rate and marks the cache for an hour. ``thinking`` is the run's thinking
+    and effort (see :class:`RequestShape`). ``responses``: the response cache (answers
+    kept across runs), for a backend with a ``cache_scope``.
     """
 
     def __init__(
@@ -70,12 +72,12 @@ class Engine:
         limits: RateLimits | RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         pricing: Pricing | None = None,
-        batch: bool = False,
         rng: random.Random | None = None,
         breaker: CircuitBreaker | None = None,
         concurrency: int | None = None,
         budget: Budget | None = None,
         thinking: Thinking | None = None,
+        responses: ResponseCache | None = None,
     ) -> None:
         if concurrency is not None and concurrency < 1:
             raise UsageError(f"'concurrency' must be > 0, got {concurrency}")
@@ -87,7 +89,7 @@ class Engine:
         self.retry = retry or RetryPolicy()
         self.info = model_info(backend.model)
         self.pricing = pricing if pricing is not None else self.info.pricing
-        self.batch = batch or bool(getattr(backend, "batch", False))
+        self.batch = bool(getattr(backend, "batch", False))
         # A batch takes minutes to hours: its cache mark lasts an hour (the batch docs).
         self.ttl: Literal["5m", "1h"] = "1h" if self.batch else "5m"
         # A model the table does not know may refuse a forced tool (it may think by
@@ -120,6 +122,9 @@ class Engine:
             self.ttl,
             self.info.token_factor,
         )
+        # Answers kept across runs, for a backend that says what it speaks to.
+        self._scope = ResponseCache.scope_of(backend)
+        self.responses = responses if self._scope is not None else None
         self._warn_unknown(backend.model)
 
     def _warn_unknown(self, model: str) -> None:
@@ -157,6 +162,11 @@ class Engine:
             return await self._complete(request, estimate)
 
     async def _complete(self, original: Request, estimate: int) -> Reply:
+        if self.responses is not None and not FRESH.get():
+            kept = self.responses.get(self._key(self.shape.apply(original)))
+            if kept is not None:
+                self.stats.cached += 1
+                return kept
         tries = _Tries()
         while True:
             tries.attempt += 1
@@ -174,6 +184,8 @@ class Engine:
                     breaker=self.breaker,
                     stats=self.stats,
                 )
+                if self.responses is not None:
+                    self.responses.put(self._key(request), outcome)
                 return outcome
             delay = await self._after_failure(outcome, request, need, tries, probe=ticket.probe)
             if delay:
@@ -291,6 +303,11 @@ class Engine:
             stats.thinking_replies += 1
             stats.thinking_tokens += max(0, reply.usage.output - answer)
         return cost
+
+    def _key(self, request: Request) -> bytes:
+        """The response cache's key of ``request`` as this engine sends it."""
+        assert self._scope is not None
+        return ResponseCache.key(self._scope, request.encoded_body(self.backend.model))
 
     @staticmethod
     def _need(request: Request, estimate: int) -> dict[str, float]:

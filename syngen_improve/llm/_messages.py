@@ -15,9 +15,25 @@ from ._pricing import Usage, usage_count
 from ._redact import Redactor
 from ._retry import parse_retry_after
 
-__all__ = ["DEFAULT_MODEL", "read_reply", "resolve_base_url", "resolve_key", "status_error"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "messages_scope",
+    "read_reply",
+    "resolve_base_url",
+    "resolve_key",
+    "status_error",
+]
 
 DEFAULT_MODEL: Final = "claude-haiku-5-5"
+#: The API's own address (the base URL when none is set).
+DEFAULT_BASE_URL: Final = "https://api.anthropic.com"
+
+
+def messages_scope(base_url: str | None) -> str:
+    """The response cache's scope of the Messages API at ``base_url`` (the same answers
+    whichever transport or backend asks)."""
+    return "anthropic-messages " + (base_url or DEFAULT_BASE_URL).rstrip("/")
 
 
 def resolve_key(api_key: str | None) -> str:

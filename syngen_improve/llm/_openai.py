@@ -162,6 +162,7 @@ class OpenAIBackend(ClosingBackend):
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         source = "base_url" if base_url else "OPENAI_BASE_URL"
         self.base_url = check_base_url(url, source=source).rstrip("/")
+        self.cache_scope = f"openai-chat {self.base_url} json_mode={json_mode}"
         self.json_mode = json_mode
         self._session: aiohttp.ClientSession | None = None
 

@@ -67,6 +67,8 @@ class EngineStats:
     #: stopped (Ctrl-C, a stop) before they were sent.
     requests: int = 0
     cancelled: int = 0
+    #: Answers read from the response cache instead (no request, no cost).
+    cached: int = 0
     succeeded: int = 0
     failed: int = 0
     retried: int = 0
@@ -96,6 +98,7 @@ class EngineStats:
         for name in (
             "requests",
             "cancelled",
+            "cached",
             "succeeded",
             "failed",
             "retried",
@@ -117,6 +120,7 @@ class EngineStats:
             "requests": {
                 "total": self.requests,
                 "cancelled": self.cancelled,
+                "cached": self.cached,
                 "succeeded": self.succeeded,
                 "failed": self.failed,
                 "retried": self.retried,

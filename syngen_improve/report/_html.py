@@ -213,6 +213,7 @@ def _cost(report: Report) -> list[str]:
     rows += [
         ("requests", report.requests.total),
         ("retried", report.requests.retried),
+        ("answers from the response cache (no request, $0)", report.requests.cached),
         ("cost (USD)", cost_text(report.cost_usd).lstrip("$")),
         ("runs", report.runs),
     ]

@@ -90,10 +90,12 @@ class Counts:
 @dataclass(**_FROZEN)
 class Requests:
     """Requests sent over all runs of the folder (``total``: those whose bytes went out;
-    ``cancelled``: stopped before they were sent)."""
+    ``cancelled``: stopped before they were sent; ``cached``: answers read from the
+    response cache instead, at no cost)."""
 
     total: int = 0
     cancelled: int = 0
+    cached: int = 0
     retried: int = 0
     rate_limited: int = 0
     timeouts: int = 0

@@ -28,7 +28,7 @@ from ..config import ImproveConfig
 from ..errors import OutputExists, UsageError, option
 from ..improve import Improver
 from ..improve._improver import READS
-from ..llm import Backend
+from ..llm import Backend, fresh_answers
 from ..llm._choose import BackendName, check_backend
 from ..outputs import Layout, Prior, estimate_lines, settle_failures
 from ._finish import finish_off_loop
@@ -105,7 +105,6 @@ async def improve_dataset(
         cfg.keep(READS),
         backend=backend,
         state_dir=layout.batch_state,
-        judge_cache=layout.judge_cache,
     )
     started = time.monotonic()
     run_id = uuid.uuid4().hex[:12]
@@ -130,8 +129,10 @@ async def improve_dataset(
                     layout, settings, resume=cfg.resume, accept_changes=cfg.accept_changes
                 )
             )
-            refused = (
-                settle_failures(layout, retry_failed=cfg.retry_failed) if cfg.resume else set()
+            refused, fresh = (
+                settle_failures(layout, retry_failed=cfg.retry_failed)
+                if cfg.resume
+                else (set(), set())
             )
             prior = Prior.scan(layout) if cfg.resume else Prior()
             lines = stack.enter_context(InputLines(layout, source_path, resume=cfg.resume))
@@ -160,7 +161,10 @@ async def improve_dataset(
 
             async def handle(work: Work) -> None:
                 bar.begin()
-                outcome = await improver.improve(work.example, issues=work.issues, key=work.line)
+                with fresh_answers(work.line in fresh):  # a failure retried is asked afresh
+                    outcome = await improver.improve(
+                        work.example, issues=work.issues, key=work.line
+                    )
                 await sinks.outcome(outcome, work.key, work.row)
                 bar.advance(outcome.status, sent=True)
 

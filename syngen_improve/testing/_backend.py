@@ -9,6 +9,7 @@ the real API, offline, deterministic, free.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 from ..llm import DEFAULT_MODEL, DirectBackend, Reply, Request
 from ..llm._backend import ClosingBackend
@@ -27,7 +28,11 @@ class FakeBackend(ClosingBackend):
 
     def __init__(self, config: FakeConfig | None = None, *, model: str = DEFAULT_MODEL) -> None:
         self.model = model
-        self.server = FakeAnthropicServer(config=config or FakeConfig())
+        config = config or FakeConfig()
+        self.server = FakeAnthropicServer(config=config)
+        # The fake answers by its knobs: the same knobs, the same answers (response cache).
+        knobs = hashlib.sha256(repr(config).encode()).hexdigest()[:32]
+        self.cache_scope = f"fake {knobs}"
         self._direct: DirectBackend | None = None
         self._starting = asyncio.Lock()
 

@@ -16,6 +16,9 @@ FAST = RetryPolicy(base_delay=0.001, max_delay=0.005)
 
 
 async def run(out: Path, config: FakeConfig, **options: Any) -> dict[str, Any]:
+    """A run against a fresh fake, every request sent (no response cache: the runs compared
+    must each meet the fake's faults)."""
+    options.setdefault("cache", False)
     fake = FakeAnthropic(config)
     client = httpx2.AsyncClient(transport=fake.transport())
     backend = AnthropicBackend(api_key="sk-test", base_url="http://fake", http_client=client)

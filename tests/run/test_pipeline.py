@@ -247,9 +247,10 @@ async def test_replayed_real_improvements_fail_only_for_missing_results(
     originals.write_text("".join(json.dumps(r["original"]) + "\n" for r in rows))
     fake = FakeAnthropic(model=FakeModel.from_pairs(pairs))
     async with FakeAnthropicServer(fake) as srv:
-        strict = await improve(originals, tmp_path / "strict", srv, answers=1)
+        # Every pair's answer replayed (no response cache: repeated originals ask again).
+        strict = await improve(originals, tmp_path / "strict", srv, answers=1, cache=False)
         relaxed = await improve(
-            originals, tmp_path / "relaxed", srv, answers=1, require_result=False
+            originals, tmp_path / "relaxed", srv, answers=1, require_result=False, cache=False
         )
     poor = strict.counts.poor
     assert fake.model.replayed == 2 * poor
