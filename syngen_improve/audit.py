@@ -12,6 +12,7 @@ desirable side lack it), or at least know the model may key on it.
 
 from __future__ import annotations
 
+import itertools
 import os
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -90,18 +91,28 @@ FEATURES: Final[dict[str, tuple[str, Callable[[Surface], float]]]] = {
 }
 
 
-def roc_auc(desirable: list[float], undesirable: list[float]) -> float | None:
+def roc_auc(desirable: Iterable[float], undesirable: Iterable[float]) -> float | None:
     """P(a desirable value > an undesirable one) + half the ties (Mann-Whitney), or None
-    when a side is empty. O(n log n): each distinct desirable value is placed among the
-    sorted undesirable ones."""
-    if not desirable or not undesirable:
+    when a side is empty."""
+    return _auc_of_counts(Counter(desirable), Counter(undesirable))
+
+
+def _auc_of_counts(desirable: Counter[float], undesirable: Counter[float]) -> float | None:
+    """:func:`roc_auc` of two sides given as value counts: memory and time by the distinct
+    values (the features are counts and lengths), not by the rows. Each distinct desirable
+    value is placed among the sorted distinct undesirable ones."""
+    n_good, n_bad = desirable.total(), undesirable.total()
+    if not n_good or not n_bad:
         return None
-    below = sorted(undesirable)
+    values = sorted(undesirable)
+    below = list(itertools.accumulate(undesirable[v] for v in values))  # rows <= values[i]
     wins = 0.0
-    for value, times in Counter(desirable).items():
-        lo, hi = bisect_left(below, value), bisect_right(below, value)
+    for value, times in desirable.items():
+        lo_i, hi_i = bisect_left(values, value), bisect_right(values, value)
+        lo = below[lo_i - 1] if lo_i else 0
+        hi = below[hi_i - 1] if hi_i else 0
         wins += times * (lo + (hi - lo) / 2)
-    return wins / (len(desirable) * len(below))
+    return wins / (n_good * n_bad)
 
 
 @dataclass
@@ -156,7 +167,10 @@ class Auditor:
         if not 0.5 < threshold <= 1.0:
             raise UsageError(f"'threshold' must be in (0.5, 1], got {threshold}")
         self.threshold = threshold
-        self._values: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in FEATURES}
+        # Each feature's values counted per side: memory by distinct values, not by rows.
+        self._values: dict[str, tuple[Counter[float], Counter[float]]] = {
+            n: (Counter(), Counter()) for n in FEATURES
+        }
         self._counts = [0, 0]
 
     def add(self, row: Mapping[str, Any]) -> None:
@@ -168,21 +182,27 @@ class Auditor:
         self._counts[side] += 1
         surface = Surface.of(row)
         for name, (_, measure) in FEATURES.items():
-            self._values[name][side].append(measure(surface))
+            self._values[name][side][measure(surface)] += 1
 
     def result(self) -> ShortcutAudit:
         audit = ShortcutAudit(self._counts[0], self._counts[1], threshold=self.threshold)
         for name, (good, bad) in self._values.items():
-            auc = roc_auc(good, bad)
+            auc = _auc_of_counts(good, bad)
             separation = None if auc is None else max(auc, 1 - auc)
             audit.features[name] = {
                 "auc": None if auc is None else round(auc, 4),
                 "separation": None if separation is None else round(separation, 4),
-                "mean_desirable": round(sum(good) / len(good), 4) if good else 0.0,
-                "mean_undesirable": round(sum(bad) / len(bad), 4) if bad else 0.0,
+                "mean_desirable": _mean(good),
+                "mean_undesirable": _mean(bad),
                 "flagged": separation is not None and separation >= self.threshold,
             }
         return audit
+
+
+def _mean(counts: Counter[float]) -> float:
+    """The mean of counted values (sums of whole numbers, exact as the sum of a list)."""
+    n = counts.total()
+    return round(sum(v * k for v, k in counts.items()) / n, 4) if n else 0.0
 
 
 def audit_rows(rows: Iterable[Mapping[str, Any]], *, threshold: float = THRESHOLD) -> ShortcutAudit:

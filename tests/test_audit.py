@@ -65,3 +65,29 @@ def test_the_audit_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         json.dumps(r) + "\n" for r in rows(10)[::2]))  # fmt: skip
     assert main(["audit", str(balanced)]) == 0
     assert main(["audit", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_the_audit_by_counts_equals_one_over_every_value(shared_data: Path) -> None:
+    """The auditor keeps value counts, not every row's values: on the real slice (labelled
+    by its scores), each AUC and mean equals the one computed over the full lists."""
+    from bisect import bisect_left, bisect_right
+
+    from syngen_improve import Record, read_jsonl
+    from syngen_improve.audit import Surface
+
+    items = read_jsonl(shared_data / "scored_sample.jsonl")
+    rows = [i.data for i in items if isinstance(i, Record)]
+    for r in rows:
+        r["label"] = (r.get("quality_scores") or {}).get("overall_quality", 0) >= 3
+    assert 100 < sum(r["label"] for r in rows) < len(rows) - 100
+    audit = audit_rows(rows)
+    for name, (_, measure) in FEATURES.items():
+        good = [measure(Surface.of(r)) for r in rows if r["label"]]
+        bad = sorted(measure(Surface.of(r)) for r in rows if not r["label"])
+        wins = 0.0
+        for value in dict.fromkeys(good):
+            lo, hi = bisect_left(bad, value), bisect_right(bad, value)
+            wins += good.count(value) * (lo + (hi - lo) / 2)
+        assert audit.features[name]["auc"] == round(wins / (len(good) * len(bad)), 4), name
+        assert audit.features[name]["mean_desirable"] == round(sum(good) / len(good), 4)
+        assert audit.features[name]["mean_undesirable"] == round(sum(bad) / len(bad), 4)

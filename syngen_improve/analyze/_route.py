@@ -12,6 +12,7 @@ each routed line to its sinks.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from ..dialects import Dialect, FileDialect, check_dialect
 from ..errors import InvalidInput
 from ._policy import RelabelPolicy, SeedPolicy
 from ._profile import DatasetProfile, ProfileBuilder
+from ._seen import SeenKeys
 from ._shape import shape_problem
 
 __all__ = ["Route", "RouteOptions", "Routed", "Router", "analyze_dataset", "content_key"]
@@ -95,8 +97,9 @@ class Routed:
 class Router:
     """Routes the lines of ``path`` (see the module docstring). ``witness`` sees every
     line read, of every shard, with its content key, before it is routed (the run checks
-    it against what earlier runs read). Content keys (and the duplicate count, which holds
-    one key a distinct line in memory) are only made for a witness or ``dedupe``.
+    it against what earlier runs read). Content keys (and the duplicate count, whose index
+    of the keys seen is a spill file in ``spill``, else a temporary folder, not memory) are
+    only made for a witness or ``dedupe``.
     ``complete`` is true once the input was read to its end (not stopped by ``limit``)."""
 
     def __init__(
@@ -110,6 +113,7 @@ class Router:
         shard: tuple[int, int] | None = None,
         dedupe: bool = False,
         witness: Callable[[Record | Malformed, bytes], None] | None = None,
+        spill: Path | None = None,
     ) -> None:
         self.path = path
         self.context = context or SEVEN_FIELDS
@@ -119,7 +123,8 @@ class Router:
         self.witness = witness
         self.read = 0  # lines of this shard read
         self.duplicates = 0
-        self._first: dict[bytes, int] = {}  # content key -> first line with that content
+        self.spill = spill
+        self._seen: SeenKeys | None = None  # content key -> first line, while iterating
         self.no_calls = 0  # rows without a tool call (nothing for the gate to keep)
         self.no_calls_lines: list[int] = []  # the first 20 of them
         self.complete = False
@@ -140,17 +145,22 @@ class Router:
 
     def __iter__(self) -> Iterator[Routed]:
         keyed = self.witness is not None or self.dedupe
-        for n, item in enumerate(read_jsonl(self.path), 1):
-            if self.limit is not None and n > self.limit:
-                return
-            digest = content_key(item) if keyed else b""
-            if self.witness is not None:
-                self.witness(item, digest)
-            if self.shard is not None and (item.line - self.shard[0]) % self.shard[1]:
-                continue
-            self.read += 1
-            yield self._route(item, digest)
-        self.complete = True
+        with SeenKeys(self.spill) if keyed else contextlib.nullcontext() as seen:
+            self._seen = seen
+            try:
+                for n, item in enumerate(read_jsonl(self.path), 1):
+                    if self.limit is not None and n > self.limit:
+                        return
+                    digest = content_key(item) if keyed else b""
+                    if self.witness is not None:
+                        self.witness(item, digest)
+                    if self.shard is not None and (item.line - self.shard[0]) % self.shard[1]:
+                        continue
+                    self.read += 1
+                    yield self._route(item, digest)
+                self.complete = True
+            finally:
+                self._seen = None
 
     def _route(self, item: Record | Malformed, digest: bytes) -> Routed:
         key = digest.hex()
@@ -159,7 +169,7 @@ class Router:
             return Routed("malformed", item, key)
         line = item.line
         example, found = self.dialect.read_in(item.data, line)
-        first = self._first.setdefault(digest, line) if digest else line
+        first = self._seen.first(digest, line) if self._seen is not None else line
         if first != line:
             self.duplicates += 1
             if self.dedupe:

@@ -7,6 +7,7 @@ interchangeable.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -67,10 +68,11 @@ class SharedTool(dict[str, Any]):
     kilobytes), encoded once. It holds its own copy of the definition and cannot be
     changed (build a new one instead), so the encoding cannot go stale."""
 
-    __slots__ = ("encoded",)
+    __slots__ = ("digest", "encoded")
 
     def __init__(self, tool: Mapping[str, Any]) -> None:
         self.encoded = orjson.dumps(tool)
+        self.digest = hashlib.sha256(self.encoded).digest()
         super().__init__(orjson.loads(self.encoded))
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -172,6 +174,19 @@ class Request:
             blocks = blocks + b"," + extra if blocks else extra
         return head[:-1] + b',"system":[' + blocks + b"]}" if blocks else head
 
+    def digest(self, default_model: str) -> bytes:
+        """A SHA-256 of :meth:`encoded_body`'s parts (head, each tool, the system blocks,
+        each as its own digest): the same body, the same digest, without hashing the shared
+        prefix (tens of kilobytes) again for every request."""
+        tools = [
+            t.digest if isinstance(t, SharedTool) else _sha(orjson.dumps(t)) for t in self.tools
+        ]
+        key = self.system if isinstance(self.system, str) else tuple(self.system)
+        system = _sha(_encoded_blocks(key, self.cache_ttl if self.cache_system else None))
+        extra = [_sha(t.encode()) for t in self._extra_texts()]
+        head = _sha(orjson.dumps(self._head(default_model, tools=False)))
+        return _sha(b"".join((head, *tools, b"|", system, *extra)))
+
     def _head(self, default_model: str, *, tools: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "model": self.model or default_model,
@@ -204,6 +219,10 @@ def prefix_size(system: str | Sequence[str], tools: Sequence[Mapping[str, Any]])
 def _cache_mark(ttl: str) -> dict[str, str]:
     """A cache mark: the 5-minute default says no ``ttl``; the hour does."""
     return {"type": "ephemeral"} if ttl == "5m" else {"type": "ephemeral", "ttl": ttl}
+
+
+def _sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
 
 
 @lru_cache(maxsize=16)

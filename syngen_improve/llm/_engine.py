@@ -307,7 +307,7 @@ class Engine:
     def _key(self, request: Request) -> bytes:
         """The response cache's key of ``request`` as this engine sends it."""
         assert self._scope is not None
-        return ResponseCache.key(self._scope, request.encoded_body(self.backend.model))
+        return ResponseCache.key(self._scope, request.digest(self.backend.model))
 
     @staticmethod
     def _need(request: Request, estimate: int) -> dict[str, float]:

@@ -2,7 +2,7 @@
 API with the same body, is answered from disk, at no cost and without a request.
 
 Content-addressed: the key is the SHA-256 of the backend's ``cache_scope`` (the API and
-base URL it speaks to; the fake's knobs) and the request body exactly as it is sent
+base URL it speaks to; the fake's knobs) and the digest of the request body as it is sent
 (model, system prompt, messages, tools, thinking, effort, ``max_tokens``). Only complete
 answers are kept (``end_turn``, ``tool_use``, ``stop_sequence``): never a refusal, an
 answer cut at ``max_tokens``, an error or a transport failure. An answer the gate rejects
@@ -138,7 +138,8 @@ class ResponseCache:
 
     @staticmethod
     def key(scope: str, body: bytes) -> bytes:
-        """The key of a request ``body`` sent to ``scope``."""
+        """The key of a request sent to ``scope``: ``body`` is the request's body, or its
+        digest (:meth:`~syngen_improve.llm.Request.digest`, what the engine uses)."""
         return hashlib.sha256(scope.encode() + b"\n" + body).digest()
 
     @staticmethod

@@ -95,7 +95,7 @@ async def improve_dataset(
     check_backend(backend)
     source_path, layout = _check_paths(input, output_dir, cfg)
     cfg = preflight(source_path, cfg)
-    source = Source(source_path, cfg)
+    source = Source(source_path, cfg, spill=layout.state)
     # The bar starts from an estimate (the size over the first MiB's lines) and the source
     # refines it as it reads: a big input is not read once just to count its lines.
     total = estimate_lines(source_path)

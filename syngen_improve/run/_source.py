@@ -40,10 +40,10 @@ class Work:
 class Source:
     """The input file of a run, routed line by line (see the module docstring)."""
 
-    def __init__(self, path: Path, config: ImproveConfig) -> None:
+    def __init__(self, path: Path, config: ImproveConfig, *, spill: Path | None = None) -> None:
         self.path = path
         self.config = config
-        self.router = Router.of(path, config)
+        self.router = Router.of(path, config, spill=spill)
         self.good_included = 0
 
     async def work(

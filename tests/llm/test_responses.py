@@ -127,3 +127,29 @@ def test_the_options_are_checked_and_take_a_path(tmp_path: Path) -> None:
         ImproveConfig(cache_dir="")
     with pytest.raises(UsageError, match="'cache'"):
         ImproveConfig(cache="yes")  # type: ignore[arg-type]
+
+
+def test_a_request_digest_changes_with_every_part_of_its_body() -> None:
+    import dataclasses
+
+    from syngen_improve.llm import Request
+    from syngen_improve.llm._backend import SharedTool
+
+    tool = {"name": "submit", "input_schema": {"type": "object"}}
+    base = Request(messages=[{"role": "user", "content": "hi"}], system="rules",
+                   tools=[tool], tool_choice="submit", max_tokens=100)  # fmt: skip
+    assert base.digest("m") == dataclasses.replace(base, tools=[SharedTool(tool)]).digest("m")
+    changed = [
+        dataclasses.replace(base, messages=[{"role": "user", "content": "hi!"}]),
+        dataclasses.replace(base, system="rules."),
+        dataclasses.replace(base, system_extra="more"),
+        dataclasses.replace(base, tools=[{**tool, "strict": True}]),
+        dataclasses.replace(base, max_tokens=101),
+        dataclasses.replace(base, cache_ttl="1h"),
+        dataclasses.replace(base, force_tool=False),
+        dataclasses.replace(base, effort="low"),
+        dataclasses.replace(base, model="other"),
+    ]
+    digests = {base.digest("m"), *(r.digest("m") for r in changed)}
+    assert len(digests) == 1 + len(changed)
+    assert base.digest("m") != base.digest("n")  # the default model is in the body
