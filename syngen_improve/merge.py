@@ -113,5 +113,7 @@ def _write_merged(shards: list[Layout], target: Layout) -> Report:
             }
         )
     replace_bytes(target.shards, orjson.dumps(summaries, option=orjson.OPT_INDENT_2))
-    interleave_files(target.improved, target.poor, target.interleaved, policy="kto")
+    interleave_files(
+        target.improved, target.poor, target.interleaved, policy="kto", spill=target.state
+    )
     return write_report(target.root)

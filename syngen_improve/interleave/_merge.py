@@ -19,7 +19,8 @@ from .._input import check_input
 from .._jsonl import JsonlWriter, read_records, write_jsonl_atomic
 from .._paths import refuse_overwrite
 from ..errors import UsageError
-from ._arrange import DEFAULT_GAP, kto_records
+from ._arrange import DEFAULT_GAP
+from ._kto_file import kto_records
 
 __all__ = ["POLICIES", "InterleaveStats", "Policy", "interleave", "interleave_files"]
 
@@ -259,11 +260,14 @@ def interleave_files(
     shuffle_buffer: int = 10_000,
     prompt_gap: int = DEFAULT_GAP,
     pairs_only: bool = False,
+    spill: str | os.PathLike[str] | None = None,
 ) -> InterleaveStats:
     """Interleave two JSONL files into ``out`` (see the module docstring). The file is
     written beside ``out`` and renamed over it, so a reader never sees half of it.
     ``prompt_gap`` is the ``kto`` policy's distance between rows that share a prompt;
-    ``pairs_only`` (``kto``) leaves out rows whose partner is not in the other file."""
+    ``pairs_only`` (``kto``) leaves out rows whose partner is not in the other file;
+    ``spill`` (``kto``) is the folder of its scratch file (a run's ``state/``; else a
+    temporary folder)."""
     _check_policy(policy)
     if prompt_gap < 0:
         raise UsageError(f"'prompt_gap' must be >= 0, got {prompt_gap}")
@@ -285,12 +289,11 @@ def interleave_files(
         return _shuffled(records, random.Random(seed * 2 + salt), shuffle_buffer)
 
     rows: Iterable[dict[str, Any] | bytes]
+    kto_counts: dict[str, int] = {}  # complete once the rows are written
     if policy == "kto":
         rows, kto_counts = kto_records(
-            good_path, bad_path, gap=prompt_gap, seed=seed, pairs_only=pairs_only
+            good_path, bad_path, gap=prompt_gap, seed=seed, pairs_only=pairs_only, spill=spill
         )
-        for name, value in kto_counts.items():
-            setattr(stats, name, value)
     elif pairs:
         rows = _paired(good_path, bad_path, policy, stats, side, seed, shuffle_buffer)
     else:
@@ -304,6 +307,8 @@ def interleave_files(
             stats=stats,
         )
     write_jsonl_atomic(target, rows)
+    for name, value in kto_counts.items():
+        setattr(stats, name, value)
     return stats
 
 

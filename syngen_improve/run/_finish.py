@@ -32,7 +32,12 @@ def finish(layout: Layout, analysis: Mapping[str, Any], run: Mapping[str, Any]) 
         # Alternating, unpaired rows spread in, rows sharing a prompt kept apart.
         gap = int(run.get("prompt_gap", DEFAULT_GAP))
         interleave_files(
-            layout.improved, layout.poor, layout.interleaved, policy="kto", prompt_gap=gap
+            layout.improved,
+            layout.poor,
+            layout.interleaved,
+            policy="kto",
+            prompt_gap=gap,
+            spill=layout.state,
         )
     return write_report(layout.root)
 

@@ -96,6 +96,7 @@ class Sinks:
             policy="kto",
             prompt_gap=self.prompt_gap,
             pairs_only=True,
+            spill=layout.state,
         )
 
     async def __aexit__(
