@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,7 @@ __all__ = [
     "Judge",
     "JudgeError",
     "JudgeResult",
+    "ScoreMeans",
     "judge_dataset",
     "judge_dataset_sync",
     "judge_tool",
@@ -168,13 +169,35 @@ class Judge:
         raise error
 
 
-def mean_scores(rows: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+def mean_scores(rows: Iterable[Mapping[str, Any]]) -> dict[str, float | None]:
     """Mean of each dimension and of ``overall_quality`` over ``rows`` (4 decimals)."""
-    out: dict[str, float | None] = {}
-    for dim in (*DIMENSIONS, "overall_quality"):
-        values = [r[dim] for r in rows if isinstance(r.get(dim), int | float)]
-        out[dim] = round(sum(values) / len(values), 4) if values else None
-    return out
+    means = ScoreMeans()
+    for row in rows:
+        means.add(row)
+    return means.means()
+
+
+class ScoreMeans:
+    """:func:`mean_scores` a row at a time: a sum and a count per dimension."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._sums: dict[str, float] = dict.fromkeys((*DIMENSIONS, "overall_quality"), 0)
+        self._counts = dict.fromkeys(self._sums, 0)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.rows += 1
+        for dim in self._sums:
+            value = row.get(dim)
+            if isinstance(value, int | float):
+                self._sums[dim] += value
+                self._counts[dim] += 1
+
+    def means(self) -> dict[str, float | None]:
+        return {
+            dim: round(total / self._counts[dim], 4) if self._counts[dim] else None
+            for dim, total in self._sums.items()
+        }
 
 
 @dataclass
@@ -267,7 +290,7 @@ async def _judge_into(
     result: JudgeResult,
 ) -> None:
     """Judge ``source`` into ``partial``, filling ``result``."""
-    scored: list[dict[str, Any]] = []
+    scored = ScoreMeans()
     async with AsyncExitStack() as stack:
         engine = (await stack.enter_async_context(open_engines(cfg, backend))).main
         judge = Judge(engine, answers=cfg.answers)
@@ -299,7 +322,7 @@ async def _judge_into(
                 bar.advance("failed", sent=True)
                 return
             result.judged += 1
-            scored.append({d: scores[d] for d in (*DIMENSIONS, "overall_quality")})
+            scored.add(scores)
             await out.put({**item.data, "quality_scores": scores, "_source_line": item.line})
             bar.advance("judged", sent=True)
 
@@ -307,7 +330,7 @@ async def _judge_into(
         ensure_open_files(concurrency)
         await run_pool(read_jsonl(source), one, concurrency=concurrency)
         bar.refine(bar.done)  # the estimate becomes the lines read
-    result.means = mean_scores(scored)
+    result.means = scored.means()
     result.cached = engine.stats.cached
     result.stats = engine.stats.to_dict()
 

@@ -195,6 +195,7 @@ PUBLIC: dict[str, set[str]] = {
         "Judge",
         "JudgeError",
         "JudgeResult",
+        "ScoreMeans",
         "judge_dataset",
         "judge_dataset_sync",
         "judge_tool",

@@ -20,7 +20,7 @@ from ..analyze import agent_of
 from ..context import SEVEN_FIELDS, ContextConvention
 from ..dialects import FileDialect
 from ..errors import InputNotFound
-from ..judge import mean_scores
+from ..judge import ScoreMeans
 from ..outputs import FILES, Layout, count_lines, is_improvement, is_transient
 from ._model import (
     AgentCoverage,
@@ -83,11 +83,11 @@ class _Improvements:
     def __init__(self, path: Path, context: ContextConvention) -> None:
         from ..validate import ToolRegistry, ValidationReport
 
-        self.validation = ValidationReport(path=str(path), profile="strict", context=context)
+        self.validation = ValidationReport(
+            path=str(path), profile="strict", context=context, lines=False
+        )
         self._schemas = ToolRegistry.default()
-        self.before: list[dict[str, Any]] = []
-        self.after: list[dict[str, Any]] = []
-        self.dataset: list[dict[str, Any]] = []
+        self.before, self.after, self.dataset = ScoreMeans(), ScoreMeans(), ScoreMeans()
         self.calls: Counter[str] = Counter()
 
     def add(self, item: Record) -> None:
@@ -104,18 +104,18 @@ class _Improvements:
             and scores.get("scored_by") == "judge"
             and isinstance(judged, dict)
         ):
-            self.after.append(scores)
-            self.before.append(judged)
+            self.after.add(scores)
+            self.before.add(judged)
             own = record.get("original_quality_scores")
             if isinstance(own, dict):
-                self.dataset.append(own)
+                self.dataset.add(own)
 
     def quality(self) -> dict[str, Any]:
         return {
-            "judged": len(self.after),
-            "before": mean_scores(self.before) if self.after else None,
-            "after": mean_scores(self.after) if self.after else None,
-            "dataset": mean_scores(self.dataset) if self.dataset else None,
+            "judged": self.after.rows,
+            "before": self.before.means() if self.after.rows else None,
+            "after": self.after.means() if self.after.rows else None,
+            "dataset": self.dataset.means() if self.dataset.rows else None,
             "tool_calls": self.calls,
         }
 

@@ -41,6 +41,8 @@ class ValidationReport:
     ``issues`` maps each line with at least one issue to its issues. ``ignored``
     counts label=false examples that pass only because their content errors are
     tolerated. ``context`` is the context convention the file was validated with.
+    ``lines=False`` keeps counts only (no ``issues``, no ``failed_lines``): memory that
+    does not grow with the file, for the report of a run.
     """
 
     path: str
@@ -53,10 +55,8 @@ class ValidationReport:
     by_code: Counter[str] = field(default_factory=Counter)
     levels: dict[str, Level] = field(default_factory=dict)
     issues: dict[int, list[Issue]] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> int:
-        return len(self.failed_lines)
+    lines: bool = True
+    failed: int = 0
 
     @property
     def passed(self) -> int:
@@ -69,7 +69,7 @@ class ValidationReport:
     @property
     def ok(self) -> bool:
         """True when every example passed and no line was malformed."""
-        return not self.failed_lines and not self.malformed
+        return not self.failed and not self.malformed
 
     def summary(self) -> str:
         return (
@@ -130,12 +130,15 @@ class ValidationReport:
         )
         if not issues:
             return
-        self.issues[item.line] = issues
+        if self.lines:
+            self.issues[item.line] = issues
         for i in issues:
             self.by_code[i.code] += 1
             self.levels[i.code] = i.level
         if example_fails(item.data, issues):
-            self.failed_lines.append(item.line)
+            self.failed += 1
+            if self.lines:
+                self.failed_lines.append(item.line)
         elif item.data.get("label") is False and any(i.level is Level.ERROR for i in issues):
             self.ignored += 1
 
@@ -144,6 +147,7 @@ class ValidationReport:
 
         self.total += other.total
         self.ignored += other.ignored
+        self.failed += other.failed
         self.failed_lines += [n + offset for n in other.failed_lines]
         self.malformed += [Malformed(m.line + offset, m.error, m.raw) for m in other.malformed]
         self.by_code.update(other.by_code)

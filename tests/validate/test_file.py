@@ -79,3 +79,22 @@ def test_bad_arguments(tmp_path: Path) -> None:
         validate_file(tmp_path / "missing.jsonl")
     empty = validate_file(path)
     assert (empty.total, empty.ok, empty.pass_rate) == (0, True, 1.0)
+
+
+def test_a_report_of_counts_only_counts_the_same(shared_data: Path) -> None:
+    """``lines=False`` (the run's report) keeps no line's issues, and counts as the full
+    report does over the real slice."""
+    from syngen_improve import Record, ToolRegistry, read_jsonl
+    from syngen_improve.validate import ValidationReport
+
+    full = ValidationReport(path="x", profile="strict")
+    counts = ValidationReport(path="x", profile="strict", lines=False)
+    schemas = ToolRegistry.default()
+    for item in read_jsonl(shared_data / "scored_sample.jsonl"):
+        if isinstance(item, Record):
+            full.add(item, schemas)
+            counts.add(item, schemas)
+    assert full.failed_lines
+    assert (counts.total, counts.failed, counts.by_code) == (full.total, full.failed, full.by_code)
+    assert counts.failed == len(full.failed_lines)
+    assert (counts.issues, counts.failed_lines) == ({}, [])
