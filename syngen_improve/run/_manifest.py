@@ -116,21 +116,26 @@ class InputLines:
         self.path = layout.input_lines
         self.source = source
         self.folder = layout.root
-        self._known: list[tuple[int, bytes]] = []
-        if resume and self.path.exists():
-            raw = self.path.read_bytes()
-            whole = len(raw) - len(raw) % _ENTRY.size  # a torn last entry is dropped
-            self._known = [_ENTRY.unpack_from(raw, i) for i in range(0, whole, _ENTRY.size)]
+        # Entries an earlier run wrote (a torn last one dropped), read back one at a time.
+        size = self.path.stat().st_size if resume and self.path.exists() else 0
+        self._known = size // _ENTRY.size
         self._index = 0
         self._new: list[bytes] = []
         self._fh: Any = None
+        self._reader: Any = None
 
     def __enter__(self) -> InputLines:
-        whole = len(self._known) * _ENTRY.size
+        whole = self._known * _ENTRY.size
+        if self._known:
+            self._reader = open(self.path, "rb")  # closed in __exit__
         self._fh = open(self.path, "r+b" if self.path.exists() else "wb")
         self._fh.truncate(whole)
         self._fh.seek(whole)
         return self
+
+    def _next_known(self) -> tuple[int, bytes]:
+        line, digest = _ENTRY.unpack(self._reader.read(_ENTRY.size))
+        return int(line), bytes(digest)
 
     def __exit__(
         self,
@@ -138,14 +143,18 @@ class InputLines:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.flush()
-        self._fh.close()
+        try:
+            self.flush()
+            self._fh.close()
+        finally:
+            if self._reader is not None:
+                self._reader.close()
 
     def check(self, item: Record | Malformed, digest: bytes) -> None:
         """Raise :class:`InputChanged` unless ``item`` (its content key ``digest``) is the
         line an earlier run read at this place; remember it when it is new."""
-        if self._index < len(self._known):
-            line, known = self._known[self._index]
+        if self._index < self._known:
+            line, known = self._next_known()
             if (line, known) != (item.line, digest):
                 raise InputChanged(
                     f"line {item.line} of {self.source} is not what an earlier run read there "
@@ -161,8 +170,8 @@ class InputLines:
     def finish(self) -> None:
         """At the end of the input: fewer lines than an earlier run read means some were
         removed."""
-        if self._index < len(self._known):
-            line = self._known[self._index][0]
+        if self._index < self._known:
+            line = self._next_known()[0]
             raise InputChanged(
                 f"{self.source} ends before line {line}, which an earlier run read into "
                 f"{self.folder}: lines were removed. Use a new folder."
