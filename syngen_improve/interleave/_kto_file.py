@@ -244,13 +244,12 @@ def _take(queue: _Queue, window: Window, left: _Left) -> Row | None:
     # The hot loop of a rebuild (up to LOOKAHEAD rows a slot): lookups bound once.
     recent, left_of, top = window.counts.get, left.open.get, left.top
     for i, row in enumerate(ahead):
-        prompt = row.prompt
-        if prompt is None:
-            weight = 0
-        elif recent(prompt):  # .get: a Counter's missing key would call __missing__
-            continue
-        else:
-            weight = left_of(prompt, row.total)
+        weight = row.total
+        if weight > 1:
+            if recent(row.prompt):  # .get: a Counter's missing key would call __missing__
+                continue
+            weight = left_of(row.prompt, weight)
+        # else a prompt of its own (total 1), never placed yet, or none (total 0): no lookup
         if weight > best:
             best, best_i = weight, i
             if weight >= top:  # no row can weigh more: the earliest such one wins
