@@ -244,11 +244,11 @@ def _take(queue: _Queue, window: Window, left: _Left) -> Row | None:
     # The hot loop of a rebuild (up to LOOKAHEAD rows a slot): lookups bound once.
     recent, left_of, top = window.counts.get, left.open.get, left.top
     for i, row in enumerate(ahead):
-        weight = row.total
-        if weight > 1:
-            if recent(row.prompt):  # .get: a Counter's missing key would call __missing__
+        weight, prompt = row.total, row.prompt
+        if weight > 1 and prompt is not None:
+            if recent(prompt):  # .get: a Counter's missing key would call __missing__
                 continue
-            weight = left_of(row.prompt, weight)
+            weight = left_of(prompt, weight)
         # else a prompt of its own (total 1), never placed yet, or none (total 0): no lookup
         if weight > best:
             best, best_i = weight, i
