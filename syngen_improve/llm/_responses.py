@@ -42,9 +42,11 @@ DEFAULT_MAX_BYTES: Final = 4 * 2**30
 COMPLETE: Final = frozenset({"end_turn", "tool_use", "stop_sequence"})
 _FILE: Final = "responses.sqlite3"
 _FORMAT: Final = 1
-#: Hits whose use time is written together (one transaction), and the share of the
-#: bound an eviction frees down to.
+#: Hits whose use time is written together (one transaction); a use time is only written
+#: again once it is this many seconds old (eviction needs no finer clock, and a repeated
+#: run then reads without writing); the share of the bound an eviction frees down to.
 _TOUCH_BATCH: Final = 512
+_TOUCH_AFTER: Final = 3600.0
 _EVICT_TO: Final = 0.9
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS answers (key BLOB PRIMARY KEY, value BLOB NOT NULL, "
@@ -171,7 +173,7 @@ class ResponseCache:
     def get(self, key: bytes) -> Reply | None:
         """The answer kept under ``key``, or ``None``."""
         db = self._open_db()
-        row = db.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
+        row = db.execute("SELECT value, used FROM answers WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         reply = _decode(row[0])
@@ -179,9 +181,10 @@ class ResponseCache:
             self._delete(db, key)
             return None
         self.hits += 1
-        self._touched.append(key)
-        if len(self._touched) >= _TOUCH_BATCH:
-            self._touch(db)
+        if time.time() - row[1] > _TOUCH_AFTER:
+            self._touched.append(key)
+            if len(self._touched) >= _TOUCH_BATCH:
+                self._touch(db)
         return reply
 
     def put(self, key: bytes, reply: Reply) -> bool:

@@ -67,8 +67,10 @@ def test_a_damaged_entry_is_asked_again_and_dropped(tmp_path: Path) -> None:
 
 
 def test_the_file_stays_within_its_bound_dropping_the_least_recently_used(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Use times are written once they are an hour old: here at once.
+    monkeypatch.setattr("syngen_improve.llm._responses._TOUCH_AFTER", -1.0)
     keys = [ResponseCache.key("scope", str(i).encode()) for i in range(200)]
     with ResponseCache(tmp_path, max_bytes=20_000) as cache:
         for i, key in enumerate(keys):
@@ -153,3 +155,13 @@ def test_a_request_digest_changes_with_every_part_of_its_body() -> None:
     digests = {base.digest("m"), *(r.digest("m") for r in changed)}
     assert len(digests) == 1 + len(changed)
     assert base.digest("m") != base.digest("n")  # the default model is in the body
+
+
+def test_a_fresh_entry_is_read_without_a_write(tmp_path: Path) -> None:
+    """A repeated run reads its answers without writing their use time again (an hour's
+    precision is all eviction needs)."""
+    key = ResponseCache.key("scope", b"body")
+    with ResponseCache(tmp_path) as cache:
+        cache.put(key, reply())
+        assert cache.get(key) is not None
+        assert cache._touched == []
