@@ -5,22 +5,20 @@ The order is :mod:`._arrange`'s (a label plan spreading the majority evenly; eac
 the row of its label, among the next :data:`LOOKAHEAD`, whose prompt is clear of the last
 ``gap`` rows and has the most rows still to place; originals queued in their improvements'
 order, rotated by about ``gap / 2``). What that needs of every row (side, byte offset,
-prompt hash, ``_source_line``, how many rows share its prompt) is kept in a SQLite scratch
-file (the run's ``state/``, else a temporary folder), and the four queues (paired and
-unpaired rows of each side) are read from it in order: memory holds the queues' next
-rows, the prompts still being placed, and SQLite's page cache. A shuffle seed (the
+prompt hash, ``_source_line``, how many rows share its prompt) is kept in a scratch file
+(:class:`~syngen_improve._scratch.Scratch`: the run's ``state/``, else a temporary
+folder), and the four queues (paired and unpaired rows of each side) are read from it in
+order: memory holds the queues' next rows, the prompts still being placed, and SQLite's
+page cache. A shuffle seed (the
 ``interleave`` command's) adds a permutation of 8 bytes a row.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import random
-import shutil
 import sqlite3
-import tempfile
 from array import array
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from typing import Any, Final
 
 import orjson
 
+from .._scratch import Scratch
 from ._arrange import Window, prompt_key
 
 __all__ = ["LOOKAHEAD", "kto_records"]
@@ -79,13 +78,8 @@ class _Store:
     """The rows of both files in a scratch SQLite file (closed and removed by ``close``)."""
 
     def __init__(self, spill: Path | None) -> None:
-        self._temp = tempfile.mkdtemp(prefix="syngen-kto-") if spill is None else None
-        self.path = Path(self._temp or spill or "") / _FILE
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.unlink(missing_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE"):
-            self.db.execute(f"PRAGMA {pragma}")
+        self._scratch = Scratch("kto_order.sqlite3", spill)
+        self.db = self._scratch.db
         self.db.execute(
             "CREATE TABLE rows (side INTEGER, seq INTEGER, offset INTEGER, prompt INTEGER, "
             "source INTEGER, labelled INTEGER, PRIMARY KEY (side, seq)) WITHOUT ROWID"
@@ -160,12 +154,7 @@ class _Store:
         return _rows(self.db.execute(sql)), n
 
     def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self.db.close()
-        if self._temp is not None:
-            shutil.rmtree(self._temp, ignore_errors=True)
-        else:
-            self.path.unlink(missing_ok=True)
+        self._scratch.close()
 
 
 def _rows(cursor: sqlite3.Cursor) -> Iterator[Row]:
