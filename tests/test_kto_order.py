@@ -31,7 +31,7 @@ def row(prompt: str | None, source: int | None, label: bool | None, n: int) -> d
 rows = st.lists(
     st.tuples(
         st.sampled_from([*PROMPTS, None]),
-        st.one_of(st.none(), st.integers(1, 40)),
+        st.one_of(st.none(), st.integers(1, 40), st.sampled_from([2**64, -(2**70)])),
         st.sampled_from([True, False, None]),
     ),
     max_size=60,

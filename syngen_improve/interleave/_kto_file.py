@@ -50,12 +50,12 @@ class Row:
     side: int
     offset: int
     prompt: int | None
-    source: int | None
+    source: int | str | None  # a source past SQLite's integers as its digits
     labelled: bool
     total: int
 
 
-def _lines(path: Path, side: int) -> Iterator[tuple[int, int, int | None, int | None, bool]]:
+def _lines(path: Path, side: int) -> Iterator[tuple[int, int, int | None, int | str | None, bool]]:
     """``(side, offset, prompt, source, labelled)`` of every JSON object line."""
     with open(path, "rb") as fh:
         offset = 0
@@ -68,6 +68,8 @@ def _lines(path: Path, side: int) -> Iterator[tuple[int, int, int | None, int | 
                 if isinstance(record, dict):
                     source = record.get("_source_line")
                     source = source if isinstance(source, int) and source is not True else None
+                    if source is not None and not -_SIGN <= source < _SIGN:
+                        source = str(source)  # past SQLite's integers: pairs by its digits
                     prompt = prompt_key(record)
                     stored = None if prompt is None else prompt - _SIGN
                     yield side, offset, stored, source, record.get("label") is (side == 0)
