@@ -6,7 +6,7 @@ through this module alone, so none of them depends on the orchestrator.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -233,15 +233,57 @@ def settle_failures(layout: Layout, *, retry_failed: bool) -> tuple[set[int], se
     return refused, fresh
 
 
+class _LineSet:
+    """A set of input line numbers as a bitmap, a bit a line (a million lines: 125 KB),
+    so that what a resume must know of every line stays small; a line number past
+    :data:`_BITMAP_LINES` (not one a run writes) is kept apart."""
+
+    __slots__ = ("_bits", "_far")
+
+    def __init__(self, lines: Iterable[int] = ()) -> None:
+        self._bits = bytearray()
+        self._far: set[int] = set()
+        for line in lines:
+            self.add(line)
+
+    def add(self, line: int) -> None:
+        if not 0 <= line < _BITMAP_LINES:
+            self._far.add(line)
+            return
+        at = line >> 3
+        if at >= len(self._bits):
+            self._bits.extend(bytes(max(at + 1 - len(self._bits), len(self._bits))))
+        self._bits[at] |= 1 << (line & 7)
+
+    def __contains__(self, line: object) -> bool:
+        if not isinstance(line, int):
+            return False
+        if not 0 <= line < _BITMAP_LINES:
+            return line in self._far
+        at = line >> 3
+        return at < len(self._bits) and bool(self._bits[at] >> (line & 7) & 1)
+
+
+#: Line numbers below this go in a :class:`_LineSet`'s bitmap (at most 32 MiB of it).
+_BITMAP_LINES: Final = 1 << 28
+
+
+def _line_set(path: Path) -> _LineSet:
+    """The ``_source_line`` of every record of ``path``, as a :class:`_LineSet`."""
+    return _LineSet(
+        line for r in read_records(path) if isinstance(line := r.get("_source_line"), int)
+    )
+
+
 @dataclass
 class Prior:
     """Input lines an earlier run finished (terminal record written) or wrote."""
 
-    improved: set[int] = field(default_factory=set)
-    good: set[int] = field(default_factory=set)
-    failed: set[int] = field(default_factory=set)
-    poor: set[int] = field(default_factory=set)
-    quarantined: set[int] = field(default_factory=set)
+    improved: _LineSet = field(default_factory=_LineSet)
+    good: _LineSet = field(default_factory=_LineSet)
+    failed: _LineSet = field(default_factory=_LineSet)
+    poor: _LineSet = field(default_factory=_LineSet)
+    quarantined: _LineSet = field(default_factory=_LineSet)
 
     def status(self, line: int) -> str | None:
         """How an earlier run finished ``line`` (``improved``, ``failed``, ``good``), or
@@ -260,9 +302,9 @@ class Prior:
             line = record.get("_source_line")
             if isinstance(line, int):
                 (prior.improved if is_improvement(record) else prior.good).add(line)
-        prior.failed = source_lines(layout.failed)
-        prior.poor = source_lines(layout.poor)
-        prior.quarantined = source_lines(layout.quarantine)
+        prior.failed = _line_set(layout.failed)
+        prior.poor = _line_set(layout.poor)
+        prior.quarantined = _line_set(layout.quarantine)
         return prior
 
 
