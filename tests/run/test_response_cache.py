@@ -189,3 +189,23 @@ def test_two_processes_share_one_cache(tmp_path: Path) -> None:
     assert all(_decode(v) is not None for v in values)
     with ResponseCache(cache) as reopened:
         assert reopened.entries() == len(sent)
+
+
+async def test_a_changed_template_sends_only_what_it_changes(tmp_path: Path) -> None:
+    """Another re-ask template: every first request is read from the cache, every re-ask
+    (which carries the new text) is sent."""
+    from syngen_improve import Templates
+
+    backend = FakeBackend(FakeConfig(bad_output_rates={"wrong_tool": 0.2}))
+    new = Templates.default().override(reask="Not yet right:\n{errors}\nAgain, please.")
+    async with backend:
+        first = await improve_dataset(sample_path(), tmp_path / "a", backend=backend,
+                                      progress=False)  # fmt: skip
+        sent = backend.counters.requests
+        second = await improve_dataset(sample_path(), tmp_path / "b", backend=backend,
+                                       progress=False, templates=new)  # fmt: skip
+    assert first.report.requests.total > first.report.counts.poor  # the first run re-asked
+    # Every first request from the cache, every re-ask (new text) sent: the fake answers
+    # those afresh, so the second run's re-asks need not be as many as the first's.
+    assert second.report.requests.cached == first.report.counts.poor
+    assert backend.counters.requests - sent == second.report.requests.total > 0
