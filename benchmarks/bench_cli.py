@@ -109,7 +109,7 @@ class Fake:
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run ``cmd``; wall from start to exit, the child's CPU, its start time."""
+    """Run ``cmd``; wall from start to exit, the child's CPU, its start time, its peak RSS."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -120,7 +120,14 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"{cmd[:4]} exited {code}:\n{err[-2000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "start": start, "exit": code}
+    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "start": start,
+        "exit": code,
+        "rss_mb": usage.ru_maxrss / 1024,
+    }
 
 
 def ours(data: Path, fake: Fake, out: Path, *flags: str) -> dict[str, Any]:

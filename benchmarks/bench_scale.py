@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import orjson
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._data import sample_lines
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import sample_lines
+from bench_cli import Fake, timed
 
 
 def data_of(path: Path, n: int) -> Path:
@@ -49,20 +48,11 @@ def run(data: Path, out: Path, url: str, cache: Path) -> dict[str, float]:
     env = {**os.environ, "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": "sk-bench"}
     cmd = [sys.executable, "-m", "syngen_improve", "improve", str(data), "--out", str(out),
            "--no-progress", "--concurrency", "100", "--cache-dir", str(cache)]  # fmt: skip
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"improve exited {status}:\n{err[-2000:]}")
+    result = timed(cmd, env)
     report = json.loads((out / "report.json").read_text())
     return {
-        "wall": wall,
+        **result,
         "run": float(report["elapsed_s"]),
-        "rss_mb": usage.ru_maxrss / 1024,
         "requests": report["requests"]["total"],
         "cached": report["requests"]["cached"],
     }
@@ -77,57 +67,52 @@ def rows(path: Path) -> list[bytes]:
     return sorted(out)
 
 
+def sizes(folder: Path, url: str, counts: list[int]) -> None:
+    """Each size once: wall, run phase, finish, peak RSS."""
+    for n in counts:
+        data = data_of(folder / f"in-{n}.jsonl", n)
+        r = run(data, folder / f"out-{n}", url, folder / f"cache-{n}")
+        print(
+            f"{n:>9,} rows: wall {r['wall']:.1f} s (run {r['run']:.1f} s, finish and "
+            f"start-up {r['wall'] - r['run']:.1f} s), peak RSS {r['rss_mb']:.0f} MB; "
+            f"{r['requests']:,} requests, {r['cached']:,} from the cache",
+            flush=True,
+        )
+        data.unlink()
+
+
+def repeated(folder: Path, url: str, n: int) -> None:
+    """``n`` distinct rows (no repeats: the first run sends every request), run twice
+    into two folders through one cache."""
+    data = folder / "repeat.jsonl"
+    lines = sample_lines(valid_only=True)
+    with open(data, "wb") as fh:
+        for i in range(n):
+            row = orjson.loads(lines[i % len(lines)])
+            row["conversations"][0]["content"] += f" (#{i})"
+            fh.write(orjson.dumps(row) + b"\n")
+    cache = folder / "cache-repeat"
+    first = run(data, folder / "first", url, cache)
+    again = run(data, folder / "again", url, cache)
+    improved = [folder / name / "improved_examples.jsonl" for name in ("first", "again")]
+    print(
+        f"repeat {n:,} rows: first {first['wall']:.1f} s ({first['requests']:,} requests); "
+        f"again into a new folder {again['wall']:.1f} s = {n / again['wall']:,.0f} "
+        f"examples/s, {again['requests']} requests, {again['cached']:,} from the cache, "
+        f"improved rows the same: {rows(improved[0]) == rows(improved[1])}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--sizes", type=int, nargs="*", default=[1_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=20_000)
     args = parser.parse_args()
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "syngen_improve.testing", "--latency", "0.001"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert fake.stdout is not None
-    url = fake.stdout.readline().split()[-1]
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            for n in args.sizes:
-                data = data_of(folder / f"in-{n}.jsonl", n)
-                r = run(data, folder / f"out-{n}", url, folder / f"cache-{n}")
-                print(
-                    f"{n:>9,} rows: wall {r['wall']:.1f} s (run {r['run']:.1f} s, finish and "
-                    f"start-up {r['wall'] - r['run']:.1f} s), peak RSS {r['rss_mb']:.0f} MB; "
-                    f"{r['requests']:,} requests, {r['cached']:,} from the cache",
-                    flush=True,
-                )
-                data.unlink()
-            if args.repeat:
-                # Distinct rows (no repeats), so the first run sends every request.
-                data = folder / "repeat.jsonl"
-                lines = sample_lines(valid_only=True)
-                with open(data, "wb") as fh:
-                    for i in range(args.repeat):
-                        row = orjson.loads(lines[i % len(lines)])
-                        row["conversations"][0]["content"] += f" (#{i})"
-                        fh.write(orjson.dumps(row) + b"\n")
-                cache = folder / "cache-repeat"
-                first = run(data, folder / "first", url, cache)
-                again = run(data, folder / "again", url, cache)
-                same = rows(folder / "first" / "improved_examples.jsonl") == rows(
-                    folder / "again" / "improved_examples.jsonl"
-                )
-                print(
-                    f"repeat {args.repeat:,} rows: first {first['wall']:.1f} s "
-                    f"({first['requests']:,} requests); again into a new folder "
-                    f"{again['wall']:.1f} s = {args.repeat / again['wall']:,.0f} examples/s, "
-                    f"{again['requests']} requests, {again['cached']:,} from the cache, "
-                    f"improved rows the same: {same}",
-                    flush=True,
-                )
-    finally:
-        fake.terminate()
-        fake.wait(timeout=10)
+    with Fake("--latency", "0.001") as fake, tempfile.TemporaryDirectory() as tmp:
+        sizes(Path(tmp), fake.url, args.sizes)
+        if args.repeat:
+            repeated(Path(tmp), fake.url, args.repeat)
 
 
 if __name__ == "__main__":

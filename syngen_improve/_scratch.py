@@ -9,6 +9,7 @@ it holds in memory.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -23,9 +24,9 @@ class Scratch:
     """The scratch file ``name`` in ``folder`` (else a temporary folder): ``db`` is its
     connection (autocommit; ``BEGIN`` where a pass wants one transaction)."""
 
-    def __init__(self, name: str, folder: Path | None = None) -> None:
+    def __init__(self, name: str, folder: str | os.PathLike[str] | None = None) -> None:
         self._temp = tempfile.mkdtemp(prefix="syngen-") if folder is None else None
-        self.path = Path(self._temp) / name if self._temp else Path(folder or ".") / name
+        self.path = Path(self._temp if self._temp is not None else folder or ".") / name
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.unlink(missing_ok=True)  # whatever an earlier pass left goes
         self.db = sqlite3.connect(self.path, isolation_level=None)

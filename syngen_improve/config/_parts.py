@@ -17,11 +17,11 @@ from ..validate import ToolRegistry
 
 __all__ = [
     "CONTEXT_HELP",
-    "apply_options",
     "DIALECT_HELP",
     "POSITIVE_INT",
     "READ_BY",
     "SHORTCUTS",
+    "apply_options",
     "check_context",
     "check_folder",
     "check_model_id",

@@ -76,12 +76,11 @@ def _lines(path: Path, side: int) -> Iterator[tuple[int, int, int | None, int | 
             offset += len(raw)
 
 
-class _Store:
+class _Store(Scratch):
     """The rows of both files in a scratch SQLite file (closed and removed by ``close``)."""
 
-    def __init__(self, spill: Path | None) -> None:
-        self._scratch = Scratch("kto_order.sqlite3", spill)
-        self.db = self._scratch.db
+    def __init__(self, spill: str | os.PathLike[str] | None) -> None:
+        super().__init__("kto_order.sqlite3", spill)
         self.db.execute(
             "CREATE TABLE rows (side INTEGER, seq INTEGER, offset INTEGER, prompt INTEGER, "
             "source INTEGER, labelled INTEGER, PRIMARY KEY (side, seq)) WITHOUT ROWID"
@@ -154,9 +153,6 @@ class _Store:
             "SELECT COUNT(*) FROM rows WHERE side = 1 AND source IN (SELECT source FROM pairs)"
         )
         return _rows(self.db.execute(sql)), n
-
-    def close(self) -> None:
-        self._scratch.close()
 
 
 def _rows(cursor: sqlite3.Cursor) -> Iterator[Row]:
@@ -323,7 +319,7 @@ def kto_records(
     otherwise appear twice) and stops where no row fits (too few pairs yet): the run's
     end places everything. ``spill``: the folder of the scratch file (else a temporary
     one); it is removed when the records are read or closed."""
-    store = _Store(None if spill is None else Path(spill))
+    store = _Store(spill)
     try:
         store.load((desirable, undesirable))
         pairs = store.scalar("SELECT COUNT(*) FROM pairs")

@@ -64,8 +64,8 @@ FRESH: contextvars.ContextVar[bool] = contextvars.ContextVar("syngen_fresh", def
 @contextmanager
 def fresh_answers(fresh: bool = True) -> Iterator[None]:
     """Within the block, this task's requests are sent, not read from the cache (their
-    answers are still kept)."""
-    token = FRESH.set(fresh)
+    answers are still kept); ``fresh=False`` leaves an enclosing block's choice as it is."""
+    token = FRESH.set(fresh or FRESH.get())
     try:
         yield
     finally:

@@ -165,3 +165,16 @@ def test_a_fresh_entry_is_read_without_a_write(tmp_path: Path) -> None:
         cache.put(key, reply())
         assert cache.get(key) is not None
         assert cache._touched == []
+
+
+def test_an_inner_block_cannot_unask_an_outer_fresh_one() -> None:
+    """The judge's first attempt says ``fresh_answers(False)``; inside a failure retried
+    afresh (``--retry-failed``) its requests are still sent."""
+    from syngen_improve.llm import fresh_answers
+    from syngen_improve.llm._responses import FRESH
+
+    with fresh_answers(False):
+        assert not FRESH.get()
+    with fresh_answers(), fresh_answers(False):
+        assert FRESH.get()
+    assert not FRESH.get()
