@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syngen_improve.interleave._kto_file import kto_records
+from syngen_improve.interleave._kto_place import LOOKAHEAD
 from tests import interleave_oracle as oracle
 
 PROMPTS = [f"Show me folder {i}" for i in range(6)]
@@ -64,6 +65,32 @@ def test_the_order_on_disk_is_the_order_in_memory(
     assert list(got) == list(expected)
     assert counts == expected_counts
     assert list(spill.iterdir()) == []
+
+
+long_rows = st.lists(
+    st.tuples(
+        st.sampled_from([*PROMPTS[:3], None]),
+        st.one_of(st.none(), st.integers(1, 200)),
+        st.sampled_from([True, None]),
+    ),
+    min_size=LOOKAHEAD + 1,
+    max_size=4 * LOOKAHEAD,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(good=long_rows, bad=long_rows, gap=st.sampled_from([1, 3, 8, 20]))
+def test_queues_longer_than_the_lookahead_keep_the_order_in_memory(
+    tmp_path_factory: Any, good: list[tuple[Any, ...]], bad: list[tuple[Any, ...]], gap: int
+) -> None:
+    """Past :data:`LOOKAHEAD` rows a queue refills while prompts enter and leave the
+    window: the heap of candidates must still pick what the scan of the oracle picks."""
+    folder = tmp_path_factory.mktemp("kto")
+    d, u = write(folder / "d.jsonl", good, 0), write(folder / "u.jsonl", bad, 1)
+    expected, expected_counts = oracle.kto_records(d, u, gap=gap)
+    got, counts = kto_records(d, u, gap=gap)
+    assert list(got) == list(expected)
+    assert counts == expected_counts
 
 
 def test_the_real_pairs_with_failures_and_repeats(shared_data: Path, tmp_path: Path) -> None:

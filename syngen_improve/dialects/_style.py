@@ -228,6 +228,8 @@ def _text_turns(original: Mapping[str, Any], new_turns: Any) -> Any:
 def _same_turn(before: Any, after: Any) -> bool:
     if not (isinstance(before, Mapping) and isinstance(after, Mapping)):
         return False
+    if before == after:  # most turns: nothing to parse
+        return True
     return read_text({"conversations": [before]}) == read_text({"conversations": [after]})
 
 

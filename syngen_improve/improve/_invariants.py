@@ -110,6 +110,8 @@ def request_problems(original: Mapping[str, Any], answer: Mapping[str, Any]) -> 
         if not after.strip():
             problems.append(f"turn {n} (user) is empty: keep the user's request")
             continue
+        if after == before:  # kept whole (most answers)
+            continue
         if not is_natural_request(before):
             continue  # pasted data or a command: the model may write a real request
         words = _content_words(before)

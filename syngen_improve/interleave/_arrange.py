@@ -36,7 +36,7 @@ __all__ = ["DEFAULT_GAP", "PairStream", "Window", "last_prompts", "prompt_key"]
 DEFAULT_GAP: Final = 8
 #: How far into a label's queue a slot looks for a row whose prompt is not too close: a
 #: run's stream holds back at most this many rows a side (the whole-file arrangement's
-#: lookahead is :data:`._kto_file.LOOKAHEAD`).
+#: lookahead is :data:`._kto_place.LOOKAHEAD`).
 _LOOKAHEAD: Final = 256
 
 
@@ -71,16 +71,17 @@ class Window:
     def clear(self, prompt: int | None) -> bool:
         return prompt is None or not self.counts.get(prompt)  # .get: no __missing__ call
 
-    def add(self, prompt: int | None) -> None:
+    def add(self, prompt: int | None) -> int | None:
+        """Place ``prompt``; the prompt this clears from the window, if any."""
         if self.recent.maxlen == 0:
-            return
-        if len(self.recent) == self.recent.maxlen:
-            gone = self.recent[0]
-            if gone is not None:
-                self.counts[gone] -= 1
+            return None
+        gone = self.recent[0] if len(self.recent) == self.recent.maxlen else None
+        if gone is not None:
+            self.counts[gone] -= 1
         self.recent.append(prompt)
         if prompt is not None:
             self.counts[prompt] += 1
+        return gone if gone is not None and not self.counts[gone] else None
 
 
 class PairStream:

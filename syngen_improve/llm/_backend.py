@@ -182,7 +182,7 @@ class Request:
             t.digest if isinstance(t, SharedTool) else _sha(orjson.dumps(t)) for t in self.tools
         ]
         key = self.system if isinstance(self.system, str) else tuple(self.system)
-        system = _sha(_encoded_blocks(key, self.cache_ttl if self.cache_system else None))
+        system = _blocks_digest(key, self.cache_ttl if self.cache_system else None)
         extra = [_sha(t.encode()) for t in self._extra_texts()]
         head = _sha(orjson.dumps(self._head(default_model, tools=False)))
         return _sha(b"".join((head, *tools, b"|", system, *extra)))
@@ -223,6 +223,12 @@ def _cache_mark(ttl: str) -> dict[str, str]:
 
 def _sha(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
+
+
+@lru_cache(maxsize=16)
+def _blocks_digest(system: str | tuple[str, ...], ttl: str | None) -> bytes:
+    """The SHA-256 of :func:`_encoded_blocks` (tens of kilobytes: hashed once a run)."""
+    return _sha(_encoded_blocks(system, ttl))
 
 
 @lru_cache(maxsize=16)
