@@ -30,6 +30,7 @@ from .errors import UsageError
 __all__ = [
     "Auditor",
     "FEATURES",
+    "INTENDED",
     "ShortcutAudit",
     "Surface",
     "THRESHOLD",
@@ -91,6 +92,18 @@ FEATURES: Final[dict[str, tuple[str, Callable[[Surface], float]]]] = {
 }
 
 
+#: Features a run changes on purpose: feature -> the issue kinds whose fix changes it (an
+#: improvement writes the missing ``Result:``, adds the missing context object's keys,
+#: rewrites an unnatural request). Flagged while the run fixed one of them, a feature is
+#: reported as intended, not as a leak. The length of the answers is not here: no issue
+#: kind asks for longer answers, and length is the shortcut a trainer most often learns.
+INTENDED: Final[dict[str, tuple[str, ...]]] = {
+    "has_result": ("missing_result",),
+    "argument_keys": ("missing_context",),
+    "prompt_length": ("unnatural_prompt",),
+}
+
+
 def roc_auc(desirable: Iterable[float], undesirable: Iterable[float]) -> float | None:
     """P(a desirable value > an undesirable one) + half the ties (Mann-Whitney), or None
     when a side is empty."""
@@ -126,7 +139,28 @@ class ShortcutAudit:
 
     @property
     def flagged(self) -> list[str]:
+        """Every feature that separates the labels, intended or not."""
         return [name for name, f in self.features.items() if f["flagged"]]
+
+    @property
+    def intended(self) -> list[str]:
+        """Flagged features the run changed on purpose (see :meth:`explain`)."""
+        return [n for n, f in self.features.items() if f["flagged"] and f.get("intended_by")]
+
+    @property
+    def leaks(self) -> list[str]:
+        """Flagged features no fix of the run accounts for."""
+        return [n for n in self.flagged if n not in self.intended]
+
+    def explain(self, kinds: Iterable[str]) -> None:
+        """Mark each flagged feature that fixing one of ``kinds`` (the issue kinds the run
+        was asked to fix) changes on purpose (:data:`INTENDED`): ``intended_by`` names
+        the kind."""
+        asked = set(kinds)
+        for name, f in self.features.items():
+            by = [k for k in INTENDED.get(name, ()) if k in asked]
+            if f["flagged"] and by:
+                f["intended_by"] = by[0]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +169,8 @@ class ShortcutAudit:
             "threshold": self.threshold,
             "features": self.features,
             "flagged": self.flagged,
+            "intended": self.intended,
+            "leaks": self.leaks,
         }
 
     def format_text(self) -> str:
@@ -146,12 +182,13 @@ class ShortcutAudit:
         ]
         for name, f in self.features.items():
             auc = "n/a" if f["auc"] is None else f"{f['auc']:.3f}"
-            mark = "  <- shortcut" if f["flagged"] else ""
+            by = f.get("intended_by")
+            mark = f"  <- intended ({by})" if by else "  <- shortcut" if f["flagged"] else ""
             out.append(
                 f"{name:<20}{auc:>7}{f['mean_desirable']:>14.2f}"
                 f"{f['mean_undesirable']:>14.2f}{mark}"
             )
-        for name in self.flagged:
+        for name in self.leaks:
             out.append(
                 f"warning: {name} ({FEATURES[name][0]}) alone tells the labels apart: "
                 "a model can learn it instead of the quality"

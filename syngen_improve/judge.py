@@ -312,19 +312,18 @@ async def _judge_into(
                 result.malformed += 1
                 bar.advance("quarantined")
                 return
-            bar.begin()
             try:  # the judge sees the text grammar whatever the file's dialect
                 scores = await judge.score(dialect.rows(item.data, item.line))
             except (JudgeError, RequestFailed) as exc:
                 if isinstance(exc, RequestFailed) and exc.fatal:
                     raise exc.refused_run() from None
                 result.failed += 1
-                bar.advance("failed", sent=True)
+                bar.advance("failed")
                 return
             result.judged += 1
             scored.add(scores)
             await out.put({**item.data, "quality_scores": scores, "_source_line": item.line})
-            bar.advance("judged", sent=True)
+            bar.advance("judged")
 
         concurrency = cfg.concurrency_for(batch=False)
         ensure_open_files(concurrency)

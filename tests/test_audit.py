@@ -51,6 +51,24 @@ def test_a_feature_that_alone_separates_the_labels_is_flagged() -> None:
         audit_rows([], threshold=0.4)
 
 
+def test_a_difference_the_run_was_asked_to_make_is_intended_not_a_leak() -> None:
+    audit = audit_rows(rows(20))
+    flagged = list(audit.flagged)
+    assert "has_result" in flagged
+    audit.explain({"weak_goals"})  # no fix of this run writes a Result:
+    assert audit.intended == []
+    assert audit.leaks == flagged
+    audit.explain({"missing_result", "weak_goals"})
+    assert audit.intended == ["has_result"]
+    assert "has_result" not in audit.leaks
+    assert audit.flagged == flagged
+    assert audit.features["has_result"]["intended_by"] == "missing_result"
+    assert audit.to_dict()["intended"] == ["has_result"]
+    text = audit.format_text()
+    assert "<- intended (missing_result)" in text
+    assert "warning: has_result" not in text
+
+
 def test_the_audit_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "kto.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows(10)))

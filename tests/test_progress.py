@@ -14,34 +14,87 @@ from syngen_improve._progress import Progress
 from syngen_improve.llm import EngineStats, Usage
 
 
+class Clock:
+    """A fake ``time.monotonic`` moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_the_panel_says_what_became_of_each_line_and_what_is_in_flight() -> None:
     stats = EngineStats(retried=3, usage=Usage(input=1500, output=500), cost_picos=12_300_000_000)
-    out = io.StringIO()
-    with Progress(total=5, stats=stats, file=out, interval=0) as bar:
-        bar.begin()
-        bar.begin()
-        bar.advance("improved", sent=True)
+    out, clock = io.StringIO(), Clock()
+    with Progress(total=5, stats=stats, file=out, interval=0, clock=clock) as bar:
+        stats.in_flight = 2  # requests, whatever the examples
+        bar.advance("improved")
         bar.advance("good")
         bar.advance("quarantined")
-        assert bar.in_flight == 1
-        # under a minute: tokens per minute are the tokens so far
-        assert bar.postfix() == ("improved=1 failed=0 good=1 quarantined=1 | in flight 1, "
-                                 "retries 3, 2.0k tok/min, $0.0123")  # fmt: skip
-        bar.advance("failed", sent=True)
-    assert "improved=1 failed=1 good=1 quarantined=1 | in flight 0" in out.getvalue()
+        assert bar.postfix() == (
+            "improved 1 failed 0 good 1 quar 1 | $0.0123 | in flight 2 req, retried 3"
+        )  # no tokens per minute before a second has passed
+        clock.now += 30
+        stats.usage = Usage(input=2500, output=800, cache_read=9000, cache_creation=500)
+        stats.in_flight = 0
+        bar.advance("failed")
+    # 1,500 input (uncached, cache writes included), 9,000 cache reads and 300 output
+    # tokens in 30 s: per minute 3.0k, 18.0k and 600
+    assert "in flight 0 req, retried 3, tok/min in 3.0k cache 18.0k out 600" in out.getvalue()
+    assert "improved 1 failed 1 good 1 quar 1" in out.getvalue()
     assert "4/5" in out.getvalue()
 
 
-def test_the_panel_says_when_the_rate_limit_holds_everyone_and_when_cost_is_unknown() -> None:
-    import time
+def test_tokens_per_minute_are_measured_over_the_last_minute() -> None:
+    """A steady 10,000 input tokens a minute for ten minutes reads 10.0k throughout, not
+    the tokens so far; a pause brings it to 0 within the minute."""
+    stats, clock = EngineStats(), Clock()
+    bar = Progress(total=100, stats=stats, enabled=False, clock=clock)
+    for _ in range(20):  # every 30 s, 5,000 more input tokens
+        clock.now += 30
+        stats.usage = Usage(input=stats.usage.input + 5000)
+        rates = bar.token_rates()
+        assert rates is not None
+        assert rates[0] == pytest.approx(10_000)
+    clock.now += 61  # nothing for a minute
+    bar.token_rates()
+    clock.now += 1
+    assert bar.token_rates() == (0.0, 0.0, 0.0)
+    assert len(bar._seen) <= 4  # memory by the window, not the run
 
-    stats = EngineStats(held_until=time.monotonic() + 42.4, priced=False)
-    bar = Progress(total=30, stats=stats, enabled=False)
+
+def test_the_panel_fits_100_columns_with_counts_cost_projection_and_eta() -> None:
+    """Rendered by tqdm at 100 columns, mid-run of a 3,664-line input and of a million-line
+    one: the bar, the lines done, the ETA, every count, the cost and its projection show."""
+    for total, done, cost in ((3_664, 1_830, 41_230_000_000), (1_000_000, 420_000, 12.3e12)):
+        stats = EngineStats(cost_picos=int(cost), in_flight=100, retried=12, cached=340,
+                            usage=Usage(input=90_000_000, output=20_000_000))  # fmt: skip
+        out, clock = io.StringIO(), Clock()
+        bar = Progress(total=total, stats=stats, file=out, interval=3600, clock=clock, ncols=100)
+        for n in range(done):
+            bar.advance(("improved", "improved", "good", "failed")[n % 4])
+        bar.counts["quarantined"] = 7
+        clock.now += 120
+        bar.close()  # drawn with the figures of the moment
+        line = out.getvalue().rstrip("\n").rsplit("\r", 1)[-1]
+        assert len(line.rstrip()) <= 100
+        assert re.match(r"\|.{10}\| \S+/\S+ eta ", line), line
+        assert "eta " in line
+        for label in ("improved", "failed", "good", "quar"):
+            assert f" {label} " in line, line
+        assert re.search(r"\| \$[\d,.]+ of ~\$[\d,.]+", line), line
+
+
+def test_the_panel_says_when_the_rate_limit_holds_everyone_and_when_cost_is_unknown() -> None:
+    clock = Clock()
+    stats = EngineStats(held_until=clock.now + 42.4, priced=False)
+    bar = Progress(total=30, stats=stats, enabled=False, clock=clock)
     for _ in range(25):
-        bar.advance("improved", sent=True)
+        bar.advance("improved")
     text = bar.postfix()
-    assert re.search(r"held 4[12] s for the rate limit", text)
-    assert text.endswith("cost unknown")  # never $0.0000, and no projection from it
+    assert "held 42 s for the rate limit" in text
+    assert "| cost unknown |" in text  # never $0.0000, and no projection from it
     assert bar.projected_cost() is None
 
 
@@ -93,14 +146,14 @@ def test_the_projected_total_cost_follows_the_rate_so_far() -> None:
     assert bar.projected_cost() is None  # too early to say
     bar.advance()
     assert bar.projected_cost() == 0.05 * 200 / 20
-    assert bar.postfix().endswith("$0.0500 (~$0.5000 total)")  # for the progress display
+    assert "| $0.0500 of ~$0.5000 |" in bar.postfix()  # for the progress display
     bar.refine(100)
     assert bar.projected_cost() == 0.05 * 100 / 20
     assert Progress(total=None, stats=stats, enabled=False).projected_cost() is None
 
 
 def _final_counts(err: str) -> dict[str, int]:
-    found = re.findall(r"improved=(\d+) failed=(\d+) good=(\d+) quarantined=(\d+)", err)
+    found = re.findall(r"improved (\d+) failed (\d+) good (\d+) quar (\d+)", err)
     assert found, err[-500:]
     return dict(zip(("improved", "failed", "good", "quarantined"), map(int, found[-1]),
                     strict=True))  # fmt: skip

@@ -67,6 +67,7 @@ PUBLIC: dict[str, set[str]] = {
     "syngen_improve.audit": {
         "Auditor",
         "FEATURES",
+        "INTENDED",
         "THRESHOLD",
         "ShortcutAudit",
         "Surface",

@@ -174,7 +174,11 @@ class Engine:
             async with self.admission.admit(request, estimate) as ticket:
                 if tries.attempt > 1:
                     self.stats.retried += 1
-                outcome = await self._send(request, tries, ticket)
+                self.stats.in_flight += 1
+                try:
+                    outcome = await self._send(request, tries, ticket)
+                finally:
+                    self.stats.in_flight -= 1
             need = self._need(request, estimate)
             if isinstance(outcome, Reply):
                 heed_headers(

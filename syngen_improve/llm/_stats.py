@@ -69,6 +69,8 @@ class EngineStats:
     cancelled: int = 0
     #: Answers read from the response cache instead (no request, no cost).
     cached: int = 0
+    #: Requests admitted and not answered yet (the panel's "in flight").
+    in_flight: int = 0
     succeeded: int = 0
     failed: int = 0
     retried: int = 0

@@ -35,6 +35,7 @@ from ._model import (
     Tokens,
     Validation,
 )
+from ._warnings import warnings_of
 
 __all__ = ["TIMING_FIELDS", "build_report"]
 
@@ -145,15 +146,17 @@ def _read_desirable(layout: Layout, improvements: _Improvements) -> None:
 
 
 def _from_rows(
-    layout: Layout, gap: int, desirable_rows: int, context: ContextConvention
+    layout: Layout, gap: int, desirable_rows: int, analysis: Mapping[str, Any]
 ) -> tuple[_Improvements, Interleaving | None, dict[str, Any] | None]:
     """The sections read from rows: the improvements (quality, coverage, strict
-    validation), the KTO file's order and its label shortcuts. One pass over the KTO file
+    validation), the KTO file's order and its label shortcuts (those the run's fixes
+    account for marked intended). One pass over the KTO file
     when it holds every desirable row (each row decoded, its tool calls parsed, once for
     all of them); the desirable file is read only when it does not."""
     from ..audit import Auditor
     from ..interleave._verify import Verifier
 
+    context = run_context(analysis)
     improvements = _Improvements(layout.improved, context)
     if not layout.interleaved.exists():
         _read_desirable(layout, improvements)
@@ -185,7 +188,19 @@ def _from_rows(
         prompt_gap=gap,
         close_prompts=v.close_prompts,
     )
-    return improvements, interleaving, auditor.result().to_dict()
+    shortcuts = auditor.result()
+    shortcuts.explain(_asked(analysis))
+    return improvements, interleaving, shortcuts.to_dict()
+
+
+def _asked(analysis: Mapping[str, Any]) -> set[str]:
+    """The issue kinds the run was asked to fix (found in some poor example)."""
+    found: set[str] = set()
+    for section in ("issues_structural", "issues_notes"):
+        counts = analysis.get(section)
+        if isinstance(counts, Mapping):
+            found.update(str(k) for k, n in counts.items() if isinstance(n, int) and n > 0)
+    return found
 
 
 def _failures(layout: Layout) -> tuple[dict[str, int], int, dict[str, int]]:
@@ -204,63 +219,6 @@ def _failures(layout: Layout) -> tuple[dict[str, int], int, dict[str, int]]:
 
 
 _REQUEST_ID: Final = re.compile(r" \(request-id [^)]*\)")
-
-
-def _warnings(report: Report, analysis: Mapping[str, Any]) -> list[str]:
-    """What a trainer of the KTO file should know before training (also printed by the
-    command line)."""
-    out: list[str] = []
-    il = report.interleaving
-    if il:
-        d, u = il.desirable, il.undesirable
-        bound = -(-max(d, u) // min(d, u)) if min(d, u) else max(d, u)
-        if il.longest_run > bound:
-            out.append(
-                f"the KTO file has a run of {il.longest_run} rows with one label "
-                f"(the ratio allows {bound})"
-            )
-        if il.batches_lacking_a_label:
-            out.append(
-                f"{il.batches_lacking_a_label} batches of {il.batch_size} in the "
-                "KTO file hold one label only"
-            )
-        if il.close_prompts:
-            out.append(
-                f"{il.close_prompts} rows of the KTO file are within {il.prompt_gap} rows of "
-                "a row with the same prompt (TRL's KL pairs would share it)"
-            )
-    if report.cache.reason:
-        out.append(f"prompt caching is off: {report.cache.reason}")
-    tool = report.answer_tool or {}
-    if tool.get("strict_refusals"):
-        out.append(f"strict tool use is off: {tool['reason']}")
-    if (report.thinking or {}).get("switched"):
-        out.append(f"thinking settings changed: {report.thinking['switched']}")  # type: ignore[index]
-    shortcuts = report.label_shortcuts
-    if shortcuts and shortcuts["flagged"]:
-        aucs = ", ".join(
-            f"{n} (AUC {shortcuts['features'][n]['auc']:.2f})" for n in shortcuts["flagged"]
-        )
-        out.append(f"label shortcuts: {aucs} alone tell the labels apart (see report.md)")
-    return out + _input_warnings(analysis)
-
-
-def _input_warnings(analysis: Mapping[str, Any]) -> list[str]:
-    """What the analysis of the input says a trainer should know."""
-    out = []
-    if analysis.get("other_dialect"):
-        out.append(
-            f"{analysis['other_dialect']} input rows are not in the file's dialect "
-            f"({analysis.get('dialect')}), lines {analysis.get('other_dialect_lines')}: each "
-            "was read in its own"
-        )
-    if analysis.get("no_tool_call"):
-        out.append(
-            f"{analysis['no_tool_call']} input rows have no tool call in any assistant turn "
-            f"(lines {analysis.get('no_tool_call_lines')}, the first 20): an improvement of "
-            "them teaches no tool use"
-        )
-    return out
 
 
 def _cache(run: dict[str, Any], tokens: Tokens) -> Cache:
@@ -297,6 +255,13 @@ def _coverage(analysis: dict[str, Any], improved_calls: Counter[str]) -> Coverag
     )
 
 
+def run_context(analysis: Mapping[str, Any]) -> ContextConvention:
+    """The context convention a folder's run used (``analysis.json``'s; folders older than
+    the record: the seven fields)."""
+    recorded = analysis.get("context")
+    return ContextConvention.from_dict(recorded) if isinstance(recorded, dict) else SEVEN_FIELDS
+
+
 def build_report(output_dir: str | os.PathLike[str]) -> Report:
     """The report of the folder as it is now."""
     layout = Layout(Path(output_dir))
@@ -308,9 +273,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> Report:
     runs = list(read_records(layout.runs))
     gap = int(runs[-1].get("prompt_gap", 8)) if runs else 8
     desirable_rows = count_lines(layout.improved)
-    recorded = analysis.get("context")  # the run's convention; older folders: the seven fields
-    context = ContextConvention.from_dict(recorded) if isinstance(recorded, dict) else SEVEN_FIELDS
-    rows, interleaving, shortcuts = _from_rows(layout, gap, desirable_rows, context)
+    rows, interleaving, shortcuts = _from_rows(layout, gap, desirable_rows, analysis)
     improved = rows.quality()
     good_included = int(analysis.get("good_included", 0))
     improved_count = desirable_rows - good_included
@@ -351,7 +314,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> Report:
         quality_after=improved["after"],
         quality_dataset=improved["dataset"] if improved["after"] is not None else None,
     )
-    return dataclasses.replace(report, warnings=_warnings(report, analysis))
+    return dataclasses.replace(report, warnings=warnings_of(report, analysis))
 
 
 def _counts(layout: Layout, analysis: Mapping[str, Any], improved: int, retryable: int) -> Counts:

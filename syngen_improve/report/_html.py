@@ -18,9 +18,11 @@ from .._conventions import DIMENSIONS
 from .._jsonl import read_records
 from ..llm._pricing import cost_text
 from ..outputs import Layout
+from ._build import run_context
 from ._model import Report, thinking_text
 from ._pairs import Pair, diff_html, sample_pairs
 from ._svg import bars, paired_bars
+from ._warnings import shortcut_mark
 
 __all__ = ["render_html"]
 
@@ -157,7 +159,7 @@ def _kto(report: Report) -> list[str]:
                     (
                         name,
                         "-" if f.get("auc") is None else f"{f['auc']:.2f}",
-                        "yes" if f.get("flagged") else "",
+                        shortcut_mark(f),
                     )
                     for name, f in features.items()
                 ],
@@ -224,7 +226,8 @@ def render_html(report: Report, layout: Layout, pairs: Sequence[Pair] | None = N
     """The page for the report of the folder ``layout`` (``pairs``: the before/after
     sample, taken from the folder when not given)."""
     if pairs is None:
-        pairs = sample_pairs(layout.poor, layout.improved)
+        context = run_context(layout.read_json(layout.analysis) or {})
+        pairs = sample_pairs(layout.poor, layout.improved, context=context)
     warnings = "".join(f'<p class="warn">{escape(w)}</p>' for w in report.warnings)
     state = "complete" if report.complete else "incomplete (interrupted: resume it)"
     parts = [

@@ -11,6 +11,7 @@ from ..llm._pricing import cost_text
 from ..outputs import Layout
 from ._model import Cache, Report, thinking_text
 from ._pairs import Pair
+from ._warnings import SHORTCUT_ADVICE, shortcut_mark
 
 __all__ = ["render_markdown", "write_chart"]
 
@@ -34,7 +35,7 @@ def _shortcuts(audit: dict[str, Any] | None) -> list[str]:
             _fmt(f["auc"]),
             _fmt(f["mean_desirable"]),
             _fmt(f["mean_undesirable"]),
-            "yes" if f["flagged"] else "",
+            shortcut_mark(f),
         )
         for name, f in audit["features"].items()
     ]
@@ -45,11 +46,18 @@ def _shortcuts(audit: dict[str, Any] | None) -> list[str]:
         f"{audit['threshold']} or <= {1 - audit['threshold']:.1f}.",
         _table(("feature", "AUC", "mean (true)", "mean (false)", "shortcut"), rows),
     ]
-    if audit["flagged"]:
+    intended = audit.get("intended") or []
+    if intended:
         parts.append(
-            f"**Warning:** {', '.join(audit['flagged'])} alone separate(s) the labels: a model "
-            "trained on this file can learn that feature instead of the quality. Balance it "
-            "(e.g. originals that have it too) or keep it in mind when you evaluate."
+            f"Intended: {', '.join(intended)} differ(s) because the run fixed that issue kind "
+            "(named in the table): the difference is the improvement, not a leak."
+        )
+    leaks = audit.get("leaks", audit["flagged"])
+    if leaks:
+        parts.append(
+            f"**Warning:** {', '.join(leaks)} alone separate(s) the labels and no fix of the "
+            "run accounts for it: a model trained on this file can learn that feature instead "
+            f"of the quality. {SHORTCUT_ADVICE}."
         )
     return parts
 

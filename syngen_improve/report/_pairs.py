@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from .._jsonl import read_records
 from ..analyze import issue_kinds
-from ..context import detect_convention
+from ..context import ContextConvention, detect_convention
 from ..dialects import Call, Conversation, as_text_grammar, read_text
 
 __all__ = ["Change", "Pair", "diff_html", "sample_pairs"]
@@ -117,11 +117,20 @@ def changes(original: dict[str, Any], improved: dict[str, Any], key: str) -> lis
     return out
 
 
-def sample_pairs(poor: Path, improved: Path, *, per_kind: int = 3, limit: int = 12) -> list[Pair]:
+def sample_pairs(
+    poor: Path,
+    improved: Path,
+    *,
+    context: ContextConvention | None = None,
+    per_kind: int = 3,
+    limit: int = 12,
+) -> list[Pair]:
     """Up to ``per_kind`` improved examples for each issue kind (an example counts for every
     kind it has), ``limit`` in all, in input order. Memory stays bounded: the originals are
     picked from the poor file first (a few more than needed, for improvements that are not
-    there), then only their improvements are kept from the improved file."""
+    there), then only their improvements are kept from the improved file. The issue kinds
+    are the run's: found in each original as read in its dialect, under ``context`` (the
+    run's convention; ``None``: detected in each row)."""
     picked: dict[int, tuple[dict[str, Any], tuple[str, ...], str]] = {}
     shown: dict[str, int] = {}
     for n, original in enumerate(read_records(poor)):
@@ -130,13 +139,14 @@ def sample_pairs(poor: Path, improved: Path, *, per_kind: int = 3, limit: int = 
         line = original.get("_source_line")
         if not isinstance(line, int):
             continue
-        context = detect_convention([original])
-        kinds = tuple(sorted(issue_kinds(original, context=context)))
+        parsed = as_text_grammar(original)  # the detectors read the text grammar
+        convention = context or detect_convention([parsed])
+        kinds = tuple(sorted(issue_kinds(parsed, context=convention)))
         if kinds and all(shown.get(k, 0) >= 2 * per_kind for k in kinds):
             continue
         for kind in kinds:
             shown[kind] = shown.get(kind, 0) + 1
-        picked[line] = (original, kinds, context.key or "context")
+        picked[line] = (original, kinds, convention.key or "context")
         if len(picked) >= 3 * limit:
             break
     after: dict[int, dict[str, Any]] = {}

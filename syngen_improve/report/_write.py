@@ -10,7 +10,7 @@ import orjson
 
 from .._jsonl import replace_bytes
 from ..outputs import Layout
-from ._build import build_report
+from ._build import build_report, run_context
 from ._html import render_html
 from ._markdown import render_markdown, write_chart
 from ._model import Report
@@ -29,7 +29,8 @@ def write_report(output_dir: str | os.PathLike[str]) -> Report:
         report = dataclasses.replace(report, chart=chart)
     data = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
     replace_bytes(layout.report_json, data)
-    pairs = sample_pairs(layout.poor, layout.improved)  # a few improvements beside originals
+    context = run_context(layout.read_json(layout.analysis) or {})
+    pairs = sample_pairs(layout.poor, layout.improved, context=context)  # a few, beside originals
     replace_bytes(layout.report_md, render_markdown(report, pairs).encode())
     replace_bytes(layout.report_html, render_html(report, layout, pairs).encode())
     return report

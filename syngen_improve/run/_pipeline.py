@@ -160,13 +160,12 @@ async def improve_dataset(
             )
 
             async def handle(work: Work) -> None:
-                bar.begin()
                 with fresh_answers(work.line in fresh):  # a failure retried is asked afresh
                     outcome = await improver.improve(
                         work.example, issues=work.issues, key=work.line
                     )
                 await sinks.outcome(outcome, work.key, work.row)
-                bar.advance(outcome.status, sent=True)
+                bar.advance(outcome.status)
 
             await run_pool(
                 source.work(sinks, bar, prior, lines),

@@ -50,12 +50,17 @@ async def test_concurrency_never_exceeds_the_pool_size() -> None:
     async with FakeAnthropicServer(config=FakeConfig(latency=0.02)) as server:
         eng = engine(server)
 
+        seen: list[int] = []  # the panel's "in flight": requests, as the server counts them
+
         async def handle(n: int) -> None:
+            seen.append(eng.stats.in_flight)
             await eng.complete(request(n))
 
         await run_pool(range(40), handle, concurrency=7)
         await eng.backend.aclose()
     assert server.counters.max_in_flight == 7
+    assert 1 <= max(seen) <= 6  # at most the other six when one starts: requests
+    assert eng.stats.in_flight == 0
     assert server.counters.by_status[200] == 40
     assert eng.stats.succeeded == 40
     assert eng.stats.usage.output > 0

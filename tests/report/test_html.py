@@ -3,6 +3,7 @@ matplotlib; rendered by a real browser (headless Chromium) and read from its DOM
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -83,6 +84,26 @@ def test_the_page_is_whole_on_its_own(demo: Path) -> None:
         assert f"<h2>{heading}</h2>" in html
 
 
+def test_the_demo_is_quiet_about_the_differences_it_was_asked_to_make(demo: Path) -> None:
+    """The demo fixes missing Results: has_result separates the labels on purpose. It is
+    marked intended in every rendering, and the warnings name only what no fix explains,
+    with what to do about it."""
+    report = json.loads((demo / "report.json").read_text())
+    shortcuts = report["label_shortcuts"]
+    assert "has_result" in shortcuts["flagged"]
+    assert shortcuts["intended"] == ["has_result"]
+    assert shortcuts["features"]["has_result"]["intended_by"] == "missing_result"
+    assert report["issues"]["missing_result"] > 0
+    assert not any("has_result" in w for w in report["warnings"])
+    for warning in (w for w in report["warnings"] if w.startswith("label shortcuts")):
+        assert "--include-good" in warning
+        assert "--eval-fraction" in warning
+    md = (demo / "report.md").read_text("utf-8")
+    assert "| has_result |" in md
+    assert "intended (missing_result)" in md
+    assert "intended (missing_result)" in (demo / "report.html").read_text("utf-8")
+
+
 def test_judged_runs_chart_quality_before_and_after(judged: Path) -> None:
     html = (judged / "report.html").read_text("utf-8")
     assert "<h2>Quality before and after</h2>" in html
@@ -158,3 +179,48 @@ async def test_failures_are_grouped_by_reason_with_their_last_errors(tmp_path: P
     assert f'<td>invalid</td><td class="n">{result.counts.failed}</td>' in failures
     assert "<h3>invalid</h3>" in failures
     assert re.search(r"<li>line \d+: C201", failures), failures[:500]
+
+
+async def test_the_sampled_pairs_of_an_openai_run_carry_the_analysis_issue_kinds(
+    tmp_path: Path,
+) -> None:
+    """The bundled sample as OpenAI chat rows: each sampled pair on report.html is tagged
+    with the issue kinds the analysis found in that line (read in its dialect), not with
+    what the detectors make of the raw chat row (every one "malformed tool call")."""
+    import orjson
+
+    from syngen_improve import improve_dataset
+    from syngen_improve.analyze import issue_kinds
+    from syngen_improve.context import ContextConvention
+    from syngen_improve.llm import DirectBackend
+    from syngen_improve.testing import FakeAnthropicServer
+    from tests.dialects.test_dialects import to_openai
+    from tests.dialects.test_stages import write_converted
+
+    src = write_converted(sample_path(), tmp_path / "in.jsonl", to_openai)
+    out = tmp_path / "out"
+    async with (
+        FakeAnthropicServer() as server,
+        DirectBackend(api_key="sk-t", base_url=server.url) as backend,
+    ):
+        await improve_dataset(src, out, backend=backend, progress=False)
+    analysis = orjson.loads((out / "state" / "analysis.json").read_bytes())
+    context = ContextConvention.from_dict(analysis["context"])
+    text_rows = {}
+    for n, line in enumerate(sample_path().read_bytes().splitlines(), 1):
+        try:
+            text_rows[n] = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue  # the sample's malformed line
+    html = (out / "report.html").read_text("utf-8")
+    shown = re.findall(r'<div class="pair" data-line="(\d+)"><h3>Input line \d+ (.*?)</h3>', html)
+    assert len(shown) >= 5
+    tagged = set()
+    for line, tags in shown:
+        found = re.findall(r'<span class="tag">([^<]*)</span>', tags)
+        want = sorted(issue_kinds(text_rows[int(line)], context=context))
+        assert found == [k.replace("_", " ") for k in want], line
+        tagged.update(found)
+    assert "malformed tool call" not in tagged  # the analysis counts none
+    assert analysis["issues_structural"].get("malformed_tool_call", 0) == 0
+    assert "generic tool context" in tagged
