@@ -25,14 +25,11 @@ text (see :mod:`._columns`).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, overload
-
-import orjson
 
 from . import _datasets
 from ._chat import chat_messages
@@ -41,6 +38,8 @@ from ._conventions import iter_tool_calls
 from ._input import check_input
 from ._jsonl import JsonlWriter, Malformed, read_jsonl, write_jsonl_atomic
 from ._paths import refuse_overwrite
+from ._reviewed import reviewed_copy
+from ._split import in_eval, split_group
 from .dialects import FileDialect
 from .errors import InvalidInput, UsageError, option
 from .validate import ToolRegistry
@@ -79,6 +78,8 @@ class ExportStats:
     eval: int = 0
     #: The nested columns written as JSON text because their rows disagree on a type.
     json_columns: list[str] = field(default_factory=list)
+    #: Rows a review left out (rejected) or replaced (edited) before the export.
+    reviewed: int = 0
 
 
 def _messages(example: Mapping[str, Any], line: int) -> list[dict[str, str]]:
@@ -184,30 +185,6 @@ def export_record(
     return row
 
 
-def split_group(example: Mapping[str, Any]) -> str:
-    """What must not be split between train and eval: the input line a record came from
-    (``_source_key``: an improvement and its original share it, and so do repeated
-    inputs), else its ``_source_line``, else its first user turn."""
-    key = example.get("_source_key")
-    if isinstance(key, str) and key:
-        return key
-    line = example.get("_source_line")
-    if isinstance(line, int):
-        return f"line:{line}"
-    turns = example.get("conversations")
-    for turn in turns if isinstance(turns, list) else []:
-        if isinstance(turn, Mapping) and turn.get("role") == "user":
-            return f"prompt:{turn.get('content')}"
-    return orjson.dumps(example, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def in_eval(example: Mapping[str, Any], fraction: float, seed: int) -> bool:
-    """Whether the record's group goes to eval: a hash of the group and the seed, so the
-    split is stable across runs and machines and needs no memory."""
-    digest = hashlib.blake2b(f"{seed}:{split_group(example)}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") / 2**64 < fraction
-
-
 @dataclass(frozen=True)
 class _Options:
     fmt: ExportFormat
@@ -304,14 +281,23 @@ def export_file(
     (default: the input's own, see the module docstring). With ``eval_fraction`` about
     that share of the rows goes to ``eval_out`` instead, split by :func:`split_group` so an
     improvement and its original (or a repeated input) never straddle the two files.
-    Returns the counts, or with ``as_dataset`` the written file as a Hugging Face
-    ``datasets.Dataset`` (needs the ``datasets`` package)."""
-    stats = _export(path, out, fmt, tools, tools_format, calls, eval_fraction, eval_out, split_seed)
+    A file inside an output folder is exported as the folder's review
+    (``review.jsonl``) leaves it: rejected improvements left out, edited ones as edited,
+    a KTO file arranged again (another log, or none: :func:`~syngen_improve.review.
+    reviewed_copy`). Returns the counts, or with ``as_dataset`` the written file as a
+    Hugging Face ``datasets.Dataset`` (needs the ``datasets`` package)."""
+    check_input(Path(path))
+    with reviewed_copy(path) as (source, reviewed):
+        stats = _export(
+            path, source, out, fmt, tools, tools_format, calls, eval_fraction, eval_out, split_seed
+        )
+    stats.reviewed = reviewed
     return _datasets.as_dataset(out) if as_dataset else stats
 
 
 def _export(
     path: str | os.PathLike[str],
+    rows: Path,
     out: str | os.PathLike[str],
     fmt: ExportFormat,
     tools: bool | ToolRegistry | None,
@@ -346,7 +332,7 @@ def _export(
         stats = ExportStats(fmt)
         try:
             _write(
-                source,
+                rows,
                 target,
                 evaluation,
                 options,

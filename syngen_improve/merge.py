@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from ._decisions import Decisions, reviewed_file
 from ._jsonl import replace_bytes
 from ._lock import FolderLock
 from .errors import InputNotFound, InvalidInput, OutputExists, UsageError, option
@@ -113,7 +114,14 @@ def _write_merged(shards: list[Layout], target: Layout) -> Report:
             }
         )
     replace_bytes(target.shards, orjson.dumps(summaries, option=orjson.OPT_INDENT_2))
-    interleave_files(
-        target.improved, target.poor, target.interleaved, policy="kto", spill=target.state
-    )
+    reviews = [layout.review for layout in shards if layout.review.exists()]
+    if reviews:  # each shard's decisions, kept whole
+        with open(target.review, "wb") as sink:
+            for path in reviews:
+                sink.write(path.read_bytes())
+    review = Decisions.load(target.review)
+    with reviewed_file(target.improved, review, target.state) as desirable:
+        interleave_files(
+            desirable, target.poor, target.interleaved, policy="kto", spill=target.state
+        )
     return write_report(target.root)

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import orjson
 
+from ._decisions import REVIEW_FILE
 from ._jsonl import read_records, write_jsonl_atomic
 from .errors import InvalidInput
 
@@ -92,6 +93,11 @@ class Layout:
             "failed": self.failed,
             "quarantine": self.quarantine,
         }
+
+    @property
+    def review(self) -> Path:
+        """The review's decisions (``syngen-improve review``), kept across resumes."""
+        return self.root / REVIEW_FILE
 
     @property
     def state(self) -> Path:

@@ -35,11 +35,11 @@ COMMAND_OWN = {
     "merge": {"--out"},
     "interleave": {
         "--desirable", "--undesirable", "--out", "--policy", "--pairs",
-        "--shuffle-seed", "--batch-size", "--json",
+        "--shuffle-seed", "--batch-size", "--json", "--review", "--no-review",
     },
     "export": {
         "--format", "--out", "--tools", "--tools-format", "--calls", "--eval-fraction",
-        "--eval-out", "--split-seed",
+        "--eval-out", "--split-seed", "--review", "--no-review",
     },
     "audit": {"--threshold", "--json"},
     "demo": {"--out", "--json"},

@@ -177,6 +177,7 @@ PUBLIC: dict[str, set[str]] = {
         "REASONS",
         "Verdict",
         "build_record",
+        "check_candidate",
         "check_reply",
     },
     "syngen_improve.interleave": {
@@ -260,6 +261,15 @@ PUBLIC: dict[str, set[str]] = {
         "judge_system_prompt",
         "reask_messages",
         "tool_schemas_text",
+    },
+    "syngen_improve.review": {
+        "DECISIONS",
+        "Decision",
+        "Decisions",
+        "EditRefused",
+        "REVIEW_FILE",
+        "Review",
+        "reviewed_copy",
     },
     "syngen_improve.report": {
         "Counts",

@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import orjson
 
@@ -209,3 +209,24 @@ def print_summary(report: Report, out: str) -> None:
     )
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def add_review(p: argparse.ArgumentParser) -> None:
+    """``--review FILE`` / ``--no-review``: the review decisions a command honours (for
+    a file inside an output folder, that folder's ``review.jsonl`` by default)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--review",
+        metavar="FILE",
+        help="honour the decisions of this review file (default: the review.jsonl of the "
+        "output folder the file is in, if any): rejected improvements left out, edited ones "
+        "as edited",
+    )
+    group.add_argument(
+        "--no-review", action="store_true", help="ignore the folder's review decisions"
+    )
+
+
+def review_arg(args: argparse.Namespace) -> str | Literal[False] | None:
+    """What ``--review`` / ``--no-review`` say, as ``review=`` takes it."""
+    return False if args.no_review else args.review

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from ..export import export_file
+from .._reviewed import reviewed_copy
+from ..export import ExportStats, export_file
+from ._options import add_review, review_arg
 
 NAME = "export"
 HELP = "convert examples to a training format that loads in HF datasets"
@@ -53,11 +56,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--eval-out", metavar="F", help="the eval JSONL file (with --eval-fraction)")
     p.add_argument("--split-seed", type=int, default=0, metavar="N", help="seed of the split")
+    add_review(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    stats = export_file(
-        args.file,
+    review = review_arg(args)
+    if review is None:  # the folder's own review, applied by export_file
+        stats = _export(args, args.file)
+    else:
+        with reviewed_copy(args.file, review) as (source, reviewed):
+            stats = _export(args, source)
+        stats.reviewed = reviewed
+    print(
+        f"wrote {stats.written - stats.eval} {args.fmt} rows to {args.out} "
+        f"({stats.read} read, {stats.skipped} skipped)"
+        + (f"; {stats.eval} rows to {args.eval_out}" if args.eval_fraction else "")
+        + (f"; {stats.reviewed} rows as the review left them" if stats.reviewed else "")
+        + (
+            f"; as JSON text (their rows disagree on a type): {', '.join(stats.json_columns)}"
+            if stats.json_columns
+            else ""
+        )
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace, source: str | Path) -> ExportStats:
+    return export_file(
+        source,
         args.out,
         fmt=args.fmt,
         tools=args.tools,
@@ -67,14 +93,3 @@ def run(args: argparse.Namespace) -> int:
         eval_out=args.eval_out,
         split_seed=args.split_seed,
     )
-    print(
-        f"wrote {stats.written - stats.eval} {args.fmt} rows to {args.out} "
-        f"({stats.read} read, {stats.skipped} skipped)"
-        + (f"; {stats.eval} rows to {args.eval_out}" if args.eval_fraction else "")
-        + (
-            f"; as JSON text (their rows disagree on a type): {', '.join(stats.json_columns)}"
-            if stats.json_columns
-            else ""
-        )
-    )
-    return 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .._decisions import review_of, reviewed_file
 from ..interleave import interleave_files, verify_interleaving
-from ._options import Renamed, add_options, config_from_args, print_json
+from ._options import Renamed, add_options, add_review, config_from_args, print_json, review_arg
 
 NAME = "interleave"
 HELP = "merge desirable and undesirable files into a label-balanced KTO file"
@@ -37,19 +38,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the verification as JSON")
     p.add_argument("--gap", action=Renamed, help=argparse.SUPPRESS)
+    add_review(p)  # applied to the desirable side
 
 
 def run(args: argparse.Namespace) -> int:
     gap = config_from_args(args, ("prompt_gap",)).prompt_gap
-    stats = interleave_files(
-        args.desirable,
-        args.undesirable,
-        args.out,
-        policy=args.policy,
-        pairs=args.pairs,
-        shuffle_seed=args.shuffle_seed,
-        prompt_gap=gap,
-    )
+    review = review_of(args.desirable, review_arg(args))
+    with reviewed_file(args.desirable, review) as desirable:
+        stats = interleave_files(
+            desirable,
+            args.undesirable,
+            args.out,
+            policy=args.policy,
+            pairs=args.pairs,
+            shuffle_seed=args.shuffle_seed,
+            prompt_gap=gap,
+        )
     report = verify_interleaving(args.out, batch_size=args.batch_size, prompt_gap=gap)
     if args.json:
         print_json({"interleave": stats.to_dict(), "verify": report.to_dict()})

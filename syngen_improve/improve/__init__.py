@@ -4,8 +4,16 @@ the files around it."""
 
 from __future__ import annotations
 
-from ._gate import REASONS, Verdict, build_record, check_reply
+from ._gate import REASONS, Verdict, build_record, check_candidate, check_reply
 from ._improver import Improver
 from ._outcome import Outcome
 
-__all__ = ["Improver", "Outcome", "REASONS", "Verdict", "build_record", "check_reply"]
+__all__ = [
+    "Improver",
+    "Outcome",
+    "REASONS",
+    "Verdict",
+    "build_record",
+    "check_candidate",
+    "check_reply",
+]

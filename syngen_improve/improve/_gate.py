@@ -28,7 +28,7 @@ from ..prompts._structured import render_answer
 from ..validate import Level, ToolRegistry, validate_example
 from ._invariants import request_problems, turns_problem, unchanged
 
-__all__ = ["REASONS", "Verdict", "build_record", "check_reply"]
+__all__ = ["REASONS", "Verdict", "build_record", "check_candidate", "check_reply"]
 
 # Set by the run on every record it writes (see run/_sinks.py); never copied from the input.
 _STAMP_KEYS: Final = frozenset({"_source_line", "_source_key", "_provenance"})
@@ -137,6 +137,22 @@ def check_reply(
     candidate, reason, error = _candidate(reply, context)
     if candidate is None:
         return Verdict(None, reason, [error or "no example"])
+    return check_candidate(
+        candidate, original, schemas=schemas, require_result=require_result, context=context
+    )
+
+
+def check_candidate(
+    candidate: Mapping[str, Any],
+    original: Mapping[str, Any],
+    *,
+    schemas: ToolRegistry | None,
+    require_result: bool = True,
+    context: ContextConvention = SEVEN_FIELDS,
+) -> Verdict:
+    """Accept or reject a candidate example (text grammar) for ``original``: what
+    :func:`check_reply` does once it found the example in an answer; a person's edit in
+    the review goes through it too."""
     if not isinstance(candidate.get("conversations"), list):
         return Verdict(None, "no_example", ["the example has no 'conversations' list"])
     record = build_record(candidate, original)

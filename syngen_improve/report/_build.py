@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .._conventions import iter_tool_calls
+from .._decisions import Decisions
 from .._jsonl import Record, read_jsonl, read_records
 from .._version import __version__
 from ..analyze import agent_of
@@ -313,6 +314,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> Report:
         quality_before=improved["before"] if improved["after"] is not None else None,
         quality_after=improved["after"],
         quality_dataset=improved["dataset"] if improved["after"] is not None else None,
+        review=Decisions.load(layout.review).counts() if layout.review.exists() else None,
     )
     return dataclasses.replace(report, warnings=warnings_of(report, analysis))
 

@@ -131,6 +131,25 @@ def _failures(layout: Layout, report: Report) -> list[str]:
     return parts
 
 
+def _review(report: Report, layout: Layout) -> list[str]:
+    """What the review decided, and how to review every row."""
+    decided = report.review or {}
+    done = (
+        f"Decided so far: {decided.get('accept', 0)} accepted, {decided.get('reject', 0)} "
+        f"rejected (left out of the KTO file), {decided.get('edit', 0)} edited. "
+        if decided
+        else ""
+    )
+    command = escape(f"syngen-improve review {layout.root}")
+    return [
+        "<h2>Review</h2>",
+        f"<p>{done}Browse, search and filter every row of this folder, and accept, reject or "
+        f"edit them (one by one or a filtered selection at once): <code>{command}</code> "
+        "opens a local page; its decisions reach the KTO file, <code>export</code> and "
+        "<code>to_datasets()</code>.</p>",
+    ]
+
+
 def _kto(report: Report) -> list[str]:
     il = report.interleaving
     parts = ["<h2>The KTO file</h2>"]
@@ -247,6 +266,7 @@ def render_html(report: Report, layout: Layout, pairs: Sequence[Pair] | None = N
         *_where_lines_went(report),
         *_issues(report),
         *_before_after(pairs),
+        *_review(report, layout),
         *_failures(layout, report),
         *_kto(report),
         *_quality(report),

@@ -116,7 +116,8 @@ def render_markdown(report: Report, pairs: Sequence[Pair] = ()) -> str:
             ]
             + [(f"rejected: {k}", v) for k, v in report.rejections.items()]
             + [(f"failed: {k}", v) for k, v in report.failed_reasons.items()]
-            + [(f"examples done in {k} answer(s)", v) for k, v in report.attempts.items()],
+            + [(f"examples done in {k} answer(s)", v) for k, v in report.attempts.items()]
+            + [(f"review: {k}", v) for k, v in (report.review or {}).items()],
         ),
     ]
     sv = report.strict_validation

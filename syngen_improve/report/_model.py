@@ -196,7 +196,7 @@ Scores = dict[str, float | None]
 #: Keys report.json leaves out while they are empty (not judged, no shards, ...).
 _ABSENT_WHEN_EMPTY: Final = frozenset(
     {"quality_before", "quality_after", "quality_dataset", "answer_tool", "thinking"}
-    | {"shards", "chart"}
+    | {"shards", "chart", "review"}
 )
 
 
@@ -239,6 +239,8 @@ class Report:
     quality_after: Scores | None = None
     quality_dataset: Scores | None = None
     chart: str | None = None
+    #: Rows by the review decision that holds ({accept, reject, edit}); absent unreviewed.
+    review: dict[str, int] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from .._decisions import Decisions, reviewed_file
 from .._jsonl import replace_bytes
 from ..interleave import DEFAULT_GAP, interleave_files
 from ..outputs import Layout
@@ -31,14 +32,16 @@ def finish(layout: Layout, analysis: Mapping[str, Any], run: Mapping[str, Any]) 
     if layout.improved.exists() and layout.poor.exists():
         # Alternating, unpaired rows spread in, rows sharing a prompt kept apart.
         gap = int(run.get("prompt_gap", DEFAULT_GAP))
-        interleave_files(
-            layout.improved,
-            layout.poor,
-            layout.interleaved,
-            policy="kto",
-            prompt_gap=gap,
-            spill=layout.state,
-        )
+        review = Decisions.load(layout.review)  # a review's decisions hold across runs
+        with reviewed_file(layout.improved, review, layout.state) as desirable:
+            interleave_files(
+                desirable,
+                layout.poor,
+                layout.interleaved,
+                policy="kto",
+                prompt_gap=gap,
+                spill=layout.state,
+            )
     return write_report(layout.root)
 
 
