@@ -32,6 +32,7 @@ COMMAND_OWN = {
     "improve": {"--out", "--backend"},
     "judge": {"--out", "--backend", "--json"},
     "report": {"--json"},
+    "review": {"--port", "--no-browser"},
     "merge": {"--out"},
     "interleave": {
         "--desirable", "--undesirable", "--out", "--policy", "--pairs",

@@ -269,7 +269,9 @@ PUBLIC: dict[str, set[str]] = {
         "EditRefused",
         "REVIEW_FILE",
         "Review",
+        "ReviewServer",
         "reviewed_copy",
+        "serve_review",
     },
     "syngen_improve.report": {
         "Counts",

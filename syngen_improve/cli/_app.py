@@ -29,7 +29,19 @@ from ..errors import (
     SyngenWarning,
     Terminated,
 )
-from . import analyze, audit, demo, estimate, export, interleave, judge, merge, report, validate
+from . import (
+    analyze,
+    audit,
+    demo,
+    estimate,
+    export,
+    interleave,
+    judge,
+    merge,
+    report,
+    review,
+    validate,
+)
 from . import improve as improve_command
 from ._options import hold_signals_after_a_stop
 from ._parser import Parser
@@ -43,6 +55,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     improve_command,
     judge,
     report,
+    review,
     merge,
     interleave,
     export,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from .._decisions import DECISIONS, REVIEW_FILE, Decision, Decisions
 from .._reviewed import reviewed_copy
 from ._folder import EditRefused, Review
+from ._server import ReviewServer, serve_review
 
 __all__ = [
     "DECISIONS",
@@ -15,5 +16,7 @@ __all__ = [
     "EditRefused",
     "REVIEW_FILE",
     "Review",
+    "ReviewServer",
     "reviewed_copy",
+    "serve_review",
 ]
