@@ -21,19 +21,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
+import orjson
+
 from .._backends import open_engines
 from ..analyze import issue_kinds
 from ..config import ImproveConfig, options_of
 from ..context import SEVEN_FIELDS, ContextConvention, detect_convention
 from ..errors import CacheWarning, UsageError
 from ..judge import Judge, JudgeError
-from ..llm import Backend, Engine, EngineStats, Request, RequestFailed
+from ..llm import Backend, Engine, EngineStats, Reply, Request, RequestFailed
 from ..llm._choose import BackendName, check_backend
 from ..prompts import build_request, first_message, reask_messages, tool_schemas_text
 from ..prompts._system import CacheCheck, check_cache, system_prompt
 from ..validate import ToolRegistry
 from ._gate import check_reply
-from ._outcome import Outcome
+from ._outcome import ANSWER_CHARS, Outcome
 from ._stream import check_example as _check_example
 from ._stream import outcomes_of
 from ._tool import AnswerTool
@@ -170,6 +172,7 @@ class Improver:
         rejections: list[str] = []
         errors: list[str] = []
         transient, http_status = False, None
+        answer: str | None = None
         attempt = 0
         budget = cfg.max_tokens  # the answer's output tokens (thinking's are the engine's)
         answer_tool = self.answer_tool
@@ -222,6 +225,7 @@ class Improver:
                 )
             rejections.append(verdict.reason or "invalid")
             errors = verdict.errors
+            answer = _answer_text(reply)
             if verdict.reason == "refusal":
                 break  # the safety classifiers decline the same request again: not re-asked
             if verdict.reason == "truncated":
@@ -240,6 +244,7 @@ class Improver:
             kinds,
             transient,
             http_status,
+            answer,
         )
 
     def first_request(
@@ -349,3 +354,13 @@ class Improver:
         async with aclosing(outcomes_of(self, examples, limit)) as outcomes:
             async for outcome in outcomes:
                 yield outcome
+
+
+def _answer_text(reply: Reply) -> str:
+    """What an answer said, for a person: its tool input as JSON, else its text."""
+    use = reply.tool_use()
+    if use is not None and "input" in use:
+        text = orjson.dumps(use["input"], option=orjson.OPT_INDENT_2).decode()
+    else:
+        text = reply.text
+    return text[:ANSWER_CHARS]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-__all__ = ["Outcome", "Status"]
+__all__ = ["ANSWER_CHARS", "Outcome", "Status"]
 
 Status = Literal["improved", "failed", "good"]
+
+
+#: Characters of a failed example's last answer kept in ``failed.jsonl``.
+ANSWER_CHARS: Final = 20_000
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,8 @@ class Outcome:
     timeouts, 429/5xx/529, a 400 that other requests got too), which a resume retries,
     unlike an example the model could not improve or the API refused (a 4xx for this
     request). ``http_status`` is the last failed request's status (``None``: no response).
+    ``answer``: a failed example's last rejected answer (what the gate read, cut at
+    :data:`ANSWER_CHARS`), for a person to review.
     """
 
     key: int
@@ -36,6 +42,7 @@ class Outcome:
     issues: frozenset[str] = field(default_factory=frozenset)
     transient: bool = False
     http_status: int | None = None
+    answer: str | None = None
 
     @property
     def reason(self) -> str | None:

@@ -136,6 +136,11 @@ async function show(line) {
     p.textContent = `Failed (${d.failure.reason}) after ${d.failure.attempts} answer(s):\n`
       + d.failure.errors.join("\n");
     box.appendChild(p);
+    if (d.failure.last_answer) {
+      const h3 = document.createElement("h3"); h3.textContent = "The last answer";
+      const pre = document.createElement("pre"); pre.id = "last-answer";
+      pre.textContent = d.failure.last_answer; box.appendChild(h3); box.appendChild(pre);
+    }
   }
   for (const c of d.changes || []) {
     const t = document.createElement("table");

@@ -165,6 +165,7 @@ class ReviewServer:
                 "reason": failed.get("reason"),
                 "attempts": failed.get("attempts"),
                 "errors": failed.get("errors", []),
+                "last_answer": failed.get("last_answer"),
             }
         return out
 

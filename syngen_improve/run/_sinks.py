@@ -178,6 +178,7 @@ class Sinks:
                 }
                 | ({"http_status": status} if status is not None else {})
                 | ({"transient": True} if transient else {})
+                | ({"last_answer": outcome.answer} if outcome.answer is not None else {})
             )
         await self._ledger.put(
             {

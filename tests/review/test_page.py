@@ -191,3 +191,32 @@ async def test_the_api_guards_its_changes_and_pages_by_offset(folder: Path) -> N
         assert refused["errors"]
         async with http.get(url + "api/row/999999") as resp:
             assert resp.status == 404
+
+
+async def test_a_failure_shows_its_reason_errors_and_last_answer(tmp_path: Path) -> None:
+    """Failures are rows too: found by their rejection reason, shown with the gate's last
+    errors and the model's last answer (kept in failed.jsonl)."""
+    from syngen_improve import improve_dataset, sample_path
+    from syngen_improve.testing import FakeBackend, FakeConfig
+
+    out = tmp_path / "out"
+    async with FakeBackend(FakeConfig(bad_output_rates={"broken_rules": 1.0})) as broken:
+        result = await improve_dataset(
+            sample_path(), out, backend=broken, progress=False, limit=20, answers=2
+        )
+    assert result.counts.failed > 0
+    failed = rows(out / "failed.jsonl")
+    assert all(r["last_answer"] for r in failed)
+    async with ReviewServer(out) as server, aiohttp.ClientSession() as http:
+        async with http.get(server.url + "api/rows?kind=failed&reason=invalid") as resp:
+            listed = await resp.json()
+        assert listed["total"] == result.counts.failed
+        line = listed["rows"][0]["line"]
+        async with http.get(server.url + f"api/row/{line}") as resp:
+            detail = await resp.json()
+    assert detail["failure"]["reason"] == "invalid"
+    assert detail["failure"]["errors"]
+    mine = next(r for r in failed if r["_source_line"] == line)
+    assert detail["failure"]["last_answer"] == mine["last_answer"]
+    assert "conversations" in mine["last_answer"] or "turns" in mine["last_answer"]
+    assert detail["original"]  # the input row's turns
