@@ -281,6 +281,7 @@ PUBLIC: dict[str, set[str]] = {
         "Tokens",
         "build_report",
         "render_markdown",
+        "run_context",
         "write_report",
     },
     "syngen_improve.run": {

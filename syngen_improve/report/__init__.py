@@ -11,7 +11,7 @@ and the interleaving by reading the interleaved file as a trainer would. One typ
 
 from __future__ import annotations
 
-from ._build import TIMING_FIELDS, build_report
+from ._build import TIMING_FIELDS, build_report, run_context
 from ._markdown import render_markdown
 from ._model import Counts, Report, Requests, Tokens
 from ._write import write_report
@@ -24,5 +24,6 @@ __all__ = [
     "Tokens",
     "build_report",
     "render_markdown",
+    "run_context",
     "write_report",
 ]

@@ -21,13 +21,12 @@ from .._decisions import Decision, Decisions, reviewed_file
 from .._jsonl import read_records
 from .._lock import FolderLock
 from .._reviewed import folder_prompt_gap
-from ..context import SEVEN_FIELDS, ContextConvention
 from ..dialects import FileDialect, restyle
 from ..errors import InputNotFound, UsageError
 from ..improve import check_candidate
 from ..interleave import interleave_files
 from ..outputs import Layout
-from ..report import Report, write_report
+from ..report import Report, run_context, write_report
 from ..validate import ToolRegistry
 
 __all__ = ["EditRefused", "Review"]
@@ -57,11 +56,7 @@ class Review:
             raise InputNotFound(f"{self.layout.root} is not an improve output folder (no state/)")
         self.decisions = Decisions.load(self.layout.review)
         self.schemas = schemas if schemas is not None else ToolRegistry.default()
-        analysis = self.layout.read_json(self.layout.analysis) or {}
-        recorded = analysis.get("context")
-        self.context = (
-            ContextConvention.from_dict(recorded) if isinstance(recorded, dict) else SEVEN_FIELDS
-        )
+        self.context = run_context(self.layout.read_json(self.layout.analysis) or {})
         settings = (self.layout.read_json(self.layout.manifest) or {}).get("settings", {})
         self.require_result = str(settings.get("require_result", "True")) != "False"
 

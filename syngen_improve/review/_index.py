@@ -24,10 +24,11 @@ from typing import Any, Final
 import orjson
 
 from .._decisions import Decisions
+from .._jsonl import read_records
 from ..analyze import issue_kinds
-from ..context import SEVEN_FIELDS, ContextConvention
 from ..dialects import as_text_grammar, detect_dialect
 from ..outputs import Layout
+from ..report import run_context
 
 __all__ = ["Filters", "Index", "remove_index"]
 
@@ -199,7 +200,7 @@ class Index:
         db.execute("COMMIT")
 
     def _ledger(self) -> Iterator[tuple[int, str | None, str]]:
-        for entry in _records(self.layout.ledger):
+        for entry in read_records(self.layout.ledger):
             line = entry.get("line")
             if not isinstance(line, int):
                 continue
@@ -209,10 +210,7 @@ class Index:
             yield line, None if kinds is None else f",{kinds},", f",{reasons},"
 
     def _originals(self, detect: bool) -> Iterator[tuple[int, int, str | None, str, str | None]]:
-        recorded = (self.layout.read_json(self.layout.analysis) or {}).get("context")
-        context = (
-            ContextConvention.from_dict(recorded) if isinstance(recorded, dict) else SEVEN_FIELDS
-        )
+        context = run_context(self.layout.read_json(self.layout.analysis) or {})
         for offset, row in _lines(self.layout.poor):
             key = row.get("_source_key")
             kinds = None
@@ -331,20 +329,6 @@ def _entry(row: tuple[Any, ...]) -> dict[str, Any]:
         "dialect": dialect,
         "decision": decision,
     }
-
-
-def _records(path: Path) -> Iterator[dict[str, Any]]:
-    """Each JSON object line of ``path``."""
-    if not path.exists():
-        return
-    with open(path, "rb") as fh:
-        for raw in fh:
-            try:
-                row = orjson.loads(raw) if raw.strip() else None
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
-                yield row
 
 
 def _matching(path: Path, needle: bytes) -> Iterator[tuple[int]]:
