@@ -19,6 +19,7 @@ import orjson
 from aiohttp import web
 
 from .._decisions import Decision, DecisionKind
+from ..errors import FolderBusy
 from ..report._pairs import changes, diff_html
 from ._folder import EditRefused, Review
 from ._index import Filters, Index
@@ -230,7 +231,10 @@ class ReviewServer:
     async def _apply(self, request: web.Request) -> web.Response:
         if not self._allowed(request):
             return _json({"error": "this page's token is missing: reload the page"}, 403)
-        report = await asyncio.to_thread(self.review.apply)
+        try:
+            report = await asyncio.to_thread(self.review.apply)
+        except FolderBusy as exc:  # a run is writing the folder: its end applies them
+            return _json({"error": str(exc)}, 409)
         il = report.interleaving
         return _json(
             {

@@ -14,6 +14,7 @@ import aiohttp
 import orjson
 import pytest
 
+from syngen_improve._lock import FolderLock
 from syngen_improve.cli import main
 from syngen_improve.review import Decisions, ReviewServer
 from tests.conftest import REAL_DATA
@@ -191,6 +192,14 @@ async def test_the_api_guards_its_changes_and_pages_by_offset(folder: Path) -> N
         assert refused["errors"]
         async with http.get(url + "api/row/999999") as resp:
             assert resp.status == 404
+        layout = server.review.layout
+        with FolderLock(layout.lock, folder=layout.root):  # a run writing the folder
+            async with http.post(url + "api/apply", headers=headers) as resp:
+                assert resp.status == 409
+                assert "in use by another run" in (await resp.json())["error"]
+        async with http.post(url + "api/apply", headers=headers) as resp:
+            applied = await resp.json()
+        assert applied["review"] == {"accept": 0, "reject": 1, "edit": 0}
 
 
 async def test_a_failure_shows_its_reason_errors_and_last_answer(tmp_path: Path) -> None:
