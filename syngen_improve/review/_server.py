@@ -18,7 +18,6 @@ from typing import Any, Final
 import orjson
 from aiohttp import web
 
-from .._decisions import Decision, DecisionKind
 from ..errors import FolderBusy
 from ..report._pairs import changes, diff_html
 from ._folder import EditRefused, Review
@@ -199,10 +198,7 @@ class ReviewServer:
             keys = {str(k): None for k in body["keys"]}
         else:  # every row the filters (and search) select
             keys = dict(self.index.keys(self._query(body.get("filters") or {})))
-        chosen: DecisionKind = decision
-        done = self.review.decisions.append(
-            Decision(k, chosen, line=n, note=note) for k, n in keys.items()
-        )
+        done = self.review.decide(keys, decision, note=note)
         self.index.sync_decisions(list(keys))
         return _json({"decided": done, "decisions": self.review.decisions.counts()})
 

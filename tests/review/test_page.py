@@ -190,6 +190,11 @@ async def test_the_api_guards_its_changes_and_pages_by_offset(folder: Path) -> N
             assert resp.status == 422
             refused = await resp.json()
         assert refused["errors"]
+        for junk in ([{"role": 5}], [1, 2], [{"role": "user"}]):  # a hand-made request
+            async with http.post(
+                url + "api/edit", json={"line": line, "turns": junk}, headers=headers
+            ) as resp:
+                assert resp.status in (400, 422), junk
         async with http.get(url + "api/row/999999") as resp:
             assert resp.status == 404
         layout = server.review.layout
