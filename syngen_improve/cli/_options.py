@@ -155,8 +155,11 @@ def run_async(job: Callable[[], Awaitable[T]]) -> T:
         # from another): there the signals keep their defaults.
         handled = threading.current_thread() is threading.main_thread()
         if handled:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, on_signal, signum)
+            try:
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(signum, on_signal, signum)
+            except NotImplementedError:  # Windows' loops: Ctrl-C raises KeyboardInterrupt
+                handled = False
         try:
             return await job()
         finally:
