@@ -104,3 +104,38 @@ def test_the_folder_lock_refuses_a_second_process_without_fcntl(tmp_path: Path) 
         timeout=120,
     )
     assert after.stdout.strip() == "taken", after.stderr
+
+
+def test_a_fake_run_without_fcntl_and_a_second_one_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    improve = (
+        "import subprocess, asyncio\n"  # what takes a present msvcrt for Windows: first
+        "from syngen_improve import sample_path\n"
+        "from syngen_improve.cli import main\n"
+        "windows_locks()\n"
+        f"sys.exit(main(['improve', str(sample_path()), '--out', {str(out)!r}, "
+        "'--backend', 'fake', '--no-progress', '--limit', '40']))\n"
+    )
+    child = _WINDOWS_LIKE + "import sys\n" + improve
+    hold = "with lock:\n    print('held', flush=True)\n    sys.stdin.readline()\n"
+    with subprocess.Popen(
+        [sys.executable, "-c", _locking(out, hold)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdin is not None
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        refused = subprocess.run(
+            [sys.executable, "-c", child], capture_output=True, text=True, timeout=120
+        )
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+    assert refused.returncode == 2, refused.stderr
+    assert "in use by another run" in refused.stderr
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert (out / "improved_interleaved.jsonl").stat().st_size > 0
