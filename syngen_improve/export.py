@@ -34,7 +34,7 @@ from typing import Any, Final, Literal, overload
 from . import _datasets
 from ._chat import chat_messages
 from ._columns import Columns, Disagree
-from ._conventions import iter_tool_calls
+from ._export_tools import UsedArguments, tool_definitions
 from ._input import check_input
 from ._jsonl import JsonlWriter, Malformed, read_jsonl, write_jsonl_atomic
 from ._paths import refuse_overwrite
@@ -80,6 +80,9 @@ class ExportStats:
     json_columns: list[str] = field(default_factory=list)
     #: Rows a review left out (rejected) or replaced (edited) before the export.
     reviewed: int = 0
+    #: Arguments the exported calls use that their tools' schemas did not declare, added
+    #: to the exported definitions, by tool.
+    declared: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _messages(example: Mapping[str, Any], line: int) -> list[dict[str, str]]:
@@ -123,18 +126,6 @@ def _prompt_text(prompt: list[dict[str, str]]) -> str:
     return "\n\n".join(f"{m['role']}: {m['content']}" for m in prompt) + "\n\n"
 
 
-def _tool_definitions(
-    example: Mapping[str, Any], schemas: ToolRegistry, tools_format: ToolsFormat
-) -> list[dict[str, Any]]:
-    """The definitions of the tools ``example`` calls (its own ``tools`` winning)."""
-    registry = schemas.with_row_tools(example["tools"]) if "tools" in example else schemas
-    names = list(dict.fromkeys(c.name for _, c in iter_tool_calls(example) if c.name))
-    known = [n for n in names if n in registry]
-    if tools_format == "anthropic":
-        return registry.to_anthropic_tools(known)
-    return registry.to_openai_tools(known)
-
-
 def _check_options(fmt: object, tools_format: object, calls: object) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"'fmt' must be one of {FORMATS}, got {fmt!r}")
@@ -154,11 +145,13 @@ def export_record(
     calls: Calls = "text",
     columns: Columns | None = None,
     call_ids: tuple[str | None, ...] = (),
+    used: UsedArguments | None = None,
 ) -> dict[str, Any] | None:
     """One row of format ``fmt`` from a text-grammar example (``None`` when the format
     skips it: ``sft`` keeps desirable rows only). ``columns`` decides how nested values
-    are written (default: nested as they are, no check across rows). Raises
-    :class:`ExportError` naming the line."""
+    are written (default: nested as they are, no check across rows); ``used``: the
+    arguments the file's calls use, declared in the tool definitions that lack them.
+    Raises :class:`ExportError` naming the line."""
     _check_options(fmt, tools_format, calls)
     cols = columns if columns is not None else Columns()
     texts = _messages(example, line)
@@ -181,7 +174,7 @@ def export_record(
         prompt, completion = _split(messages, line)
         row = {"prompt": prompt, "completion": completion, "label": label}
     if tools is not None:
-        row["tools"] = cols.value("tools", _tool_definitions(example, tools, tools_format))
+        row["tools"] = cols.value("tools", tool_definitions(example, tools, tools_format, used))
     return row
 
 
@@ -191,6 +184,7 @@ class _Options:
     tools: bool | ToolRegistry | None
     tools_format: ToolsFormat
     calls: Calls | None
+    used: UsedArguments | None = None
 
 
 def _rows(
@@ -220,6 +214,7 @@ def _rows(
             calls=calls,
             columns=columns,
             call_ids=ids,
+            used=options.used,
         )
         if row is None:
             stats.skipped += 1
@@ -318,7 +313,7 @@ def _export(
     source, target = Path(path), Path(out)
     check_input(source)
     refuse_overwrite(target, source)
-    options = _Options(fmt, tools, tools_format, calls)
+    options = _Options(fmt, tools, tools_format, calls, _used(rows) if tools is not False else None)
     evaluation = None if not eval_fraction or eval_out is None else Path(eval_out)
     if evaluation is not None:
         refuse_overwrite(evaluation, source)
@@ -347,7 +342,18 @@ def _export(
             as_json.add(exc.column)
             continue
         stats.json_columns = sorted(as_json)
+        stats.declared = options.used.report() if options.used is not None else {}
         return stats
+
+
+def _used(path: Path) -> UsedArguments:
+    """The arguments the calls of the file at ``path`` use (a first pass)."""
+    used = UsedArguments()
+    dialect = FileDialect()
+    for item in read_jsonl(path):
+        if not isinstance(item, Malformed):
+            used.add(dialect.rows(item.data, item.line))
+    return used
 
 
 def _write(

@@ -142,3 +142,54 @@ def test_rows_that_disagree_on_a_type_get_json_text(tmp_path: Path) -> None:
     assert len(ds) == 2
     # The same rows as text calls need no such care
     assert export_file(src, tmp_path / "t.jsonl", fmt="sft", calls="text").json_columns == []
+
+
+def _declared(definitions: list[dict[str, Any]]) -> dict[str, set[str]]:
+    out = {}
+    for d in definitions:
+        body = d.get("function", d)
+        params = body.get("parameters", body.get("input_schema")) or {}
+        out[body["name"]] = set((params.get("properties") or {}).keys())
+    return out
+
+
+@pytest.mark.parametrize("tools_format", ["openai", "anthropic"])
+def test_every_argument_of_every_exported_call_is_declared(
+    tmp_path: Path, tools_format: str
+) -> None:
+    """The real slice's run (seven-field context): the bundled schemas of 40 of the 47
+    tools lack the context argument every call carries, one has no parameters at all. The
+    exported definitions declare each argument the row's calls use, the same definition
+    on every row, and the export says what it added."""
+    from syngen_improve._conventions import iter_tool_calls
+    from syngen_improve.cli import main
+    from syngen_improve.dialects import FileDialect
+    from syngen_improve.validate import ToolRegistry
+    from tests.conftest import REAL_DATA
+
+    folder = tmp_path / "out"
+    assert main(["improve", str(REAL_DATA / "scored_sample.jsonl"), "--out", str(folder),
+                 "--backend", "fake", "--no-progress"]) in (0, 1)  # fmt: skip
+    kto = folder / "improved_interleaved.jsonl"
+    out = tmp_path / "kto.jsonl"
+    stats = export_file(kto, out, fmt="kto", tools=True, tools_format=tools_format)  # type: ignore[arg-type]
+    default = ToolRegistry.default()
+    lacking = {n for n, t in default.items() if "context" not in t.properties}
+    assert len(lacking) >= 40
+    having = set(default) - lacking
+    assert not {n for n, args in stats.declared.items() if "context" in args} & having
+    assert any("context" in args for args in stats.declared.values())
+    dialect = FileDialect()
+    seen: dict[str, Any] = {}
+    calls = 0
+    lines = [orjson.loads(x) for x in kto.read_bytes().splitlines()]
+    exported = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    for source, row in zip(lines, exported, strict=True):
+        declared = _declared(row["tools"])
+        for _, call in iter_tool_calls(dialect.rows(source, 0)):
+            calls += 1
+            assert set(call.arguments) <= declared[call.name], call.name
+        for d in row["tools"]:
+            name = d.get("function", d)["name"]
+            assert seen.setdefault(name, d) == d  # one definition a tool, on every row
+    assert calls >= 1000  # every row of the KTO file calls a tool

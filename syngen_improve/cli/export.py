@@ -73,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {stats.eval} rows to {args.eval_out}" if args.eval_fraction else "")
         + (f"; {stats.reviewed} rows as the review left them" if stats.reviewed else "")
         + (
+            f"; declared what the tool schemas lacked: {_declared(stats.declared)}"
+            if stats.declared
+            else ""
+        )
+        + (
             f"; as JSON text (their rows disagree on a type): {', '.join(stats.json_columns)}"
             if stats.json_columns
             else ""
@@ -93,3 +98,13 @@ def _export(args: argparse.Namespace, source: str | Path) -> ExportStats:
         eval_out=args.eval_out,
         split_seed=args.split_seed,
     )
+
+
+def _declared(added: dict[str, list[str]]) -> str:
+    """``context`` on 40 tools, ``path`` on 1 tool, ..."""
+    by_argument: dict[str, int] = {}
+    for args in added.values():
+        for arg in args:
+            by_argument[arg] = by_argument.get(arg, 0) + 1
+    ranked = sorted(by_argument.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{arg} on {n} tool{'s' if n > 1 else ''}" for arg, n in ranked[:5])
