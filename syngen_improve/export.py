@@ -49,6 +49,7 @@ __all__ = [
     "ExportFormat",
     "ExportStats",
     "FORMATS",
+    "default_format",
     "export_file",
     "export_record",
     "in_eval",
@@ -232,7 +233,7 @@ def export_file(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    fmt: ExportFormat,
+    fmt: ExportFormat | None = None,
     tools: bool | ToolRegistry | None = None,
     tools_format: ToolsFormat = "openai",
     calls: Calls | None = None,
@@ -246,7 +247,7 @@ def export_file(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    fmt: ExportFormat,
+    fmt: ExportFormat | None = None,
     tools: bool | ToolRegistry | None = None,
     tools_format: ToolsFormat = "openai",
     calls: Calls | None = None,
@@ -259,7 +260,7 @@ def export_file(
     path: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    fmt: ExportFormat,
+    fmt: ExportFormat | None = None,
     tools: bool | ToolRegistry | None = None,
     tools_format: ToolsFormat = "openai",
     calls: Calls | None = None,
@@ -280,14 +281,28 @@ def export_file(
     (``review.jsonl``) leaves it: rejected improvements left out, edited ones as edited,
     a KTO file arranged again (another log, or none: :func:`~syngen_improve.review.
     reviewed_copy`). Returns the counts, or with ``as_dataset`` the written file as a
-    Hugging Face ``datasets.Dataset`` (needs the ``datasets`` package)."""
+    Hugging Face ``datasets.Dataset`` (needs the ``datasets`` package). ``fmt``
+    ``None``: ``kto`` for the text grammar, ``kto-conversational`` for a chat dialect
+    (OpenAI, ShareGPT, Hermes: the rows keep their messages)."""
     check_input(Path(path))
+    fmt = fmt if fmt is not None else default_format(path)
     with reviewed_copy(path) as (source, reviewed):
         stats = _export(
             path, source, out, fmt, tools, tools_format, calls, eval_fraction, eval_out, split_seed
         )
     stats.reviewed = reviewed
     return _datasets.as_dataset(out) if as_dataset else stats
+
+
+def default_format(path: str | os.PathLike[str]) -> ExportFormat:
+    """The format an export of ``path`` takes unless told: by the dialect of its first
+    row, ``kto`` for the text grammar, ``kto-conversational`` for a chat dialect."""
+    dialect = FileDialect()
+    for item in read_jsonl(path):
+        if not isinstance(item, Malformed):
+            dialect.rows(item.data, item.line)
+            break
+    return "kto" if dialect.dialect in (None, "text") else "kto-conversational"
 
 
 def _export(

@@ -193,3 +193,25 @@ def test_every_argument_of_every_exported_call_is_declared(
             name = d.get("function", d)["name"]
             assert seen.setdefault(name, d) == d  # one definition a tool, on every row
     assert calls >= 1000  # every row of the KTO file calls a tool
+
+
+def test_a_chat_dialect_exports_the_conversational_format_unless_told(
+    run: Path, tmp_path: Path
+) -> None:
+    """OpenAI rows keep their messages: ``export`` without ``--format`` and
+    ``to_datasets()`` give ``kto-conversational``; the text grammar still gives ``kto``."""
+    from syngen_improve import sample_path
+    from syngen_improve.cli import main
+    from syngen_improve.export import default_format
+
+    kto = run / "improved_interleaved.jsonl"
+    assert default_format(kto) == "kto-conversational"
+    assert default_format(sample_path()) == "kto"
+    out = tmp_path / "default.jsonl"
+    assert main(["export", str(kto), "--out", str(out)]) == 0
+    first = orjson.loads(out.read_bytes().splitlines()[0])
+    assert isinstance(first["prompt"], list)
+    assert first["prompt"][0]["role"] in ("system", "user")
+    told = tmp_path / "told.jsonl"
+    assert export_file(kto, told, fmt="kto").format == "kto"
+    assert isinstance(orjson.loads(told.read_bytes().splitlines()[0])["prompt"], str)

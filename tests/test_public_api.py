@@ -166,6 +166,7 @@ PUBLIC: dict[str, set[str]] = {
         "ExportFormat",
         "ExportStats",
         "FORMATS",
+        "default_format",
         "export_file",
         "export_record",
         "in_eval",

@@ -21,10 +21,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a JSONL file of examples with bool labels")
     p.add_argument(
         "--format",
-        required=True,
         choices=["chatml", "kto", "kto-conversational", "sft"],
         dest="fmt",
-        help="the training format",
+        help="the training format (default: kto for the text grammar, kto-conversational for "
+        "a chat dialect)",
     )
     p.add_argument("--out", required=True, metavar="F", help="the output JSONL file")
     p.add_argument(
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             stats = _export(args, source)
         stats.reviewed = reviewed
     print(
-        f"wrote {stats.written - stats.eval} {args.fmt} rows to {args.out} "
+        f"wrote {stats.written - stats.eval} {stats.format} rows to {args.out} "
         f"({stats.read} read, {stats.skipped} skipped)"
         + (f"; {stats.eval} rows to {args.eval_out}" if args.eval_fraction else "")
         + (f"; {stats.reviewed} rows as the review left them" if stats.reviewed else "")

@@ -36,13 +36,14 @@ class ImproveResult:
         """True when the run completed and no example failed."""
         return self.report.complete and self.counts.failed == 0
 
-    def to_datasets(self, fmt: ExportFormat = "kto", **options: Any) -> Any:
+    def to_datasets(self, fmt: ExportFormat | None = None, **options: Any) -> Any:
         """The run's output as a Hugging Face ``datasets.Dataset`` in a training format
-        (``kto`` by default: the interleaved file's order; ``sft`` keeps the improvements;
-        ``options`` as :func:`~syngen_improve.export.export_file` takes them). Needs the
-        ``datasets`` package (the ``datasets`` extra); nothing is written to the folder."""
+        (by default ``kto``, or ``kto-conversational`` for a chat dialect: the interleaved
+        file's order; ``sft`` keeps the improvements; ``options`` as
+        :func:`~syngen_improve.export.export_file` takes them). Needs the ``datasets``
+        package (the ``datasets`` extra); nothing is written to the folder."""
         with tempfile.TemporaryDirectory(prefix="syngen-export-") as tmp:
-            out = Path(tmp) / f"{fmt}.jsonl"
+            out = Path(tmp) / f"{fmt or 'export'}.jsonl"
             export_file(self.layout.interleaved, out, fmt=fmt, **options)
             return as_dataset(out)
 
