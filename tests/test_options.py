@@ -40,7 +40,7 @@ COMMAND_OWN = {
     },
     "export": {
         "--format", "--out", "--tools", "--tools-format", "--calls", "--eval-fraction",
-        "--eval-out", "--split-seed", "--review", "--no-review",
+        "--eval-out", "--split-seed", "--review", "--no-review", "--hub-folder",
     },
     "audit": {"--threshold", "--json"},
     "demo": {"--out", "--json"},

@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 
 from .._reviewed import reviewed_copy
+from ..errors import UsageError
 from ..export import ExportStats, export_file
+from ..hub import write_hub_folder
 from ._options import add_review, review_arg
 
 NAME = "export"
@@ -26,7 +28,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the training format (default: kto for the text grammar, kto-conversational for "
         "a chat dialect)",
     )
-    p.add_argument("--out", required=True, metavar="F", help="the output JSONL file")
+    p.add_argument("--out", metavar="F", help="the output JSONL file")
+    p.add_argument(
+        "--hub-folder",
+        metavar="DIR",
+        help="instead of --out: a Hugging Face Hub dataset folder (every format as a config, "
+        "train and test splits, a README.md card from the folder's report)",
+    )
     p.add_argument(
         "--tools",
         action=argparse.BooleanOptionalAction,
@@ -60,6 +68,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.hub_folder:
+        return _hub(args)
+    if not args.out:
+        raise UsageError("export needs --out FILE (or --hub-folder DIR)")
     review = review_arg(args)
     if review is None:  # the folder's own review, applied by export_file
         stats = _export(args, args.file)
@@ -108,3 +120,17 @@ def _declared(added: dict[str, list[str]]) -> str:
             by_argument[arg] = by_argument.get(arg, 0) + 1
     ranked = sorted(by_argument.items(), key=lambda kv: (-kv[1], kv[0]))
     return ", ".join(f"{arg} on {n} tool{'s' if n > 1 else ''}" for arg, n in ranked[:5])
+
+
+def _hub(args: argparse.Namespace) -> int:
+    if args.out or args.fmt:
+        raise UsageError("--hub-folder writes every format: leave out --out and --format")
+    done = write_hub_folder(
+        args.file,
+        args.hub_folder,
+        eval_fraction=args.eval_fraction or 0.1,
+        split_seed=args.split_seed,
+    )
+    configs = ", ".join(f"{k} {v.written:,}" for k, v in done.configs.items())
+    print(f"wrote the Hub dataset folder {done.path} ({configs} rows; README.md card)")
+    return 0
