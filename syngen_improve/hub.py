@@ -16,11 +16,12 @@ from typing import Any, Final
 
 from ._decisions import Decisions
 from ._paths import refuse_overwrite
-from .errors import OutputExists
+from .errors import OutputExists, ServiceRefused, UsageError
 from .export import FORMATS, ExportStats, export_file
+from .llm._redact import Redactor
 from .outputs import Layout
 
-__all__ = ["CONFIGS", "HubFolder", "write_hub_folder"]
+__all__ = ["CONFIGS", "HubFolder", "push_to_hub", "write_hub_folder"]
 
 #: The configs a Hub folder holds; ``kto`` is the default one.
 CONFIGS: Final = FORMATS
@@ -143,3 +144,47 @@ def _scores(before: dict[str, Any], after: dict[str, Any]) -> str:
         for k in after
         if isinstance(before.get(k), int | float) and isinstance(after.get(k), int | float)
     )
+
+
+def push_to_hub(
+    folder: str | os.PathLike[str],
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    endpoint: str | None = None,
+) -> str:
+    """Publish a Hub dataset folder (:func:`write_hub_folder`) as the dataset ``repo_id``
+    (created when missing) in one commit through ``huggingface_hub`` (the ``hub`` extra);
+    the commit's URL. ``token``: else the one ``huggingface_hub`` finds (``HF_TOKEN``, the
+    login); ``endpoint``: another Hub (``HF_ENDPOINT``)."""
+    try:
+        from huggingface_hub import HfApi
+    except ImportError:
+        raise UsageError(
+            "pushing to the Hub needs huggingface_hub: pip install 'syngen_improve[hub]'"
+        ) from None
+    source = Path(folder)
+    if not (source / "README.md").is_file():
+        raise UsageError(f"{source} is not a Hub dataset folder (no README.md card)")
+    from huggingface_hub import get_token
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(endpoint=endpoint, token=token)
+    try:
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        info = api.upload_folder(
+            repo_id=repo_id,
+            folder_path=source,
+            repo_type="dataset",
+            commit_message="Improved tool-calling conversations (syngen_improve)",
+        )
+    except (HfHubHTTPError, ValueError) as exc:  # ValueError: the Hub found the card invalid
+        response = getattr(exc, "response", None)
+        status = response.status_code if response is not None else None
+        text = " ".join(str(exc).split())
+        message = Redactor(token or get_token())(text, limit=300)
+        raise ServiceRefused(
+            f"the Hub refused the push to {repo_id}: {message}", status=status
+        ) from None
+    return str(getattr(info, "commit_url", info))

@@ -41,6 +41,7 @@ COMMAND_OWN = {
     "export": {
         "--format", "--out", "--tools", "--tools-format", "--calls", "--eval-fraction",
         "--eval-out", "--split-seed", "--review", "--no-review", "--hub-folder",
+        "--push-to-hub", "--private",
     },
     "audit": {"--threshold", "--json"},
     "demo": {"--out", "--json"},

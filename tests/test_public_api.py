@@ -263,7 +263,7 @@ PUBLIC: dict[str, set[str]] = {
         "reask_messages",
         "tool_schemas_text",
     },
-    "syngen_improve.hub": {"CONFIGS", "HubFolder", "write_hub_folder"},
+    "syngen_improve.hub": {"CONFIGS", "HubFolder", "push_to_hub", "write_hub_folder"},
     "syngen_improve.review": {
         "DECISIONS",
         "Decision",

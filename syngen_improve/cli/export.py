@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 from .._reviewed import reviewed_copy
 from ..errors import UsageError
 from ..export import ExportStats, export_file
-from ..hub import write_hub_folder
+from ..hub import push_to_hub, write_hub_folder
 from ._options import add_review, review_arg
 
 NAME = "export"
@@ -35,6 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="instead of --out: a Hugging Face Hub dataset folder (every format as a config, "
         "train and test splits, a README.md card from the folder's report)",
     )
+    p.add_argument(
+        "--push-to-hub",
+        metavar="REPO",
+        help="publish that folder as the Hub dataset REPO (huggingface_hub; the token from "
+        "HF_TOKEN or the login)",
+    )
+    p.add_argument("--private", action="store_true", help="with --push-to-hub: a private repo")
     p.add_argument(
         "--tools",
         action=argparse.BooleanOptionalAction,
@@ -68,7 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.hub_folder:
+    if args.hub_folder or args.push_to_hub:
         return _hub(args)
     if not args.out:
         raise UsageError("export needs --out FILE (or --hub-folder DIR)")
@@ -125,12 +133,16 @@ def _declared(added: dict[str, list[str]]) -> str:
 def _hub(args: argparse.Namespace) -> int:
     if args.out or args.fmt:
         raise UsageError("--hub-folder writes every format: leave out --out and --format")
-    done = write_hub_folder(
-        args.file,
-        args.hub_folder,
-        eval_fraction=args.eval_fraction or 0.1,
-        split_seed=args.split_seed,
-    )
-    configs = ", ".join(f"{k} {v.written:,}" for k, v in done.configs.items())
-    print(f"wrote the Hub dataset folder {done.path} ({configs} rows; README.md card)")
+    with tempfile.TemporaryDirectory(prefix="syngen-hub-") as tmp:
+        done = write_hub_folder(
+            args.file,
+            args.hub_folder or Path(tmp) / "hub",
+            eval_fraction=args.eval_fraction or 0.1,
+            split_seed=args.split_seed,
+        )
+        configs = ", ".join(f"{k} {v.written:,}" for k, v in done.configs.items())
+        print(f"wrote the Hub dataset folder {done.path} ({configs} rows; README.md card)")
+        if args.push_to_hub:
+            url = push_to_hub(done.path, args.push_to_hub, private=args.private)
+            print(f"pushed to the Hub: {url}")
     return 0

@@ -47,6 +47,16 @@ class ImproveResult:
             export_file(self.layout.interleaved, out, fmt=fmt, **options)
             return as_dataset(out)
 
+    def push_to_hub(self, repo_id: str, *, private: bool = False, token: str | None = None) -> str:
+        """Publish the run's output as the Hub dataset ``repo_id``: every format a config,
+        train and test splits, a card from the report (:mod:`syngen_improve.hub`); the
+        commit's URL. Needs ``huggingface_hub`` (the ``hub`` extra)."""
+        from ..hub import push_to_hub, write_hub_folder
+
+        with tempfile.TemporaryDirectory(prefix="syngen-hub-") as tmp:
+            done = write_hub_folder(self.layout.interleaved, Path(tmp) / "hub")
+            return push_to_hub(done.path, repo_id, private=private, token=token)
+
     def __repr__(self) -> str:
         c = self.counts
         return (
