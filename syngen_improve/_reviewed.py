@@ -14,11 +14,11 @@ from typing import Literal
 
 import orjson
 
-from ._decisions import review_of, reviewed_file, write_reviewed
+from ._decisions import Decisions, review_of, reviewed_file, write_reviewed
 from .interleave import DEFAULT_GAP, interleave_files
 from .outputs import Layout
 
-__all__ = ["folder_prompt_gap", "reviewed_copy", "reviewed_source"]
+__all__ = ["folder_prompt_gap", "rebuild_kto", "reviewed_copy", "reviewed_source"]
 
 
 def folder_prompt_gap(layout: Layout) -> int:
@@ -30,6 +30,34 @@ def folder_prompt_gap(layout: Layout) -> int:
         return int(orjson.loads(lines[-1]).get("prompt_gap", DEFAULT_GAP)) if lines else DEFAULT_GAP
     except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):
         return DEFAULT_GAP
+
+
+def rebuild_kto(
+    layout: Layout,
+    *,
+    prompt_gap: int | None = None,
+    decisions: Decisions | None = None,
+    out: Path | None = None,
+    spill: Path | None = None,
+) -> None:
+    """The folder's KTO file rebuilt from its improved and poor files, as its review's
+    ``decisions`` leave them (default: its ``review.jsonl``), at ``prompt_gap`` (default:
+    the last run's), into ``out`` (default: the folder's own), scratch files under
+    ``spill`` (default: ``state/``). Nothing to do without both files."""
+    if not (layout.improved.exists() and layout.poor.exists()):
+        return
+    review = decisions if decisions is not None else Decisions.load(layout.review)
+    gap = prompt_gap if prompt_gap is not None else folder_prompt_gap(layout)
+    scratch = spill if spill is not None else layout.state
+    with reviewed_file(layout.improved, review, scratch) as desirable:
+        interleave_files(
+            desirable,
+            layout.poor,
+            out if out is not None else layout.interleaved,
+            policy="kto",
+            prompt_gap=gap,
+            spill=scratch,
+        )
 
 
 def reviewed_source(
@@ -50,15 +78,7 @@ def reviewed_source(
     arranged = tmp / "arranged.jsonl"
     layout = Layout(source.resolve().parent)
     if layout.state.is_dir() and source.resolve() == layout.interleaved.resolve():
-        with reviewed_file(layout.improved, decisions, tmp) as desirable:
-            interleave_files(
-                desirable,
-                layout.poor,
-                arranged,
-                policy="kto",
-                prompt_gap=folder_prompt_gap(layout),
-                spill=tmp,
-            )
+        rebuild_kto(layout, decisions=decisions, out=arranged, spill=tmp)
         return arranged, changed
     sides = (tmp / "desirable.jsonl", tmp / "undesirable.jsonl")
     labels = {True: 0, False: 0, None: 0}

@@ -18,11 +18,11 @@ from typing import Any
 
 import orjson
 
-from ._decisions import Decisions, reviewed_file
 from ._jsonl import replace_bytes
 from ._lock import FolderLock
+from ._reviewed import rebuild_kto
 from .errors import InputNotFound, InvalidInput, OutputExists, UsageError, option
-from .interleave import interleave_files
+from .interleave import DEFAULT_GAP
 from .outputs import Layout, source_lines
 from .report import Report, write_report
 
@@ -119,9 +119,5 @@ def _write_merged(shards: list[Layout], target: Layout) -> Report:
         with open(target.review, "wb") as sink:
             for path in reviews:
                 sink.write(path.read_bytes())
-    review = Decisions.load(target.review)
-    with reviewed_file(target.improved, review, target.state) as desirable:
-        interleave_files(
-            desirable, target.poor, target.interleaved, policy="kto", spill=target.state
-        )
+    rebuild_kto(target, prompt_gap=DEFAULT_GAP)
     return write_report(target.root)

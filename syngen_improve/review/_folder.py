@@ -17,14 +17,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from .._decisions import Decision, Decisions, reviewed_file
+from .._decisions import Decision, Decisions
 from .._jsonl import read_records
 from .._lock import FolderLock
-from .._reviewed import folder_prompt_gap
+from .._reviewed import rebuild_kto
 from ..dialects import FileDialect, restyle
 from ..errors import InputNotFound, UsageError
 from ..improve import check_candidate
-from ..interleave import interleave_files
 from ..outputs import Layout
 from ..report import Report, run_context, write_report
 from ..validate import ToolRegistry
@@ -133,15 +132,5 @@ class Review:
         and its report, under the folder's lock."""
         with FolderLock(self.layout.lock, folder=self.layout.root):
             self.decisions.refresh()
-            layout = self.layout
-            if layout.improved.exists() and layout.poor.exists():
-                with reviewed_file(layout.improved, self.decisions, layout.state) as desirable:
-                    interleave_files(
-                        desirable,
-                        layout.poor,
-                        layout.interleaved,
-                        policy="kto",
-                        prompt_gap=folder_prompt_gap(layout),
-                        spill=layout.state,
-                    )
+            rebuild_kto(self.layout, decisions=self.decisions)
             return write_report(self.layout.root)

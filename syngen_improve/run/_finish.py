@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from .._decisions import Decisions, reviewed_file
 from .._jsonl import replace_bytes
-from ..interleave import DEFAULT_GAP, interleave_files
+from .._reviewed import rebuild_kto
+from ..interleave import DEFAULT_GAP
 from ..outputs import Layout
 from ..report import Report, write_report
 
@@ -29,19 +29,9 @@ def finish(layout: Layout, analysis: Mapping[str, Any], run: Mapping[str, Any]) 
     replace_bytes(layout.analysis, orjson.dumps(analysis, option=orjson.OPT_INDENT_2))
     with layout.runs.open("ab") as fh:
         fh.write(orjson.dumps(run) + b"\n")
-    if layout.improved.exists() and layout.poor.exists():
-        # Alternating, unpaired rows spread in, rows sharing a prompt kept apart.
-        gap = int(run.get("prompt_gap", DEFAULT_GAP))
-        review = Decisions.load(layout.review)  # a review's decisions hold across runs
-        with reviewed_file(layout.improved, review, layout.state) as desirable:
-            interleave_files(
-                desirable,
-                layout.poor,
-                layout.interleaved,
-                policy="kto",
-                prompt_gap=gap,
-                spill=layout.state,
-            )
+    # Alternating, unpaired rows spread in, rows sharing a prompt kept apart; a review's
+    # decisions hold across runs.
+    rebuild_kto(layout, prompt_gap=int(run.get("prompt_gap", DEFAULT_GAP)))
     return write_report(layout.root)
 
 

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+import syngen_improve._reviewed
 import syngen_improve.llm._choose
-import syngen_improve.run._finish
 from syngen_improve import improve_dataset, sample_path
 from syngen_improve._lock import FolderLock
 from syngen_improve.errors import FolderBusy, OutputExists, ServiceRefused
@@ -47,7 +47,7 @@ def break_the_finisher(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the finisher failed")
 
-    monkeypatch.setattr(syngen_improve.run._finish, "interleave_files", fail)
+    monkeypatch.setattr(syngen_improve._reviewed, "interleave_files", fail)
 
 
 async def test_an_output_dir_that_is_a_file_opens_nothing(
@@ -87,13 +87,13 @@ async def test_the_backend_is_closed_before_the_finisher_runs(
     tmp_path: Path, server: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[tuple[int, int]] = []
-    real = syngen_improve.run._finish.interleave_files
+    real = syngen_improve._reviewed.interleave_files
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         seen.append((Counting.opened, Counting.closed))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(syngen_improve.run._finish, "interleave_files", spy)
+    monkeypatch.setattr(syngen_improve._reviewed, "interleave_files", spy)
     result = await improve_dataset(sample_path(), tmp_path, progress=False, limit=20)
     assert result.ok
     assert seen == [(1, 1)]
@@ -103,7 +103,7 @@ async def test_the_folder_stays_locked_until_the_report_is_written(
     tmp_path: Path, server: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
-    real = syngen_improve.run._finish.interleave_files
+    real = syngen_improve._reviewed.interleave_files
 
     def another_run_tries(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -113,7 +113,7 @@ async def test_the_folder_stays_locked_until_the_report_is_written(
             seen.append("held")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(syngen_improve.run._finish, "interleave_files", another_run_tries)
+    monkeypatch.setattr(syngen_improve._reviewed, "interleave_files", another_run_tries)
     await improve_dataset(sample_path(), tmp_path, progress=False, limit=10)
     assert seen == ["held"]
     with FolderLock(Layout(tmp_path).lock, folder=tmp_path):  # and free afterwards
