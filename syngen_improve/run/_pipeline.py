@@ -164,7 +164,7 @@ async def improve_dataset(
                     outcome = await improver.improve(
                         work.example, issues=work.issues, key=work.line
                     )
-                await sinks.outcome(outcome, work.key, work.row, work.issues)
+                await sinks.outcome(outcome, work.key, work.row)
                 bar.advance(outcome.status)
 
             await run_pool(

@@ -145,12 +145,10 @@ class Sinks:
     async def poor(self, line: int, key: str, row: Row) -> None:
         await self._poor.put(self._original(row, False, line, key))
 
-    async def outcome(
-        self, outcome: Outcome, key: str, row: Row, issues: frozenset[str] = frozenset()
-    ) -> None:
+    async def outcome(self, outcome: Outcome, key: str, row: Row) -> None:
         """An improved or failed example (``key``: its line's content key; ``row``: the
-        input row; ``issues``: its issue kinds, kept in the ledger for the review), and its
-        ledger entry. Returns once the record is in
+        input row), and its ledger entry (with the example's issue kinds, for the review).
+        Returns once the record is in
         its file: the caller's concurrency slot is held until then, so a crash loses at most the
         examples in flight, never one that was answered."""
         line = outcome.key
@@ -186,6 +184,6 @@ class Sinks:
                 "status": outcome.status,
                 "attempts": outcome.attempts,
                 "rejections": list(outcome.rejections),
-                "issues": sorted(issues),
+                "issues": sorted(outcome.issues),
             }
         )
