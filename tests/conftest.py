@@ -1,6 +1,6 @@
 """Shared fixtures: the real data (copies in tests/data, so a fresh clone runs every test);
 a response cache of its own for every test; the stall watchdog on every async test (see
-tests/watchdog.py)."""
+tests/watchdog.py); an output folder of the bundled sample improved by the fake."""
 
 from __future__ import annotations
 
@@ -65,3 +65,15 @@ async def stall_watchdog() -> AsyncIterator[None]:
         dog.stop()
         if dog.stalled:
             pytest.fail(dog.stalled, pytrace=False)
+
+
+@pytest.fixture
+def sample_run(tmp_path: Path) -> Path:
+    """An output folder: the bundled sample improved by ``--backend fake``."""
+    from syngen_improve import sample_path
+    from syngen_improve.cli import main
+
+    out = tmp_path / "out"
+    args = ["improve", str(sample_path()), "--out", str(out), "--backend", "fake"]
+    assert main([*args, "--no-progress"]) == 0
+    return out

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from syngen_improve import sample_path
 from syngen_improve.cli import main
 from syngen_improve.errors import OutputExists
 from syngen_improve.hub import CONFIGS, write_hub_folder
@@ -16,11 +15,8 @@ from syngen_improve.review import Review
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    args = ["improve", str(sample_path()), "--out", str(out), "--backend", "fake"]
-    assert main([*args, "--no-progress"]) == 0
-    return out
+def folder(sample_run: Path) -> Path:
+    return sample_run
 
 
 def test_the_hub_folder_loads_every_config_with_its_splits(folder: Path, tmp_path: Path) -> None:

@@ -22,11 +22,8 @@ def rows(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    args = ["improve", str(sample_path()), "--out", str(out), "--backend", "fake"]
-    assert main([*args, "--no-progress"]) == 0
-    return out
+def folder(sample_run: Path) -> Path:
+    return sample_run
 
 
 def keys_of(path: Path, label: bool) -> list[str]:
