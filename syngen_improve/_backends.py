@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from .config import ImproveConfig
 from .errors import ResponseCacheWarning, UsageError, option
-from .llm import Backend, BatchBackend, Budget, CircuitBreaker, Engine, ResponseCache
+from .llm import Backend, BatchBackend, Budget, CircuitBreaker, Engine, Meters, ResponseCache
 from .llm._choose import BackendName
 from .llm._choose import open_backend as open_real_backend
 from .llm._responses import default_cache_dir
@@ -55,9 +55,11 @@ async def open_engines(
     backend: Backend | BackendName | None,
     *,
     state_dir: str | os.PathLike[str] | None = None,
+    meters: Meters | None = None,
 ) -> AsyncIterator[Engines]:
     """The engines of a run over ``backend`` (a backend made here is closed on exit).
-    ``state_dir`` is where the batch backend keeps its batch ids."""
+    ``state_dir`` is where the batch backend keeps its batch ids; ``meters``: a rate
+    limiter and spending cap shared with other processes, instead of the run's own."""
     async with contextlib.AsyncExitStack() as stack:
         made, own = open_backend(backend, model=config.model)
         if own:
@@ -75,9 +77,11 @@ async def open_engines(
             stack.callback(responses.close)
         breaker = CircuitBreaker(config.breaker)
         budget = Budget(config.max_cost) if config.max_cost is not None else None
+        if meters is not None and meters.budget is not None:
+            budget = meters.budget
         main = Engine(
             made,
-            limits=config.limits,
+            limits=meters.limiter if meters is not None else config.limits,
             retry=config.retry,
             breaker=breaker,
             concurrency=None if batch else config.concurrency_for(batch=False),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from ._conventions import iter_tool_calls
 from ._input import not_jsonl
@@ -11,7 +12,7 @@ from .config import ImproveConfig
 from .context import SAMPLE_ROWS, detect_convention, sample_rows
 from .errors import InvalidInput, option
 
-__all__ = ["preflight"]
+__all__ = ["check_head", "preflight"]
 
 
 def preflight(source: Path, cfg: ImproveConfig) -> ImproveConfig:
@@ -24,6 +25,12 @@ def preflight(source: Path, cfg: ImproveConfig) -> ImproveConfig:
             not_jsonl(source, f"no line is a JSON object among its first {SAMPLE_ROWS} lines")
             + "; nothing to improve, no request sent"
         )
+    return check_head(head, cfg, source=str(source))
+
+
+def check_head(head: list[dict[str, Any]], cfg: ImproveConfig, *, source: str) -> ImproveConfig:
+    """:func:`preflight` on the first rows of an input (in the text grammar), named
+    ``source`` in the error."""
     if not any(any(iter_tool_calls(row)) for row in head):
         raise InvalidInput(
             f"{source}: no line has a tool call among its first {SAMPLE_ROWS} lines in any "

@@ -11,47 +11,21 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from ._jsonl import replace_bytes
 from ._lock import FolderLock
 from ._reviewed import rebuild_kto
+from .analyze._sum import AnalysisSum
 from .errors import InputNotFound, InvalidInput, OutputExists, UsageError, option
 from .interleave import DEFAULT_GAP
 from .outputs import Layout, source_lines
 from .report import Report, write_report
 
 __all__ = ["merge_outputs"]
-
-_SUMMED = ("input", "malformed", "invalid", "good", "poor", "good_included")
-_DICTS = ("issues_structural", "issues_notes", "tools", "agents")
-
-
-def _merge_analysis(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: sum(int(p.get(k, 0)) for p in parts) for k in _SUMMED}
-    for key in _DICTS:
-        total: Counter[str] = Counter()
-        for p in parts:
-            total.update(p.get(key, {}))
-        out[key] = dict(sorted(total.items()))
-    means: dict[str, float | None] = {}
-    dims = {d for p in parts for d in (p.get("means_poor") or {})}
-    for dim in sorted(dims):
-        weighted = [
-            (p["means_poor"][dim], p.get("poor", 0))
-            for p in parts
-            if (p.get("means_poor") or {}).get(dim) is not None
-        ]
-        weight = sum(w for _, w in weighted)
-        means[dim] = sum(m * w for m, w in weighted) / weight if weight else None
-    out["means_poor"] = means
-    out["complete"] = all(p.get("complete", False) for p in parts)
-    return out
 
 
 def merge_outputs(dirs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> Report:
@@ -99,9 +73,10 @@ def _write_merged(shards: list[Layout], target: Layout) -> Report:
                 if source.exists():
                     with open(source, "rb") as fh:
                         shutil.copyfileobj(fh, sink)
-    analyses = [layout.read_json(layout.analysis) or {} for layout in shards]
-    merged = _merge_analysis(analyses)
-    replace_bytes(target.analysis, orjson.dumps(merged, option=orjson.OPT_INDENT_2))
+    merged = AnalysisSum()
+    for layout in shards:
+        merged.add(layout.read_json(layout.analysis) or {})
+    replace_bytes(target.analysis, orjson.dumps(merged.result(), option=orjson.OPT_INDENT_2))
     summaries = []
     for layout in shards:
         report = Report.from_dict(layout.read_json(layout.report_json) or {})

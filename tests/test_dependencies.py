@@ -11,7 +11,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "syngen_improve"
 #: Imported only where the user opted in (an extra) or by the tool that loads the module.
-OPTIONAL = {"matplotlib", "ipywidgets", "datasets", "pytest", "huggingface_hub"}
+OPTIONAL = {
+    "matplotlib",
+    "ipywidgets",
+    "datasets",
+    "pytest",
+    "huggingface_hub",
+    "ray",
+    "pyarrow",
+}
 #: Looked up by name, imported by another package (tqdm.notebook).
 INDIRECT = {"ipywidgets"}
 

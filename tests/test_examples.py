@@ -63,6 +63,7 @@ EXPECT = {
         "improvements are in the openai dialect",
     ],
     "test_with_fake.py": ["3 passed"],
+    "ray_improve.py": ["120 improved, 0 failed of 120 poor", "KTO file: ray-output/"],
     "embed.py": ["outcomes: {'good': 79, 'improved': 120}", "120 requests"],
 }
 

@@ -157,12 +157,14 @@ class Router:
                     if self.shard is not None and (item.line - self.shard[0]) % self.shard[1]:
                         continue
                     self.read += 1
-                    yield self._route(item, digest)
+                    yield self.route(item, digest)
                 self.complete = True
             finally:
                 self._seen = None
 
-    def _route(self, item: Record | Malformed, digest: bytes) -> Routed:
+    def route(self, item: Record | Malformed, digest: bytes = b"") -> Routed:
+        """Route one line read (``digest``: its content key, when keys are made); its
+        profile is added to :meth:`analysis`. A Ray worker routes its own lines this way."""
         key = digest.hex()
         if isinstance(item, Malformed):
             self.profile.add_malformed(item)

@@ -29,7 +29,7 @@ from ..config import ImproveConfig, options_of
 from ..context import SEVEN_FIELDS, ContextConvention, detect_convention
 from ..errors import CacheWarning, UsageError
 from ..judge import Judge, JudgeError
-from ..llm import Backend, Engine, EngineStats, Reply, Request, RequestFailed
+from ..llm import Backend, Engine, EngineStats, Meters, Reply, Request, RequestFailed
 from ..llm._choose import BackendName, check_backend
 from ..prompts import build_request, first_message, reask_messages, tool_schemas_text
 from ..prompts._system import CacheCheck, check_cache, system_prompt
@@ -61,7 +61,8 @@ class Improver:
 
     ``backend`` is a :class:`~syngen_improve.llm.Backend` (used as is, not closed) or a
     name (``"anthropic"``, ``"batch"``, ``"openai"``; made here and closed on exit).
-    ``state_dir`` is where the batch backend keeps its batch ids.
+    ``state_dir`` is where the batch backend keeps its batch ids. ``meters``: a rate
+    limiter and spending cap shared with other processes (:mod:`syngen_improve.ray`).
     """
 
     def __init__(
@@ -70,8 +71,10 @@ class Improver:
         *,
         backend: Backend | BackendName | None = None,
         state_dir: str | os.PathLike[str] | None = None,
+        meters: Meters | None = None,
         **options: Any,
     ) -> None:
+        self._meters = meters
         self.config = ImproveConfig.of(config, **options)
         self.config.refuse_unread("Improver", READS)
         check_backend(backend)
@@ -96,7 +99,9 @@ class Improver:
         cfg = self.config
         async with AsyncExitStack() as stack:
             engines = await stack.enter_async_context(
-                open_engines(cfg, self._backend_option, state_dir=self._state_dir)
+                open_engines(
+                    cfg, self._backend_option, state_dir=self._state_dir, meters=self._meters
+                )
             )
             self._engine, self._reask, self.batch = engines.main, engines.reask, engines.batch
             if cfg.judge:

@@ -8,6 +8,7 @@ per-attempt timeout, retries by the ``RetryPolicy`` and accounts tokens and cost
 from __future__ import annotations
 
 from ..errors import ThinkingWarning
+from ._admit import Meters
 from ._anthropic import AnthropicBackend
 from ._backend import Backend, BackendError, Reply, Request
 from ._batch import BatchBackend, BatchStopped
@@ -39,6 +40,7 @@ __all__ = [
     "DirectBackend",
     "Engine",
     "EngineStats",
+    "Meters",
     "OpenAIBackend",
     "PRICES",
     "Pricing",

@@ -19,7 +19,17 @@ from ._limits import RateLimiter
 from ._pricing import CacheTTL, Pricing, Usage
 from ._tokens import tokens
 
-__all__ = ["Admission", "Ticket"]
+__all__ = ["Admission", "Meters", "Ticket"]
+
+
+@dataclass(frozen=True)
+class Meters:
+    """A rate limiter and spending cap given to a run instead of its own (one for many
+    processes: :mod:`syngen_improve.ray` shares them across a cluster). ``budget`` ``None``:
+    the run's own ``max_cost``, if any."""
+
+    limiter: RateLimiter
+    budget: Budget | None = None
 
 
 @dataclass

@@ -4,6 +4,7 @@ the running totals of a run (:class:`EngineStats`)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +115,28 @@ class EngineStats:
         self.usage = self.usage + other.usage
         self.cost_picos += other.cost_picos
         self.priced = self.priced and other.priced
+
+    def to_state(self) -> dict[str, Any]:
+        """Every total as JSON (for :meth:`from_state` in another process: a Ray worker's
+        totals read by ``finish``); what is in flight now is not a total."""
+        out = {
+            name: getattr(self, name)
+            for name in self.__dataclass_fields__
+            if name not in ("by_status", "usage", "in_flight", "held_until")
+        }
+        out["by_status"] = {str(k): v for k, v in self.by_status.items()}
+        u = self.usage
+        out["usage"] = [u.input, u.output, u.cache_read, u.cache_creation]
+        return out
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> EngineStats:
+        """The totals :meth:`to_state` wrote."""
+        fields = {k: v for k, v in state.items() if k not in ("by_status", "usage")}
+        stats = cls(**fields)
+        stats.by_status = Counter({int(k): int(v) for k, v in state["by_status"].items()})
+        stats.usage = Usage(*state["usage"])
+        return stats
 
     def to_dict(self) -> dict[str, Any]:
         """The report's ``requests`` / ``tokens`` / ``cost_usd`` figures."""

@@ -1,4 +1,4 @@
-"""The sinks: one writer task per output file, and the shape of every record written.
+"""The sinks: one writer task per output file (the records' shape is :mod:`._records`').
 
 Each input line ends in exactly one place: ``quarantine.jsonl`` (unreadable), the
 desirable side (improved, or good with ``include_good``) or ``failed.jsonl``; a poor
@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -32,20 +31,12 @@ import orjson
 
 from .._jsonl import Malformed
 from .._pool import Writer
-from ..dialects import Dialect, restyle
 from ..improve import Outcome
 from ..interleave import PairStream, interleave_files, last_prompts
 from ..outputs import Layout
+from ._records import Records, Row
 
 __all__ = ["Row", "Sinks"]
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """An input row as read (``data``) and the dialect it was read in."""
-
-    data: dict[str, Any]
-    dialect: Dialect | None
 
 
 class Sinks:
@@ -61,6 +52,7 @@ class Sinks:
     ) -> None:
         self.layout = layout
         self.provenance = dict(provenance)
+        self.records = Records(self.provenance)
         self.prompt_gap = prompt_gap
         # Lines a resume retries after a refusal (400) taken for the service's fault.
         self._refused_before = refused_before
@@ -109,41 +101,20 @@ class Sinks:
         if stack is not None:
             await stack.__aexit__(exc_type, exc, tb)
 
-    def _stamp(self, line: int, key: str) -> dict[str, Any]:
-        return {"_source_line": line, "_source_key": key, "_provenance": self.provenance}
-
-    def _original(self, row: Row, label: bool, line: int, key: str) -> dict[str, Any]:
-        """The input row as read, labelled and stamped."""
-        return {**row.data, "label": label, **self._stamp(line, key)}
-
     async def quarantined(self, item: Malformed, key: str) -> None:
-        await self._quarantine.put(
-            {
-                "_source_line": item.line,
-                "_source_key": key,
-                "error": item.error,
-                "raw": item.raw.decode("utf-8", errors="replace"),
-            }
-        )
+        await self._quarantine.put(self.records.quarantined(item, key))
 
     async def invalid(self, line: int, key: str, example: Mapping[str, Any], problem: str) -> None:
         """A JSON object of the wrong shape: quarantined with the reason."""
-        await self._quarantine.put(
-            {
-                "_source_line": line,
-                "_source_key": key,
-                "error": problem,
-                "raw": orjson.dumps(example).decode(),
-            }
-        )
+        await self._quarantine.put(self.records.invalid(line, key, example, problem))
 
     async def good(self, line: int, key: str, row: Row) -> None:
         """A good example passed through to the desirable side (``include_good``)."""
-        await self._improved.put(self._original(row, True, line, key))
+        await self._improved.put(self.records.original(row, True, line, key))
         await self._ledger.put({"line": line, "status": "good"})
 
     async def poor(self, line: int, key: str, row: Row) -> None:
-        await self._poor.put(self._original(row, False, line, key))
+        await self._poor.put(self.records.original(row, False, line, key))
 
     async def outcome(self, outcome: Outcome, key: str, row: Row) -> None:
         """An improved or failed example (``key``: its line's content key; ``row``: the
@@ -152,10 +123,9 @@ class Sinks:
         its file: the caller's concurrency slot is held until then, so a crash loses at most the
         examples in flight, never one that was answered."""
         line = outcome.key
-        stamp = self._stamp(line, key)
         if outcome.record is not None:
-            improved = restyle(row.data, {**outcome.record, **stamp}, row.dialect)
-            original = self._original(row, False, line, key)
+            improved = self.records.improved(outcome, row, key)
+            original = self.records.original(row, False, line, key)
             # Each row is encoded once, for its own file and for the KTO file.
             self._encoded[id(improved)] = encoded = orjson.dumps(improved)
             self._encoded[id(original)] = orjson.dumps(original)
@@ -166,24 +136,5 @@ class Sinks:
             status = outcome.http_status
             # Refused again in another run: the example's own problem, not the service's.
             transient = outcome.transient and not (status == 400 and line in self._refused_before)
-            await self._failed.write(
-                {
-                    **stamp,
-                    "reason": outcome.reason,
-                    "attempts": outcome.attempts,
-                    "errors": list(outcome.errors),
-                    "original": row.data,
-                }
-                | ({"http_status": status} if status is not None else {})
-                | ({"transient": True} if transient else {})
-                | ({"last_answer": outcome.answer} if outcome.answer is not None else {})
-            )
-        await self._ledger.put(
-            {
-                "line": line,
-                "status": outcome.status,
-                "attempts": outcome.attempts,
-                "rejections": list(outcome.rejections),
-                "issues": sorted(outcome.issues),
-            }
-        )
+            await self._failed.write(self.records.failed(outcome, row, key, transient=transient))
+        await self._ledger.put(self.records.ledger(outcome))
