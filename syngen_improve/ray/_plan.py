@@ -13,7 +13,7 @@ import orjson
 import ray
 import ray.data
 
-from .._jsonl import Record, _line_item, replace_bytes
+from .._jsonl import Record, replace_bytes
 from .._preflight import check_head
 from ..config import ImproveConfig
 from ..context import SAMPLE_ROWS
@@ -25,6 +25,7 @@ from ..llm._choose import BackendName
 from ..outputs import Layout
 from ..run._manifest import check_settings, settings_of
 from ._meter import Meter
+from ._read import item_of
 from ._worker import ImproveWorker, Plan
 
 __all__ = ["RAY_STATE", "improve"]
@@ -56,7 +57,7 @@ def _settled(ds: ray.data.Dataset, cfg: ImproveConfig) -> ImproveConfig:
     dialect = FileDialect(cfg.dialect)
     head = []
     for row in ds.take(SAMPLE_ROWS):
-        item = _line_item(int(row["line"]), bytes(row["raw"]), first=int(row["line"]) == 1)
+        item = item_of(row["line"], row["raw"])
         if isinstance(item, Record):
             head.append(dialect.rows(item.data, item.line))
     if not head:
@@ -119,7 +120,9 @@ def improve(
     replace_bytes(layout.state / RAY_STATE, orjson.dumps(state, option=orjson.OPT_INDENT_2))
     meter = ray.remote(Meter).options(num_cpus=0).remote(cfg.limits, cfg.max_cost, adaptive=True)
     plan = Plan(cfg, backend, provenance, meter)
-    return ds.map_batches(
+    # Blocks of one batch each: Ray bundles small reads into one block, which one actor
+    # would then take whole while the others wait.
+    return ds.repartition(target_num_rows_per_block=batch_size).map_batches(
         ImproveWorker,
         fn_constructor_kwargs={"plan": plan},
         batch_size=batch_size,

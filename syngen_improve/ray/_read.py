@@ -11,13 +11,21 @@ import pyarrow as pa
 import ray.data
 
 from .._input import check_input
+from .._jsonl import Malformed, Record, _line_item
 from ..errors import UsageError
 
-__all__ = ["LINES", "read_jsonl"]
+__all__ = ["LINES", "item_of", "read_jsonl"]
 
 #: The schema of a dataset of input lines: the 1-based line number and its bytes.
 LINES = pa.schema([("line", pa.int64()), ("raw", pa.binary())])
 _PIECE = 1 << 20
+
+
+def item_of(line: Any, raw: Any) -> Record | Malformed | None:
+    """One row of a dataset of lines read as the file reader reads a line (``raw``: bytes,
+    or text); ``None`` for a blank line."""
+    data = raw.encode() if isinstance(raw, str) else bytes(raw)
+    return _line_item(int(line), data, first=int(line) == 1)
 
 
 def _chunks(path: Path, block_bytes: int) -> list[dict[str, Any]]:

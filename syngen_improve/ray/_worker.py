@@ -21,7 +21,8 @@ import orjson
 import pyarrow as pa
 import ray
 
-from .._jsonl import Malformed, _line_item
+from .._jsonl import Malformed
+from .._pool import run_pool
 from ..analyze._route import Routed, Router, content_key
 from ..config import ImproveConfig
 from ..improve import Improver
@@ -30,6 +31,7 @@ from ..llm import Meters
 from ..llm._choose import BackendName
 from ..run._records import Records, Row
 from ._meter import RemoteBudget, RemoteLimiter
+from ._read import item_of
 
 __all__ = ["OUTCOMES", "ImproveWorker", "Plan"]
 
@@ -104,8 +106,7 @@ class ImproveWorker:
         work: list[tuple[dict[str, Any], Routed]] = []
         good = 0
         for line, raw in zip(batch["line"], batch["raw"], strict=True):
-            data = raw.encode() if isinstance(raw, str) else bytes(raw)
-            item = _line_item(int(line), data, first=int(line) == 1)
+            item = item_of(line, raw)
             if item is None:
                 continue  # a blank line: numbered, never routed
             routed = router.route(item, content_key(item))
@@ -114,18 +115,10 @@ class ImproveWorker:
             rows.append(row)
             if routed.route == "poor":
                 work.append((row, routed))
-        slots = asyncio.Semaphore(cfg.examples_in_flight(batch=False))
-
-        async def one(row: dict[str, Any], routed: Routed) -> None:
-            try:
-                await self._outcome(row, routed)
-            finally:
-                slots.release()
-
-        async with asyncio.TaskGroup() as group:
-            for row, routed in work:
-                await slots.acquire()  # a slot before the task
-                group.create_task(one(row, routed))
+        # The first error (the spending cap, a refused run) stops the batch as itself.
+        await run_pool(
+            work, lambda job: self._outcome(*job), concurrency=cfg.examples_in_flight(batch=False)
+        )
         if rows:
             self.batches += 1
             rows[0]["batch"] = self._batch_facts(router.analysis(complete=True, good_included=good))

@@ -102,7 +102,12 @@ def test_two_workers_share_600_rpm_and_improve_what_one_process_does(
     )
     quarantined = (tmp_path / "ray" / "quarantine.jsonl").read_bytes()
     assert quarantined == (one.output_dir / "quarantine.jsonl").read_bytes()
-    print(f"ray: {counters.requests} requests, {counters.rate_limited} 429s, {rate:.0f}/min")
+    runs = (tmp_path / "ray" / "state" / "runs.jsonl").read_bytes().splitlines()
+    ray_facts = orjson.loads(runs[-1])["ray"]
+    assert ray_facts["workers"] >= 2  # both workers improved batches
+    print(
+        f"ray: {counters.requests} requests, {counters.rate_limited} 429s, {rate:.0f}/min, {ray_facts}"
+    )
 
 
 def _kill_a_worker_after(server: FakeAnthropicServer, requests: int, killed: list[int]) -> None:
@@ -140,6 +145,10 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
         orjson.loads(x)["line"] for x in (out / "state" / "ledger.jsonl").read_bytes().splitlines()
     ]
     assert len(ledger) == len(set(ledger)) == len(poor)
+    runs = (out / "state" / "runs.jsonl").read_bytes().splitlines()
+    ray_facts = orjson.loads(runs[-1])["ray"]
+    assert ray_facts["workers"] >= 2
+    print(f"killed {killed}: {server.counters.requests} requests, {ray_facts}")
 
 
 def test_the_meter_caps_spend_across_workers_and_gives_back_a_dead_workers_holds(
@@ -162,3 +171,51 @@ def test_the_meter_caps_spend_across_workers_and_gives_back_a_dead_workers_holds
     assert totals["reserved"] == 0
     assert totals["holds"] == 0
     assert "spending cap" in ray.get(meter.reserve.remote("c", 1000))
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"backend": "batch"}, "backend 'batch'"),
+        ({"shard": (1, 2)}, "'shard'"),
+        ({"limit": 10}, "'limit'"),
+        ({"dedupe": True}, "'dedupe'"),
+        ({"resume": True}, "'resume'"),
+        ({"workers": 0}, "'workers'"),
+    ],
+)
+def test_what_a_ray_run_cannot_do_is_refused_by_name(
+    cluster: None, tmp_path: Path, options: dict[str, Any], named: str
+) -> None:
+    from syngen_improve.errors import UsageError
+
+    lines = ray.data.from_items([{"line": 1, "raw": b'{"conversations": []}\n'}])
+    with pytest.raises(UsageError, match=named):
+        si_ray.improve(lines, tmp_path / "out", **options)
+    assert not (tmp_path / "out").exists()  # nothing written before the refusal
+
+
+def test_a_dataset_with_nothing_to_improve_is_refused_before_any_request(
+    cluster: None, tmp_path: Path
+) -> None:
+    from syngen_improve.errors import InvalidInput
+
+    lines = ray.data.from_items([{"line": n, "raw": b'{"text": "no call"}\n'} for n in (1, 2)])
+    with pytest.raises(InvalidInput, match="no line has a tool call"):
+        si_ray.improve(lines, tmp_path / "out", backend="fake")
+    as_text = ray.data.from_items([{"line": 1, "raw": "not json"}])  # str rows read as well
+    with pytest.raises(InvalidInput, match="no line is a JSON object"):
+        si_ray.improve(as_text, tmp_path / "out", backend="fake")
+
+
+def test_the_spending_cap_stops_every_worker(
+    cluster: None, shared_data: Path, tmp_path: Path
+) -> None:
+    """$0.01 buys a few dozen answers of the slice's 568: the job stops with the cap's own
+    message, and the workers together sent no more than the cap allowed."""
+    data = shared_data / "scored_sample.jsonl"
+    with FakeAnthropicServer(config=FakeConfig(latency=0.05)) as server:
+        with pytest.raises(Exception, match=r"the spending cap of \$0\.0100 is reached"):
+            _ray_run(data, tmp_path / "ray", server.url, max_cost=0.01)
+        sent = server.counters.requests
+    assert 0 < sent < 200
