@@ -106,7 +106,8 @@ def test_two_workers_share_600_rpm_and_improve_what_one_process_does(
     ray_facts = orjson.loads(runs[-1])["ray"]
     assert ray_facts["workers"] >= 2  # both workers improved batches
     print(
-        f"ray: {counters.requests} requests, {counters.rate_limited} 429s, {rate:.0f}/min, {ray_facts}"
+        f"ray: {counters.requests} requests, {counters.rate_limited} 429s, "
+        f"{rate:.0f}/min, {ray_facts}"
     )
 
 
