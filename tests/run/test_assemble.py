@@ -27,16 +27,27 @@ def _folder(tmp_path: Path) -> Path:
 
 def _rows(worker: str = "w1") -> list[dict[str, Any]]:
     stats = EngineStats(requests=1, succeeded=1, usage=Usage(10, 20), cost_picos=5)
-    facts = {"worker": worker, "seq": 1, "analysis": ANALYSIS, "stats": stats.to_state(),
-             "model": "claude-haiku-5-5", "request_facts": {}}  # fmt: skip
+    facts = {
+        "worker": worker,
+        "seq": 1,
+        "analysis": ANALYSIS,
+        "stats": stats.to_state(),
+        "model": "claude-haiku-5-5",
+        "request_facts": {},
+    }
     original = {"conversations": [], "label": False, "_source_line": 2}
     improved = {"conversations": [], "label": True, "_source_line": 2}
     return [
         {"line": 1, "key": "a", "status": "good", "batch": orjson.dumps(facts).decode()},
-        {"line": 2, "key": "b", "status": "improved",
-         "improved": orjson.dumps(improved).decode(), "poor": orjson.dumps(original).decode(),
-         "ledger": orjson.dumps({"line": 2, "status": "improved", "attempts": 1}).decode()},
-    ]  # fmt: skip
+        {
+            "line": 2,
+            "key": "b",
+            "status": "improved",
+            "improved": orjson.dumps(improved).decode(),
+            "poor": orjson.dumps(original).decode(),
+            "ledger": orjson.dumps({"line": 2, "status": "improved", "attempts": 1}).decode(),
+        },
+    ]
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> None:
