@@ -44,8 +44,8 @@ from . import (
     validate,
 )
 from . import improve as improve_command
-from ._options import hold_signals_after_a_stop
 from ._parser import Parser
+from ._signals import hold_signals_after_a_stop
 
 __all__ = ["COMMANDS", "build_parser", "main", "main_exit"]
 

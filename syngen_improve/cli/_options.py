@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import signal
 import sys
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
@@ -17,7 +14,6 @@ import orjson
 from .._declare import Declared, declared
 from .._fdlimit import ensure_open_files
 from ..config import SHORTCUTS, ImproveConfig
-from ..errors import Terminated
 from ..llm._pricing import cost_text
 
 if TYPE_CHECKING:
@@ -37,10 +33,8 @@ __all__ = [
     "config_from_args",
     "declaration",
     "fake_backend",
-    "hold_signals_after_a_stop",
     "print_json",
     "print_summary",
-    "run_async",
 ]
 
 T = TypeVar("T")
@@ -117,66 +111,6 @@ def config_from_args(args: argparse.Namespace, names: tuple[str, ...]) -> Improv
     if getattr(args, "json", False):  # for machines: no bar on stderr beside the JSON
         options["progress"] = False
     return ImproveConfig.of(**options)
-
-
-#: Set by the console entry point (never for a caller of :func:`main` in its own process):
-#: once a signal has stopped a run, further stop signals are held until the process exits.
-_HOLD_AFTER_STOP = False
-
-
-def hold_signals_after_a_stop() -> None:
-    """For the console process only: after Ctrl-C or SIGTERM stopped a run, the process is
-    on its way out (report written, message printed, exit code set); another stop signal
-    then would only interrupt that with a traceback, so it is held instead."""
-    global _HOLD_AFTER_STOP
-    _HOLD_AFTER_STOP = True
-
-
-def run_async(job: Callable[[], Awaitable[T]]) -> T:
-    """Run an async command to its end. The first Ctrl-C or SIGTERM cancels it (its cleanup
-    and report run) and surfaces as ``KeyboardInterrupt`` or
-    :class:`~syngen_improve.errors.Terminated`; a further one while it finishes is only
-    acknowledged, so the report and the run record are never cut short."""
-    stopped_by: list[signal.Signals] = []
-
-    async def main() -> T:
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-
-        def on_signal(signum: signal.Signals) -> None:
-            if stopped_by:
-                print("syngen-improve: still writing the report; one moment", file=sys.stderr)
-                return
-            stopped_by.append(signum)
-            task.cancel()
-
-        # Signal handlers can only be set from the main thread (a tool may call main()
-        # from another): there the signals keep their defaults.
-        handled = threading.current_thread() is threading.main_thread()
-        if handled:
-            try:
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    loop.add_signal_handler(signum, on_signal, signum)
-            except NotImplementedError:  # Windows' loops: Ctrl-C raises KeyboardInterrupt
-                handled = False
-        try:
-            return await job()
-        finally:
-            if handled:
-                if stopped_by and _HOLD_AFTER_STOP:  # before the handlers go: no gap
-                    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(signum)
-
-    try:
-        return asyncio.run(main())
-    except asyncio.CancelledError:
-        if stopped_by == [signal.SIGTERM]:
-            raise Terminated("terminated by SIGTERM") from None
-        if stopped_by:
-            raise KeyboardInterrupt from None
-        raise
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,8 @@ import argparse
 import os
 
 from ..estimate import estimate_cost
-from ._options import ESTIMATE, add_options, config_from_args, print_json, run_async
+from ._options import ESTIMATE, add_options, config_from_args, print_json
+from ._signals import run_async
 
 NAME = "estimate"
 HELP = "predict an improve run's requests, tokens and cost (no Messages request)"

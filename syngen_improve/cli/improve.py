@@ -17,8 +17,8 @@ from ._options import (
     fake_backend,
     print_json,
     print_summary,
-    run_async,
 )
+from ._signals import run_async
 
 if TYPE_CHECKING:
     from ..testing import FakeConfig

@@ -13,8 +13,8 @@ from ._options import (
     config_from_args,
     fake_backend,
     print_json,
-    run_async,
 )
+from ._signals import run_async
 
 NAME = "judge"
 HELP = "score each example with the rubric (LLM as judge)"

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from ..review import serve_review
-from ._options import run_async
+from ._signals import run_async
 
 NAME = "review"
 HELP = "browse, search and decide on every row of an output folder in a local web page"
