@@ -18,23 +18,27 @@ from typing import NamedTuple
 from .config import ImproveConfig
 from .errors import ResponseCacheWarning, UsageError, option
 from .llm import Backend, BatchBackend, Budget, CircuitBreaker, Engine, Meters, ResponseCache
-from .llm._choose import BackendName
+from .llm._choose import BackendName, Connection
 from .llm._choose import open_backend as open_real_backend
 from .llm._responses import default_cache_dir
 
 __all__ = ["Engines", "open_backend", "open_engines"]
 
 
-def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[Backend, bool]:
+def open_backend(
+    backend: Backend | BackendName | None, config: ImproveConfig
+) -> tuple[Backend, bool]:
     """The backend to use and whether it was made here (then the caller closes it):
     ``"fake"`` is the built-in fake model on a local server
     (:class:`~syngen_improve.testing.FakeBackend`), anything else as in
-    :func:`syngen_improve.llm._choose.open_backend`."""
+    :func:`syngen_improve.llm._choose.open_backend` (with the config's model, headers
+    and OpenAI cache marks)."""
     if backend == "fake":
         from .testing import FakeBackend  # only when asked: the fake costs start-up time
 
-        return FakeBackend(model=model), True
-    return open_real_backend(backend, model=model)
+        return FakeBackend(model=config.model), True
+    connection = Connection(config.headers, config.openai_cache_control)
+    return open_real_backend(backend, model=config.model, connection=connection)
 
 
 class Engines(NamedTuple):
@@ -61,7 +65,7 @@ async def open_engines(
     ``state_dir`` is where the batch backend keeps its batch ids; ``meters``: a rate
     limiter and spending cap shared with other processes, instead of the run's own."""
     async with contextlib.AsyncExitStack() as stack:
-        made, own = open_backend(backend, model=config.model)
+        made, own = open_backend(backend, config)
         if own:
             stack.push_async_callback(made.aclose)
         batch = isinstance(made, BatchBackend)

@@ -35,7 +35,7 @@ class Declared:
     """An option beyond its field: ``flag`` on the command line (``None``: Python only),
     ``help``, its ``group``, its ``check`` (raises :class:`UsageError` naming the option),
     and for argparse its ``metavar``, ``choices`` and ``kind`` (``bool``: a switch;
-    ``negated``: a switch that turns the option off)."""
+    ``negated``: a switch that turns the option off; ``repeat``: given once per value)."""
 
     group: Group
     help: str
@@ -45,6 +45,7 @@ class Declared:
     choices: tuple[str, ...] | None = None
     kind: type = str
     negated: bool = False
+    repeat: bool = False
 
 
 def opt(default: Any, group: Group, help: str, check: Check, **more: Any) -> Any:

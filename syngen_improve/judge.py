@@ -238,6 +238,8 @@ JUDGE_READS: Final = frozenset(
         "limits",
         "retry",
         "breaker",
+        "headers",
+        "openai_cache_control",
         "max_cost",
         "progress",
         "cache",

@@ -299,6 +299,11 @@ class Prior:
                 return status
         return "good" if line in self.good else None
 
+    def written(self, file: str) -> _LineSet:
+        """The lines an earlier run wrote to ``file`` before improving anything
+        (``quarantine``, ``improved`` for the good rows passed through, ``poor``)."""
+        return {"quarantine": self.quarantined, "improved": self.good, "poor": self.poor}[file]
+
     @classmethod
     def scan(cls, layout: Layout) -> Prior:
         """Read the output files: they, not the ledger, are the truth (a crash can

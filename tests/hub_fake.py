@@ -6,14 +6,14 @@ It keeps its own rules (from the Hub's API as ``huggingface_hub`` calls it), not
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import threading
 from typing import Any
 
 import yaml
 from aiohttp import web
+
+from tests.threaded import Threaded
 
 OID = "a" * 40
 
@@ -26,36 +26,18 @@ class FakeHub:
         self.cards: list[dict[str, Any]] = []
         self.commits: list[tuple[str, dict[str, Any], dict[str, bytes]]] = []
         self.calls: list[tuple[str, str, str | None]] = []
-        self.url = ""
-        self._loop = asyncio.new_event_loop()
-        self._runner: web.AppRunner | None = None
+        self._server = Threaded(self._handle)
+
+    @property
+    def url(self) -> str:
+        return self._server.url
 
     def __enter__(self) -> FakeHub:
-        ready = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(self._loop)
-            app = web.Application(client_max_size=64 << 20)
-            app.router.add_route("*", "/{tail:.*}", self._handle)
-            self._runner = web.AppRunner(app)
-            self._loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-            self._loop.run_until_complete(site.start())
-            self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        assert ready.wait(10)
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
+        self._server.__exit__(*exc)
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()

@@ -213,6 +213,7 @@ PUBLIC: dict[str, set[str]] = {
         "Backend",
         "BackendError",
         "BatchBackend",
+        "BatchPacing",
         "BatchStopped",
         "BreakerPolicy",
         "Budget",

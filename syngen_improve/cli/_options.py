@@ -74,10 +74,11 @@ IMPROVE: Final = tuple(
 JUDGE: Final = (
     "model", "thinking", "effort", "price", "answers", "concurrency", "rpm", "tpm",
     "output_tpm", "timeout", "patience", "max_cost", "progress", "cache", "cache_dir",
+    "headers", "openai_cache_control",
 )  # fmt: skip
 ESTIMATE: Final = (
     "model", "thinking", "effort", "price", "max_tokens", "templates", "schemas", "limit",
-    "shard", "dedupe", "dialect", "context", "overall_below", "memory_at_most",
+    "shard", "dedupe", "dialect", "context", "overall_below", "memory_at_most", "headers",
 )  # fmt: skip
 ANALYZE: Final = ("dialect", "context", "overall_below", "memory_at_most")
 VALIDATE: Final = ("schemas", "dialect", "context")
@@ -101,6 +102,7 @@ def add_options(p: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
                 metavar=d.metavar,
                 choices=d.choices,
                 help=d.help,
+                action="append" if d.repeat else "store",
             )
 
 

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
             return (await estimate_cost(args.input, config, reask_share=args.reask_share)).to_dict()
         from ..llm import DirectBackend
 
-        async with DirectBackend(model=config.model) as counter:
+        headers = dict(config.headers)
+        async with DirectBackend(model=config.model, default_headers=headers) as counter:
             found = await estimate_cost(
                 args.input, config, counter=counter, reask_share=args.reask_share
             )

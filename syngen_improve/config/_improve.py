@@ -18,9 +18,9 @@ from .._declare import Group, checked, declared, in_range, instance_of, one_of, 
 from ..analyze import RelabelPolicy, SeedPolicy
 from ..context import ContextConvention, resolve_convention
 from ..dialects import DIALECTS, Dialect
-from ..errors import UsageError
 from ..llm import DEFAULT_MODEL, BreakerPolicy, Pricing, RateLimits, RetryPolicy
 from ..llm._models import EFFORTS
+from ..llm._openai import CacheControl
 from ..llm._thinking import Thinking, ThinkingMode
 from ..prompts import Templates
 from ..validate import ToolRegistry
@@ -28,13 +28,14 @@ from ._parts import (
     CONTEXT_HELP,
     DIALECT_HELP,
     POSITIVE_INT,
-    READ_BY,
     apply_options,
     check_context,
     check_folder,
+    check_headers,
     check_model_id,
     check_policy,
     check_shard,
+    refuse_unread,
 )
 
 __all__ = ["BATCH_CONCURRENCY", "ONLINE_CONCURRENCY", "ImproveConfig", "StrictTools", "options_of"]
@@ -217,6 +218,25 @@ class ImproveConfig:
         metavar="DIR",
     )
     # -- which input lines become work (the router) ----------------------------------
+    headers: tuple[tuple[str, str], ...] = opt(
+        (),
+        "client",
+        "a header for every request (repeatable; a gateway's own key or tenant id; "
+        "also SYNGEN_IMPROVE_HEADERS, one NAME=VALUE a line)",
+        check_headers,
+        flag="--header",
+        metavar="NAME=VALUE",
+        repeat=True,
+    )
+    openai_cache_control: CacheControl = opt(
+        "auto",
+        "client",
+        "--backend openai: the system prompt as cache-marked blocks: auto (default: when "
+        "the model id names Claude), on, off (a server that refuses blocks)",
+        one_of("auto", "on", "off"),
+        flag="--openai-cache-control",
+        choices=("auto", "on", "off"),
+    )
     policy: RelabelPolicy = opt(
         None, "request", "which examples are poor", check_policy, factory=SeedPolicy
     )
@@ -351,18 +371,7 @@ class ImproveConfig:
     def refuse_unread(self, reader: str, reads: frozenset[str]) -> None:
         """A :class:`UsageError` for an option set away from its default that ``reader``
         does not read (``reads``: the names it does): nothing is silently ignored."""
-        for f in dataclasses.fields(self):
-            if f.name in reads:
-                continue
-            default = (
-                f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-            )
-            if getattr(self, f.name) != default:
-                group = f.metadata["declared"].group
-                raise UsageError(
-                    f"{reader} does not read {f.name!r} (a {group} option; "
-                    f"{READ_BY[group]}): leave it out"
-                )
+        refuse_unread(self, reader, reads)
 
     def keep(self, reads: frozenset[str]) -> ImproveConfig:
         """This config with the options outside ``reads`` at their defaults."""
@@ -374,11 +383,9 @@ class ImproveConfig:
     # -- building -----------------------------------------------------------------
 
     def with_options(self, **options: Any) -> ImproveConfig:
-        """A copy with ``options`` changed. Besides the fields: ``rpm`` / ``tpm`` /
-        ``output_tpm`` set the limits, ``timeout`` the retry policy's seconds per attempt,
-        ``patience`` the breaker's, ``templates`` and ``schemas`` take a path, and
-        ``shard`` takes ``"I/N"``. An unknown name is a :class:`UsageError` that lists
-        the known ones."""
+        """A copy with ``options`` changed: fields, and the :data:`SHORTCUTS` (``rpm``,
+        ``timeout``, ...) to a composed object's field; ``templates`` / ``schemas`` take
+        a path, ``shard`` ``"I/N"``; an unknown name is an error listing the known ones."""
         return apply_options(self, options)
 
     @classmethod

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from .._declare import Declared, Group, in_range, instance_of
 from ..context import ContextConvention
-from ..errors import UsageError
+from ..errors import UsageError, option
 from ..llm import Pricing
+from ..llm._connect import parse_header
 from ..prompts import Templates
 from ..validate import ToolRegistry
 
@@ -24,11 +25,14 @@ __all__ = [
     "apply_options",
     "check_context",
     "check_folder",
+    "check_headers",
     "check_model_id",
     "check_policy",
     "check_shard",
     "coerce",
+    "headers_of",
     "parse_shard",
+    "refuse_unread",
 ]
 
 
@@ -145,10 +149,37 @@ def coerce(name: str, value: Any) -> Any:
         return os.fspath(value)
     if name == "price" and isinstance(value, str):
         return Pricing.parse(value)
+    if name == "headers" and isinstance(value, Mapping | list | tuple):
+        return headers_of(value)
     return value
 
 
+def headers_of(value: Mapping[str, str] | Sequence[str | tuple[str, str]]) -> Headers:
+    """Extra headers as given: a mapping, ``NAME=VALUE`` strings (``--header``) or pairs;
+    each checked (a name a header can have, a value without control characters)."""
+    how = option("--header", "headers")
+    items = value.items() if isinstance(value, Mapping) else value
+    out: list[tuple[str, str]] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(parse_header(item, source=how))
+        elif isinstance(item, tuple) and len(item) == 2 and all(isinstance(i, str) for i in item):
+            out.append(parse_header(f"{item[0]}={item[1]}", source=how))
+        else:
+            raise UsageError(f"{how!r} takes NAME=VALUE strings or (name, value) pairs")
+    return tuple(out)
+
+
+def check_headers(name: str, value: Any) -> None:
+    ok = isinstance(value, tuple) and all(
+        isinstance(p, tuple) and len(p) == 2 and all(isinstance(i, str) for i in p) for p in value
+    )
+    if not ok:
+        raise UsageError(f"{name!r} must be a mapping of header names to values")
+
+
 C = TypeVar("C")
+Headers = tuple[tuple[str, str], ...]
 
 
 def apply_options(config: C, options: Mapping[str, Any]) -> C:
@@ -177,3 +208,18 @@ def apply_options(config: C, options: Mapping[str, Any]) -> C:
         base = changes.get(part, getattr(config, part))
         changes[part] = dataclasses.replace(base, **values)
     return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+
+
+def refuse_unread(config: Any, reader: str, reads: frozenset[str]) -> None:
+    """A :class:`UsageError` for an option of ``config`` set away from its default that
+    ``reader`` does not read (``reads``: the names it does)."""
+    for f in dataclasses.fields(config):
+        if f.name in reads:
+            continue
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if getattr(config, f.name) != default:
+            group = f.metadata["declared"].group
+            raise UsageError(
+                f"{reader} does not read {f.name!r} (a {group} option; "
+                f"{READ_BY[group]}): leave it out"
+            )

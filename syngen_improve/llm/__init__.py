@@ -11,7 +11,7 @@ from ..errors import ThinkingWarning
 from ._admit import Meters
 from ._anthropic import AnthropicBackend
 from ._backend import Backend, BackendError, Reply, Request
-from ._batch import BatchBackend, BatchStopped
+from ._batch import BatchBackend, BatchPacing, BatchStopped
 from ._breaker import BreakerPolicy, CircuitBreaker, ServiceUnavailable
 from ._budget import Budget, BudgetReached
 from ._direct import DirectBackend
@@ -31,6 +31,7 @@ __all__ = [
     "Backend",
     "BackendError",
     "BatchBackend",
+    "BatchPacing",
     "BatchStopped",
     "BreakerPolicy",
     "Budget",

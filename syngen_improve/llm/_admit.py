@@ -59,16 +59,19 @@ class Admission:
     @contextlib.asynccontextmanager
     async def admit(self, request: Request, estimate: int) -> AsyncIterator[Ticket]:
         """Wait until ``request`` (``estimate`` input tokens) may go; settle on exit."""
-        probe = await self.breaker.admit()
-        worst = await self._reserve_worst(request, estimate)
-        ticket = Ticket(probe, (0.0, 0.0), worst)
+        probe = await self.breaker.admit(gated=not self.batch)
         try:
-            ticket.reserved = await self.limiter.acquire(estimate, request.max_tokens)
-            yield ticket
+            worst = await self._reserve_worst(request, estimate)
+            ticket = Ticket(probe, (0.0, 0.0), worst)
+            try:
+                ticket.reserved = await self.limiter.acquire(estimate, request.max_tokens)
+                yield ticket
+            finally:
+                self.limiter.settle(ticket.reserved, ticket.usage)
+                if self.budget is not None and worst:
+                    await self.budget.settle(worst, ticket.cost)
         finally:
-            self.limiter.settle(ticket.reserved, ticket.usage)
-            if self.budget is not None and worst:
-                await self.budget.settle(worst, ticket.cost)
+            self.breaker.leave()
 
     async def _reserve_worst(self, request: Request, estimate: int) -> int:
         """What the request may cost at most in picodollars, reserved from the budget (0

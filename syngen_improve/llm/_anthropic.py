@@ -13,6 +13,7 @@ imported when the first backend is made (importing it takes over a second).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -20,8 +21,10 @@ import orjson
 from .._fdlimit import is_out_of_files, out_of_files
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request
+from ._connect import extra_headers, secret_values
 from ._messages import (
     DEFAULT_MODEL,
+    messages_base,
     messages_scope,
     read_reply,
     resolve_base_url,
@@ -48,14 +51,15 @@ class AnthropicBackend(ClosingBackend):
         api_key: str | None = None,
         base_url: str | None = None,
         http_client: Any = None,
-        default_headers: dict[str, str] | None = None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         if not model:
             raise UsageError("'model' must be a non-empty model id")
         key = resolve_key(api_key)
         self.model = model
         self._key = key
-        self._redact = Redactor(key)
+        extra = extra_headers(default_headers)
+        self._redact = Redactor(key, secret_values(extra))
         self.base_url = resolve_base_url(base_url)
         self.cache_scope = messages_scope(self.base_url)
         import anthropic
@@ -71,7 +75,7 @@ class AnthropicBackend(ClosingBackend):
             # refusing a large max_tokens (thinking budgets) as "streaming is required".
             timeout=3600.0,
             http_client=http_client,
-            default_headers=default_headers,
+            default_headers=extra or None,
         )
 
     def __repr__(self) -> str:
@@ -85,7 +89,12 @@ class AnthropicBackend(ClosingBackend):
             raw = await self._client.messages.with_raw_response.create(**body)
         except sdk.APIStatusError as exc:
             raise status_error(
-                exc.status_code, exc.body, exc.response.headers, self._redact, default=exc.message
+                exc.status_code,
+                exc.body,
+                exc.response.headers,
+                self._redact,
+                base=messages_base(self.base_url),
+                path="/v1/messages",
             ) from None
         except sdk.APITimeoutError:
             raise BackendError("request timed out", error_type="timeout") from None

@@ -1,12 +1,12 @@
 """The Message Batches backend: the same ``send(request) -> Reply`` at half the price.
 
-Workers call :meth:`BatchBackend.send` as with the online backend and wait. Requests
-are gathered into a batch when no new one has arrived for ``flush_after`` seconds (or at
-100,000 requests / 256 MB), submitted, and the batch id with its ``custom_id``s is
-written to ``state_dir/batches.jsonl`` (fsync) right after the API accepts it, before
-anything else can fail. One poller per batch backs off from ``poll_min`` to ``poll_max``
-seconds; when the batch ends its results are saved to ``state_dir/results/<id>.jsonl``
-and every waiting request gets its answer.
+Workers call :meth:`BatchBackend.send` as with the online backend and wait. Requests are
+gathered into a batch when no new one has arrived for ``flush_after`` seconds (or at
+100,000 requests / 256 MB: :class:`BatchPacing`), submitted, and the batch id with its
+``custom_id``s is written to ``state_dir/batches.jsonl`` (fsync) right after the API
+accepts it, before anything else can fail. One poller per batch backs off from
+``poll_min`` to ``poll_max`` seconds; when the batch ends its results are saved to
+``state_dir/results/<id>.jsonl`` and every waiting request gets its answer.
 
 ``custom_id`` comes from the request's ``key`` (the pipeline uses ``l<line>-a<answer>``)
 plus ``-r<n>`` for the n-th retry of the same request, so a process killed at any point
@@ -23,6 +23,8 @@ import asyncio
 import os
 import re
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -31,25 +33,23 @@ import orjson
 from .._jsonl import JsonlWriter, read_records
 from ..errors import EXIT_USAGE, SyngenError, UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request
+from ._batch_results import Results, download, to_reply
+from ._connect import extra_headers, secret_values
 from ._direct import DirectBackend
-from ._messages import DEFAULT_MODEL, messages_scope, read_reply, resolve_base_url, resolve_key
+from ._messages import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    messages_scope,
+    resolve_base_url,
+    resolve_key,
+)
 from ._redact import Redactor
 
-__all__ = ["BatchBackend", "BatchStopped"]
+__all__ = ["BatchBackend", "BatchPacing", "BatchStopped"]
 
 MAX_REQUESTS: Final = 100_000
 MAX_BYTES: Final = 256 * 1024 * 1024 - 1024 * 1024  # a margin under the API's 256 MB
 _ID_RE: Final = re.compile(r"[^a-zA-Z0-9_-]")
-_STATUS: Final = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "overloaded_error": 529,
-}
 
 
 class BatchStopped(SyngenError):
@@ -62,6 +62,26 @@ class BatchStopped(SyngenError):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(f"the batch backend stopped: {cause!r}")
         self.__cause__ = cause
+
+
+@dataclass(frozen=True)
+class BatchPacing:
+    """When requests become a batch and how its end is awaited: a batch is submitted once
+    no request came for ``flush_after`` seconds, or at ``max_requests`` / ``max_bytes``
+    (the API's limits at most); its poller backs off from ``poll_min`` to ``poll_max``."""
+
+    flush_after: float = 2.0
+    poll_min: float = 1.0
+    poll_max: float = 60.0
+    max_requests: int = MAX_REQUESTS
+    max_bytes: int = MAX_BYTES
+
+    def __post_init__(self) -> None:
+        for name in ("flush_after", "poll_min", "poll_max", "max_requests", "max_bytes"):
+            if getattr(self, name) <= 0:
+                raise UsageError(f"{name!r} must be > 0, got {getattr(self, name)}")
+        if self.max_requests > MAX_REQUESTS:
+            raise UsageError(f"'max_requests' must be at most {MAX_REQUESTS}")
 
 
 class BatchBackend(ClosingBackend):
@@ -78,41 +98,39 @@ class BatchBackend(ClosingBackend):
         api_key: str | None = None,
         base_url: str | None = None,
         state_dir: str | os.PathLike[str] | None = None,
-        flush_after: float = 2.0,
-        poll_min: float = 1.0,
-        poll_max: float = 60.0,
-        max_requests: int = MAX_REQUESTS,
-        max_bytes: int = MAX_BYTES,
+        pacing: BatchPacing | None = None,
         http_client: Any = None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        for name, value in (
-            ("flush_after", flush_after),
-            ("poll_min", poll_min),
-            ("poll_max", poll_max),
-            ("max_requests", max_requests),
-            ("max_bytes", max_bytes),
-        ):
-            if value <= 0:
-                raise UsageError(f"{name!r} must be > 0, got {value}")
-        if not 0 < max_requests <= MAX_REQUESTS:
-            raise UsageError(f"'max_requests' must be at most {MAX_REQUESTS}")
         self.model = model
         self._key = resolve_key(api_key)
-        self._redact = Redactor(self._key)
+        self._extra = extra_headers(default_headers)
+        self._redact = Redactor(self._key, secret_values(self._extra))
         self.base_url = resolve_base_url(base_url)
         self.cache_scope = messages_scope(self.base_url)
         import anthropic
 
         self._sdk = anthropic
+        if http_client is None:  # the key goes nowhere a redirect points
+            http_client = anthropic.DefaultAsyncHttpxClient(follow_redirects=False)
         self._client = anthropic.AsyncAnthropic(
-            api_key=self._key, base_url=self.base_url, max_retries=3, http_client=http_client
+            api_key=self._key,
+            base_url=self.base_url,
+            max_retries=3,
+            http_client=http_client,
+            default_headers=self._extra or None,
         )
-        self.flush_after, self.poll_min, self.poll_max = flush_after, poll_min, poll_max
-        self.max_requests, self.max_bytes = max_requests, max_bytes
+        self.pacing = pacing = pacing or BatchPacing()
+        self.flush_after, self.poll_min, self.poll_max = (
+            pacing.flush_after,
+            pacing.poll_min,
+            pacing.poll_max,
+        )
+        self.max_requests, self.max_bytes = pacing.max_requests, pacing.max_bytes
         self.state_dir: Path | None = None
         self._tries: Counter[str] = Counter()
         self._known: dict[str, str] = {}  # custom_id -> batch id
-        self._index: dict[str, tuple[Path, int]] = {}  # custom_id -> results file, offset
+        self._results = Results()  # the results on disk, by custom_id
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._pending: list[tuple[str, bytes]] = []
         self._pending_bytes = 0
@@ -132,7 +150,9 @@ class BatchBackend(ClosingBackend):
     def online(self) -> DirectBackend:
         """The online backend with the same key and server (for ``reask_online``): the
         re-asks go through the same path as an ordinary online run."""
-        return DirectBackend(model=self.model, api_key=self._key, base_url=self.base_url)
+        return DirectBackend(
+            model=self.model, api_key=self._key, base_url=self.base_url, default_headers=self._extra
+        )
 
     def __repr__(self) -> str:
         return f"BatchBackend(model={self.model!r}, state_dir={str(self.state_dir)!r})"
@@ -147,24 +167,7 @@ class BatchBackend(ClosingBackend):
             batch_id = str(entry["batch_id"])
             self._known.update(dict.fromkeys(entry.get("custom_ids", []), batch_id))
         for path in sorted((self.state_dir / "results").glob("*.jsonl")):
-            self._index_results(path)
-
-    def _index_results(self, path: Path) -> None:
-        offset = 0
-        with open(path, "rb") as fh:
-            for raw in fh:
-                if raw.strip():
-                    custom_id = orjson.loads(raw).get("custom_id")
-                    if isinstance(custom_id, str):
-                        self._index[custom_id] = (path, offset)
-                offset += len(raw)
-
-    def _read(self, custom_id: str) -> dict[str, Any]:
-        path, offset = self._index[custom_id]
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            result: dict[str, Any] = orjson.loads(fh.readline())["result"]
-        return result
+            self._results.add(path)
 
     # -- sending ----------------------------------------------------------------------
 
@@ -220,8 +223,8 @@ class BatchBackend(ClosingBackend):
             raise UsageError("BatchBackend needs a state_dir (improve_dataset sets one)")
         group = await self._start()
         custom_id = self._custom_id(request)
-        if custom_id in self._index:
-            return self._to_reply(self._read(custom_id))
+        if custom_id in self._results:
+            return to_reply(self._results.read(custom_id), self._redact)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._waiters[custom_id] = future
@@ -233,7 +236,7 @@ class BatchBackend(ClosingBackend):
             result = await future
         finally:
             self._waiters.pop(custom_id, None)
-        return self._to_reply(result)
+        return to_reply(result, self._redact)
 
     def _enqueue(self, group: asyncio.TaskGroup, custom_id: str, request: Request) -> None:
         line = orjson.dumps({"custom_id": custom_id, "params": request.body(self.model)})
@@ -333,44 +336,21 @@ class BatchBackend(ClosingBackend):
                 )
                 data = orjson.loads(raw.content)
                 if data.get("processing_status") == "ended" and data.get("results_url"):
-                    await self._download(batch_id, path)
+                    where = self.base_url or DEFAULT_BASE_URL
+                    await download(self._client, self._raw_response(), batch_id, path, where)
                     break
                 await asyncio.sleep(delay)
                 delay = min(self.poll_max, delay * 1.5)
-        except self._sdk.APIError as exc:
-            error = self._api_error(exc)
+        except (self._sdk.APIError, BackendError) as exc:
+            error = exc if isinstance(exc, BackendError) else self._api_error(exc)
             for custom_id, known in list(self._known.items()):
                 if known == batch_id:
                     self._fail(custom_id, error)
             return
-        self._index_results(path)
+        self._results.add(path)
         for custom_id, future in list(self._waiters.items()):
-            if custom_id in self._index and not future.done():
-                future.set_result(self._read(custom_id))
-
-    async def _download(self, batch_id: str, path: Path) -> None:
-        """Stream the results to disk (a batch's results can be hundreds of MB)."""
-        tmp = path.with_name(path.name + ".tmp")
-        results = self._client.messages.batches.with_streaming_response.results(batch_id)
-        async with results as response:
-            with open(tmp, "wb") as fh:
-                async for chunk in response.iter_bytes():
-                    fh.write(chunk)
-        tmp.replace(path)
-
-    def _to_reply(self, result: dict[str, Any]) -> Reply:
-        kind = result.get("type")
-        if kind == "succeeded":
-            return read_reply(result.get("message"), {}, self._redact)
-        if kind == "errored":
-            err = (result.get("error") or {}).get("error") or {}
-            error_type = str(err.get("type", "api_error"))
-            raise BackendError(
-                self._redact(str(err.get("message", "errored in the batch"))),
-                status=_STATUS.get(error_type, 500),
-                error_type=error_type,
-            )
-        raise BackendError(f"the batch request was {kind}", error_type=str(kind))
+            if custom_id in self._results and not future.done():
+                future.set_result(self._results.read(custom_id))
 
     async def aclose(self) -> None:
         """Stop the background tasks (their task group ends) and close the client."""

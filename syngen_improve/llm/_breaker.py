@@ -18,6 +18,14 @@ one that follows another refusal, or comes before any success, is the service's 
 between stop the run with :class:`ServiceUnavailable` at once (waiting would not help).
 The engine stops it the same way (:meth:`CircuitBreaker.stop`) when the server says no
 request can be served within the patience (its rate-limit headers).
+
+Until the first success, that decision is taken where a request is admitted: no more
+requests go out than could still be refused before the stop (``threshold`` minus the
+refusals so far, counting those in flight), so a small run whose every request is
+refused stops after ``threshold`` of them, not after sending all it had queued. And a
+request that never reached a server (nothing listening, a name that does not resolve:
+a setting, not an outage) stops the run before the first success too: ``unreachable`` (3)
+in a row, within seconds, instead of waiting out the patience.
 """
 
 from __future__ import annotations
@@ -47,16 +55,20 @@ def is_service_failure(status: int | None) -> bool:
 @dataclass(frozen=True)
 class BreakerPolicy:
     """When the breaker opens (``threshold`` service failures in a row), how it probes,
-    and how long it waits for the service (``patience`` seconds) before the run stops."""
+    and how long it waits for the service (``patience`` seconds) before the run stops;
+    ``unreachable``: requests in a row that reach no server, before any answer, that stop
+    the run at once (nothing listening is a setting, not an outage)."""
 
     threshold: int = 20
     patience: float = 300.0
     probe_min: float = 1.0
     probe_max: float = 30.0
+    unreachable: int = 3
 
     def __post_init__(self) -> None:
-        if self.threshold < 1:
-            raise UsageError(f"'threshold' must be >= 1, got {self.threshold}")
+        for name in ("threshold", "unreachable"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"{name!r} must be >= 1, got {getattr(self, name)}")
         for name in ("patience", "probe_min", "probe_max"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"{name!r} must be > 0, got {getattr(self, name)}")
@@ -85,6 +97,9 @@ class CircuitBreaker:
         self._refusals = 0
         self._stopped: str | None = None  # why every request from now on is refused
         self._last_failure = ""
+        self._unreachable = 0  # requests that reached no server, before any success
+        self._in_flight = 0  # admitted and not yet left (see the module docstring)
+        self._room = asyncio.Event()  # set when one leaves, or the run stops
 
     @property
     def is_open(self) -> bool:
@@ -103,10 +118,21 @@ class CircuitBreaker:
             self._probe_wait = self.policy.probe_min
             self._closed.set()
 
-    def failure(self, detail: str = "") -> None:
-        """A service failure (``detail``: what happened, redacted; said if the run stops)."""
+    def failure(self, detail: str = "", *, unreachable: bool = False) -> None:
+        """A service failure (``detail``: what happened, redacted; said if the run stops;
+        ``unreachable``: the request reached no server)."""
         self._last_failure = detail or self._last_failure
         self._failures += 1
+        if unreachable and not self._succeeded:
+            self._unreachable += 1
+            if self._unreachable >= self.policy.unreachable:
+                self.stop(
+                    f"the first {self._unreachable} requests reached no server (last: "
+                    f"{detail}): stopped; check the base URL and that the server runs, then "
+                    f"rerun with {option('--resume', 'resume=True')}"
+                )
+        else:
+            self._unreachable = 0
         if self._opened_at is None and self._failures >= self.policy.threshold:
             self._opened_at = self._clock()
             self.opened += 1
@@ -132,18 +158,43 @@ class CircuitBreaker:
         with ``message`` (the first reason given stays)."""
         if self._stopped is None:
             self._stopped = message
+        self._room.set()  # requests waiting for room learn it at once
 
     def check_stopped(self) -> None:
         """Raise :class:`ServiceUnavailable` once the run was stopped (see :meth:`stop`)."""
         if self._stopped is not None:
             raise ServiceUnavailable(self._stopped)
 
-    async def admit(self) -> bool:
+    async def admit(self, *, gated: bool = True) -> bool:
         """Return when a request may be sent: at once while closed; while open, when it
-        is this request's turn to probe (returns True) or the breaker closed. Raises
+        is this request's turn to probe (returns True) or the breaker closed; before the
+        first success, when there is room (``gated``; not for batches, whose requests wait
+        together). Each admitted request must :meth:`leave`. Raises
         :class:`ServiceUnavailable` once the service has been failing beyond patience, or
         has refused every request."""
         self.check_stopped()
+        while gated and not self._succeeded and self._in_flight >= self._room_left():
+            self._room.clear()
+            await self._room.wait()
+            self.check_stopped()
+        self._in_flight += 1
+        try:
+            return await self._closed_or_probe()
+        except BaseException:
+            self.leave()
+            raise
+
+    def _room_left(self) -> int:
+        """Requests that may be in flight before the first success: as many as could
+        still be refused before the refusal stop."""
+        return self.policy.threshold - self._refusals
+
+    def leave(self) -> None:
+        """An admitted request ended (answered, failed or cancelled)."""
+        self._in_flight -= 1
+        self._room.set()
+
+    async def _closed_or_probe(self) -> bool:
         while self._opened_at is not None:
             self._check_patience()
             if not self._probing:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import UsageError
@@ -9,9 +11,9 @@ from ._anthropic import AnthropicBackend
 from ._backend import Backend
 from ._batch import BatchBackend
 from ._direct import DirectBackend
-from ._openai import OpenAIBackend
+from ._openai import CacheControl, OpenAIBackend
 
-__all__ = ["BackendName", "check_backend", "open_backend"]
+__all__ = ["BackendName", "Connection", "check_backend", "open_backend"]
 
 BackendName = Literal["anthropic", "sdk", "batch", "openai", "fake"]
 _NAMES = ("anthropic", "sdk", "batch", "openai", "fake")
@@ -29,21 +31,35 @@ def check_backend(backend: object) -> None:
         )
 
 
-def open_backend(backend: Backend | BackendName | None, *, model: str) -> tuple[Backend, bool]:
+@dataclass(frozen=True)
+class Connection:
+    """What a backend made here is told beyond the environment: extra headers for every
+    request (after ``SYNGEN_IMPROVE_HEADERS``'), and the OpenAI backend's cache marks."""
+
+    headers: Mapping[str, str] | tuple[tuple[str, str], ...] = field(default=())
+    openai_cache_control: CacheControl = "auto"
+
+
+def open_backend(
+    backend: Backend | BackendName | None, *, model: str, connection: Connection | None = None
+) -> tuple[Backend, bool]:
     """The backend to use and whether it was made here (then the caller closes it).
     ``None`` and the names make one from the environment; an instance is used as is.
     ``anthropic`` (the default) is the Messages API through :class:`DirectBackend`;
     ``sdk`` is the same API through the official SDK (:class:`AnthropicBackend`).
     ``fake`` is not made here (the fake lives in ``syngen_improve.testing``, above this
     package): see ``syngen_improve._backends``."""
+    c = connection or Connection()
+    headers = dict(c.headers)
     if backend is None or backend == "anthropic":
-        return DirectBackend(model=model), True
+        return DirectBackend(model=model, default_headers=headers), True
     if backend == "sdk":
-        return AnthropicBackend(model=model), True
+        return AnthropicBackend(model=model, default_headers=headers), True
     if backend == "batch":
-        return BatchBackend(model=model), True
+        return BatchBackend(model=model, default_headers=headers), True
     if backend == "openai":
-        return OpenAIBackend(model=model), True
+        cache = c.openai_cache_control
+        return OpenAIBackend(model=model, default_headers=headers, cache_control=cache), True
     if backend == "fake":
         raise UsageError("the 'fake' backend is opened by syngen_improve._backends.open_backend")
     check_backend(backend)

@@ -11,11 +11,31 @@ naming their source (never showing the key or the password).
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import UsageError
+from ..errors import UsageError, option
 
-__all__ = ["check_base_url", "clean_key", "without_credentials"]
+__all__ = [
+    "HEADERS_ENV",
+    "check_base_url",
+    "clean_key",
+    "extra_headers",
+    "parse_header",
+    "secret_values",
+    "without_credentials",
+]
+
+#: Headers added to every request of every backend, one ``NAME=VALUE`` a line (a
+#: gateway's own key, a tenant id); ``--header`` / ``headers=`` add to them and win.
+HEADERS_ENV: Final = "SYNGEN_IMPROVE_HEADERS"
+_TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: Header names whose values are credentials (redacted like the key).
+_SECRET_NAMES: Final = ("key", "token", "auth", "secret", "pass", "cookie", "session", "cred")
+_KEYLIKE: Final = re.compile(r"[A-Za-z0-9_\-.~+/=]{16,}")
 
 
 def clean_key(key: str, *, source: str) -> str:
@@ -64,3 +84,48 @@ def without_credentials(url: str) -> str:
     except ValueError:
         return "an address that is not a URL"
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def parse_header(item: str, *, source: str) -> tuple[str, str]:
+    """``NAME=VALUE`` as a (lower-cased name, value) pair; :class:`UsageError` naming
+    ``source`` (never showing the value, which may be a key)."""
+    name, sep, value = item.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or not _TOKEN.fullmatch(name):
+        # Without an '=' the whole item may be a key pasted alone: never shown.
+        shown = repr(name) if sep and _TOKEN.fullmatch(name) else "a header name"
+        raise UsageError(
+            f"{source}: give NAME=VALUE, with {shown} before the '=' (a header name is "
+            "letters, digits and !#$%&'*+-.^_`|~)"
+        )
+    clean_key(value, source=f"{source} (the value of {name})")
+    return name.lower(), value
+
+
+def extra_headers(given: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
+    """The headers of :data:`HEADERS_ENV`, then ``given`` (which win); names lower-cased."""
+    out: dict[str, str] = {}
+    for number, line in enumerate(os.environ.get(HEADERS_ENV, "").splitlines(), 1):
+        if line.strip():
+            name, value = parse_header(line, source=f"{HEADERS_ENV} line {number}")
+            out[name] = value
+    pairs = given.items() if isinstance(given, Mapping) else (given or ())
+    for name, value in pairs:
+        how = option("--header", "headers")
+        out.update([parse_header(f"{name}={value}", source=how)])
+    return out
+
+
+def secret_values(headers: Mapping[str, str]) -> list[str]:
+    """The values among ``headers`` that may be credentials: any under a name that says so
+    (``x-litellm-api-key``, ``authorization``, a cookie) and any that looks like a key (16
+    or more characters of a token's alphabet, letters and digits both)."""
+    out: list[str] = []
+    for name, value in headers.items():
+        keylike = any(
+            _KEYLIKE.fullmatch(word) and re.search(r"\d", word) and re.search(r"[A-Za-z]", word)
+            for word in value.split()
+        )
+        if keylike or any(part in name for part in _SECRET_NAMES):
+            out.extend(word for word in value.split() if len(word) >= 8)
+    return out

@@ -23,17 +23,18 @@ from .._version import __version__
 from ..errors import UsageError
 from ._backend import BackendError, ClosingBackend, Reply, Request, mark_sent
 from ._body import ACCEPTED_ENCODINGS, read_capped
-from ._connect import without_credentials
+from ._connect import extra_headers, secret_values, without_credentials
 from ._messages import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
+    messages_base,
     messages_scope,
     read_reply,
-    resolve_base_url,
     resolve_key,
     status_error,
 )
 from ._redact import Redactor
+from ._said import connection_error
 
 if TYPE_CHECKING:
     import aiohttp
@@ -49,8 +50,8 @@ _LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
 class DirectBackend(ClosingBackend):
     """Messages API calls straight over aiohttp (see the module docstring). ``api_key`` /
     ``base_url`` default to ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_BASE_URL``; proxies come
-    from ``HTTPS_PROXY`` / ``NO_PROXY`` as with the SDK; ``default_headers`` are added to
-    every request (an API gateway's own headers)."""
+    from ``HTTPS_PROXY`` / ``NO_PROXY`` as with the SDK; ``default_headers`` (after those
+    of ``SYNGEN_IMPROVE_HEADERS``) are added to every request (an API gateway's own)."""
 
     #: It says when a request's bytes went out (the engine counts requests by it).
     reports_sent: Final = True
@@ -67,8 +68,8 @@ class DirectBackend(ClosingBackend):
             raise UsageError("'model' must be a non-empty model id")
         self.model = model
         self._key = resolve_key(api_key)
-        self._redact = Redactor(self._key)
-        self.base_url = (resolve_base_url(base_url) or DEFAULT_BASE_URL).rstrip("/")
+        self.base = messages_base(base_url)
+        self.base_url = self.base.url
         self.cache_scope = messages_scope(self.base_url)
         # The documented header, which some gateways read alone; a gateway (any other host)
         # that reads only Authorization gets the same key there too.
@@ -83,8 +84,9 @@ class DirectBackend(ClosingBackend):
             "accept-encoding": ACCEPTED_ENCODINGS,
             "user-agent": f"syngen-improve/{__version__}",
         }
-        for name, value in (default_headers or {}).items():  # a gateway's own headers
-            self._headers[name.lower()] = value
+        extra = extra_headers(default_headers)  # a gateway's own headers (they win)
+        self._headers.update(extra)
+        self._redact = Redactor(self._key, secret_values(extra))
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
@@ -146,8 +148,7 @@ class DirectBackend(ClosingBackend):
         except (aiohttp.ClientError, OSError) as exc:
             if is_out_of_files(exc):
                 raise out_of_files() from None
-            message = self._redact(f"connection error: {type(exc).__name__}: {exc}")
-            raise BackendError(message, error_type="connection") from None
+            raise connection_error(exc, self.base, self._redact) from None
         if 300 <= status < 400:
             raise self._redirected(status, headers)
         try:
@@ -162,7 +163,9 @@ class DirectBackend(ClosingBackend):
                     request_id=self._redact.optional(headers.get("request-id")),
                 ) from None
         if status != 200:
-            raise status_error(status, data, headers, self._redact, default=f"HTTP {status}")
+            raise status_error(
+                status, data, headers, self._redact, raw=raw, base=self.base, path=path
+            )
         return data, headers
 
     def _redirected(self, status: int, headers: Mapping[str, str]) -> BackendError:

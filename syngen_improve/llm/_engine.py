@@ -32,6 +32,7 @@ from ._observe import CacheObserver
 from ._pricing import Pricing
 from ._responses import FRESH, ResponseCache
 from ._retry import RetryPolicy
+from ._said import CONNECT
 from ._stats import TRANSIENT_STATUSES, EngineStats, RequestFailed, strict_refusal
 from ._thinking import RequestShape, Thinking
 from ._timeout import AttemptTimer, Cut
@@ -346,7 +347,7 @@ class Engine:
         a 400 that refused the strict tool's grammar."""
         transient = error.status is None or error.status in TRANSIENT_STATUSES
         if is_service_failure(error.status):
-            self.breaker.failure(str(error))
+            self.breaker.failure(str(error), unreachable=error.error_type == CONNECT)
         elif error.status == 400:
             # A strict tool's grammar refused is neither the service's failure nor the
             # example's (not a refusal for the breaker); the caller drops strict.

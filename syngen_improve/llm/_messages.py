@@ -14,10 +14,12 @@ from ._connect import check_base_url, clean_key
 from ._pricing import Usage, usage_count
 from ._redact import Redactor
 from ._retry import parse_retry_after
+from ._said import BaseURL, error_text
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "messages_base",
     "messages_scope",
     "read_reply",
     "resolve_base_url",
@@ -58,26 +60,51 @@ def resolve_base_url(base_url: str | None) -> str | None:
     return check_base_url(url, source="ANTHROPIC_BASE_URL") if url else None
 
 
+def messages_base(base_url: str | None) -> BaseURL:
+    """The base URL of the Messages API (:func:`resolve_base_url`, else the API's own)
+    and where it came from, for error messages."""
+    resolved = resolve_base_url(base_url)
+    return BaseURL(
+        (resolved or DEFAULT_BASE_URL).rstrip("/"),
+        "base_url" if base_url else "ANTHROPIC_BASE_URL",
+        default=resolved is None,
+        form="the API's root (requests go to BASE/v1/messages): http://host:4000 or "
+        "http://host:4000/anthropic, never ending in /v1",
+    )
+
+
 def status_error(
     status: int,
     body: Any,
     headers: Mapping[str, str],
     redact: Redactor,
     *,
-    default: str,
+    raw: bytes = b"",
+    base: BaseURL | None = None,
+    path: str = "",
 ) -> BackendError:
-    """An API error response as a :class:`BackendError`: the message and type of the body's
-    ``error`` object (``default`` when it has none), redacted, the request id,
-    ``retry-after`` and rate-limit headers."""
-    err = body.get("error") if isinstance(body, dict) else None
-    error_type = err.get("type") if isinstance(err, dict) else None
-    message = str(err.get("message", default)) if isinstance(err, dict) else default
+    """An error response as a :class:`BackendError`: the server's words (the API's
+    ``error`` object, or a gateway's, see :func:`~._said.error_text`), redacted, with a
+    hint where the status has a usual cause (a key; a base URL, naming the URL asked),
+    the request id, ``retry-after`` and rate-limit headers."""
+    if isinstance(body, str):
+        body, raw = None, body.encode()
+    message, error_type = error_text(body, raw)
+    message = message or "an answer without a message"
     if status in (401, 403):
-        message = f"{message} (check ANTHROPIC_API_KEY / api_key)"
+        gateway = base is not None and base.url != DEFAULT_BASE_URL
+        hint = (
+            f"; a gateway's own key or header: {option('--header NAME=VALUE', 'headers=')}"
+            if gateway
+            else ""
+        )
+        message = f"{message} (check ANTHROPIC_API_KEY / api_key{hint})"
+    elif status == 404 and base is not None:
+        message = f"{message}: {base.not_found(path)}"
     return BackendError(
         redact(message),
         status=status,
-        error_type=redact.optional(error_type if isinstance(error_type, str) else None),
+        error_type=redact.optional(error_type),
         request_id=redact.optional(headers.get("request-id")),
         retry_after=parse_retry_after(headers),
         rate_limits=rate_limit_headers(headers),

@@ -9,6 +9,7 @@ from a server are also cut to a bounded length: never stored or printed whole.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 __all__ = ["MIN_PIECE", "Redactor"]
@@ -19,13 +20,15 @@ _MARK: Final = "[redacted]"
 
 
 class Redactor:
-    """Redacts pieces of ``secret`` from texts (a no-op without a secret)."""
+    """Redacts pieces of ``secret`` (and of each of ``more``: a gateway's key in a header
+    of its own) from texts (a no-op without a secret)."""
 
-    def __init__(self, secret: str | None) -> None:
-        lowered = (secret or "").lower()
-        self._grams = frozenset(
-            lowered[i : i + MIN_PIECE] for i in range(len(lowered) - MIN_PIECE + 1)
-        )
+    def __init__(self, secret: str | None, more: Iterable[str] = ()) -> None:
+        grams: set[str] = set()
+        for one in (secret or "", *more):
+            lowered = one.lower()
+            grams.update(lowered[i : i + MIN_PIECE] for i in range(len(lowered) - MIN_PIECE + 1))
+        self._grams = frozenset(grams)
 
     def __call__(self, text: str, *, limit: int = 2000) -> str:
         """``text`` cut to ``limit`` characters, with every piece of the key replaced."""

@@ -21,7 +21,6 @@ import orjson
 import pyarrow as pa
 import ray
 
-from .._jsonl import Malformed
 from .._pool import run_pool
 from ..analyze._route import Routed, Router, content_key
 from ..config import ImproveConfig
@@ -127,22 +126,13 @@ class ImproveWorker:
     def _routed(self, routed: Routed) -> dict[str, Any]:
         """An outcome row for a line that is not improved here (a poor line's original)."""
         row: dict[str, Any] = {"line": routed.line, "key": routed.key, "status": routed.route}
-        records = self.records
-        if isinstance(routed.item, Malformed):
-            row.update(
-                status="quarantined", quarantine=_json(records.quarantined(routed.item, routed.key))
-            )
-        elif routed.route in ("duplicate", "invalid"):
-            problem = routed.problem or ""
-            record = records.invalid(routed.line, routed.key, routed.data, problem)
-            row.update(status="quarantined", quarantine=_json(record))
-        elif routed.route == "good" and self.plan.config.include_good:
-            data = Row(routed.data, routed.dialect)
-            row["improved"] = _json(records.original(data, True, routed.line, routed.key))
-            row["ledger"] = _json({"line": routed.line, "status": "good"})
-        elif routed.route == "poor":
-            data = Row(routed.data, routed.dialect)
-            row["poor"] = _json(records.original(data, False, routed.line, routed.key))
+        placed = self.records.place(routed, include_good=self.plan.config.include_good)
+        if placed is not None:
+            row[placed.file] = _json(placed.record)
+            if placed.ledger is not None:
+                row["ledger"] = _json(placed.ledger)
+            if placed.file == "quarantine":
+                row["status"] = "quarantined"
         return row
 
     async def _outcome(self, row: dict[str, Any], routed: Routed) -> None:

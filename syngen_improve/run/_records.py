@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
 from .._jsonl import Malformed
+from ..analyze._route import Routed
 from ..dialects import Dialect, restyle
 from ..improve import Outcome
 
-__all__ = ["Records", "Row"]
+__all__ = ["Placed", "Records", "Row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,17 @@ class Row:
     dialect: Dialect | None
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where a routed line's record goes before anything is improved: ``quarantine``
+    (malformed, invalid, a duplicate), ``improved`` (a good one, with ``include_good``;
+    with its ``ledger`` entry) or ``poor`` (a poor one's original)."""
+
+    file: Literal["quarantine", "improved", "poor"]
+    record: dict[str, Any]
+    ledger: dict[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class Records:
     """The records of one run (``provenance``: the run, model, templates and schemas)."""
@@ -38,6 +50,22 @@ class Records:
 
     def stamp(self, line: int, key: str) -> dict[str, Any]:
         return {"_source_line": line, "_source_key": key, "_provenance": dict(self.provenance)}
+
+    def place(self, routed: Routed, *, include_good: bool) -> Placed | None:
+        """The record of a routed line and its file (``None``: a good line left out). The
+        one decision for a run's source and a Ray worker alike."""
+        line, key = routed.line, routed.key
+        if isinstance(routed.item, Malformed):
+            return Placed("quarantine", self.quarantined(routed.item, key))
+        if routed.route in ("duplicate", "invalid"):
+            return Placed("quarantine", self.invalid(line, key, routed.data, routed.problem or ""))
+        row = Row(routed.data, routed.dialect)
+        if routed.route == "poor":
+            return Placed("poor", self.original(row, False, line, key))
+        if include_good:
+            ledger = {"line": line, "status": "good"}
+            return Placed("improved", self.original(row, True, line, key), ledger)
+        return None
 
     def original(self, row: Row, label: bool, line: int, key: str) -> dict[str, Any]:
         """The input row as read, labelled and stamped."""

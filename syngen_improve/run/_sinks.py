@@ -25,16 +25,14 @@ import asyncio
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any
 
 import orjson
 
-from .._jsonl import Malformed
 from .._pool import Writer
 from ..improve import Outcome
 from ..interleave import PairStream, interleave_files, last_prompts
 from ..outputs import Layout
-from ._records import Records, Row
+from ._records import Placed, Records, Row
 
 __all__ = ["Row", "Sinks"]
 
@@ -101,20 +99,12 @@ class Sinks:
         if stack is not None:
             await stack.__aexit__(exc_type, exc, tb)
 
-    async def quarantined(self, item: Malformed, key: str) -> None:
-        await self._quarantine.put(self.records.quarantined(item, key))
-
-    async def invalid(self, line: int, key: str, example: Mapping[str, Any], problem: str) -> None:
-        """A JSON object of the wrong shape: quarantined with the reason."""
-        await self._quarantine.put(self.records.invalid(line, key, example, problem))
-
-    async def good(self, line: int, key: str, row: Row) -> None:
-        """A good example passed through to the desirable side (``include_good``)."""
-        await self._improved.put(self.records.original(row, True, line, key))
-        await self._ledger.put({"line": line, "status": "good"})
-
-    async def poor(self, line: int, key: str, row: Row) -> None:
-        await self._poor.put(self.records.original(row, False, line, key))
+    async def place(self, placed: Placed) -> None:
+        """A line that is not improved here, in its file (see :meth:`Records.place`)."""
+        queue = {"quarantine": self._quarantine, "improved": self._improved, "poor": self._poor}
+        await queue[placed.file].put(placed.record)
+        if placed.ledger is not None:
+            await self._ledger.put(placed.ledger)
 
     async def outcome(self, outcome: Outcome, key: str, row: Row) -> None:
         """An improved or failed example (``key``: its line's content key; ``row``: the

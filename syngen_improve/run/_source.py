@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._jsonl import Malformed
 from .._progress import Progress
 from ..analyze._route import Routed, Router
 from ..config import ImproveConfig
@@ -54,38 +53,27 @@ class Source:
         earlier runs read (``lines``) before it is used."""
         router = self.router
         router.witness = lines.check
+        include_good = self.config.include_good
         for routed in router:
             if router.read % 4096 == 0:
                 bar.at_least(router.read)
-            if routed.route == "poor":
-                if routed.line not in prior.poor:
-                    await sinks.poor(routed.line, routed.key, _row(routed))
-                finished = prior.status(routed.line)
-                if finished is not None:  # as the earlier run left it
-                    bar.advance(finished)
-                    continue
-                assert routed.example is not None
-                yield Work(routed.line, routed.key, routed.example, routed.issues, _row(routed))
-            else:
-                await self._pass(routed, sinks, prior)
+            placed = sinks.records.place(routed, include_good=include_good)
+            if placed is not None:
+                self.good_included += placed.file == "improved"
+                if routed.line not in prior.written(placed.file):
+                    await sinks.place(placed)
+            if routed.route != "poor":
                 bar.advance("good" if routed.route == "good" else "quarantined")
+                continue
+            finished = prior.status(routed.line)
+            if finished is not None:  # as the earlier run left it
+                bar.advance(finished)
+                continue
+            assert routed.example is not None
+            yield Work(routed.line, routed.key, routed.example, routed.issues, _row(routed))
         if router.complete:
             lines.finish()
         bar.refine(router.read)
-
-    async def _pass(self, routed: Routed, sinks: Sinks, prior: Prior) -> None:
-        """Write a line that is not improved to its sink (unless an earlier run did)."""
-        line, key, route = routed.line, routed.key, routed.route
-        if isinstance(routed.item, Malformed):
-            if line not in prior.quarantined:
-                await sinks.quarantined(routed.item, key)
-        elif route in ("duplicate", "invalid"):
-            if line not in prior.quarantined:
-                await sinks.invalid(line, key, routed.data, routed.problem or "")
-        elif self.config.include_good:
-            self.good_included += 1
-            if line not in prior.good:
-                await sinks.good(line, key, _row(routed))
 
     def analysis(self, *, complete: bool) -> dict[str, Any]:
         """``state/analysis.json``: the input's profile as far as it was read."""

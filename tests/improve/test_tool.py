@@ -176,12 +176,13 @@ async def test_a_batch_refused_for_its_strict_grammar_goes_again_without(
     """With batches there is no probe (one request at a time would be one batch at a
     time): the API refuses the whole first batch, and every request of it goes again in a
     batch without strict."""
-    from syngen_improve.llm import BatchBackend
+    from syngen_improve.llm import BatchBackend, BatchPacing
 
     src, schemas = _subset(shared_data, tmp_path)
     async with FakeAnthropicServer(config=FakeConfig(strict_grammar_limit=2000)) as server:
+        pacing = BatchPacing(poll_min=0.01, poll_max=0.05, flush_after=0.05)
         backend = BatchBackend(api_key="sk-t", base_url=server.url, model="claude-haiku-4-5",
-                               poll_min=0.01, poll_max=0.05, flush_after=0.05)  # fmt: skip
+                               pacing=pacing)  # fmt: skip
         async with backend:
             with pytest.warns(StrictToolWarning):
                 result = await improve_dataset(src, tmp_path / "out", backend=backend,

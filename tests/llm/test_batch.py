@@ -26,6 +26,7 @@ from syngen_improve.errors import ModelWarning, ThinkingWarning
 from syngen_improve.llm import (
     BackendError,
     BatchBackend,
+    BatchPacing,
     BatchStopped,
     DirectBackend,
     Request,
@@ -40,8 +41,9 @@ from tests.helpers import fake_server_process, make_example
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
 
 
-def backend(url: str, **kw: Any) -> BatchBackend:
-    return BatchBackend(api_key="sk-test", base_url=url, flush_after=0.05, poll_min=0.05, **kw)
+def backend(url: str, max_requests: int = 100_000, **kw: Any) -> BatchBackend:
+    pacing = BatchPacing(flush_after=0.05, poll_min=0.05, max_requests=max_requests)
+    return BatchBackend(api_key="sk-test", base_url=url, pacing=pacing, **kw)
 
 
 async def test_batch_run_improves_everything_at_half_price(tmp_path: Path) -> None:
@@ -261,8 +263,9 @@ async def test_a_batch_of_a_model_the_table_does_not_know_switches_once(tmp_path
     config = FakeConfig(batch_delay=0.05)
     bodies = tmp_path / "bodies.jsonl"
     async with FakeAnthropicServer(config=config, record=str(bodies)) as server:
-        b = BatchBackend(api_key="sk-test", base_url=server.url, flush_after=0.05,
-                         poll_min=0.05, model="claude-haiku-5-7")  # fmt: skip
+        pacing = BatchPacing(flush_after=0.05, poll_min=0.05)
+        b = BatchBackend(api_key="sk-test", base_url=server.url, pacing=pacing,
+                         model="claude-haiku-5-7")  # fmt: skip
         with pytest.warns(ModelWarning), pytest.warns(ThinkingWarning):
             result = await improve_dataset(sample_path(), tmp_path / "out", backend=b,
                                            retry=FAST, progress=False, price="0.1,0.5")  # fmt: skip

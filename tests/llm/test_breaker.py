@@ -3,6 +3,7 @@ opens on random faults at soak rates. Tests use an injected clock: nothing sleep
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,13 @@ from syngen_improve.llm import (
 from syngen_improve.testing import FakeBackend, FakeConfig
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.002)
+
+
+async def admitted(breaker: CircuitBreaker) -> bool:
+    """One request through the breaker, as the engine takes it: admitted, then left."""
+    probe = await breaker.admit()
+    breaker.leave()
+    return probe
 
 
 class Clock:
@@ -38,17 +46,17 @@ async def test_it_opens_probes_with_backoff_and_closes_on_success() -> None:
                              clock=clock, sleep=clock.sleep)  # fmt: skip
     for _ in range(2):
         breaker.failure()
-    await breaker.admit()  # still closed: no wait
+    await admitted(breaker)  # still closed: no wait
     assert clock.slept == []
     breaker.failure()
     assert breaker.is_open
     for _ in range(4):
-        await breaker.admit()  # each call is a probe, after a growing wait
+        await admitted(breaker)  # each call is a probe, after a growing wait
         breaker.failure()
     assert clock.slept == [1, 2, 4, 4]
     breaker.success()
     assert not breaker.is_open
-    await breaker.admit()
+    await admitted(breaker)
     assert clock.slept == [1, 2, 4, 4]
     assert breaker.opened == 1
 
@@ -61,7 +69,7 @@ async def test_it_stops_after_its_patience() -> None:
 
     async def keep_failing() -> None:
         for n in range(10):
-            await breaker.admit()
+            await admitted(breaker)
             breaker.failure(f"connection error: refused #{n}")
 
     with pytest.raises(ServiceUnavailable, match=r"over 10 s .*last: connection error: refused #1"):
@@ -76,10 +84,10 @@ async def test_refusals_in_a_row_are_the_services_and_stop_the_run() -> None:
     breaker.success()
     assert breaker.refusal("bad 2") is False  # amid successes: this example's own problem
     assert breaker.refusal("bad 3") is True  # a second in a row: the service's
-    await breaker.admit()  # two in a row do not stop anything
+    await admitted(breaker)  # two in a row do not stop anything
     assert breaker.refusal("bad 4") is True
     with pytest.raises(ServiceUnavailable, match=r"last 3 requests were all refused .*bad 4"):
-        await breaker.admit()
+        await admitted(breaker)
     assert not breaker.is_open  # nothing to wait for: the run stops at once
 
 
@@ -89,7 +97,7 @@ async def test_a_success_between_refusals_resets_the_count() -> None:
     for _ in range(5):
         assert breaker.refusal("one example's") is False
         breaker.success()
-    await breaker.admit()
+    await admitted(breaker)
 
 
 def test_a_fresh_breaker_checks_its_policy() -> None:
@@ -123,3 +131,59 @@ async def test_a_long_outage_stops_the_run_as_resumable(tmp_path: Path) -> None:
                                        progress=False, resume=True)  # fmt: skip
     assert result.counts.improved == 120
     assert result.counts.failed == 0
+
+
+async def test_before_any_success_no_more_go_out_than_could_still_be_refused() -> None:
+    """threshold 3: three requests out, none answered: a fourth waits; each refusal leaves
+    room for none (refused + in flight still 3), and the third refusal stops the waiter."""
+    breaker = CircuitBreaker(BreakerPolicy(threshold=3))
+    for _ in range(3):
+        await breaker.admit()
+    fourth = asyncio.ensure_future(breaker.admit())
+    await asyncio.sleep(0)
+    assert not fourth.done()
+    for n in range(3):
+        breaker.refusal(f"bad {n}")
+        breaker.leave()
+        await asyncio.sleep(0)
+    with pytest.raises(ServiceUnavailable, match="last 3 requests were all refused"):
+        await fourth
+
+
+async def test_after_a_success_requests_are_not_held_back() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(threshold=2))
+    await admitted(breaker)
+    breaker.success()
+    for _ in range(10):  # none leaves: after a success, in flight is not counted
+        await breaker.admit()
+
+
+async def test_a_batch_is_not_held_back_before_its_first_answer() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(threshold=2))
+    for _ in range(10):
+        await breaker.admit(gated=False)
+
+
+async def test_requests_that_reach_no_server_stop_the_run_before_any_success() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(unreachable=3))
+    for n in range(3):
+        await admitted(breaker)
+        breaker.failure(f"connect #{n}", unreachable=True)
+    with pytest.raises(ServiceUnavailable, match=r"first 3 requests reached no server .*#2"):
+        await admitted(breaker)
+
+
+async def test_after_a_success_unreachable_is_an_outage_to_wait_out() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(threshold=50, unreachable=2), clock=clock,
+                             sleep=clock.sleep)  # fmt: skip
+    breaker.success()
+    for _ in range(5):
+        await admitted(breaker)
+        breaker.failure("restarting", unreachable=True)
+    await admitted(breaker)  # not stopped: the server answered before
+
+
+def test_the_unreachable_count_is_checked() -> None:
+    with pytest.raises(ValueError, match="'unreachable' must be >= 1"):
+        BreakerPolicy(unreachable=0)

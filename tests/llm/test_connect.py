@@ -90,3 +90,67 @@ def test_a_base_url_with_credentials_is_exit_2_without_showing_them(tmp_path: Pa
     assert "hunter2pass" not in done.stderr
     assert "gateway-user" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_header_is_name_equals_value_and_its_value_is_never_shown() -> None:
+    from syngen_improve.llm._connect import parse_header
+
+    assert parse_header(" X-Tenant = lab-7 ", source="--header") == ("x-tenant", "lab-7")
+    for bad in ("sk-ant-secret-0123456789", "bad name=sk-ant-secret-0123456789"):
+        with pytest.raises(UsageError, match="--header: give NAME=VALUE") as info:
+            parse_header(bad, source="--header")
+        assert "secret" not in str(info.value)
+    with pytest.raises(UsageError, match=r"the value of x-key\) has a character") as info:
+        parse_header("x-key=sk-ant-\x01secret", source="--header")
+    assert "secret" not in str(info.value)
+
+
+def test_headers_from_the_variable_then_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    from syngen_improve.llm._connect import HEADERS_ENV, extra_headers
+
+    monkeypatch.setenv(HEADERS_ENV, "x-tenant=lab-7\n\nX-LiteLLM-API-Key=sk-env-1234567890\n")
+    assert extra_headers({"x-litellm-api-key": "sk-opt-1234567890"}) == {
+        "x-tenant": "lab-7",
+        "x-litellm-api-key": "sk-opt-1234567890",
+    }
+    monkeypatch.setenv(HEADERS_ENV, "x-tenant=lab-7\nno equals sign here")
+    with pytest.raises(UsageError, match=f"{HEADERS_ENV} line 2"):
+        extra_headers(None)
+
+
+def test_header_values_that_look_like_keys_are_redacted() -> None:
+    from syngen_improve.llm._connect import secret_values
+    from syngen_improve.llm._redact import Redactor
+
+    headers = {
+        "x-litellm-api-key": "sk-gw-0123456789abcdef",
+        "x-tenant": "lab-7",
+        "x-custom": "Bearer tok9fa8b7c6d5e4f3a2b1",  # a key under a name that does not say so
+        "x-region": "europe-west4-production",  # letters and digits, but words: not a key
+    }
+    found = secret_values(headers)
+    assert "sk-gw-0123456789abcdef" in found
+    assert "tok9fa8b7c6d5e4f3a2b1" in found
+    assert "lab-7" not in found
+    redact = Redactor("sk-ant-key-000000000", found)
+    said = redact("proxy said: bad key sk-gw-0123456789abcdef and tok9fa8b7c6d5e4f3a2b1")
+    assert "0123456789" not in said
+    assert "9fa8b7c6" not in said
+    assert said.count("[redacted]") == 2
+
+
+async def test_every_backend_sends_the_extra_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--header reaches the server from the SDK backend too (the direct and the OpenAI
+    ones are run through a gateway in tests/llm/test_gateways.py)."""
+    seen: list[str | None] = []
+    fake = FakeAnthropic(FakeConfig())
+
+    async def record(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.headers.get("x-tenant"))
+        return await fake.transport().handle_async_request(request)
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(record))
+    monkeypatch.setenv("SYNGEN_IMPROVE_HEADERS", "x-tenant=lab-7")
+    async with AnthropicBackend(api_key=KEY, base_url="http://fake", http_client=client) as b:
+        await b.send(improve_request())
+    assert seen == ["lab-7"]

@@ -62,11 +62,14 @@ async def test_errors_map_like_the_sdk_backend(config: FakeConfig, status: int, 
 
 
 async def test_a_connection_error_is_a_service_failure() -> None:
+    """Nothing listening: a failure that never reached a server ('connect'), naming the
+    URL and where it was set."""
     async with DirectBackend(api_key=KEY, base_url="http://127.0.0.1:9") as direct:
         with pytest.raises(BackendError) as info:
             await direct.send(improve_request())
     assert info.value.status is None
-    assert info.value.error_type == "connection"
+    assert info.value.error_type == "connect"
+    assert "http://127.0.0.1:9 (base_url)" in str(info.value)
 
 
 async def test_a_whole_run_through_it(tmp_path: Path) -> None:

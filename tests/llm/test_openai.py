@@ -70,10 +70,91 @@ def test_reasks_become_tool_messages() -> None:
     messages = reask_messages([first], reply, ["C201: no context"], Templates.default())
     req = Request(messages=messages, system="S", tools=[{"name": IMPROVE_TOOL,
                   "input_schema": {"type": "object"}}], tool_choice=IMPROVE_TOOL)  # fmt: skip
-    body = _payload(req, "m", json_mode=False)
+    body = _payload(req, "m", json_mode=False, marks=False)
     roles = [m["role"] for m in body["messages"]]
     assert roles == ["system", "user", "assistant", "tool"]
     assert body["messages"][2]["tool_calls"][0]["function"]["name"] == IMPROVE_TOOL
     assert body["messages"][3]["tool_call_id"] == "call_1"
     assert body["tool_choice"] == {"type": "function", "function": {"name": IMPROVE_TOOL}}
     assert "response_format" not in body
+
+
+def test_a_claude_model_gets_its_system_prompt_cache_marked() -> None:
+    """Through a gateway to Claude: the system message as text blocks with the mark where
+    the Messages API puts it; any other model (or 'off'): one string."""
+    req = Request(
+        messages=[{"role": "user", "content": "hi"}],
+        system=["S" * 50],
+        system_extra="per request",
+        tools=[{"name": IMPROVE_TOOL, "input_schema": {"type": "object"}}],
+        tool_choice=IMPROVE_TOOL,
+        force_tool=False,
+    )
+    assert OpenAIBackend(model="anthropic/claude-haiku-5-5", base_url="http://x/v1").marks_cache
+    assert not OpenAIBackend(model="qwen3", base_url="http://x/v1").marks_cache
+    off = OpenAIBackend(model="claude-haiku-5-5", base_url="http://x/v1", cache_control="off")
+    assert not off.marks_cache
+    system = _payload(req, "m", json_mode=False, marks=True)["messages"][0]["content"]
+    assert system[0] == {"type": "text", "text": "S" * 50, "cache_control": {"type": "ephemeral"}}
+    assert all("cache_control" not in b for b in system[1:])
+    plain = _payload(req, "m", json_mode=False, marks=False)
+    assert isinstance(plain["messages"][0]["content"], str)
+    assert plain["tool_choice"] == "auto"  # the tool not forced: chat completions' 'auto'
+
+
+def test_usage_as_litellm_reports_it_becomes_the_messages_apis() -> None:
+    from syngen_improve.llm._openai import _usage
+
+    litellm = {
+        "prompt_tokens": 2006,  # every input token, cache reads and writes included
+        "completion_tokens": 300,
+        "prompt_tokens_details": {"cached_tokens": 1920},
+        "cache_creation_input_tokens": 50,
+    }
+    assert _usage(litellm) == Usage(input=36, output=300, cache_read=1920, cache_creation=50)
+    assert _usage({"prompt_tokens": 10, "completion_tokens": 2}) == Usage(input=10, output=2)
+    with pytest.raises(ValueError, match="cached_tokens"):
+        _usage({"prompt_tokens": 1, "prompt_tokens_details": {"cached_tokens": -1}})
+
+
+def test_openai_rate_limit_headers_are_learned_as_request_limits() -> None:
+    from datetime import UTC, datetime
+
+    from syngen_improve.llm._openai import _rate_limits
+
+    got = _rate_limits(
+        {
+            "x-ratelimit-limit-requests": "600",
+            "x-ratelimit-remaining-requests": "598",
+            "x-ratelimit-reset-requests": "6m0.5s",
+            "x-ratelimit-limit-tokens": "90000",
+            "retry-after": "2",
+        }
+    )
+    assert got["anthropic-ratelimit-requests-limit"] == "600"
+    assert got["anthropic-ratelimit-requests-remaining"] == "598"
+    assert got["retry-after"] == "2"
+    assert not any("tokens" in k for k in got)
+    reset = datetime.fromisoformat(got["anthropic-ratelimit-requests-reset"])
+    assert 355 < (reset - datetime.now(UTC)).total_seconds() <= 360.5
+
+
+def test_a_gateways_error_body_is_read_whatever_its_shape() -> None:
+    from syngen_improve.llm._said import error_text
+
+    assert error_text({"detail": "No credential"}, b"") == ("No credential", None)
+    assert error_text({"detail": {"error": "Invalid model name"}}, b"") == (
+        "Invalid model name",
+        None,
+    )
+    assert error_text({"detail": [{"msg": "field required"}, {"msg": "bad"}]}, b"") == (
+        "field required; bad",
+        None,
+    )
+    assert error_text({"error": {"type": "x", "message": "m"}}, b"") == ("m", "x")
+    assert error_text({"error": "plain"}, b"") == ("plain", None)
+    assert error_text(None, b"Internal Server Error") == ("Internal Server Error", None)
+    long = error_text(None, b"x" * 1000)[0]
+    assert long is not None
+    assert len(long) == 203
+    assert error_text(None, b"") == (None, None)
