@@ -51,7 +51,8 @@ class RequestFailed(SyngenError):
 
     def refused_run(self) -> ServiceRefused:
         """The error that stops a run this failure refused as a whole (see :attr:`fatal`)."""
-        return ServiceRefused(f"the API refused the run: {self}", status=self.status)
+        # Its own text (args[0]), not str(self): the options stay in both spellings.
+        return ServiceRefused(f"the API refused the run: {self.args[0]}", status=self.status)
 
     @property
     def fatal(self) -> bool:

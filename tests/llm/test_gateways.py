@@ -135,6 +135,7 @@ def test_a_missing_credential_is_said_in_the_gateways_words(
     err = capsys.readouterr().err
     assert code != 0
     assert NO_CREDENTIAL in err
+    assert "--header NAME=VALUE" in err  # the command line's spelling of the hint
 
 
 def test_a_base_url_ending_in_v1_names_the_url_and_the_fix(
