@@ -173,16 +173,18 @@ class CircuitBreaker:
         :class:`ServiceUnavailable` once the service has been failing beyond patience, or
         has refused every request."""
         self.check_stopped()
-        while gated and not self._succeeded and self._in_flight >= self._room_left():
+        # Requests waiting for the breaker to close are not in flight: the room is looked
+        # for once a request may go (a failed probe's retry would otherwise wait behind
+        # fresh requests, each a probe that fails).
+        while True:
+            probe = await self._closed_or_probe()
+            if not gated or self._succeeded or self._in_flight < self._room_left():
+                break
             self._room.clear()
             await self._room.wait()
             self.check_stopped()
         self._in_flight += 1
-        try:
-            return await self._closed_or_probe()
-        except BaseException:
-            self.leave()
-            raise
+        return probe
 
     def _room_left(self) -> int:
         """Requests that may be in flight before the first success: as many as could

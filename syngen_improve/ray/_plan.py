@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import ray
@@ -19,9 +19,7 @@ from ..config import ImproveConfig
 from ..context import SAMPLE_ROWS
 from ..dialects import FileDialect
 from ..errors import InvalidInput, OutputExists, UsageError
-from ..improve import Improver
-from ..improve._improver import READS
-from ..llm._choose import BackendName
+from ..llm._choose import check_backend
 from ..outputs import Layout
 from ..run._manifest import check_settings, settings_of
 from ._meter import Meter
@@ -100,7 +98,8 @@ def improve(
         raise OutputExists(f"{layout.root} holds results of an earlier run: choose an empty folder")
     cfg = _settled(ds, cfg)
     layout.state.mkdir(parents=True, exist_ok=True)
-    model = Improver(cfg.keep(READS), backend=cast("BackendName", backend)).model
+    check_backend(backend)  # a name each worker makes its backend from
+    model = cfg.model
     settings = settings_of(cfg, model)
     check_settings(layout, settings, resume=False, accept_changes=False)
     run_id = uuid.uuid4().hex[:12]

@@ -187,3 +187,31 @@ async def test_after_a_success_unreachable_is_an_outage_to_wait_out() -> None:
 def test_the_unreachable_count_is_checked() -> None:
     with pytest.raises(ValueError, match="'unreachable' must be >= 1"):
         BreakerPolicy(unreachable=0)
+
+
+async def test_a_failed_probes_retry_is_not_starved_by_fresh_requests() -> None:
+    """Requests waiting for the breaker to close take no room before the first success:
+    the failed probe's retry can probe next. (Counted as in flight, they filled the room,
+    the retry waited behind them, and every next probe was a fresh request failing its
+    first try: the probe backoff grew to minutes — the faults example took 61 s.)"""
+    clock = Clock()
+
+    async def probe_wait(seconds: float) -> None:  # as asyncio.sleep: others run meanwhile
+        await clock.sleep(seconds)
+        await asyncio.sleep(0)
+
+    breaker = CircuitBreaker(BreakerPolicy(threshold=2, probe_min=1, probe_max=30),
+                             clock=clock, sleep=probe_wait)  # fmt: skip
+    breaker.failure()
+    breaker.failure()
+    assert breaker.is_open
+    first = asyncio.ensure_future(breaker.admit())
+    waiting = [asyncio.ensure_future(breaker.admit()) for _ in range(3)]
+    assert await asyncio.wait_for(first, 1) is True  # the first probe
+    breaker.failure()
+    breaker.leave()
+    retry = asyncio.ensure_future(breaker.admit())
+    assert await asyncio.wait_for(retry, 1) is True  # probes next, without waiting 30 s
+    breaker.success()
+    breaker.leave()
+    await asyncio.wait_for(asyncio.gather(*waiting), 31)  # closed: they go
