@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,55 +49,60 @@ def gateway(origin: FakeAnthropicServer) -> Iterator[Gateway]:
         yield gw
 
 
-def run(monkeypatch: pytest.MonkeyPatch, base: str, inp: Path, out: Path, *more: str) -> int:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", base)
-    monkeypatch.setenv("OPENAI_BASE_URL", base)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", USER)
-    monkeypatch.setenv("OPENAI_API_KEY", USER)
-    args = ["improve", str(inp), "--out", str(out), "--no-cache", "--no-progress", *more]
-    return main(args)
+class Improve:
+    """``improve(base, *flags)``: the CLI's improve of the thirty lines through ``base``
+    (as ANTHROPIC_BASE_URL and OPENAI_BASE_URL, the user's key in both), into ``out``."""
+
+    def __init__(self, thirty: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.thirty, self.out, self.env = thirty, out, monkeypatch
+
+    def __call__(self, base: str, *more: str, key: str = USER) -> int:
+        for name in ("ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"):
+            self.env.setenv(name, base)
+        for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
+            self.env.setenv(name, key)
+        args = ["improve", str(self.thirty), "--out", str(self.out), "--no-cache"]
+        return main([*args, "--no-progress", *more])
+
+    def report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.out / "report.json").read_text())
+        return data
 
 
-def report(out: Path) -> dict[str, object]:
-    data: dict[str, object] = json.loads((out / "report.json").read_text())
-    return data
+@pytest.fixture
+def improve(thirty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Improve:
+    return Improve(thirty, tmp_path / "out", monkeypatch)
 
 
-@pytest.mark.parametrize("route", ["native", "pass-through"])
-def test_both_routes_improve_all_thirty_with_the_origins_tokens(
-    route: str,
-    thirty: Path,
-    tmp_path: Path,
-    origin: FakeAnthropicServer,
-    gateway: Gateway,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    base = gateway.url if route == "native" else f"{gateway.url}/anthropic"
-    assert run(monkeypatch, base, thirty, tmp_path / "out") == 0
-    r = report(tmp_path / "out")
-    assert r["counts"]["improved"] == 30  # type: ignore[index]
+def origin_tokens(origin: FakeAnthropicServer) -> dict[str, int]:
     c = origin.counters
-    assert r["tokens"] == {  # what the origin counted, token for token
+    return {
         "input": c.input_tokens,
         "output": c.output_tokens,
         "cache_read": c.cache_read_tokens,
         "cache_creation": c.cache_creation_tokens,
     }
-    assert c.by_status[401] == 0
+
+
+@pytest.mark.parametrize("route", ["native", "pass-through"])
+def test_both_routes_improve_all_thirty_with_the_origins_tokens(
+    route: str, improve: Improve, origin: FakeAnthropicServer, gateway: Gateway
+) -> None:
+    base = gateway.url if route == "native" else f"{gateway.url}/anthropic"
+    assert improve(base) == 0
+    r = improve.report()
+    assert r["counts"]["improved"] == 30
+    assert r["tokens"] == origin_tokens(origin)  # what the origin counted, token for token
+    assert origin.counters.by_status[401] == 0
 
 
 def test_batch_results_come_through_the_configured_host(
-    thirty: Path,
-    tmp_path: Path,
-    origin: FakeAnthropicServer,
-    gateway: Gateway,
-    monkeypatch: pytest.MonkeyPatch,
+    improve: Improve, origin: FakeAnthropicServer, gateway: Gateway
 ) -> None:
     """The batch's results_url names the origin; the results are fetched through the
     pass-through, and the user's key never reaches the origin (it would be a 401 there)."""
-    base = f"{gateway.url}/anthropic"
-    assert run(monkeypatch, base, thirty, tmp_path / "out", "--backend", "batch") == 0
-    assert report(tmp_path / "out")["counts"]["improved"] == 30  # type: ignore[index]
+    assert improve(f"{gateway.url}/anthropic", "--backend", "batch") == 0
+    assert improve.report()["counts"]["improved"] == 30
     assert origin.counters.by_status[401] == 0
     assert origin.counters.batches_created >= 1
     fetched = [s.path for s in gateway.seen if s.path.endswith("/results")]
@@ -106,15 +112,11 @@ def test_batch_results_come_through_the_configured_host(
 
 @pytest.mark.filterwarnings("ignore::syngen_improve.errors.ModelWarning")
 def test_an_unknown_model_is_said_in_the_gateways_words_and_stops_early(
-    thirty: Path,
-    tmp_path: Path,
-    gateway: Gateway,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    improve: Improve, gateway: Gateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every request refused with a 400 (the gateway does not route the model): the run
     stops within 25 requests (exit 75), quoting the gateway's sentence."""
-    code = run(monkeypatch, gateway.url, thirty, tmp_path / "out", "--model", "claude-nope")
+    code = improve(gateway.url, "--model", "claude-nope")
     err = capsys.readouterr().err
     assert code == 75, err
     assert len(gateway.seen) <= 25
@@ -123,15 +125,11 @@ def test_an_unknown_model_is_said_in_the_gateways_words_and_stops_early(
 
 
 def test_a_missing_credential_is_said_in_the_gateways_words(
-    thirty: Path,
-    tmp_path: Path,
-    origin: FakeAnthropicServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    improve: Improve, origin: FakeAnthropicServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     keys = frozenset({USER})
     with Gateway(origin.url, keys=keys, upstream_key=None, models=frozenset({MODEL})) as gw:
-        code = run(monkeypatch, gw.url, thirty, tmp_path / "out")
+        code = improve(gw.url)
     err = capsys.readouterr().err
     assert code != 0
     assert NO_CREDENTIAL in err
@@ -139,13 +137,9 @@ def test_a_missing_credential_is_said_in_the_gateways_words(
 
 
 def test_a_base_url_ending_in_v1_names_the_url_and_the_fix(
-    thirty: Path,
-    tmp_path: Path,
-    gateway: Gateway,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    improve: Improve, gateway: Gateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(monkeypatch, f"{gateway.url}/v1", thirty, tmp_path / "out")
+    code = improve(f"{gateway.url}/v1")
     err = capsys.readouterr().err
     assert code != 0
     assert f"{gateway.url}/v1/v1/messages was not found" in err
@@ -154,53 +148,40 @@ def test_a_base_url_ending_in_v1_names_the_url_and_the_fix(
 
 
 def test_a_wrong_gateway_key_echoed_back_is_redacted(
-    thirty: Path,
-    tmp_path: Path,
-    gateway: Gateway,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    improve: Improve, gateway: Gateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The gateway echoes the key it got (LiteLLM does): neither the message nor any file
     of the run holds a piece of it."""
     wrong = "sk-gw-wrong-5555666677778888"
-    monkeypatch.setenv("ANTHROPIC_API_KEY", wrong)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", gateway.url)
-    out = tmp_path / "out"
-    code = main(["improve", str(thirty), "--out", str(out), "--no-cache", "--no-progress"])
+    code = improve(gateway.url, key=wrong)
     err = capsys.readouterr().err
     assert code != 0
     assert "invalid proxy key" in err
     assert "[redacted]" in err
-    for text in [err.encode(), *(p.read_bytes() for p in out.rglob("*") if p.is_file())]:
+    files = (p.read_bytes() for p in improve.out.rglob("*") if p.is_file())
+    for text in [err.encode(), *files]:
         assert wrong[-12:].encode() not in text
         assert wrong[3:11].encode() not in text
 
 
 def test_the_gateways_own_key_goes_in_a_header_of_its_own(
-    thirty: Path,
-    tmp_path: Path,
-    origin: FakeAnthropicServer,
-    monkeypatch: pytest.MonkeyPatch,
+    improve: Improve, origin: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Bring your own key: the gateway has no key of its own; the user's Anthropic key goes
     in x-api-key and the gateway's in --header x-litellm-api-key (or the variable)."""
     gateway_key = "sk-litellm-virtual-1234567890ab"
     keys = frozenset({gateway_key})
     with Gateway(origin.url, keys=keys, upstream_key=None, models=frozenset({MODEL})) as gw:
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", gw.url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", UPSTREAM)
-        out = tmp_path / "flag"
         flag = ["--header", f"x-litellm-api-key={gateway_key}", "--header", "x-tenant=lab-7"]
-        args = ["improve", str(thirty), "--out", str(out), "--no-cache", "--no-progress"]
-        assert main([*args, *flag]) == 0
+        assert improve(gw.url, *flag, key=UPSTREAM) == 0
+        assert gateway_key[-10:] not in (improve.out / "report.json").read_text()
         monkeypatch.setenv("SYNGEN_IMPROVE_HEADERS", f"x-litellm-api-key={gateway_key}\n")
-        args[3] = str(tmp_path / "env")
-        assert main(args) == 0
+        improve.out = improve.out.with_name("env")
+        assert improve(gw.url, key=UPSTREAM) == 0
     assert {s.gateway_key for s in gw.seen} == {gateway_key}
     assert {s.provider_key for s in gw.seen} == {UPSTREAM}
     assert any(s.headers.get("x-tenant") == "lab-7" for s in gw.seen)
-    for name in ("flag", "env"):
-        assert gateway_key[-10:] not in (tmp_path / name / "report.json").read_text()
+    assert gateway_key[-10:] not in (improve.out / "report.json").read_text()
 
 
 # Claude's documented prices, per million tokens (Haiku 5.5, prompts up to 100K tokens):
@@ -209,11 +190,7 @@ PRICES = {"input": 0.10, "output": 0.50, "cache_creation": 0.125, "cache_read": 
 
 
 def test_the_openai_route_to_claude_keeps_the_prompt_cache(
-    thirty: Path,
-    tmp_path: Path,
-    origin: FakeAnthropicServer,
-    gateway: Gateway,
-    monkeypatch: pytest.MonkeyPatch,
+    improve: Improve, origin: FakeAnthropicServer, gateway: Gateway
 ) -> None:
     """--backend openai through the gateway's chat completions: the system prompt carries
     the cache mark, the origin reports cache reads on every answer after the first, and
@@ -221,43 +198,27 @@ def test_the_openai_route_to_claude_keeps_the_prompt_cache(
     # Thinking cannot be turned off through chat completions: the forced tool is refused
     # once (the API's rule with thinking on), and the run goes on with tool choice auto.
     with pytest.warns(ThinkingWarning, match="tool choice auto"):
-        code = run(
-            monkeypatch, f"{gateway.url}/v1", thirty, tmp_path / "out", "--backend", "openai"
-        )
-    assert code == 0
+        assert improve(f"{gateway.url}/v1", "--backend", "openai") == 0
     assert len(gateway.usages) >= 30
     assert all(u["cache_read_input_tokens"] > 0 for u in gateway.usages[1:])
-    r = report(tmp_path / "out")
-    c = origin.counters
-    totals = {
-        "input": c.input_tokens,
-        "output": c.output_tokens,
-        "cache_read": c.cache_read_tokens,
-        "cache_creation": c.cache_creation_tokens,
-    }
+    r = improve.report()
+    totals = origin_tokens(origin)
     assert r["tokens"] == totals
     priced = sum(totals[k] * PRICES[k] for k in PRICES) / 1e6
     assert r["cost_usd"] == pytest.approx(priced, abs=1e-6)
-    assert r["cache"]["status"] == "active"  # type: ignore[index]
+    assert r["cache"]["status"] == "active"
 
 
 @pytest.mark.filterwarnings("ignore::syngen_improve.errors.ModelWarning")
 def test_nothing_listening_at_the_default_url_stops_within_seconds(
-    thirty: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    improve: Improve, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """OPENAI_BASE_URL unset and nothing at the default address (here a closed port in its
     place): the run stops within seconds, saying the URL was the default."""
     closed = "http://127.0.0.1:9/v1"
     monkeypatch.setattr("syngen_improve.llm._openai.DEFAULT_BASE_URL", closed)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-local")
     started = time.monotonic()
-    out = tmp_path / "out"
-    args = ["improve", str(thirty), "--out", str(out), "--no-cache", "--no-progress"]
-    code = main([*args, "--backend", "openai", "--model", "qwen3"])
+    code = improve("", "--backend", "openai", "--model", "qwen3")  # "": no base URL set
     err = capsys.readouterr().err
     assert code == 75, err
     assert time.monotonic() - started < 20
@@ -265,21 +226,18 @@ def test_nothing_listening_at_the_default_url_stops_within_seconds(
     assert "reached no server" in err
 
 
-def test_the_native_route_paces_without_the_rate_limit_headers(
-    thirty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_native_route_paces_without_the_rate_limit_headers(improve: Improve) -> None:
     """The native route drops anthropic-ratelimit-* and request-id: --rpm alone keeps the
     run within the origin's limit (no 429 reaches the origin's counters)."""
     config = FakeConfig(api_key=UPSTREAM, rpm=300)
+    models = frozenset({MODEL})
     with (
         FakeAnthropicServer(config=config) as origin,
-        Gateway(
-            origin.url, keys=frozenset({USER}), upstream_key=UPSTREAM, models=frozenset({MODEL})
-        ) as gw,  # fmt: skip
+        Gateway(origin.url, keys=frozenset({USER}), upstream_key=UPSTREAM, models=models) as gw,
     ):
-        assert run(monkeypatch, gw.url, thirty, tmp_path / "out", "--rpm", "300") == 0
+        assert improve(gw.url, "--rpm", "300") == 0
         assert origin.counters.rate_limited == 0
-    assert report(tmp_path / "out")["counts"]["improved"] == 30  # type: ignore[index]
+    assert improve.report()["counts"]["improved"] == 30
 
 
 def test_headers_in_python_are_checked_by_name() -> None:
