@@ -97,7 +97,10 @@ class Engine:
         # default): its first request goes alone. Not with batches: they wait together, so
         # one at a time would be one batch at a time.
         probe = not self.batch and not self.info.known
-        self.shape = RequestShape(self.info, thinking, probe=probe, ttl=self.ttl)
+        sends = bool(getattr(backend, "sends_thinking", True))
+        self.shape = RequestShape(
+            self.info, thinking, probe=probe, ttl=self.ttl, sends_thinking=sends
+        )
         self.cache = CacheObserver()
         # A batch backend's answer can take hours: its minimum outranks the policy's.
         self.timer = AttemptTimer(

@@ -223,6 +223,9 @@ class OpenAIBackend(ClosingBackend):
 
     #: Tools go out as functions without Anthropic's ``strict`` (the improver asks so).
     strict_tools = False
+    #: Chat completions have no ``thinking`` parameter: a model that thinks by default
+    #: does here, so its tool is not forced (the engine shapes requests so).
+    sends_thinking = False
 
     def __init__(
         self,

@@ -114,16 +114,28 @@ class RequestShape:
         *,
         probe: bool = True,
         ttl: Literal["5m", "1h"] = "5m",
+        sends_thinking: bool = True,
     ) -> None:
         self.info = info
         self.ttl = ttl
         self.asked = asked or Thinking()
         self.thinking, self.forced, self.budget, self.reason = _plan(info, self.asked)
+        if not sends_thinking and info.thinks_by_default and self.thinking is not None:
+            # A backend that cannot say "thinking" (chat completions): the model thinks
+            # as it does by default, and a forced tool would be refused with it on.
+            level = self.effort_level()
+            self.thinking, self.forced = None, False
+            self.budget = max(self.budget, THINKING_BUDGETS[level])
+            self.reason = "the backend cannot send thinking: the model's default, tool choice auto"
         self.effort = self.asked.effort
         self.refusals = 0
         self.switched: str | None = None
         self._confirmed = not probe
         self._probe = asyncio.Lock()
+
+    def effort_level(self) -> str:
+        """The effort the model works at (the one asked, else its default)."""
+        return self.asked.effort or self.info.default_effort or "medium"
 
     @property
     def thinks(self) -> bool:

@@ -339,3 +339,20 @@ async def test_a_server_refusing_every_request_is_stopped_in_its_own_words() -> 
         with pytest.raises(ServiceUnavailable, match=r"last: HTTP 400 .*fault injected: refused"):
             await engine.complete(Request(messages=[{"role": "user", "content": "x"}],
                                           max_tokens=100))  # fmt: skip
+
+
+def test_a_backend_that_cannot_send_thinking_never_forces_the_tool_of_a_thinking_model() -> None:
+    """Chat completions have no thinking parameter: Haiku 5.5 thinks there as by default,
+    so the shape plans tool choice auto and a thinking budget from the start; a model that
+    does not think by default keeps its forced tool."""
+    req = Request(messages=[{"role": "user", "content": "hi"}], system="S",
+                  tools=[{"name": "t", "input_schema": {"type": "object"}}], tool_choice="t",
+                  max_tokens=1000)  # fmt: skip
+    shape = RequestShape(model_info("claude-haiku-5-5"), sends_thinking=False)
+    sent = shape.apply(req)
+    assert (sent.thinking, sent.force_tool) == (None, False)
+    assert sent.max_tokens > 1000
+    native = RequestShape(model_info("claude-haiku-5-5")).apply(req)
+    assert (native.thinking, native.force_tool) == ({"type": "disabled"}, True)
+    older = RequestShape(model_info("claude-haiku-4-5"), sends_thinking=False).apply(req)
+    assert older.force_tool is True
