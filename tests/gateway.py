@@ -162,8 +162,9 @@ class Gateway:
 
     async def _native(self, data: dict[str, Any], h: Mapping[str, str], key: str) -> web.Response:
         headers = self._upstream_headers(h, key)
+        body = orjson.dumps(data)
         for attempt in range(self.retries + 1):
-            status, out, raw = await self._origin("POST", "/v1/messages", headers, _dumps(data))
+            status, out, raw = await self._origin("POST", "/v1/messages", headers, body)
             if status not in (429, 529) or attempt == self.retries:
                 break
             await asyncio.sleep(0.01)
@@ -182,7 +183,7 @@ class Gateway:
             "anthropic-version": "2026-10-21",
             "content-type": "application/json",
         }
-        status, out, raw = await self._origin("POST", "/v1/messages", headers, _dumps(body))
+        status, out, raw = await self._origin("POST", "/v1/messages", headers, orjson.dumps(body))
         raw = _inflate(out, raw)
         if status != 200:
             message = (orjson.loads(raw).get("error") or {}).get("message", raw.decode())
@@ -196,17 +197,13 @@ class Gateway:
             if f"anthropic-ratelimit-requests-{name}" in out
         }
         return web.Response(
-            body=_dumps(_to_chat(orjson.loads(raw))),
+            body=orjson.dumps(_to_chat(orjson.loads(raw))),
             headers={"content-type": "application/json", **limits},
         )
 
 
 def _detail(status: int, detail: object) -> web.Response:
     return web.json_response({"detail": detail}, status=status)
-
-
-def _dumps(data: Any) -> bytes:
-    return orjson.dumps(data)
 
 
 def _inflate(headers: Mapping[str, str], raw: bytes) -> bytes:

@@ -53,15 +53,16 @@ class _Stop:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
         self.loop, self.task = loop, task
-        self.by: list[signal.Signals] = []
+        self.by: signal.Signals | None = None  # the signal that stopped the job
+        self._said = False
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.by:
-            if len(self.by) == 1:
-                self.by.append(signal.Signals(signum))
+        if self.by is not None:
+            if not self._said:
+                self._said = True
                 _say(_STILL_WRITING)
             return
-        self.by.append(signal.Signals(signum))
+        self.by = signal.Signals(signum)
         if not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.task.cancel)
 
@@ -92,7 +93,7 @@ def run_async(job: Callable[[], Awaitable[T]]) -> T:
             return await job()
         finally:
             for signum, handler in before.items():
-                if stop.by and _HOLD_AFTER_STOP:
+                if stop.by is not None and _HOLD_AFTER_STOP:
                     signal.signal(signum, signal.SIG_IGN)  # to the exit (see the module)
                 elif handler is not None:  # None: set from C, cannot be put back
                     signal.signal(signum, handler)
@@ -100,9 +101,9 @@ def run_async(job: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except asyncio.CancelledError:
-        by = stops[0].by[:1] if stops else []
-        if by == [signal.SIGTERM]:
+        by = stops[0].by if stops else None
+        if by == signal.SIGTERM:
             raise Terminated("terminated by SIGTERM") from None
-        if by:
+        if by is not None:
             raise KeyboardInterrupt from None
         raise

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
 from .._declare import Declared, Group, in_range, instance_of
 from ..context import ContextConvention
 from ..errors import UsageError, option
 from ..llm import Pricing
-from ..llm._connect import parse_header
+from ..llm._connect import header_pairs
 from ..prompts import Templates
 from ..validate import ToolRegistry
 
@@ -30,7 +30,6 @@ __all__ = [
     "check_policy",
     "check_shard",
     "coerce",
-    "headers_of",
     "parse_shard",
     "refuse_unread",
 ]
@@ -150,24 +149,8 @@ def coerce(name: str, value: Any) -> Any:
     if name == "price" and isinstance(value, str):
         return Pricing.parse(value)
     if name == "headers" and isinstance(value, Mapping | list | tuple):
-        return headers_of(value)
+        return header_pairs(value, source=option("--header", "headers"))
     return value
-
-
-def headers_of(value: Mapping[str, str] | Sequence[str | tuple[str, str]]) -> Headers:
-    """Extra headers as given: a mapping, ``NAME=VALUE`` strings (``--header``) or pairs;
-    each checked (a name a header can have, a value without control characters)."""
-    how = option("--header", "headers")
-    items = value.items() if isinstance(value, Mapping) else value
-    out: list[tuple[str, str]] = []
-    for item in items:
-        if isinstance(item, str):
-            out.append(parse_header(item, source=how))
-        elif isinstance(item, tuple) and len(item) == 2 and all(isinstance(i, str) for i in item):
-            out.append(parse_header(f"{item[0]}={item[1]}", source=how))
-        else:
-            raise UsageError(f"{how!r} takes NAME=VALUE strings or (name, value) pairs")
-    return tuple(out)
 
 
 def check_headers(name: str, value: Any) -> None:
@@ -179,7 +162,6 @@ def check_headers(name: str, value: Any) -> None:
 
 
 C = TypeVar("C")
-Headers = tuple[tuple[str, str], ...]
 
 
 def apply_options(config: C, options: Mapping[str, Any]) -> C:

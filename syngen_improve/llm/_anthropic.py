@@ -27,7 +27,6 @@ from ._messages import (
     messages_base,
     messages_scope,
     read_reply,
-    resolve_base_url,
     resolve_key,
     status_error,
 )
@@ -60,7 +59,8 @@ class AnthropicBackend(ClosingBackend):
         self._key = key
         extra = extra_headers(default_headers)
         self._redact = Redactor(key, secret_values(extra))
-        self.base_url = resolve_base_url(base_url)
+        self.base = messages_base(base_url)
+        self.base_url = None if self.base.default else self.base.url
         self.cache_scope = messages_scope(self.base_url)
         import anthropic
 
@@ -93,7 +93,7 @@ class AnthropicBackend(ClosingBackend):
                 exc.body,
                 exc.response.headers,
                 self._redact,
-                base=messages_base(self.base_url),
+                base=self.base,
                 path="/v1/messages",
             ) from None
         except sdk.APITimeoutError:

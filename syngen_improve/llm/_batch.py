@@ -120,13 +120,7 @@ class BatchBackend(ClosingBackend):
             http_client=http_client,
             default_headers=self._extra or None,
         )
-        self.pacing = pacing = pacing or BatchPacing()
-        self.flush_after, self.poll_min, self.poll_max = (
-            pacing.flush_after,
-            pacing.poll_min,
-            pacing.poll_max,
-        )
-        self.max_requests, self.max_bytes = pacing.max_requests, pacing.max_bytes
+        self.pacing = pacing or BatchPacing()
         self.state_dir: Path | None = None
         self._tries: Counter[str] = Counter()
         self._known: dict[str, str] = {}  # custom_id -> batch id
@@ -257,15 +251,16 @@ class BatchBackend(ClosingBackend):
             while True:
                 idle = loop.time() - self._last_add
                 full = (
-                    len(self._pending) >= self.max_requests or self._pending_bytes >= self.max_bytes
+                    len(self._pending) >= self.pacing.max_requests
+                    or self._pending_bytes >= self.pacing.max_bytes
                 )
-                if full or idle >= self.flush_after:
+                if full or idle >= self.pacing.flush_after:
                     break
-                await asyncio.sleep(self.flush_after - idle)
+                await asyncio.sleep(self.pacing.flush_after - idle)
             chunk: list[tuple[str, bytes]] = []
             size = 0
-            while self._pending and len(chunk) < self.max_requests:
-                if chunk and size + len(self._pending[0][1]) > self.max_bytes:
+            while self._pending and len(chunk) < self.pacing.max_requests:
+                if chunk and size + len(self._pending[0][1]) > self.pacing.max_bytes:
                     break
                 item = self._pending.pop(0)
                 chunk.append(item)
@@ -327,7 +322,7 @@ class BatchBackend(ClosingBackend):
     async def _poll(self, batch_id: str) -> None:
         assert self.state_dir is not None
         path = self.state_dir / "results" / f"{_ID_RE.sub('_', batch_id)}.jsonl"
-        delay = self.poll_min
+        delay = self.pacing.poll_min
         try:
             while not path.exists():
                 raw = await self._client.get(
@@ -340,7 +335,7 @@ class BatchBackend(ClosingBackend):
                     await download(self._client, self._raw_response(), batch_id, path, where)
                     break
                 await asyncio.sleep(delay)
-                delay = min(self.poll_max, delay * 1.5)
+                delay = min(self.pacing.poll_max, delay * 1.5)
         except (self._sdk.APIError, BackendError) as exc:
             error = exc if isinstance(exc, BackendError) else self._api_error(exc)
             for custom_id, known in list(self._known.items()):

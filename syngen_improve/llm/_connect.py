@@ -24,6 +24,7 @@ __all__ = [
     "check_base_url",
     "clean_key",
     "extra_headers",
+    "header_pairs",
     "parse_header",
     "secret_values",
     "without_credentials",
@@ -102,6 +103,23 @@ def parse_header(item: str, *, source: str) -> tuple[str, str]:
     return name.lower(), value
 
 
+def header_pairs(
+    value: Mapping[str, str] | Iterable[str | tuple[str, str]], *, source: str
+) -> tuple[tuple[str, str], ...]:
+    """Headers as given (a mapping, ``NAME=VALUE`` strings or (name, value) pairs), each
+    checked (:func:`parse_header`), names lower-cased; ``source`` names the option."""
+    items = value.items() if isinstance(value, Mapping) else value
+    out: list[tuple[str, str]] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(parse_header(item, source=source))
+        elif isinstance(item, tuple) and len(item) == 2 and all(isinstance(i, str) for i in item):
+            out.append(parse_header(f"{item[0]}={item[1]}", source=source))
+        else:
+            raise UsageError(f"{source!r} takes NAME=VALUE strings or (name, value) pairs")
+    return tuple(out)
+
+
 def extra_headers(given: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
     """The headers of :data:`HEADERS_ENV`, then ``given`` (which win); names lower-cased."""
     out: dict[str, str] = {}
@@ -109,10 +127,7 @@ def extra_headers(given: Mapping[str, str] | Iterable[tuple[str, str]] | None) -
         if line.strip():
             name, value = parse_header(line, source=f"{HEADERS_ENV} line {number}")
             out[name] = value
-    pairs = given.items() if isinstance(given, Mapping) else (given or ())
-    for name, value in pairs:
-        how = option("--header", "headers")
-        out.update([parse_header(f"{name}={value}", source=how)])
+    out.update(header_pairs(given or (), source=option("--header", "headers")))
     return out
 
 

@@ -14,7 +14,7 @@ from ._connect import check_base_url, clean_key
 from ._pricing import Usage, usage_count
 from ._redact import Redactor
 from ._retry import parse_retry_after
-from ._said import BaseURL, error_text
+from ._said import BaseURL, said
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -89,18 +89,10 @@ def status_error(
     the request id, ``retry-after`` and rate-limit headers."""
     if isinstance(body, str):
         body, raw = None, body.encode()
-    message, error_type = error_text(body, raw)
-    message = message or "an answer without a message"
-    if status in (401, 403):
-        gateway = base is not None and base.url != DEFAULT_BASE_URL
-        hint = (
-            f"; a gateway's own key or header: {option('--header NAME=VALUE', 'headers=')}"
-            if gateway
-            else ""
-        )
-        message = f"{message} (check ANTHROPIC_API_KEY / api_key{hint})"
-    elif status == 404 and base is not None:
-        message = f"{message}: {base.not_found(path)}"
+    gateway = base is not None and base.url != DEFAULT_BASE_URL
+    message, error_type = said(
+        status, body, raw, base=base, path=path, key="ANTHROPIC_API_KEY / api_key", gateway=gateway
+    )
     return BackendError(
         redact(message),
         status=status,

@@ -35,7 +35,7 @@ from ._connect import check_base_url, clean_key, extra_headers, secret_values, w
 from ._pricing import Usage, usage_count
 from ._redact import Redactor
 from ._retry import parse_retry_after
-from ._said import BaseURL, connection_error, error_text
+from ._said import BaseURL, connection_error, said
 
 if TYPE_CHECKING:
     import aiohttp
@@ -309,15 +309,18 @@ class OpenAIBackend(ClosingBackend):
     def _status_error(
         self, status: int, data: Any, raw: bytes, headers: Mapping[str, str]
     ) -> BackendError:
-        text, kind = error_text(data, raw)
-        text = text or "an answer without a message"
-        if status == 404:
-            text = f"{text}: {self.base.not_found('/chat/completions')}"
-        elif 300 <= status < 400:
+        text, kind = said(
+            status,
+            data,
+            raw,
+            base=self.base,
+            path="/chat/completions",
+            key="OPENAI_API_KEY / api_key",
+            gateway=True,  # there is no one host of "the" API here
+        )
+        if 300 <= status < 400:
             where = without_credentials(headers.get("location", "nowhere said"))
             text = f"a redirect to {where}, not followed (the key would go with it): {text}"
-        elif status in (401, 403):
-            text = f"{text} (check OPENAI_API_KEY, and any header the server wants: --header)"
         return BackendError(
             self._redact(text),
             status=status,

@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ..errors import option
 from ._backend import BackendError
 from ._redact import Redactor
 
-__all__ = ["CONNECT", "BaseURL", "connection_error", "error_text"]
+__all__ = ["CONNECT", "BaseURL", "connection_error", "error_text", "said"]
 
 #: The error type of a request that never reached a server (nothing listening, a name
 #: that does not resolve, a TLS handshake refused): before any answer, a setting's fault.
@@ -48,6 +49,34 @@ def error_text(body: Any, raw: bytes) -> tuple[str | None, str | None]:
     if len(text) > QUOTED:
         text = text[:QUOTED] + "..."
     return text or None, None
+
+
+def said(
+    status: int,
+    body: Any,
+    raw: bytes,
+    *,
+    base: BaseURL | None,
+    path: str,
+    key: str,
+    gateway: bool,
+) -> tuple[str, str | None]:
+    """(message, error type) of an error answer to a request at ``path``, for every
+    backend: the server's words (:func:`error_text`), and where the status has a usual
+    cause, the hint: on 401/403 the key to check (``key``: where it comes from) and, behind
+    a ``gateway``, its own header; on 404 the URL asked and the base URL's form."""
+    message, kind = error_text(body, raw)
+    message = message or "an answer without a message"
+    if status in (401, 403):
+        hint = (
+            f"; a gateway's own key or header: {option('--header NAME=VALUE', 'headers=')}"
+            if gateway
+            else ""
+        )
+        message = f"{message} (check {key}{hint})"
+    elif status == 404 and base is not None:
+        message = f"{message}: {base.not_found(path)}"
+    return message, kind
 
 
 def _words(value: Any, depth: int = 0) -> str | None:

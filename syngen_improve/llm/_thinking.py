@@ -120,22 +120,21 @@ class RequestShape:
         self.ttl = ttl
         self.asked = asked or Thinking()
         self.thinking, self.forced, self.budget, self.reason = _plan(info, self.asked)
+        self.effort = self.asked.effort
         if not sends_thinking and info.thinks_by_default and self.thinking is not None:
             # A backend that cannot say "thinking" (chat completions): the model thinks
             # as it does by default, and a forced tool would be refused with it on.
-            level = self.effort_level()
             self.thinking, self.forced = None, False
-            self.budget = max(self.budget, THINKING_BUDGETS[level])
+            self.budget = max(self.budget, THINKING_BUDGETS[self.effort_level()])
             self.reason = "the backend cannot send thinking: the model's default, tool choice auto"
-        self.effort = self.asked.effort
         self.refusals = 0
         self.switched: str | None = None
         self._confirmed = not probe
         self._probe = asyncio.Lock()
 
     def effort_level(self) -> str:
-        """The effort the model works at (the one asked, else its default)."""
-        return self.asked.effort or self.info.default_effort or "medium"
+        """The effort the model works at (the one sent, else its default)."""
+        return self.effort or self.info.default_effort or "medium"
 
     @property
     def thinks(self) -> bool:
@@ -147,8 +146,7 @@ class RequestShape:
     @property
     def assumed_thinking_tokens(self) -> int:
         """Thinking tokens a request is assumed to spend (0 when it does not think)."""
-        level = self.effort or self.info.default_effort or "medium"
-        return THINKING_ASSUMED[level] if self.thinks else 0
+        return THINKING_ASSUMED[self.effort_level()] if self.thinks else 0
 
     def apply(self, request: Request) -> Request:
         """``request`` as this run sends it: its thinking and effort, its tool forced or
@@ -209,8 +207,7 @@ class RequestShape:
             self.forced = False
             if self.thinking is not None and self.thinking.get("type") == "disabled":
                 self.thinking = None
-            level = self.effort or self.info.default_effort or "medium"
-            self.budget = max(self.budget, THINKING_BUDGETS[level])
+            self.budget = max(self.budget, THINKING_BUDGETS[self.effort_level()])
         elif self.thinking is not None:  # our thinking parameter itself was refused
             self.thinking = None
         else:
